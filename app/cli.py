@@ -1,0 +1,213 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``fanfare``: the studio window, and a headless command line for users and automation.
+
+    fanfare                                   the studio on the embedded demo platform
+    fanfare studio --platform URL             the studio on a remote platform
+    fanfare login --platform URL --user U --password P
+    fanfare tracks [--json]
+    fanfare recipe init TRACK_ID [-o FILE]
+    fanfare render --recipe FILE [--publish] [--title T]
+    fanfare derivatives [--json] [--all]
+
+These command names and their JSON fields are relied on outside the code: keep them stable.
+Errors are one sentence on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.core import recipe as recipe_format
+from app.core.errors import FanfareError
+from app.core.recipe import Recipe
+from app.studio.profile import ProfileBook, StudioPaths
+from app.studio.session import NotSignedInError, Studio
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fanfare", description="Fanfare, the fan remix studio.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    studio = sub.add_parser("studio", help="open the studio window")
+    studio.add_argument("--platform", help="platform URL (default: the embedded demo platform)")
+
+    login = sub.add_parser("login", help="sign in and enrol this device")
+    login.add_argument("--platform", required=True)
+    login.add_argument("--user", required=True)
+    login.add_argument("--password", required=True)
+
+    logout = sub.add_parser("logout", help="sign out of a platform")
+    logout.add_argument("--platform")
+
+    tracks = sub.add_parser("tracks", help="list the catalogue")
+    tracks.add_argument("--platform")
+    tracks.add_argument("--json", action="store_true", help="print a JSON array")
+
+    recipe = sub.add_parser("recipe", help="work with recipes")
+    recipe_sub = recipe.add_subparsers(dest="recipe_command", required=True)
+    init = recipe_sub.add_parser("init", help="write a default recipe for a track")
+    init.add_argument("track_id")
+    init.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    init.add_argument("--platform")
+
+    render = sub.add_parser("render", help="render a recipe in memory (and publish it)")
+    render.add_argument("--recipe", type=Path, required=True)
+    render.add_argument("--publish", action="store_true", help="upload it to the platform")
+    render.add_argument("--title", help="the derivative's title (default: the recipe's)")
+    render.add_argument("--platform")
+
+    derivatives = sub.add_parser("derivatives", help="list my published derivatives")
+    derivatives.add_argument("--platform")
+    derivatives.add_argument("--json", action="store_true")
+    derivatives.add_argument("--all", action="store_true", help="everyone's published ones")
+    return parser
+
+
+def _studio(url: str | None) -> Studio:
+    paths = StudioPaths.default()
+    url = url or ProfileBook(paths.profiles_file).current
+    if not url:
+        raise NotSignedInError(
+            "You are not signed in: run "
+            "'fanfare login --platform URL --user NAME --password PASSWORD' first."
+        )
+    return Studio(url, paths=paths)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2))
+
+
+def _login(args: argparse.Namespace) -> int:
+    studio = Studio(args.platform)
+    profile = studio.login(args.user, args.password)
+    for notice in studio.notices:
+        print(notice, file=sys.stderr)
+    print(
+        f"Signed in to {studio.url} as {profile.user_name} ({profile.role}); "
+        f"this device is {profile.device_id}."
+    )
+    return 0
+
+
+def _tracks(args: argparse.Namespace) -> int:
+    tracks = _studio(args.platform).tracks()
+    if args.json:
+        _print_json([t.to_dict() | {"stems": list(t.stem_kinds)} for t in tracks])
+        return 0
+    for t in tracks:
+        print(
+            f"{t.id:24} {t.title} — {t.artist}  ({t.duration_s:.0f} s, {t.bpm:g} BPM, "
+            f"{t.key}; stems: {', '.join(t.stem_kinds)})"
+        )
+    return 0
+
+
+def _recipe_init(args: argparse.Namespace) -> int:
+    studio = _studio(args.platform)
+    studio._require_sign_in()
+    info = studio._signed(lambda: studio.client.track(args.track_id))
+    text = Recipe.default_for(info).to_json()
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise FanfareError(f"Cannot write {args.output} ({exc.strerror}).") from None
+    print(f"Wrote a default recipe for '{info.title}' to {args.output}.")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    try:
+        data = args.recipe.read_bytes()
+    except OSError as exc:
+        raise FanfareError(f"Cannot read the recipe {args.recipe} ({exc.strerror}).") from None
+    recipe = recipe_format.loads(data)
+    studio = _studio(args.platform)
+    track = studio.open_track(recipe.track_id)
+    try:
+        track.apply(recipe)
+        if args.publish:
+            result = track.publish(title=args.title)
+            print(
+                f"Published derivative {result['id']} of '{track.info.title}': "
+                f"status {result['status']}."
+            )
+            return 0
+        audio = track.render()
+        import numpy as np
+
+        peak = float(np.abs(audio).max()) if audio.size else 0.0
+        peak_db = 20 * np.log10(peak) if peak > 0 else float("-inf")
+        print(
+            f"Rendered '{recipe.title}' in memory: "
+            f"{audio.shape[0] / track.info.sample_rate:.1f} s, "
+            f"peak {peak_db:.1f} dBFS. Nothing was saved; add --publish to upload it."
+        )
+        return 0
+    finally:
+        track.close()
+
+
+def _derivatives(args: argparse.Namespace) -> int:
+    rows = _studio(args.platform).derivatives(mine=not args.all)
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("No derivatives yet.")
+    for row in rows:
+        print(
+            f"{row['id']}  {row['status']:10} {row['title']}  (of {row['track_title']}, "
+            f"by {row['by']})"
+        )
+    return 0
+
+
+def _logout(args: argparse.Namespace) -> int:
+    studio = _studio(args.platform)
+    studio.logout()
+    print(f"Signed out of {studio.url}.")
+    return 0
+
+
+def _window(args: argparse.Namespace) -> int:
+    from app.ui.application import run_studio  # Qt loads only for the window
+
+    return run_studio(getattr(args, "platform", None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {
+        None: _window,
+        "studio": _window,
+        "login": _login,
+        "logout": _logout,
+        "tracks": _tracks,
+        "recipe": _recipe_init,
+        "render": _render,
+        "derivatives": _derivatives,
+    }
+    try:
+        return handlers[args.command](args)
+    except FanfareError as exc:
+        print(f"fanfare: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: a sentence, not a traceback
+        print(f"fanfare: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Audio codec bytes in memory: FLAC for delivery and derivatives, decoded to float32 arrays.
+
+Everything works on ``bytes`` and ``io.BytesIO``: decoded audio never passes through a file.
+Arrays are float32 of shape (frames, channels).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import soundfile as sf
+
+from app.core.errors import AudioFormatError
+
+MAX_CHANNELS = 2
+
+
+def encode_flac(audio: np.ndarray, sample_rate: int, *, subtype: str = "PCM_24") -> bytes:
+    """Encode (frames, channels) float audio as FLAC bytes (24-bit by default)."""
+    if audio.ndim != 2 or audio.shape[1] not in (1, 2):
+        raise AudioFormatError("Audio must be shaped (frames, 1 or 2 channels).")
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(audio, -1.0, 1.0), sample_rate, format="FLAC", subtype=subtype)
+    return buffer.getvalue()
+
+
+def decode_audio(data: bytes, *, channels: int = 2) -> tuple[np.ndarray, int]:
+    """Decode codec bytes (FLAC, WAV, OGG, ...) into float32 (frames, ``channels``).
+
+    Mono is duplicated to stereo; more than two channels is refused.
+
+    Raises:
+        AudioFormatError: the bytes are not audio libsndfile can decode.
+    """
+    try:
+        audio, sample_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioFormatError(f"These bytes are not audio Fanfare can read ({exc}).") from None
+    return _to_channels(audio, channels), int(sample_rate)
+
+
+def _to_channels(audio: np.ndarray, channels: int) -> np.ndarray:
+    if audio.shape[1] == channels:
+        return np.ascontiguousarray(audio)
+    if audio.shape[1] == 1 and channels == 2:
+        return np.ascontiguousarray(np.repeat(audio, 2, axis=1))
+    raise AudioFormatError(f"Audio has {audio.shape[1]} channels; Fanfare takes mono or stereo.")

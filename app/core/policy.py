@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The artist's policy and the one evaluator that the window, the engine and the platform share.
+
+Policy document (JSON, version 1)::
+
+    {"version": 1, "remix": true, "publish": true, "gain_db_range": [-60.0, 6.0],
+     "stems": {"lead": {"solo": false, "mute": true}}, "min_audible_stems": 2,
+     "tempo_ratio_range": [0.8, 1.25], "key_shift_range": [-3, 3],
+     "effects": ["eq", "reverb"], "style_families": ["timbre"], "max_length_s": 600,
+     "downloadable": false, "revenue_split": {"artist": 0.6, "fan": 0.1, "platform": 0.3}}
+
+``stems`` holds per-stem overrides; a stem not listed may be soloed and muted. ``solo: false``
+means the stem may never be heard alone (by solo, or by muting everything else), because a remix
+that is one stem alone is that stem leaked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.errors import PolicyDenied, PolicyError
+from app.core.recipe import GAIN_DB_MIN, Recipe
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class StemRule:
+    """What may be done to one stem."""
+
+    solo: bool = True
+    mute: bool = True
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A parsed policy (see the module docstring for the fields)."""
+
+    remix: bool = True
+    publish: bool = True
+    gain_db_range: tuple[float, float] = (GAIN_DB_MIN, 6.0)
+    stems: dict[str, StemRule] = field(default_factory=dict)
+    min_audible_stems: int = 1
+    tempo_ratio_range: tuple[float, float] = (1.0, 1.0)
+    key_shift_range: tuple[int, int] = (0, 0)
+    effects: tuple[str, ...] = ()
+    style_families: tuple[str, ...] = ()
+    max_length_s: float = 600.0
+    downloadable: bool = False
+    revenue_split: dict[str, float] = field(default_factory=lambda: {"artist": 1.0})
+
+    def rule(self, stem: str) -> StemRule:
+        return self.stems.get(stem, StemRule())
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Policy:
+        """Parse a policy document; raises PolicyError with the reason."""
+        try:
+            if doc.get("version", VERSION) != VERSION:
+                raise ValueError(f"unsupported policy version {doc.get('version')!r}")
+            policy = cls(
+                remix=bool(doc.get("remix", True)),
+                publish=bool(doc.get("publish", True)),
+                gain_db_range=_pair(doc.get("gain_db_range", [GAIN_DB_MIN, 6.0]), float),
+                stems={
+                    str(k): StemRule(solo=bool(v.get("solo", True)), mute=bool(v.get("mute", True)))
+                    for k, v in dict(doc.get("stems", {})).items()
+                },
+                min_audible_stems=int(doc.get("min_audible_stems", 1)),
+                tempo_ratio_range=_pair(doc.get("tempo_ratio_range", [1.0, 1.0]), float),
+                key_shift_range=_pair(doc.get("key_shift_range", [0, 0]), int),
+                effects=tuple(str(e) for e in doc.get("effects", [])),
+                style_families=tuple(str(f) for f in doc.get("style_families", [])),
+                max_length_s=float(doc.get("max_length_s", 600.0)),
+                downloadable=bool(doc.get("downloadable", False)),
+                revenue_split={
+                    str(k): float(v) for k, v in dict(doc.get("revenue_split", {})).items()
+                }
+                or {"artist": 1.0},
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise PolicyError(f"This policy is malformed ({exc}).") from None
+        if abs(sum(policy.revenue_split.values()) - 1.0) > 1e-6:
+            raise PolicyError("A policy's revenue split must add up to 1.")
+        if any(share < 0 for share in policy.revenue_split.values()):
+            raise PolicyError("A policy's revenue shares cannot be negative.")
+        return policy
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": VERSION,
+            "remix": self.remix,
+            "publish": self.publish,
+            "gain_db_range": list(self.gain_db_range),
+            "stems": {k: {"solo": r.solo, "mute": r.mute} for k, r in self.stems.items()},
+            "min_audible_stems": self.min_audible_stems,
+            "tempo_ratio_range": list(self.tempo_ratio_range),
+            "key_shift_range": list(self.key_shift_range),
+            "effects": list(self.effects),
+            "style_families": list(self.style_families),
+            "max_length_s": self.max_length_s,
+            "downloadable": self.downloadable,
+            "revenue_split": dict(self.revenue_split),
+        }
+
+
+def _pair(value: Any, kind: type) -> tuple[Any, Any]:
+    low, high = (kind(v) for v in value)
+    if low > high:
+        raise ValueError(f"range {value!r} is reversed")
+    return (low, high)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The evaluator's answer: allowed, or the list of readable reasons why not."""
+
+    allowed: bool
+    reasons: tuple[str, ...] = ()
+
+    def raise_if_denied(self) -> None:
+        if not self.allowed:
+            raise PolicyDenied(list(self.reasons))
+
+
+def evaluate(policy: Policy, recipe: Recipe, *, publishing: bool = False) -> Decision:
+    """Check ``recipe`` against ``policy``.
+
+    Args:
+        publishing: also apply the rules for a published derivative (publishing allowed, the
+            minimum number of audible stems).
+    """
+    reasons: list[str] = []
+    if not policy.remix:
+        reasons.append("the artist does not allow remixes of this track")
+    low, high = policy.gain_db_range
+    for kind, mix in recipe.stems.items():
+        rule = policy.rule(kind)
+        if mix.solo and not rule.solo:
+            reasons.append(f"the {kind} stem may not be soloed")
+        if mix.mute and not rule.mute:
+            reasons.append(f"the {kind} stem may not be muted")
+        # A fader at the floor is a mute by another name.
+        if mix.gain_db <= GAIN_DB_MIN and not rule.mute:
+            reasons.append(f"the {kind} stem may not be silenced")
+        if mix.gain_db > GAIN_DB_MIN and not low <= mix.gain_db <= high:
+            reasons.append(f"the {kind} stem's gain must stay within {low:g}..{high:g} dB")
+    audible = recipe.audible_stems()
+    if len(audible) == 1 and not policy.rule(audible[0]).solo:
+        reasons.append(f"the {audible[0]} stem may not be heard on its own")
+    if publishing:
+        if not policy.publish:
+            reasons.append("the artist does not allow publishing remixes of this track")
+        if len(audible) < policy.min_audible_stems:
+            reasons.append(
+                f"a published remix must keep at least {policy.min_audible_stems} stems audible"
+            )
+    # Keep the order stable and drop repeats (solo + alone can both fire for one stem).
+    unique = tuple(dict.fromkeys(reasons))
+    return Decision(allowed=not unique, reasons=unique)

@@ -1,0 +1,252 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The recipe: a remix as data (no audio), versioned, with registered migrations.
+
+Wire form (JSON)::
+
+    {"schema": "fanfare.recipe", "version": 1,
+     "track": {"id": "neon-harbour", "version": 1},
+     "title": "My remix",
+     "stems": {"drums": {"gain_db": 0.0, "pan": 0.0, "mute": false, "solo": false}, ...},
+     "master": {"gain_db": 0.0, "limiter_ceiling_db": -1.0}}
+
+A recipe from a newer Fanfare is refused (RecipeVersionError); an older one is migrated step by
+step through ``MIGRATIONS`` before it is parsed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.core.encoding import canonical_json, sha256_hex
+from app.core.errors import RecipeError, RecipeVersionError
+from app.core.track import TrackInfo
+
+SCHEMA = "fanfare.recipe"
+VERSION = 1
+MAX_RECIPE_BYTES = 1024 * 1024
+GAIN_DB_MIN = -60.0  # at or below this a fader is silent
+GAIN_DB_MAX = 12.0
+CEILING_DB_RANGE = (-12.0, 0.0)
+
+# MIGRATIONS[n] turns a version-n document into a version-(n+1) document.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def migration(from_version: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a migration from ``from_version`` to ``from_version + 1``."""
+
+    def register(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[..., Any]:
+        MIGRATIONS[from_version] = fn
+        return fn
+
+    return register
+
+
+@dataclass(frozen=True)
+class StemMix:
+    """One channel strip: ``gain_db`` in dB, ``pan`` from -1 (left) to +1 (right)."""
+
+    gain_db: float = 0.0
+    pan: float = 0.0
+    mute: bool = False
+    solo: bool = False
+
+
+@dataclass(frozen=True)
+class MasterMix:
+    """The master bus: output gain in dB and the limiter's ceiling in dBFS."""
+
+    gain_db: float = 0.0
+    limiter_ceiling_db: float = -1.0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A remix of one track version."""
+
+    track_id: str
+    track_version: int
+    title: str = "Untitled remix"
+    stems: dict[str, StemMix] = field(default_factory=dict)
+    master: MasterMix = MasterMix()
+
+    @classmethod
+    def default_for(cls, track: TrackInfo, title: str | None = None) -> Recipe:
+        """The neutral remix of ``track``: every stem at unity, centred."""
+        return cls(
+            track_id=track.id,
+            track_version=track.version,
+            title=title or f"{track.title} (remix)",
+            stems={kind: StemMix() for kind in track.stem_kinds},
+        )
+
+    def with_stem(self, kind: str, **changes: Any) -> Recipe:
+        """A copy with one stem's settings changed (raises RecipeError for an unknown stem)."""
+        if kind not in self.stems:
+            raise RecipeError(f"This track has no stem named '{kind}'.")
+        stems = dict(self.stems)
+        stems[kind] = replace(stems[kind], **changes)
+        return _checked(replace(self, stems=stems))
+
+    def with_title(self, title: str) -> Recipe:
+        return _checked(replace(self, title=title))
+
+    def with_master(self, **changes: Any) -> Recipe:
+        return _checked(replace(self, master=replace(self.master, **changes)))
+
+    def audible_stems(self) -> list[str]:
+        """Stems a listener hears: soloed ones if any solo, else the unmuted ones above silence."""
+        soloed = [k for k, s in self.stems.items() if s.solo]
+        candidates = soloed or [k for k, s in self.stems.items() if not s.mute]
+        return [k for k in candidates if self.stems[k].gain_db > GAIN_DB_MIN]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "version": VERSION,
+            "track": {"id": self.track_id, "version": self.track_version},
+            "title": self.title,
+            "stems": {
+                k: {"gain_db": s.gain_db, "pan": s.pan, "mute": s.mute, "solo": s.solo}
+                for k, s in self.stems.items()
+            },
+            "master": {
+                "gain_db": self.master.gain_db,
+                "limiter_ceiling_db": self.master.limiter_ceiling_db,
+            },
+        }
+
+    def to_json(self) -> str:
+        """Human-readable JSON (for a file the user edits)."""
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON: the recipe's identity in provenance records."""
+        return sha256_hex(canonical_json(self.to_dict()))
+
+    def check_fits(self, track: TrackInfo) -> None:
+        """Raise RecipeError unless this recipe is for ``track`` and names exactly its stems."""
+        if (self.track_id, self.track_version) != (track.id, track.version):
+            raise RecipeError(
+                f"This recipe is for {self.track_id} v{self.track_version}, "
+                f"not {track.id} v{track.version}."
+            )
+        if set(self.stems) != set(track.stem_kinds):
+            raise RecipeError(
+                "This recipe's stems (" + ", ".join(sorted(self.stems)) + ") do not match the "
+                "track's (" + ", ".join(sorted(track.stem_kinds)) + ")."
+            )
+
+
+def loads(data: bytes | str) -> Recipe:
+    """Parse recipe JSON from outside (a file, an upload), migrating older versions.
+
+    Raises:
+        RecipeVersionError: the recipe is from a newer Fanfare.
+        RecipeError: anything else malformed, with the reason.
+    """
+    if len(data) > MAX_RECIPE_BYTES:
+        raise RecipeError("This recipe is too large.")
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"This recipe is not valid JSON ({exc}).") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise RecipeError("This file is not a Fanfare recipe.")
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RecipeError("This recipe has no valid version number.")
+    if version > VERSION:
+        raise RecipeVersionError(
+            f"This recipe was made by a newer Fanfare (recipe version {version}; "
+            f"this one reads up to {VERSION})."
+        )
+    while version < VERSION:
+        doc = MIGRATIONS[version](doc)
+        version = doc["version"]
+    return _from_dict(doc)
+
+
+def _from_dict(doc: dict[str, Any]) -> Recipe:
+    try:
+        track = doc["track"]
+        stems = {
+            str(kind): StemMix(
+                gain_db=_number(s.get("gain_db", 0.0)),
+                pan=_number(s.get("pan", 0.0)),
+                mute=_flag(s.get("mute", False)),
+                solo=_flag(s.get("solo", False)),
+            )
+            for kind, s in _mapping(doc["stems"]).items()
+        }
+        master_doc = _mapping(doc.get("master", {}))
+        recipe = Recipe(
+            track_id=_string(track["id"]),
+            track_version=_integer(track["version"]),
+            title=_string(doc.get("title", "Untitled remix")),
+            stems=stems,
+            master=MasterMix(
+                gain_db=_number(master_doc.get("gain_db", 0.0)),
+                limiter_ceiling_db=_number(master_doc.get("limiter_ceiling_db", -1.0)),
+            ),
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise RecipeError(f"This recipe is malformed ({exc}).") from None
+    return _checked(recipe)
+
+
+def _checked(recipe: Recipe) -> Recipe:
+    """Raise RecipeError for values no policy could allow (NaN, out of the hardware range)."""
+    if not recipe.stems:
+        raise RecipeError("This recipe names no stems.")
+    if not 0 < len(recipe.title) <= 200:
+        raise RecipeError("A remix title must be 1 to 200 characters long.")
+    for kind, s in recipe.stems.items():
+        if not GAIN_DB_MIN - 1e-9 <= s.gain_db <= GAIN_DB_MAX:
+            raise RecipeError(
+                f"Stem '{kind}': gain {s.gain_db} dB is outside {GAIN_DB_MIN}..{GAIN_DB_MAX} dB."
+            )
+        if not -1.0 <= s.pan <= 1.0:
+            raise RecipeError(f"Stem '{kind}': pan {s.pan} is outside -1..1.")
+    if not -24.0 <= recipe.master.gain_db <= GAIN_DB_MAX:
+        raise RecipeError(f"Master gain {recipe.master.gain_db} dB is outside -24..12 dB.")
+    low, high = CEILING_DB_RANGE
+    if not low <= recipe.master.limiter_ceiling_db <= high:
+        raise RecipeError(f"The limiter ceiling must be within {low}..{high} dBFS.")
+    return recipe
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError("numbers must be finite")
+    return number
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return value

@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Offline render: the same mixer, driven as fast as the CPU allows, into memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from app.core.recipe import Recipe
+from app.engine.mixer import BLOCK_FRAMES, CHANNELS, Mixer
+
+
+def render(
+    stems: dict[str, np.ndarray],
+    sample_rate: int,
+    recipe: Recipe,
+    *,
+    block_frames: int = BLOCK_FRAMES,
+    progress: Callable[[float], None] | None = None,
+) -> np.ndarray:
+    """Render the whole remix; returns float32 (frames, 2) in memory (never a file).
+
+    Args:
+        progress: called with the fraction done (0..1) about every second of audio.
+    """
+    mixer = Mixer(stems, sample_rate, recipe, block_frames=block_frames)
+    out = np.zeros((mixer.frames, CHANNELS), dtype=np.float32)
+    report_every = max(1, sample_rate // block_frames)
+    for index, start in enumerate(range(0, mixer.frames, block_frames)):
+        mixer.render(start, out[start : start + block_frames])
+        if progress is not None and index % report_every == 0:
+            progress(start / mixer.frames)
+    if progress is not None:
+        progress(1.0)
+    return out

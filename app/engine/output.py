@@ -1,0 +1,207 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Real-time output: the only module that touches the audio device.
+
+The device callback is rtmixer's, written in C: it copies frames from a ring buffer and never
+takes the GIL, so Python's pauses cannot glitch the sound. A feeder thread renders blocks with
+the :class:`~app.engine.mixer.Mixer` ahead of the callback into that ring buffer.
+
+rtmixer ends a ring-buffer action when the ring runs dry; the feeder counts that as an underrun,
+refills the ring and queues the action again, so playback recovers by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from app.core.errors import FanfareError
+from app.engine.mixer import CHANNELS, Mixer
+
+DEVICE_BLOCK_FRAMES = 256
+RING_FRAMES = 8192  # ~170 ms at 48 kHz: the render-ahead window
+BYTES_PER_FRAME = 4 * CHANNELS
+
+
+class OutputUnavailableError(FanfareError):
+    """No audio device could be opened; the message says why."""
+
+
+class TransportState(enum.Enum):
+    STOPPED = "stopped"
+    PLAYING = "playing"
+    PAUSED = "paused"
+
+
+def _open_stream(sample_rate: int, device: str | int | None) -> Any:
+    try:
+        import rtmixer  # lazy: PortAudio loads here, not at start-up
+    except OSError as exc:  # sounddevice raises OSError when libportaudio is missing
+        raise OutputUnavailableError(
+            f"Audio output is unavailable, because PortAudio could not be loaded ({exc})."
+        ) from None
+    try:
+        return rtmixer.Mixer(
+            channels=CHANNELS,
+            blocksize=DEVICE_BLOCK_FRAMES,
+            samplerate=sample_rate,
+            latency="low",
+            device=device,
+        )
+    except Exception as exc:  # PortAudioError or ValueError for a missing device
+        raise OutputUnavailableError(
+            f"Audio output is unavailable, because the sound device could not be opened ({exc})."
+        ) from None
+
+
+class Player:
+    """A transport (play, pause, stop, seek) over one mixer and the sound device.
+
+    Args:
+        mixer: renders the audio; its block size is the feeder's render size.
+        device: a PortAudio device name or index; None for the system default.
+        on_finished: called from the feeder thread when playback reaches the end.
+    """
+
+    def __init__(
+        self,
+        mixer: Mixer,
+        *,
+        device: str | int | None = None,
+        on_finished: Callable[[], None] | None = None,
+    ) -> None:
+        self.mixer = mixer
+        self.device = device
+        self.on_finished = on_finished
+        self.state = TransportState.STOPPED
+        #: Times the ring buffer ran dry and PortAudio output underflows, since the track opened.
+        self.underruns = 0
+        self._position = 0  # frames, while not playing
+        self._stream: Any = None
+        self._ring: Any = None
+        self._action: Any = None
+        self._base = 0  # track frame at which the current action started
+        self._written = 0  # next track frame the feeder renders
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._block = np.zeros((mixer.block_frames, CHANNELS), dtype=np.float32)
+
+    # --- transport ----------------------------------------------------------------------------
+
+    @property
+    def position_frames(self) -> int:
+        """Frames from the track start to what the listener hears now."""
+        action = self._action
+        if self.state is TransportState.PLAYING and action is not None:
+            return min(self._base + int(action.done_frames), self.mixer.frames)
+        return self._position
+
+    @property
+    def position_s(self) -> float:
+        return self.position_frames / self.mixer.sample_rate
+
+    def play(self) -> None:
+        """Start or resume from the current position; raises OutputUnavailableError."""
+        if self.state is TransportState.PLAYING:
+            return
+        if self._position >= self.mixer.frames:
+            self._position = 0
+        self._stream = _open_stream(self.mixer.sample_rate, self.device)
+        import rtmixer
+
+        self._ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
+        self.mixer.reset()
+        self._written = self._position
+        self._stop.clear()
+        self.state = TransportState.PLAYING
+        self._stream.start()
+        self._queue_action()
+        self._thread = threading.Thread(target=self._feed, name="fanfare-feeder", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        """Stop the sound and keep the position."""
+        if self.state is TransportState.PLAYING:
+            self._position = self.position_frames
+            self._close()
+            self.state = TransportState.PAUSED
+
+    def stop(self) -> None:
+        """Stop the sound and return to the start."""
+        self._close()
+        self._position = 0
+        self.state = TransportState.STOPPED
+
+    def seek(self, frame: int) -> None:
+        """Move the playhead to ``frame`` (clamped); keeps playing if it was playing."""
+        frame = max(0, min(int(frame), self.mixer.frames))
+        was_playing = self.state is TransportState.PLAYING
+        if was_playing:
+            self._close()
+            self.state = TransportState.PAUSED
+        self._position = frame
+        if was_playing:
+            self.play()
+
+    def close(self) -> None:
+        self.stop()
+
+    # --- feeder thread ------------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        """Render blocks into the ring while it has room and the track has frames left."""
+        block = self._block
+        frames = self.mixer.block_frames
+        while self._ring.write_available >= frames and self._written < self.mixer.frames:
+            self.mixer.render(self._written, block)
+            self._ring.write(block)
+            self._written += frames
+
+    def _queue_action(self) -> None:
+        # rtmixer ends the action as soon as the ring is short of a device block: fill it first.
+        self._fill()
+        self._base = self._written - self._ring.read_available
+        self._action = self._stream.play_ringbuffer(self._ring)
+
+    def _feed(self) -> None:
+        period = self.mixer.block_frames / self.mixer.sample_rate
+        while not self._stop.is_set():
+            self._fill()
+            if self._action not in self._stream.actions:
+                if self._written >= self.mixer.frames:
+                    self._finish()
+                    return
+                self.underruns += 1
+                self._queue_action()
+            self._stop.wait(period / 2)
+
+    def _finish(self) -> None:
+        self._position = self.mixer.frames
+        self._teardown()
+        self.state = TransportState.STOPPED
+        self._position = 0
+        if self.on_finished is not None:
+            self.on_finished()
+
+    def _close(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
+        self._thread = None
+        self._teardown()
+
+    def _teardown(self) -> None:
+        stream, self._stream = self._stream, None
+        self._action = None
+        if stream is None:
+            return
+        # A device that vanished mid-play must not take the app down with it.
+        with contextlib.suppress(Exception):
+            stream.stop()
+            self.underruns += int(stream.stats.output_underflows)
+            stream.close()

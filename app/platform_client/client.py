@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Typed calls to the platform's JSON API (``/api/v1``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from app.core.track import TrackInfo
+from app.platform_client.errors import (
+    AuthError,
+    ForbiddenError,
+    NotFoundError,
+    PlatformError,
+    PlatformUnreachableError,
+)
+
+API = "/api/v1"
+TIMEOUT_S = 30.0
+
+
+class PlatformClient:
+    """One platform, one account (after :meth:`login` or with a saved ``token``).
+
+    Args:
+        base_url: e.g. ``http://127.0.0.1:8750``.
+        token: a bearer token from an earlier sign-in.
+    """
+
+    def __init__(self, base_url: str, token: str | None = None, *, timeout_s: float = TIMEOUT_S):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._http = httpx.Client(base_url=self.base_url + API, timeout=timeout_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            response = self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.TransportError as exc:
+            raise PlatformUnreachableError(
+                f"The platform at {self.base_url} cannot be reached ({type(exc).__name__})."
+            ) from None
+        if response.status_code >= 400:
+            raise _error_for(response)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._request(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise PlatformError("The platform sent a reply that is not JSON.") from None
+
+    # --- accounts and devices ------------------------------------------------------------------
+
+    def login(self, user: str, password: str) -> dict[str, Any]:
+        """Sign in; stores and returns the token document (``token``, ``expires_at``, ``user``)."""
+        doc = self._json("POST", "/auth/login", json={"username": user, "password": password})
+        self.token = str(doc["token"])
+        return dict(doc)
+
+    def me(self) -> dict[str, Any]:
+        return dict(self._json("GET", "/auth/me"))
+
+    def platform_keys(self) -> dict[str, str]:
+        """The platform's licence-signing public keys: key id → base64url raw key."""
+        doc = self._json("GET", "/platform/keys")
+        return {str(k["kid"]): str(k["public_key"]) for k in doc["keys"]}
+
+    def enrol_device(self, name: str, signing_key: str, kem_key: str) -> dict[str, Any]:
+        body = {"name": name, "signing_public_key": signing_key, "kem_public_key": kem_key}
+        return dict(self._json("POST", "/devices", json=body))
+
+    # --- catalogue and content -----------------------------------------------------------------
+
+    def tracks(self) -> list[TrackInfo]:
+        return [TrackInfo.from_dict(t) for t in self._json("GET", "/tracks")]
+
+    def track(self, track_id: str) -> TrackInfo:
+        return TrackInfo.from_dict(self._json("GET", f"/tracks/{_seg(track_id)}"))
+
+    def stem_blob(self, track_id: str, version: int, stem: str, *, offset: int = 0) -> bytes:
+        """Download an encrypted stem, from byte ``offset`` on (HTTP range) to resume."""
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        path = f"/tracks/{_seg(track_id)}/versions/{int(version)}/stems/{_seg(stem)}"
+        response = self._request("GET", path, headers=headers)
+        if offset and response.status_code != 206:
+            raise PlatformError("The platform ignored a resume request.", response.status_code)
+        return response.content
+
+    def licence(self, track_id: str, device_id: str) -> bytes:
+        """Request a licence for this device; returns the signed licence bytes."""
+        body = {"track_id": track_id, "device_id": device_id}
+        return self._request("POST", "/licences", json=body).content
+
+    # --- derivatives ---------------------------------------------------------------------------
+
+    def upload_derivative(
+        self, *, audio: bytes, recipe: bytes, provenance: bytes, title: str
+    ) -> dict[str, Any]:
+        """Upload a rendered derivative (FLAC bytes from memory) with its recipe and record."""
+        files = {
+            "audio": ("derivative.flac", audio, "audio/flac"),
+            "recipe": ("recipe.json", recipe, "application/json"),
+            "provenance": ("provenance.json", provenance, "application/json"),
+        }
+        return dict(self._json("POST", "/derivatives", files=files, data={"title": title}))
+
+    def derivatives(self, *, mine: bool = True) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/derivatives", params={"mine": str(mine).lower()}))
+
+    def derivative(self, derivative_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/derivatives/{_seg(derivative_id)}"))
+
+
+def _seg(value: str) -> str:
+    """One URL path segment: refuse separators rather than let them change the path."""
+    if not value or "/" in value or value in (".", ".."):
+        raise NotFoundError(f"'{value}' is not a valid id.")
+    return httpx.URL("/" + value).raw_path.decode()[1:]
+
+
+def _error_for(response: httpx.Response) -> PlatformError:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if not isinstance(detail, str):
+        detail = (
+            json.dumps(detail) if detail else f"The platform answered HTTP {response.status_code}."
+        )
+    status = response.status_code
+    kind = {401: AuthError, 403: ForbiddenError, 404: NotFoundError}.get(status, PlatformError)
+    return kind(detail, status)

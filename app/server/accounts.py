@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Accounts: argon2 password hashes, expiring bearer tokens stored only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.server.config import TOKEN_TTL_S
+from app.server.db import ROLES, Token, User, new_id, now_s
+
+_HASHER = PasswordHasher()
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
+# Verified against when the user does not exist, so a wrong name costs the same time as a wrong
+# password and does not reveal which names exist.
+_DUMMY_HASH = _HASHER.hash("fanfare-dummy-password")
+
+
+class AccountError(Exception):
+    """A refused account operation; the message is for the user."""
+
+
+def create_user(
+    session: Session, name: str, role: str, password: str, display_name: str = ""
+) -> User:
+    """Add an account; raises AccountError for a bad name, role, short password or duplicate."""
+    if not _NAME.match(name):
+        raise AccountError(
+            "A user name is 2 to 32 characters: lower-case letters, digits, '.', '_' or '-'."
+        )
+    if role not in ROLES:
+        raise AccountError(f"A role is one of {', '.join(ROLES)}.")
+    if len(password) < 8:
+        raise AccountError("A password must be at least 8 characters long.")
+    if session.scalar(select(User).where(User.name == name)) is not None:
+        raise AccountError(f"The user '{name}' already exists.")
+    user = User(
+        id=new_id("usr"),
+        name=name,
+        display_name=display_name or name,
+        role=role,
+        password_hash=_HASHER.hash(password),
+    )
+    session.add(user)
+    session.commit()
+    return user
+
+
+def authenticate(session: Session, name: str, password: str) -> User | None:
+    """The user if ``password`` is right, else None (in constant-ish time)."""
+    user = session.scalar(select(User).where(User.name == name))
+    try:
+        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, ttl_s: int = TOKEN_TTL_S) -> tuple[str, int]:
+    """A new bearer token for ``user``: (token, expires_at)."""
+    token = secrets.token_urlsafe(32)
+    expires_at = now_s() + ttl_s
+    session.execute(delete(Token).where(Token.expires_at <= now_s()))
+    session.add(Token(token_hash=_hash_token(token), user_id=user.id, expires_at=expires_at))
+    session.commit()
+    return token, expires_at
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The user a live token belongs to, or None if unknown or expired."""
+    row = session.get(Token, _hash_token(token))
+    if row is None or row.expires_at <= now_s():
+        return None
+    return session.get(User, row.user_id)

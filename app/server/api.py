@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The platform's HTTP API (FastAPI): ``create_app(config)`` builds one instance.
+
+Every error answers JSON ``{"detail": "<one readable sentence>"}`` with a 4xx or 5xx status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import __version__
+from app.server.blobs import BlobStore
+from app.server.config import MAX_UPLOAD_BYTES, ServerConfig
+from app.server.db import User, make_engine, make_sessions
+from app.server.vaultkeys import Signer
+from app.server.verify import StemAudioCache
+
+log = logging.getLogger("fanfare.platform")
+MAX_JSON_BYTES = 64 * 1024
+
+
+@dataclass
+class Platform:
+    """Everything a request handler needs, built once per app."""
+
+    config: ServerConfig
+    sessions: sessionmaker[Session]
+    blobs: BlobStore
+    signer: Signer
+    stem_cache: StemAudioCache
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """Build the platform app over ``config`` (creates tables and a signing key if needed)."""
+    engine = make_engine(config.database_url)
+    sessions = make_sessions(engine)
+    with sessions() as session:
+        signer = Signer.load_or_create(session, config.master_key)
+    platform = Platform(
+        config=config,
+        sessions=sessions,
+        blobs=BlobStore(config.blob_dir),
+        signer=signer,
+        stem_cache=StemAudioCache(),
+    )
+    app = FastAPI(title="Fanfare platform", version=__version__)
+    app.state.platform = platform
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next: Any) -> Any:
+        # Refuse oversized bodies from their declared length, before reading them.
+        length = request.headers.get("content-length")
+        limit = MAX_UPLOAD_BYTES if request.url.path.endswith("/derivatives") else MAX_JSON_BYTES
+        if request.method in ("POST", "PUT", "PATCH"):
+            if length is None:
+                return _error(411, "Requests with a body must declare its length.")
+            if not length.isdigit() or int(length) > limit:
+                return _error(413, f"The request body is larger than {limit // 1024} KiB.")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def readable_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return _error(422, f"Invalid request: {where or 'body'}: {first.get('msg', 'invalid')}.")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return _error(500, "The platform hit an internal error; nothing was changed.")
+
+    from app.server.routes import auth, catalog, derivatives, devices, licences
+
+    for module in (auth, devices, catalog, licences, derivatives):
+        app.include_router(module.router, prefix="/api/v1")
+    return app
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status)
+
+
+# --- dependencies ---------------------------------------------------------------------------------
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def get_session(platform: Annotated[Platform, Depends(get_platform)]) -> Iterator[Session]:
+    with platform.sessions() as session:
+        yield session
+
+
+def current_user(request: Request, session: Annotated[Session, Depends(get_session)]) -> User:
+    from app.server.accounts import user_for_token
+
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})
+    user = user_for_token(session, token.strip())
+    if user is None:
+        raise HTTPException(
+            401,
+            "Your session has expired or is not valid; sign in again.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+SessionDep = Annotated[Session, Depends(get_session)]
+UserDep = Annotated[User, Depends(current_user)]

@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``fanfare-platform``: run and administer a Fanfare platform.
+
+    fanfare-platform serve --data DIR [--host 127.0.0.1] [--port N] [--database-url URL]
+    fanfare-platform users add NAME --role fan|artist|admin --password P [--data DIR]
+    fanfare-platform publish --data DIR --artist NAME --title T --stem KIND=PATH ...
+                             [--bpm N] [--key K] [--policy FILE]
+    fanfare-platform seed-demo --data DIR
+
+Errors are one sentence on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app import __version__
+from app.core.errors import FanfareError
+from app.server.accounts import AccountError, create_user
+from app.server.blobs import BlobStore
+from app.server.config import ConfigError, ServerConfig
+from app.server.db import User, make_engine, make_sessions
+from app.server.ingest import SourceStem, publish_track
+
+DATA_ENV = "FANFARE_PLATFORM_DATA"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fanfare-platform", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_arg(p: argparse.ArgumentParser, required: bool) -> None:
+        p.add_argument(
+            "--data",
+            type=Path,
+            required=required and DATA_ENV not in os.environ,
+            default=os.environ.get(DATA_ENV),
+            help=f"the platform's data folder (or ${DATA_ENV})",
+        )
+        p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the data folder)")
+
+    serve = sub.add_parser("serve", help="run the platform's HTTP API")
+    data_arg(serve, True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8750)
+    serve.add_argument("--seed-demo", action="store_true", help="seed an empty platform")
+
+    users = sub.add_parser("users", help="manage accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add an account")
+    add.add_argument("name")
+    add.add_argument("--role", choices=["fan", "artist", "admin"], required=True)
+    add.add_argument("--password", required=True)
+    add.add_argument("--display-name", default="")
+    data_arg(add, True)
+
+    publish = sub.add_parser("publish", help="ingest stems as a track")
+    data_arg(publish, True)
+    publish.add_argument("--artist", required=True, help="the artist's user name")
+    publish.add_argument("--title", required=True)
+    publish.add_argument("--stem", action="append", required=True, metavar="KIND=PATH")
+    publish.add_argument("--bpm", type=float, default=120.0)
+    publish.add_argument("--key", default="C major")
+    publish.add_argument("--time-signature", default="4/4")
+    publish.add_argument("--policy", type=Path, help="a policy JSON file")
+    publish.add_argument("--sections", type=Path, help="a JSON file: [{name, start_s, end_s}]")
+    publish.add_argument("--track-id", help="publish a new version of this track")
+
+    seed = sub.add_parser("seed-demo", help="seed an empty platform with the demo catalogue")
+    data_arg(seed, True)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> ServerConfig:
+    return ServerConfig.load(Path(args.data), args.database_url)
+
+
+def _read_json(path: Path | None, what: str) -> object:
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FanfareError(f"Cannot read the {what} file {path} ({exc.strerror}).") from None
+    except ValueError as exc:
+        raise FanfareError(f"The {what} file {path} is not valid JSON ({exc}).") from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.server.api import create_app
+
+    config = _config(args)
+    if args.seed_demo:
+        _seed(config)
+    print(f"Fanfare platform on http://{args.host}:{args.port} (data: {config.data_dir})")
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _seed(config: ServerConfig) -> bool:
+    from app.server.demo import seed_demo
+    from app.server.vaultkeys import Signer
+
+    sessions = make_sessions(make_engine(config.database_url))
+    with sessions() as session:
+        Signer.load_or_create(session, config.master_key)
+        return seed_demo(session, BlobStore(config.blob_dir), config.master_key)
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with make_sessions(make_engine(config.database_url))() as session:
+        user = create_user(session, args.name, args.role, args.password, args.display_name)
+    print(f"Added {user.role} '{user.name}'.")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    config = _config(args)
+    sources = []
+    for spec in args.stem:
+        kind, sep, path = spec.partition("=")
+        if not sep or not kind or not path:
+            raise FanfareError(f"'{spec}' is not KIND=PATH (for example drums=drums.wav).")
+        sources.append(SourceStem(kind.strip(), Path(path)))
+    policy = _read_json(args.policy, "policy")
+    sections = _read_json(args.sections, "sections")
+    if policy is not None and not isinstance(policy, dict):
+        raise FanfareError("The policy file must hold a JSON object.")
+    if sections is not None and not isinstance(sections, list):
+        raise FanfareError("The sections file must hold a JSON array.")
+    with make_sessions(make_engine(config.database_url))() as session:
+        artist = session.scalar(select(User).where(User.name == args.artist))
+        if artist is None:
+            raise FanfareError(f"There is no user '{args.artist}'.")
+        track = publish_track(
+            session,
+            BlobStore(config.blob_dir),
+            config.master_key,
+            artist=artist,
+            title=args.title,
+            sources=sources,
+            bpm=args.bpm,
+            key=args.key,
+            time_signature=args.time_signature,
+            sections=sections,
+            policy=policy,
+            track_id=args.track_id,
+        )
+        print(
+            f"Published '{track.title}' as {track.id} v{track.version} "
+            f"({len(sources)} stems, {track.frames / track.sample_rate:.1f} s)."
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "users":
+            return _users_add(args)
+        if args.command == "publish":
+            return _publish(args)
+        seeded = _seed(_config(args))
+        print("Seeded the demo catalogue." if seeded else "The platform already has accounts.")
+        return 0
+    except (FanfareError, AccountError, ConfigError) as exc:
+        print(f"fanfare-platform: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

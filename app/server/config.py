@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The platform's configuration: where its data lives, its database and its master key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+MASTER_KEY_ENV = "FANFARE_MASTER_KEY"
+TOKEN_TTL_S = 12 * 3600
+LICENCE_TTL_S = 24 * 3600
+LICENCE_RENEW_AFTER_S = 12 * 3600
+OFFLINE_GRACE_S = 3600
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+class ConfigError(Exception):
+    """The platform cannot start with this configuration (the message says why)."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Settings of one platform instance.
+
+    Attributes:
+        data_dir: holds the blob folder (and, by default, the SQLite database).
+        database_url: any SQLAlchemy URL; defaults to SQLite in ``data_dir``.
+        master_key: 32 bytes that wrap content keys and signing keys (envelope encryption).
+    """
+
+    data_dir: Path
+    database_url: str
+    master_key: bytes
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @classmethod
+    def load(cls, data_dir: Path, database_url: str | None = None) -> ServerConfig:
+        """Configuration for ``data_dir``; the master key comes from the environment
+        (``FANFARE_MASTER_KEY``, base64) or, for a single-machine platform, from a key file
+        created on first start in ``data_dir`` with mode 0600. It is never in the repository.
+        """
+        data_dir = data_dir.expanduser().resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        url = database_url or f"sqlite:///{data_dir / 'platform.sqlite3'}"
+        return cls(data_dir=data_dir, database_url=url, master_key=_master_key(data_dir))
+
+
+def _master_key(data_dir: Path) -> bytes:
+    env = os.environ.get(MASTER_KEY_ENV)
+    if env:
+        try:
+            key = base64.b64decode(env, validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(f"{MASTER_KEY_ENV} is not valid base64.") from None
+        if len(key) != 32:
+            raise ConfigError(f"{MASTER_KEY_ENV} must decode to 32 bytes.")
+        return key
+    path = data_dir / "master.key"
+    if path.exists():
+        key = path.read_bytes()
+        if len(key) != 32:
+            raise ConfigError(f"{path} is damaged (it must hold 32 bytes).")
+        return key
+    key = os.urandom(32)
+    fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".master-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return key

@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The platform's tables (SQLAlchemy 2). SQLite by default; any SQLAlchemy URL works."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, create_engine
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+ROLES = ("fan", "artist", "admin")
+
+
+def new_id(prefix: str) -> str:
+    """A random, unguessable id with a readable prefix, e.g. ``drv_3f2a…``."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def now_s() -> int:
+    return int(time.time())
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the platform tables."""
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
+class Token(Base):
+    """A bearer token, stored only as its SHA-256."""
+
+    __tablename__ = "tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    signing_public_key: Mapped[str] = mapped_column(String(64))
+    kem_public_key: Mapped[str] = mapped_column(String(2000))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
+class PlatformKey(Base):
+    """A licence-signing key; the private half is wrapped under the master key."""
+
+    __tablename__ = "platform_keys"
+    kid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    wrapped_private: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
+class Track(Base):
+    __tablename__ = "tracks"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    artist_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    bpm: Mapped[float] = mapped_column(Float)
+    key: Mapped[str] = mapped_column(String(32))
+    time_signature: Mapped[str] = mapped_column(String(8))
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    frames: Mapped[int] = mapped_column(Integer)
+    sections: Mapped[list[Any]] = mapped_column(JSON)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
+class Stem(Base):
+    """One encrypted stem blob; its content key is wrapped under the master key."""
+
+    __tablename__ = "stems"
+    track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    blob_name: Mapped[str] = mapped_column(String(200))
+    blob_size: Mapped[int] = mapped_column(Integer)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Licence(Base):
+    __tablename__ = "licences"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"))
+    track_version: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Derivative(Base):
+    __tablename__ = "derivatives"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), index=True)
+    track_version: Mapped[int] = mapped_column(Integer)
+    licence_id: Mapped[str] = mapped_column(ForeignKey("licences.id"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    disclosure: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attribution: Mapped[dict[str, Any]] = mapped_column(JSON)
+    audio_blob: Mapped[str] = mapped_column(String(200))
+    audio_sha256: Mapped[str] = mapped_column(String(64))
+    duration_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets settings that suit a threaded web server."""
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    engine = create_engine(url, **kwargs)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def make_sessions(engine: Engine) -> sessionmaker[Any]:
+    return sessionmaker(engine, expire_on_commit=False)

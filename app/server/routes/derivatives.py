@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Derivatives: upload (verified before it is published), listing, status and listening."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from app.core.policy import Policy
+from app.server.api import PlatformDep, SessionDep, UserDep
+from app.server.db import Derivative, Track, User, new_id
+from app.server.verify import VerificationError, verify_upload
+
+router = APIRouter(tags=["derivatives"])
+MAX_AUDIO_BYTES = 150 * 1024 * 1024
+MAX_DOC_BYTES = 1024 * 1024
+
+
+async def _read(part: UploadFile, limit: int, what: str) -> bytes:
+    data = await part.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"The {what} is larger than {limit // 1024} KiB.")
+    return data
+
+
+def derivative_doc(row: Derivative, session: Any) -> dict[str, Any]:
+    owner = session.get(User, row.user_id)
+    track = session.get(Track, row.track_id)
+    return {
+        "id": row.id,
+        "track_id": row.track_id,
+        "track_version": row.track_version,
+        "track_title": track.title if track else row.track_id,
+        "title": row.title,
+        "status": row.status,
+        "by": owner.name if owner else "unknown",
+        "duration_s": row.duration_s,
+        "created_at": row.created_at,
+        "audio_sha256": row.audio_sha256,
+        "disclosure": row.disclosure,
+        "attribution": row.attribution,
+    }
+
+
+@router.post("/derivatives", status_code=201)
+async def upload(
+    user: UserDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    audio: Annotated[UploadFile, File()],
+    recipe: Annotated[UploadFile, File()],
+    provenance: Annotated[UploadFile, File()],
+    title: Annotated[str, Form(min_length=1, max_length=200)],
+) -> dict[str, Any]:
+    audio_bytes = await _read(audio, MAX_AUDIO_BYTES, "audio")
+    recipe_bytes = await _read(recipe, MAX_DOC_BYTES, "recipe")
+    provenance_bytes = await _read(provenance, MAX_DOC_BYTES, "provenance record")
+    try:
+        verified = await run_in_threadpool(
+            verify_upload,
+            session,
+            platform.blobs,
+            platform.config.master_key,
+            platform.stem_cache,
+            user,
+            audio=audio_bytes,
+            recipe_bytes=recipe_bytes,
+            provenance=provenance_bytes,
+        )
+    except VerificationError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    derivative_id = new_id("drv")
+    blob_name = f"derivatives/{derivative_id}.flac"
+    policy = Policy.from_dict(verified.track.policy)
+    artist = session.get(User, verified.track.artist_id)
+    platform.blobs.put(blob_name, audio_bytes)
+    try:
+        row = Derivative(
+            id=derivative_id,
+            user_id=user.id,
+            track_id=verified.track.id,
+            track_version=verified.track.version,
+            licence_id=verified.licence.id,
+            device_id=verified.device.id,
+            title=title,
+            status="published",
+            recipe=verified.recipe.to_dict(),
+            provenance=verified.record,
+            disclosure={
+                "made_with": "Fanfare stem remix",
+                "ai_used": bool(verified.record.get("ai", {}).get("used", False)),
+                "ai_models": list(verified.record.get("ai", {}).get("models", [])),
+                "stems_used": verified.audible_stems,
+                "source": {"track_id": verified.track.id, "title": verified.track.title},
+            },
+            attribution={
+                "split": policy.revenue_split,
+                "artist": artist.name if artist else None,
+                "fan": user.name,
+            },
+            audio_blob=blob_name,
+            audio_sha256=verified.audio_sha256,
+            duration_s=verified.duration_s,
+        )
+        session.add(row)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        platform.blobs.delete(blob_name)
+        raise
+    return derivative_doc(row, session)
+
+
+@router.get("/derivatives")
+def list_derivatives(user: UserDep, session: SessionDep, mine: bool = True) -> list[dict[str, Any]]:
+    query = select(Derivative).order_by(Derivative.created_at.desc(), Derivative.id)
+    if mine:
+        query = query.where(Derivative.user_id == user.id)
+    else:
+        query = query.where(Derivative.status == "published")
+    return [derivative_doc(r, session) for r in session.scalars(query)]
+
+
+def _visible(session: Any, user: User, derivative_id: str) -> Derivative:
+    row = session.get(Derivative, derivative_id)
+    if row is None or not (
+        row.status == "published" or row.user_id == user.id or user.role == "admin"
+    ):
+        raise HTTPException(404, f"There is no derivative '{derivative_id}'.")
+    return row
+
+
+@router.get("/derivatives/{derivative_id}")
+def get_derivative(derivative_id: str, user: UserDep, session: SessionDep) -> dict[str, Any]:
+    return derivative_doc(_visible(session, user, derivative_id), session)
+
+
+@router.get("/derivatives/{derivative_id}/audio")
+def derivative_audio(
+    derivative_id: str, user: UserDep, session: SessionDep, platform: PlatformDep
+) -> FileResponse:
+    row = _visible(session, user, derivative_id)
+    return FileResponse(platform.blobs.path(row.audio_blob), media_type="audio/flac")

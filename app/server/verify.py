@@ -1,0 +1,189 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Verifying an uploaded derivative before it is published.
+
+In order: the recipe parses and fits the licensed track; the provenance record is signed by one
+of the uploader's enrolled devices and binds exactly this audio, this recipe and a licence this
+user holds for this track; the artist's policy allows the recipe; and the platform re-renders the
+recipe from its own copy of the stems and compares it with the upload, so what is published is
+what the recipe says, not a raw stem passed off as a remix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.core import recipe as recipe_format
+from app.core.bundle import decrypt_stem
+from app.core.codec import decode_audio
+from app.core.errors import AudioFormatError, FanfareError, ProvenanceError, RecipeError
+from app.core.keys import ed25519_public_from_b64
+from app.core.policy import Policy, evaluate
+from app.core.provenance import read_record, verify_record
+from app.core.recipe import Recipe
+from app.engine.offline import render
+from app.server.blobs import BlobStore
+from app.server.catalog import track_info
+from app.server.db import Device, Licence, Track, User
+from app.server.ingest import stems_of
+from app.server.vaultkeys import stem_key_purpose, unwrap
+
+# The upload is FLAC at 24 bits: one step is 2**-23. A re-render that differs by more than a few
+# steps anywhere is another mix.
+MATCH_TOLERANCE = 8 * 2.0**-23
+
+
+class VerificationError(FanfareError):
+    """The upload was refused; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What a successful verification established."""
+
+    recipe: Recipe
+    record: dict[str, Any]
+    track: Track
+    licence: Licence
+    device: Device
+    audible_stems: list[str]
+    duration_s: float
+    audio_sha256: str
+
+
+class StemAudioCache:
+    """Decoded stems of the most recently verified track version (re-renders come in bursts)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[str, int] | None = None
+        self._stems: dict[str, np.ndarray] = {}
+
+    def get(
+        self, session: Session, blobs: BlobStore, master_key: bytes, track: Track
+    ) -> dict[str, np.ndarray]:
+        with self._lock:
+            if self._key == (track.id, track.version):
+                return self._stems
+            stems = {}
+            for stem in stems_of(session, track):
+                purpose = stem_key_purpose(track.id, track.version, stem.kind)
+                key = unwrap(master_key, stem.wrapped_key, purpose)
+                plain = decrypt_stem(
+                    key, blobs.get(stem.blob_name), expect=(track.id, track.version, stem.kind)
+                )
+                stems[stem.kind], _ = decode_audio(plain)
+            self._key, self._stems = (track.id, track.version), stems
+            return stems
+
+
+def verify_upload(
+    session: Session,
+    blobs: BlobStore,
+    master_key: bytes,
+    cache: StemAudioCache,
+    user: User,
+    *,
+    audio: bytes,
+    recipe_bytes: bytes,
+    provenance: bytes,
+) -> Verified:
+    """Check an upload end to end; raises VerificationError with a readable reason."""
+    try:
+        recipe = recipe_format.loads(recipe_bytes)
+    except RecipeError as exc:
+        raise VerificationError(str(exc)) from None
+    track = session.get(Track, recipe.track_id)
+    if track is None or not track.published:
+        raise VerificationError(f"There is no published track '{recipe.track_id}'.", 404)
+    if recipe.track_version != track.version:
+        raise VerificationError(
+            f"This recipe is for version {recipe.track_version} of '{track.title}'; "
+            f"the current version is {track.version}."
+        )
+
+    record, device = _check_provenance(session, user, provenance)
+    audio_sha256 = hashlib.sha256(audio).hexdigest()
+    if record.get("audio_sha256") != audio_sha256:
+        raise VerificationError("The provenance record does not match the uploaded audio.")
+    if record.get("recipe_sha256") != recipe.digest():
+        raise VerificationError("The provenance record does not match the uploaded recipe.")
+    if (record.get("track"), record.get("track_version")) != (track.id, track.version):
+        raise VerificationError("The provenance record names another track.")
+    licence = session.get(Licence, str(record.get("licence_id")))
+    if (
+        licence is None
+        or licence.user_id != user.id
+        or licence.device_id != device.id
+        or (licence.track_id, licence.track_version) != (track.id, track.version)
+    ):
+        raise VerificationError("You hold no licence for this track on this device.", 403)
+    if licence.revoked:
+        raise VerificationError("The licence this remix was made under has been revoked.", 403)
+
+    info = track_info(session, track)
+    try:
+        recipe.check_fits(info)
+    except RecipeError as exc:
+        raise VerificationError(str(exc)) from None
+    decision = evaluate(Policy.from_dict(track.policy), recipe, publishing=True)
+    if not decision.allowed:
+        raise VerificationError(
+            "The artist's policy does not allow this remix: " + "; ".join(decision.reasons) + "."
+        )
+
+    try:
+        uploaded, rate = decode_audio(audio)
+    except AudioFormatError as exc:
+        raise VerificationError(str(exc)) from None
+    if rate != track.sample_rate or uploaded.shape[0] != track.frames:
+        raise VerificationError(
+            f"The audio must be {track.frames} frames at {track.sample_rate} Hz "
+            f"(got {uploaded.shape[0]} at {rate} Hz)."
+        )
+    stems = cache.get(session, blobs, master_key, track)
+    expected = render(stems, track.sample_rate, recipe)
+    worst = float(np.max(np.abs(expected - uploaded)))
+    if worst > MATCH_TOLERANCE:
+        raise VerificationError(
+            "The uploaded audio is not the render of its recipe "
+            f"(differs by up to {20 * np.log10(worst):.1f} dBFS)."
+        )
+    return Verified(
+        recipe=recipe,
+        record=record,
+        track=track,
+        licence=licence,
+        device=device,
+        audible_stems=recipe.audible_stems(),
+        duration_s=track.frames / track.sample_rate,
+        audio_sha256=audio_sha256,
+    )
+
+
+def _check_provenance(session: Session, user: User, data: bytes) -> tuple[dict[str, Any], Device]:
+    try:
+        unverified, _ = read_record(data)
+    except ProvenanceError as exc:
+        raise VerificationError(str(exc)) from None
+    device = session.get(Device, str(unverified.get("device")))
+    if device is None or device.user_id != user.id:
+        raise VerificationError("The provenance record names a device that is not yours.", 403)
+    if device.revoked:
+        raise VerificationError("This device has been revoked.", 403)
+    if unverified.get("user") != user.id:
+        raise VerificationError("The provenance record names another account.", 403)
+    try:
+        record = verify_record(data, ed25519_public_from_b64(device.signing_public_key))
+    except (ProvenanceError, ValueError) as exc:
+        raise VerificationError(str(exc)) from None
+    return record, device

@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Where the studio keeps its state, and the per-platform profile (who, which device, which keys).
+
+Profiles hold no secret: the bearer token and device keys live in the secret store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from app import APP_NAME
+
+
+@dataclass(frozen=True)
+class StudioPaths:
+    """The studio's folders (platformdirs: XDG on Linux)."""
+
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+
+    @classmethod
+    def default(cls) -> StudioPaths:
+        return cls(
+            config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            cache_dir=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+        )
+
+    @property
+    def profiles_file(self) -> Path:
+        return self.config_dir / "profiles.json"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.data_dir / "device-secrets.json"
+
+    @property
+    def blob_cache_dir(self) -> Path:
+        return self.cache_dir / "stems"
+
+    @property
+    def embedded_platform_dir(self) -> Path:
+        return self.data_dir / "embedded-platform"
+
+
+@dataclass
+class Profile:
+    """This app's standing with one platform."""
+
+    url: str
+    user_id: str = ""
+    user_name: str = ""
+    role: str = ""
+    token_expires_at: int = 0
+    device_id: str = ""
+    pinned_keys: dict[str, str] = field(default_factory=dict)
+
+
+class ProfileBook:
+    """All profiles plus which platform the command line uses by default."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.current = ""
+        self.profiles: dict[str, Profile] = {}
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            self.current = str(doc.get("current", ""))
+            for url, data in dict(doc.get("profiles", {})).items():
+                self.profiles[url] = Profile(**{**data, "url": url})
+        except (FileNotFoundError, ValueError, TypeError, AttributeError):
+            pass  # a missing or damaged file means "not signed in anywhere"
+
+    def get(self, url: str) -> Profile:
+        return self.profiles.setdefault(url, Profile(url=url))
+
+    def save(self) -> None:
+        doc = {
+            "current": self.current,
+            "profiles": {u: asdict(p) for u, p in self.profiles.items()},
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".profiles-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(doc, handle, indent=2)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise

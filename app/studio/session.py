@@ -1,0 +1,345 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The studio: one signed-in account on one platform, and the tracks it opens.
+
+:class:`Studio` signs in, enrols this device and pins the platform's keys; :meth:`Studio.open_track`
+returns an :class:`OpenTrack` whose stems were decrypted into memory, with a mixer, a player, the
+current recipe, and :meth:`OpenTrack.publish` to render and upload the derivative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform as host
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from app import __version__
+from app.core.codec import encode_flac
+from app.core.errors import BundleError, FanfareError, PolicyDenied
+from app.core.keys import DeviceKeys, ed25519_public_from_b64
+from app.core.licence import Licence, verify_licence
+from app.core.policy import Decision, Policy, evaluate
+from app.core.provenance import sign_record
+from app.core.recipe import Recipe
+from app.core.track import TrackInfo
+from app.engine.mixer import Mixer
+from app.engine.offline import render
+from app.engine.output import Player
+from app.platform_client.client import PlatformClient
+from app.platform_client.errors import AuthError
+from app.studio.profile import Profile, ProfileBook, StudioPaths
+from app.vault.cache import BlobCache
+from app.vault.content import open_stems
+from app.vault.device import load_or_create_device_keys
+from app.vault.secrets import SecretStore
+
+Progress = Callable[[str, float], None]
+
+
+class NotSignedInError(FanfareError):
+    """No account is signed in on this platform."""
+
+
+class PlatformKeyChangedError(FanfareError):
+    """The platform signs with a key this app never pinned for it (possible impersonation)."""
+
+
+def _quiet(_: str, __: float) -> None:
+    pass
+
+
+class Studio:
+    """The signed-in studio for one platform.
+
+    Args:
+        platform_url: the platform's base URL.
+        paths: where profiles, secrets and the blob cache live.
+        secrets: the secret store (defaults to the OS keyring with an announced file fallback).
+        device: PortAudio output device for playback (None: the system default).
+    """
+
+    def __init__(
+        self,
+        platform_url: str,
+        *,
+        paths: StudioPaths | None = None,
+        secrets: SecretStore | None = None,
+        device: str | int | None = None,
+    ) -> None:
+        self.paths = paths or StudioPaths.default()
+        self.url = platform_url.rstrip("/")
+        self.secrets = secrets or SecretStore(self.paths.secrets_file)
+        self.device = device
+        self.book = ProfileBook(self.paths.profiles_file)
+        self.profile: Profile = self.book.get(self.url)
+        self.client = PlatformClient(self.url, self.secrets.get(self._token_name))
+        self.cache = BlobCache(self.paths.blob_cache_dir)
+        #: Sentences the user should see once (e.g. where device keys are kept).
+        self.notices: list[str] = [self.secrets.notice] if self.secrets.notice else []
+        self._keys: DeviceKeys | None = None
+
+    @property
+    def _token_name(self) -> str:
+        return f"token|{self.url}"
+
+    @property
+    def signed_in(self) -> bool:
+        return bool(self.client.token and self.profile.device_id)
+
+    @property
+    def user_name(self) -> str:
+        return self.profile.user_name
+
+    def device_keys(self) -> DeviceKeys:
+        if self._keys is None:
+            self._keys, created = load_or_create_device_keys(self.secrets)
+            if created:
+                self.notices.append("Created this device's keys.")
+        return self._keys
+
+    # --- accounts ------------------------------------------------------------------------------
+
+    def login(self, user: str, password: str) -> Profile:
+        """Sign in, pin the platform's keys (first use) and enrol this device."""
+        doc = self.client.login(user, password)
+        self._pin_keys()
+        keys = self.device_keys()
+        device = self.client.enrol_device(
+            f"Fanfare on {host.node() or 'this computer'}",
+            keys.signing_public_b64(),
+            keys.kem_public().to_b64(),
+        )
+        profile = self.profile
+        profile.user_id = str(doc["user"]["id"])
+        profile.user_name = str(doc["user"]["name"])
+        profile.role = str(doc["user"]["role"])
+        profile.token_expires_at = int(doc["expires_at"])
+        profile.device_id = str(device["device_id"])
+        self.secrets.set(self._token_name, str(doc["token"]))
+        self.book.current = self.url
+        self.book.save()
+        return profile
+
+    def logout(self) -> None:
+        self.secrets.delete(self._token_name)
+        self.client.token = None
+        self.profile.token_expires_at = 0
+        self.book.save()
+
+    def _pin_keys(self) -> None:
+        offered = self.client.platform_keys()
+        pinned = self.profile.pinned_keys
+        if not pinned:
+            pinned.update(offered)  # trust on first use, like SSH; the user is told in docs
+            return
+        if not set(offered) & set(pinned):
+            raise PlatformKeyChangedError(
+                f"The platform at {self.url} signs with keys this app has never seen; it may "
+                "not be the platform you signed in to before. Nothing was changed."
+            )
+        # Keys the platform adds while a pinned one is still offered are a rotation: trust them.
+        pinned.update(offered)
+
+    def _require_sign_in(self) -> None:
+        if not self.signed_in:
+            raise NotSignedInError(
+                f"You are not signed in to {self.url}: run "
+                "'fanfare login --platform URL --user NAME --password PASSWORD'."
+            )
+
+    # --- catalogue -----------------------------------------------------------------------------
+
+    def tracks(self) -> list[TrackInfo]:
+        self._require_sign_in()
+        return self._signed(self.client.tracks)
+
+    def derivatives(self, *, mine: bool = True) -> list[dict[str, Any]]:
+        self._require_sign_in()
+        return self._signed(lambda: self.client.derivatives(mine=mine))
+
+    def _signed(self, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except AuthError as exc:
+            raise NotSignedInError(f"{exc} Run 'fanfare login' again.") from None
+
+    def open_track(self, track_id: str, progress: Progress = _quiet) -> OpenTrack:
+        """License, download (or reuse the encrypted cache), decrypt in memory and decode.
+
+        Raises:
+            NotSignedInError, PlatformError subclasses, LicenceError and BundleError subclasses,
+            AudioFormatError: each with a sentence for the user.
+        """
+        self._require_sign_in()
+        info: TrackInfo = self._signed(lambda: self.client.track(track_id))
+        progress("Requesting a licence", 0.05)
+        licence = self._licence(info)
+        blobs = {}
+        for index, kind in enumerate(info.stem_kinds):
+            progress(f"Fetching the {kind} stem", 0.1 + 0.6 * index / len(info.stems))
+            blobs[kind] = self._blob(info, kind)
+        progress("Decrypting in memory", 0.75)
+        try:
+            stems = open_stems(info, blobs, licence, self.device_keys())
+        except BundleError:
+            # A damaged cache entry: fetch every stem once more before giving up.
+            for kind in info.stem_kinds:
+                self.cache.discard(info.id, info.version, kind)
+                blobs[kind] = self._blob(info, kind)
+            stems = open_stems(info, blobs, licence, self.device_keys())
+        progress("Ready", 1.0)
+        return OpenTrack(self, info, licence, stems)
+
+    def _licence(self, info: TrackInfo) -> Licence:
+        data = self._signed(lambda: self.client.licence(info.id, self.profile.device_id))
+        pinned = {
+            kid: ed25519_public_from_b64(pub) for kid, pub in self.profile.pinned_keys.items()
+        }
+        licence = verify_licence(
+            data, pinned, user=self.profile.user_id, device=self.profile.device_id, now=time.time()
+        )
+        if (licence.track, licence.track_version) != (info.id, info.version):
+            raise FanfareError("The platform sent a licence for another track.")
+        return licence
+
+    def _blob(self, info: TrackInfo, kind: str) -> bytes:
+        blob = self.cache.get(info.id, info.version, kind)
+        if blob is None:
+            blob = self._signed(lambda: self.client.stem_blob(info.id, info.version, kind))
+            self.cache.put(info.id, info.version, kind, blob)
+        return blob
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class OpenTrack:
+    """A licensed track open in the studio: its stems in memory, the recipe, mixer and player."""
+
+    def __init__(
+        self, studio: Studio, info: TrackInfo, licence: Licence, stems: dict[str, np.ndarray]
+    ) -> None:
+        self.studio = studio
+        self.info = info
+        self.licence = licence
+        self.policy = Policy.from_dict(licence.policy)
+        self.recipe = Recipe.default_for(info)
+        self._stems = stems
+        self.mixer = Mixer(stems, info.sample_rate, self.recipe)
+        self._player: Player | None = None
+
+    # --- the recipe ------------------------------------------------------------------------------
+
+    def check(self, recipe: Recipe, *, publishing: bool = False) -> Decision:
+        """What the policy says of ``recipe`` (the window greys out what it would refuse)."""
+        return evaluate(self.policy, recipe, publishing=publishing)
+
+    def apply(self, recipe: Recipe) -> None:
+        """Make ``recipe`` current (heard from the next block); refuses what the policy forbids.
+
+        Raises:
+            RecipeError: the recipe is for another track or other stems.
+            PolicyDenied: the artist's policy does not allow it (nothing changes).
+        """
+        recipe.check_fits(self.info)
+        self.licence.require("remix")
+        self.check(recipe).raise_if_denied()
+        self.mixer.set_recipe(recipe)
+        self.recipe = recipe
+
+    def set_stem(self, kind: str, **changes: Any) -> None:
+        self.apply(self.recipe.with_stem(kind, **changes))
+
+    def set_master(self, **changes: Any) -> None:
+        self.apply(self.recipe.with_master(**changes))
+
+    # --- transport -------------------------------------------------------------------------------
+
+    @property
+    def player(self) -> Player:
+        if self._player is None:
+            self._player = Player(self.mixer, device=self.studio.device)
+        return self._player
+
+    def play(self) -> None:
+        self.licence.check_time(time.time())
+        self.player.play()
+
+    # --- render and publish ---------------------------------------------------------------------
+
+    def render(self, recipe: Recipe | None = None, progress: Progress = _quiet) -> np.ndarray:
+        """Render the remix into memory: float32 (frames, 2)."""
+        recipe = recipe or self.recipe
+        recipe.check_fits(self.info)
+        self.check(recipe).raise_if_denied()
+        return render(
+            self._stems,
+            self.info.sample_rate,
+            recipe,
+            progress=lambda f: progress("Rendering", 0.05 + 0.6 * f),
+        )
+
+    def publish(
+        self, title: str | None = None, recipe: Recipe | None = None, progress: Progress = _quiet
+    ) -> dict[str, Any]:
+        """Render, sign and upload the derivative; returns the platform's record of it.
+
+        Raises:
+            PolicyDenied: the artist does not allow publishing this recipe.
+            LicenceError: the licence has expired or does not grant publishing.
+            PlatformError: the platform refused it (the message says why).
+        """
+        recipe = recipe or self.recipe
+        if title:
+            recipe = recipe.with_title(title)
+        self.licence.check_time(time.time())
+        self.licence.require("publish")
+        recipe.check_fits(self.info)
+        decision = self.check(recipe, publishing=True)
+        if not decision.allowed:
+            raise PolicyDenied(list(decision.reasons))
+        progress("Rendering", 0.05)
+        audio = self.render(recipe, progress)
+        progress("Encoding", 0.7)
+        flac = encode_flac(audio, self.info.sample_rate)
+        del audio
+        recipe_bytes = recipe.to_json().encode()
+        progress("Signing", 0.8)
+        provenance = self._provenance(recipe, flac)
+        progress("Uploading", 0.85)
+        result = self.studio._signed(
+            lambda: self.studio.client.upload_derivative(
+                audio=flac, recipe=recipe_bytes, provenance=provenance, title=recipe.title
+            )
+        )
+        progress("Published", 1.0)
+        return dict(result)
+
+    def _provenance(self, recipe: Recipe, flac: bytes) -> bytes:
+        record = {
+            "audio_sha256": hashlib.sha256(flac).hexdigest(),
+            "audio_format": "audio/flac",
+            "recipe_sha256": recipe.digest(),
+            "track": self.info.id,
+            "track_version": self.info.version,
+            "licence_id": self.licence.licence_id,
+            "watermark_session": self.licence.watermark_session,
+            "device": self.studio.profile.device_id,
+            "user": self.studio.profile.user_id,
+            "created_at": int(time.time()),
+            "ingredients": [
+                f"{self.info.id}/v{self.info.version}/{k}" for k in self.info.stem_kinds
+            ],
+            "ai": {"used": False, "models": []},
+            "software": {"name": "Fanfare", "version": __version__},
+        }
+        return sign_record(record, self.studio.device_keys().signing)
+
+    def close(self) -> None:
+        """Stop playback and drop the decrypted stems."""
+        if self._player is not None:
+            self._player.close()
+        self._stems.clear()

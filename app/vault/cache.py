@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The on-disk cache of encrypted stem blobs (useless without a licence, so safe to keep)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from app.core.bundle import read_header
+from app.core.errors import BundleError
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class BlobCache:
+    """Encrypted blobs under ``root/<track>/<version>/<stem>.ffstem``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, track_id: str, version: int, stem: str) -> Path:
+        return (
+            self.root
+            / _SAFE.sub("_", track_id)
+            / str(int(version))
+            / f"{_SAFE.sub('_', stem)}.ffstem"
+        )
+
+    def get(self, track_id: str, version: int, stem: str) -> bytes | None:
+        """The cached blob, or None; a blob whose header is not genuine is discarded."""
+        path = self.path(track_id, version, stem)
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            header = read_header(blob)
+        except BundleError:
+            path.unlink(missing_ok=True)
+            return None
+        if (header.track_id, header.track_version, header.stem) != (track_id, version, stem):
+            path.unlink(missing_ok=True)
+            return None
+        return blob
+
+    def put(self, track_id: str, version: int, stem: str, blob: bytes) -> None:
+        """Store atomically: a crash leaves the old file or the new one, never a torn one."""
+        path = self.path(track_id, version, stem)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(blob)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def discard(self, track_id: str, version: int, stem: str) -> None:
+        self.path(track_id, version, stem).unlink(missing_ok=True)
