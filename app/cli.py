@@ -180,9 +180,23 @@ def _logout(args: argparse.Namespace) -> int:
 
 
 def _window(args: argparse.Namespace) -> int:
-    from app.ui.application import run_studio  # Qt loads only for the window
+    # Qt and the platform server load only for the window.
+    from app.ui.application import Connection, run_studio
 
-    return run_studio(getattr(args, "platform", None))
+    url = getattr(args, "platform", None)
+    if url:
+        return run_studio(lambda: Connection(url))
+    from app.embedded import EmbeddedPlatform
+
+    embedded = EmbeddedPlatform(StudioPaths.default().embedded_platform_dir)
+
+    def start() -> Connection:
+        return Connection(embedded.start(), embedded.demo_user, embedded.demo_password)
+
+    try:
+        return run_studio(start)
+    finally:
+        embedded.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The mixer: stems → per-stem gain, pan, mute, solo → sum → master gain → limiter.
 
-One processing path serves real-time playback and offline render: both call
+The master limiter is a simple block-wise peak limiter (a look-ahead true-peak limiter is
+planned with the effects). One processing path serves real-time playback and offline render: both call
 :meth:`Mixer.render` on consecutive blocks of ``block_frames`` frames, so a render equals what
 was heard. Buffers are float32 of shape (frames, 2). Parameter changes take effect at the next
 block boundary and are ramped linearly across that block, so a fader never clicks.
@@ -12,12 +13,12 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-import pedalboard
 
 from app.core.recipe import GAIN_DB_MIN, Recipe
 
 BLOCK_FRAMES = 512
 CHANNELS = 2
+LIMITER_RELEASE_S = 0.1
 
 
 def db_to_gain(gain_db: float) -> float:
@@ -77,7 +78,9 @@ class Mixer:
         self._master_target = db_to_gain(recipe.master.gain_db)
         self._master_current = self._master_target
         self._ceiling_db = recipe.master.limiter_ceiling_db
-        self._limiter = pedalboard.Limiter(threshold_db=self._ceiling_db, release_ms=100.0)
+        self._limiter_gain = 1.0
+        # Per-block release toward unity with a 100 ms time constant.
+        self._release = 1.0 - float(np.exp(-block_frames / (LIMITER_RELEASE_S * sample_rate)))
         # Preallocated work buffers: the render loop allocates nothing per block.
         self._ramp = np.linspace(0.0, 1.0, block_frames, endpoint=False, dtype=np.float32)[:, None]
         self._gain = np.empty((block_frames, CHANNELS), dtype=np.float32)
@@ -99,16 +102,14 @@ class Mixer:
             self._recipe = recipe
             self._target = target
             self._master_target = db_to_gain(recipe.master.gain_db)
-            if recipe.master.limiter_ceiling_db != self._ceiling_db:
-                self._ceiling_db = recipe.master.limiter_ceiling_db
-                self._limiter.threshold_db = self._ceiling_db
+            self._ceiling_db = recipe.master.limiter_ceiling_db
 
     def reset(self) -> None:
         """Forget ramps and limiter state (after a seek): the next block starts settled."""
         with self._lock:
             self._current = self._target.copy()
             self._master_current = self._master_target
-            self._limiter.reset()
+            self._limiter_gain = 1.0
 
     def render(self, start: int, out: np.ndarray) -> None:
         """Render frames ``[start, start + len(out))`` into ``out`` (float32, (frames, 2)).
@@ -146,13 +147,25 @@ class Mixer:
             out[:n] += scratch[:n]
         master = master_current + (master_target - master_current) * ramp[:, 0]
         out *= master[:, None]
-        self._limit(out)
+        self._limit(out, ramp)
         self.peaks[-1] = float(np.abs(out).max()) if frames else 0.0
 
-    def _limit(self, out: np.ndarray) -> None:
-        # JUCE's limiter normalises its output to 0 dBFS; bring it back down to the ceiling, and
-        # hard-clip there so no sample can exceed it whatever the limiter's release does.
-        limited = self._limiter.process(out.T, self.sample_rate, reset=False)
+    def _limit(self, out: np.ndarray, ramp: np.ndarray) -> None:
+        """A block-wise peak limiter: unity below the ceiling, so an ordinary mix is untouched.
+
+        Each block's gain is ramped from the previous block's to what this block's peak needs
+        (attack within one block), then recovers toward unity with a 100 ms release. A hard clip
+        at the ceiling catches the part of an attack block before the ramp has come down.
+        """
         ceiling = float(10.0 ** (self._ceiling_db / 20.0))
-        np.multiply(limited.T, ceiling, out=out)
+        peak = float(np.abs(out).max()) if out.size else 0.0
+        needed = min(1.0, ceiling / peak) if peak > 0.0 else 1.0
+        start = self._limiter_gain
+        if needed < start:
+            target = needed
+        else:
+            target = min(needed, start + (1.0 - start) * self._release)
+        if start != 1.0 or target != 1.0:
+            out *= start + (target - start) * ramp
+        self._limiter_gain = target
         np.clip(out, -ceiling, ceiling, out=out)

@@ -27,7 +27,7 @@ from app.core.recipe import Recipe
 from app.core.track import TrackInfo
 from app.engine.mixer import Mixer
 from app.engine.offline import render
-from app.engine.output import Player
+from app.engine.output import Player, TransportState
 from app.platform_client.client import PlatformClient
 from app.platform_client.errors import AuthError
 from app.studio.profile import Profile, ProfileBook, StudioPaths
@@ -264,9 +264,33 @@ class OpenTrack:
             self._player = Player(self.mixer, device=self.studio.device)
         return self._player
 
+    @property
+    def playing(self) -> bool:
+        return self._player is not None and self._player.state is TransportState.PLAYING
+
+    @property
+    def position_s(self) -> float:
+        return self._player.position_s if self._player is not None else 0.0
+
+    @property
+    def underruns(self) -> int:
+        return self._player.underruns if self._player is not None else 0
+
     def play(self) -> None:
+        """Start playing (raises LicenceExpiredError or OutputUnavailableError)."""
         self.licence.check_time(time.time())
         self.player.play()
+
+    def pause(self) -> None:
+        if self._player is not None:
+            self._player.pause()
+
+    def stop(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+
+    def seek(self, seconds: float) -> None:
+        self.player.seek(int(seconds * self.info.sample_rate))
 
     # --- render and publish ---------------------------------------------------------------------
 

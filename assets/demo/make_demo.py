@@ -25,7 +25,7 @@ import numpy as np
 import pyloudnorm
 import soundfile as sf
 import tinysoundfont
-from pedalboard import LowpassFilter, Pedalboard, Reverb
+from pedalboard import HighpassFilter, Limiter, LowpassFilter, Pedalboard, Reverb
 
 SR = 44100
 TAIL_S = 1.5  # the last chord rings out after the final bar
@@ -77,7 +77,7 @@ def parse_chord(symbol: str) -> Chord:
 
 
 def chord_scale(key_pcs: set[int], chord: Chord) -> set[int]:
-    """Key notes that sit well over ``chord``: drop those a semitone from a chord tone."""
+    """Key notes that can be held over ``chord``: drop those a semitone from a chord tone."""
     tones = chord.pcs
     return {pc for pc in key_pcs if not {(pc + 1) % 12, (pc - 1) % 12} & tones} | tones
 
@@ -104,6 +104,8 @@ def voice_chord(chord: Chord, centre: int, previous: list[int]) -> list[int]:
         score = abs(sum(voicing) / len(voicing) - centre)
         if len(previous) == len(voicing):  # smooth voice leading, but don't drift away
             score += 0.5 * sum(abs(a - b) for a, b in zip(voicing, previous, strict=True))
+        if voicing[-1] - voicing[-2] == 1:  # a semitone rub on top reads as a wrong note
+            score += 4
         if score < best_score:
             best, best_score = voicing, score
     return best
@@ -209,6 +211,8 @@ BASE_POLICY: dict[str, Any] = {
     "revenue_split": {"artist": 0.6, "fan": 0.1, "platform": 0.3},
 }  # fmt: skip
 
+# Motif degrees count scale steps from the lead's tonic (0); each motif is written for the two
+# bars of chords it first meets, and fit_to_chord keeps it consonant wherever else it lands.
 NEON_HARBOUR = TrackSpec(
     id="neon-harbour", title="Neon Harbour", artist="Nova Lane", bpm=118, key="A major",
     sections=(("intro", 4), ("verse", 8), ("chorus", 8), ("bridge", 4), ("chorus", 8),
@@ -216,14 +220,16 @@ NEON_HARBOUR = TrackSpec(
     chords={"intro": "A E F#m D", "verse": "F#m D A E", "chorus": "A E F#m D",
             "bridge": "Bm7 D Esus4 E", "outro": "A E D A"},
     motifs={
-        "v1": "0.5/.5/2 1/.5/2 1.5/.5/1 2/1/2 3/1/4 4/1.5/2 5.5/.5/1 6/1.5/0",
+        "v1": "0.5/.5/2 1/.5/2 1.5/.5/1 2/1/2 3/1/5 4/1.5/3 5.5/.5/2 6/1.5/0",
         "v2": "0.5/.5/2 1/.5/2 1.5/.5/1 2/1/2 3/.5/1 3.5/.5/0 4/2/-1 6.5/.5/-2 7/1/-1",
         "v3": "0.5/.5/4 1/.5/4 1.5/.5/5 2/1/4 3/1/2 4/3/1",
-        "c1": "0/1.5/7 1.5/.5/6 2/1/4 3/1/4 4/1/5 5/1/4 6/2/2",
-        "c2": "0/1/4 1/1/5 2/1.5/4 3.5/.5/2 4/1/1 5/.5/2 5.5/.5/1 6/2/0",
-        "c3": "0/1.5/7 1.5/.5/6 2/1/4 3/1/4 4/1/2 5/1/1 6/2/0",
-        "b1": "0/2/1 2/1/3 3/1/4 4/3/5 7/1/4",
-        "o1": "0/3/4 3/1/2 4/4/0",
+        "c1": "0/1.5/7 1.5/.5/6 2/1/4 3/1/2 4/1/1 5/.5/2 5.5/.5/1 6/2/-1",
+        "c2": "0/1.5/2 1.5/.5/4 2/1/5 3/.5/4 3.5/.5/2 4/1/3 5/.5/2 5.5/.5/3 6/2/5",
+        "c3": "0/1.5/5 1.5/.5/4 2/1/2 3/1/0 4/2/3 6/2/0",
+        "c4": "0/1/7 1/.5/5 1.5/1.5/7 3/1/5 4/2/7 6/1.5/5 7.5/.5/4",
+        "b1": "0/2/1 2/1/3 3/1/5 4/2/5 6/1/3 7/1/0",
+        "b2": "0/3/4 3/1/1 4/3/-1 7/.5/1 7.5/.5/2",
+        "o1": "0/1.5/5 1.5/.5/4 2/2/3 4/4/0",
     },
     parts=(
         Part("drums", 0, -17.0, {"intro": "pop_intro", "verse": "pop_verse",
@@ -234,10 +240,10 @@ NEON_HARBOUR = TrackSpec(
         Part("keys", 5, -21.0, {"intro": "x...............", "verse": "x.......x.......",
              "chorus": "x..x..x...x..x..", "bridge": "x.....x.....x...",
              "outro": "x.......x......."}, register=64, pan=48, reverb=0.12, root_below=True),
-        Part("lead", 80, -19.0, {"verse": "v1 v2 v1:1 v3", "chorus": "c1 c2 c1 c3",
-             "chorus#2": "c1 c2 c1:2 c3", "bridge": "b1 b1:2", "outro": "- o1"},
+        Part("lead", 80, -17.5, {"verse": "v1 v2 v1 v3", "chorus": "c1 c2 c1 c3",
+             "chorus#2": "c1 c4 c1 c3", "bridge": "b1 b2", "outro": "- o1"},
              register=69, gate=0.9, reverb=0.16),
-        Part("pad", 89, -25.0, {"intro": "x...............", "chorus": "x...............",
+        Part("pad", 94, -25.0, {"intro": "x...............", "chorus": "x...............",
              "bridge": "x...............", "outro": "x..............."},
              register=57, gate=1.0, pan=84, reverb=0.2),
     ),
@@ -255,9 +261,9 @@ PAPER_MOONS = TrackSpec(
         "v1": "0.75/.25/2 1/1.5/4 2.5/.5/3 3/.75/2 3.75/.25/1 4/2.5/2 7/.5/4 7.5/.5/5",
         "v2": "0.5/.5/4 1/.5/5 1.5/1/7 2.5/.5/6 3/1/4 4/1.5/5 5.5/.5/4 6/2/2",
         "v3": "1/.5/7 1.5/.5/6 2/.5/4 2.5/1.5/2 4/.75/1 4.75/.25/2 5/3/1",
-        "c1": "0/1.5/7 1.5/.5/9 2/1/7 3/.5/6 3.5/.5/4 4/2/5 6/.5/4 6.5/1.5/2",
-        "c2": "0/1/9 1/.5/8 1.5/1.5/7 3/1/6 4/1/4 5/1/5 6/2/4",
-        "b1": "0/.5/4 .5/.5/5 1/2/7 3/1/6 4/.5/4 4.5/.5/5 5/3/4",
+        "c1": "0/1.5/7 1.5/.5/9 2/1/7 3/.5/6 3.5/.5/5 4/2/6 6/.5/4 6.5/1.5/8",
+        "c2": "0/1/9 1/.5/8 1.5/1.5/7 3/1/6 4/1/4 5/.5/2 5.5/.5/4 6/2/1",
+        "b1": "0/.5/4 .5/.5/5 1/2/7 3/1/5 4/.5/4 4.5/.5/5 5/3/4",
         "o1": "0/2/4 2/2/2 4/4/0",
     },
     parts=(
@@ -269,9 +275,9 @@ PAPER_MOONS = TrackSpec(
              "outro": "R..............."}, register=28, gate=0.88),
         Part("keys", 4, -19.5, {"intro": "x...............", "verse": "x......x........",
              "chorus": "x.......x.......", "bridge": "x...x.......x...",
-             "outro": "x..............."}, register=62, gate=0.97, pan=52, reverb=0.15,
+             "outro": "x..............."}, register=60, gate=0.97, pan=52, reverb=0.15,
              lowpass_hz=6000),
-        Part("lead", 65, -19.0, {"verse": "v1 v2 v1 v3", "chorus": "c1 c2", "chorus#2": "c1:2 c2",
+        Part("lead", 65, -17.5, {"verse": "v1 v2 v1 v3", "chorus": "c1 c2", "chorus#2": "c1:2 c2",
              "bridge": "b1 b1:-1", "outro": "o1"}, register=62, gate=0.95, reverb=0.18),
     ),
     policy={**BASE_POLICY, "stems": {"drums": {"solo": True, "mute": False}},
@@ -291,10 +297,10 @@ COPPER_WIRE = TrackSpec(
         "v1": "0.5/.25/4 .75/.25/4 1/.5/6 2/.25/7 2.25/.75/6 3/.5/4 4.5/.5/2 5/.5/3 5.5/.5/4 "
               "6/1.5/2",
         "v2": "0.5/.25/4 .75/.25/4 1/.5/6 2/.5/7 2.5/.5/9 3/1/7 4.5/.5/6 5/.5/4 5.5/.5/3 6/2/4",
-        "v3": "0/1/4 1/.5/5 1.5/.5/4 2/1/2 4/1/3 5/.5/2 5.5/.5/1 6/2/-1",
-        "c1": "0/1.5/7 1.5/.5/6 2/1/4 3/1/5 4/2/4 6/.5/2 6.5/1.5/4",
-        "c2": "0/1/5 1/.5/6 1.5/1.5/7 3/1/6 4/3/7 7/.5/6 7.5/.5/4",
-        "c3": "0/1/5 1/1/6 2/1/7 3/1/8 4/4/7",
+        "v3": "0/1/5 1/.5/4 1.5/.5/3 2/1/2 3/1/0 4/1/3 5/.5/4 5.5/.5/5 6/2/1",
+        "c1": "0/1.5/7 1.5/.5/6 2/1/5 3/1/2 4/2/4 6/.5/2 6.5/1.5/6",
+        "c2": "0/1/6 1/.5/7 1.5/1.5/8 3/1/6 4/3/7 7/.5/6 7.5/.5/4",
+        "c3": "0/1/6 1/.5/7 1.5/.5/6 2/1/8 3/1/6 4/4/7",
         "o1": "0/.5/7 .5/.5/6 1/1/4 2/2/2 4/4/0",
     },
     parts=(
@@ -305,7 +311,7 @@ COPPER_WIRE = TrackSpec(
         Part("keys", 16, -22.5, {"intro": "x...............", "verse": "x...............",
              "chorus": "x.......x.......", "outro": "x..............."}, register=60,
              gate=0.98, pan=44, reverb=0.1),
-        Part("lead", 56, -19.0, {"verse": "v1 v2 v1 v3", "verse#2": "v1 v2",
+        Part("lead", 56, -17.5, {"verse": "v1 v2 v1 v3", "verse#2": "v1 v2",
              "chorus": "c1 c2 c1 c3", "outro": "o1"}, register=64, gate=0.82, reverb=0.14),
         Part("guitar", 27, -22.0, {"intro": "__X_o_X___X_o_X_", "verse": "__X_o_X___X_o_X_",
              "chorus": "x.x.x.x.x.x.x.x.", "outro": "x..............."}, register=66,
@@ -329,6 +335,10 @@ class Section:
     bar: int  # first bar
     bars: int
 
+    @property
+    def end(self) -> float:
+        return (self.bar + self.bars) * 4.0  # in beats
+
 
 @dataclass(frozen=True)
 class Note:
@@ -339,13 +349,10 @@ class Note:
 
 
 def layout(spec: TrackSpec) -> list[Section]:
-    sections: list[Section] = []
-    bar = 0
-    for name, bars in spec.sections:
-        occurrence = sum(s.name == name for s in sections)
-        sections.append(Section(name, occurrence, bar, bars))
-        bar += bars
-    return sections
+    names = [name for name, _ in spec.sections]
+    starts = np.cumsum([0] + [bars for _, bars in spec.sections])
+    return [Section(n, names[:i].count(n), int(starts[i]), b)
+            for i, (n, b) in enumerate(spec.sections)]  # fmt: skip
 
 
 def pick(table: dict[str, Any], section: Section) -> Any:
@@ -366,7 +373,7 @@ class Harmony:
                 for i, symbol in enumerate(symbols):
                     self.starts.append((section.bar + b) * 4 + i * 4 / len(symbols))
                     self.chords.append(parse_chord(symbol))
-        self.end = sum(s.bars for s in sections) * 4.0
+        self.end = sections[-1].end
 
     def _index(self, beat: float) -> int:
         return max(bisect_right(self.starts, beat + 1e-6) - 1, 0)
@@ -397,11 +404,8 @@ def bar_hits(
     """(section, start beat, length in beats, letter) for every note a step pattern plays."""
     last_bar = sections[-1].bar + sections[-1].bars - 1
     for section in sections:
-        pattern = pick(patterns, section)
-        if not pattern:
-            continue
-        bars = pattern.split()
-        for b in range(section.bars):
+        bars = (pick(patterns, section) or "").split()
+        for b in range(section.bars if bars else 0):
             bar = section.bar + b
             text = final if bar == last_bar else bars[b % len(bars)]
             for step, length, letter in parse_steps(text):
@@ -422,7 +426,8 @@ def bass_key(role: str, chord: Chord, following: Chord, low: int) -> int:
     return root
 
 
-def bass_notes(part: Part, sections: list[Section], harmony: Harmony, rng: np.random.Generator):
+def bass_notes(part: Part, sections: list[Section], harmony: Harmony,
+               rng: np.random.Generator) -> list[Note]:  # fmt: skip
     notes: list[Note] = []
     for section, beat, length, letter in bar_hits(part.patterns, sections, FINAL_BAR["bass"]):
         length = min(length, harmony.change_after(beat) - beat) * part.gate
@@ -432,7 +437,8 @@ def bass_notes(part: Part, sections: list[Section], harmony: Harmony, rng: np.ra
     return notes
 
 
-def chord_notes(part: Part, sections: list[Section], harmony: Harmony, rng: np.random.Generator):
+def chord_notes(part: Part, sections: list[Section], harmony: Harmony,
+                rng: np.random.Generator) -> list[Note]:  # fmt: skip
     notes: list[Note] = []
     previous: list[int] = []
     strum = 0.02 if part.kind == "guitar" else 0.0  # beats between strings of a strum
@@ -449,57 +455,51 @@ def chord_notes(part: Part, sections: list[Section], harmony: Harmony, rng: np.r
     return notes
 
 
-def parse_motif(text: str) -> list[tuple[float, float, int]]:
-    return [(float(s), float(n), int(d)) for s, n, d in (t.split("/") for t in text.split())]
-
-
 def lead_notes(spec: TrackSpec, part: Part, sections: list[Section], harmony: Harmony,
                rng: np.random.Generator) -> list[Note]:  # fmt: skip
-    """Motifs placed in two-bar cells, their notes fitted to the chords under them."""
-    tonic_name, mode = spec.key.split()
+    """Motifs placed in two-bar cells ('name' or 'name:shift', '-' rests), fitted to chords."""
+    tonic, mode = spec.key.split()
     scale = MODES[mode]
-    key_pcs = {(pitch_class(tonic_name) + s) % 12 for s in scale}
+    key_pcs = {(pitch_class(tonic) + s) % 12 for s in scale}
     notes: list[Note] = []
     for section in sections:
-        plan = pick(part.patterns, section)
-        if not plan:
-            continue
-        tokens = plan.split()
-        section_end = (section.bar + section.bars) * 4.0
-        for cell in range((section.bars + 1) // 2):
+        tokens = (pick(part.patterns, section) or "").split()
+        for cell in range((section.bars + 1) // 2 if tokens else 0):
             name, _, shift = tokens[cell % len(tokens)].partition(":")
-            if name == "-":  # a rest cell: the lead breathes
-                continue
-            for start, length, degree in parse_motif(spec.motifs[name]):
+            motif = "" if name == "-" else spec.motifs[name]
+            for start, length, degree in (map(float, t.split("/")) for t in motif.split()):
                 beat = (section.bar + 2 * cell) * 4 + start
-                if beat >= section_end:
+                if beat >= section.end:
                     continue
-                octave, step = divmod(degree + int(shift or 0), 7)
-                key = part.register + 12 * octave + scale[step]
+                octave, step = divmod(int(degree) + int(shift or 0), 7)
                 chord = harmony.at(beat)
-                # Long notes on the beat carry the harmony; the rest may pass through the scale.
-                strong = start % 1 == 0 and length >= 1
-                key = fit_to_chord(key, chord.pcs if strong else chord_scale(key_pcs, chord))
+                # On-beat long notes carry the harmony, other held notes avoid rubbing against
+                # it, and short ones may pass through the whole scale.
+                allowed = key_pcs if length < 1 else chord_scale(key_pcs, chord)
+                if start % 1 == 0 and length >= 1:
+                    allowed = chord.pcs
+                key = fit_to_chord(part.register + 12 * octave + scale[step], allowed)
                 accent = 10 if start % 2 == 0 else 5 if start % 1 == 0 else 0
                 velocity = (84 + accent) * INTENSITY[section.name]
-                length = min(length, section_end - beat) * part.gate
+                length = min(length, section.end - beat) * part.gate
                 notes.append(Note(beat + nudge(rng), length, key, humanise(rng, velocity)))
     return notes
 
 
-def drum_notes(spec: TrackSpec, part: Part, sections: list[Section], rng: np.random.Generator):
+def drum_notes(spec: TrackSpec, part: Part, sections: list[Section],
+               rng: np.random.Generator) -> list[Note]:  # fmt: skip
     notes: list[Note] = []
     last_bar = sections[-1].bar + sections[-1].bars - 1
-    for index, section in enumerate(sections):
+    for section in sections:
         groove = DRUM_GROOVES[pick(part.patterns, section)]
         for b in range(section.bars):
             bar = section.bar + b
             lanes = {k: v.split()[b % len(v.split())] for k, v in groove.items()}
             if bar == last_bar:
                 lanes = dict(FINAL_BAR["drums"])
-            elif b == section.bars - 1 and index < len(sections) - 1:
+            elif b == section.bars - 1:  # a fill leads into the next section
                 lanes = overlay({k: v[:8] + "." * 8 for k, v in lanes.items()}, FILLS[spec.fill])
-            if b == 0 and bar > 0:  # mark every new section with a crash on the one
+            if b == 0 and bar > 0:  # and a crash marks its first beat
                 lanes = overlay(lanes, SECTION_CRASH)
             for key, text in sorted(lanes.items()):
                 for step, letter in enumerate(text):
@@ -510,8 +510,9 @@ def drum_notes(spec: TrackSpec, part: Part, sections: list[Section], rng: np.ran
     return notes
 
 
-def compose(spec: TrackSpec, part: Part, sections: list[Section], seed: int, index: int):
-    rng = np.random.default_rng([seed, TRACKS.index(spec), index])
+def compose(spec: TrackSpec, part: Part, sections: list[Section], seed: int) -> list[Note]:
+    # Each stem gets its own random stream, so editing one part leaves the others unchanged.
+    rng = np.random.default_rng([seed, TRACKS.index(spec), spec.parts.index(part)])
     harmony = Harmony(spec, sections)
     if part.kind == "drums":
         return drum_notes(spec, part, sections, rng)
@@ -538,9 +539,9 @@ def render_stem(soundfont: bytes, spec: TrackSpec, part: Part, notes: list[Note]
                 frames: int) -> np.ndarray:  # fmt: skip
     """Play ``notes`` through a fresh synth, so nothing from another stem can leak in."""
     synth = tinysoundfont.Synth(samplerate=SR)
-    sfid = synth.sfload(soundfont)
     drums = part.kind == "drums"
     channel = 9 if drums else 0
+    sfid = synth.sfload(soundfont)
     synth.program_select(channel, sfid, 128 if drums else 0, part.preset, is_drums=drums)
     synth.control_change(channel, 10, part.pan)
 
@@ -550,39 +551,37 @@ def render_stem(soundfont: bytes, spec: TrackSpec, part: Part, notes: list[Note]
     events: list[tuple[int, int, int, int]] = []
     for note in notes:
         on = frame(note.start)
-        events += [(on, 1, note.key, note.velocity), (max(frame(note.start + note.length), on + 1),
-                                                        0, note.key, 0)]  # fmt: skip
+        events.append((on, 1, note.key, note.velocity))
+        events.append((max(frame(note.start + note.length), on + 1), 0, note.key, 0))
     events.sort()  # at the same frame note-offs (0) go first, so repeated keys retrigger
     audio = np.zeros((frames, 2), dtype=np.float32)
     position = 0
-    for at, is_on, key, velocity in events:
-        if at > position:
-            audio[position:at] = np.frombuffer(synth.generate(at - position), np.float32).reshape(
-                -1, 2
-            )
+    for at, is_on, key, velocity in [*events, (frames, -1, 0, 0)]:
+        if at > position:  # synthesise up to the event, then apply it
+            block = synth.generate(at - position)
+            audio[position:at] = np.frombuffer(block, np.float32).reshape(-1, 2)
             position = at
-        if is_on:
+        if is_on == 1:
             synth.noteon(channel, key, velocity)
-        else:
+        elif is_on == 0:
             synth.noteoff(channel, key)
-    if position < frames:
-        audio[position:] = np.frombuffer(synth.generate(frames - position), np.float32).reshape(
-            -1, 2
-        )
-    return add_space(audio, part)
+    return process(audio, part)
 
 
-def add_space(audio: np.ndarray, part: Part) -> np.ndarray:
-    """A touch of room (and, for the lo-fi parts, a darker tone): the GM synth is bone dry."""
-    plugins: list[Any] = []
+def process(audio: np.ndarray, part: Part) -> np.ndarray:
+    """A touch of room (the GM synth is bone dry), darker lo-fi tone, and tamed drum peaks."""
+    plugins: list[Any] = [HighpassFilter(cutoff_frequency_hz=20.0)]  # some GM samples carry DC
+    if part.kind == "drums":  # snare/clap spikes would otherwise set the whole track's level
+        audio = audio / max(float(np.abs(audio).max()), 1e-9)
+        plugins.append(Limiter(threshold_db=-5.0, release_ms=80.0))
     if part.lowpass_hz:
         plugins.append(LowpassFilter(cutoff_frequency_hz=part.lowpass_hz))
     if part.reverb:
         plugins.append(Reverb(room_size=0.5, damping=0.5, wet_level=part.reverb, dry_level=1.0))
-    if not plugins:
-        return audio
-    wet = Pedalboard(plugins)(np.ascontiguousarray(audio.T), SR)
-    return np.ascontiguousarray(wet.T, dtype=np.float32)  # soundfile needs C order
+    wet = np.ascontiguousarray(Pedalboard(plugins)(np.ascontiguousarray(audio.T), SR).T)
+    fade = int(0.3 * SR)  # long pad releases and reverb would otherwise stop with a click
+    wet[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+    return wet.astype(np.float32)  # C order: soundfile needs it
 
 
 def peak_db(audio: np.ndarray) -> float:
@@ -597,29 +596,23 @@ def balance(stems: dict[str, np.ndarray], parts: dict[str, Part]) -> dict[str, n
         for kind, audio in stems.items()
     }
     mix = sum(levelled.values())
-    gain_db = MIX_LUFS - meter.integrated_loudness(mix)
-    # One common factor keeps the artist's balance; the loudest of mix and stems sets the cap.
+    # One common factor keeps the balance; the loudest of mix and stems caps it.
     loudest = max(peak_db(mix), *(peak_db(a) for a in levelled.values()))
-    gain_db = min(gain_db, MIX_PEAK_DBFS - loudest)
-    return {
-        kind: (audio * 10 ** (gain_db / 20)).astype(np.float32) for kind, audio in levelled.items()
-    }
+    gain = 10 ** (min(MIX_LUFS - meter.integrated_loudness(mix), MIX_PEAK_DBFS - loudest) / 20)
+    return {kind: (audio * gain).astype(np.float32) for kind, audio in levelled.items()}
 
 
 # --- files -----------------------------------------------------------------------------------
 
 
-def _ogg_crc_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte << 24
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
-        table.append(crc & 0xFFFFFFFF)
-    return table
+def _ogg_crc_entry(byte: int) -> int:  # Ogg's CRC-32: polynomial 0x04C11DB7, not reflected
+    crc = byte << 24
+    for _ in range(8):
+        crc = (crc << 1) ^ (0x04C11DB7 if crc & 0x80000000 else 0)
+    return crc & 0xFFFFFFFF
 
 
-OGG_CRC_TABLE = _ogg_crc_table()
+OGG_CRC_TABLE = [_ogg_crc_entry(byte) for byte in range(256)]
 
 
 def ogg_crc(page: bytes) -> int:
@@ -671,17 +664,14 @@ def catalogue_entry(spec: TrackSpec, sections: list[Section], frames: int) -> di
 
 def build_track(spec: TrackSpec, soundfont: bytes, out: Path, seed: int) -> dict[str, Any]:
     sections = layout(spec)
-    bars = sum(s.bars for s in sections)
-    frames = round(bars * 4 * 60.0 / spec.bpm * SR) + round(TAIL_S * SR)
-    parts = {p.kind: p for p in spec.parts}
+    frames = round(sections[-1].end * 60.0 / spec.bpm * SR) + round(TAIL_S * SR)
     stems = {
-        p.kind: render_stem(soundfont, spec, p, compose(spec, p, sections, seed, i), frames)
-        for i, p in enumerate(spec.parts)
+        p.kind: render_stem(soundfont, spec, p, compose(spec, p, sections, seed), frames)
+        for p in spec.parts
     }
-    for i, (kind, audio) in enumerate(balance(stems, parts).items()):
-        write_stem(
-            out / "stems" / spec.id / f"{kind}.ogg", audio, 0x46414E00 + 16 * TRACKS.index(spec) + i
-        )
+    for i, (kind, audio) in enumerate(balance(stems, {p.kind: p for p in spec.parts}).items()):
+        serial = 0x46414E00 + 16 * TRACKS.index(spec) + i  # "FAN" + track and stem number
+        write_stem(out / "stems" / spec.id / f"{kind}.ogg", audio, serial)
     return catalogue_entry(spec, sections, frames)
 
 
@@ -706,7 +696,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args()
     started = time.monotonic()
-    soundfont = args.soundfont.read_bytes()  # loaded once, handed to each fresh synth
+    soundfont = args.soundfont.read_bytes()  # read once, handed to each fresh synth
     entries = [build_track(spec, soundfont, args.out, args.seed) for spec in TRACKS]
     catalogue = {"version": 1, "sample_rate": SR, "tracks": entries}
     (args.out / "catalogue.json").write_text(json.dumps(catalogue, indent=2) + "\n")

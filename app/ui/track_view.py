@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The open track: header, sections, one channel strip per stem, master, transport, publish."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import FanfareError
+from app.studio.session import OpenTrack
+from app.ui.publish_dialog import PublishDialog
+from app.ui.widgets.channel_strip import ChannelStrip
+from app.ui.widgets.sections import SectionsBar
+from app.ui.widgets.transport import TransportBar, clock
+
+METER_INTERVAL_MS = 33  # ~30 Hz: smooth to the eye, nothing for the CPU
+
+
+def policy_summary(track: OpenTrack) -> str:
+    """One line on what the artist allows, in the artist's favour of plain words."""
+    policy = track.policy
+    parts = []
+    no_solo = [k for k in track.info.stem_kinds if not policy.rule(k).solo]
+    no_mute = [k for k in track.info.stem_kinds if not policy.rule(k).mute]
+    if no_solo:
+        parts.append(f"{', '.join(no_solo)} can't be heard alone")
+    if no_mute:
+        parts.append(f"{', '.join(no_mute)} can't be muted")
+    high = policy.gain_db_range[1]
+    parts.append(f"faders up to {high:+g} dB")
+    if policy.publish:
+        parts.append(f"remixes may be published with at least {policy.min_audible_stems} stems")
+    else:
+        parts.append("remixes may not be published")
+    split = ", ".join(f"{who} {share:.0%}" for who, share in policy.revenue_split.items())
+    return f"{track.info.artist} allows remixes: " + "; ".join(parts) + f". Revenue: {split}."
+
+
+class TrackView(QWidget):
+    """Shows one :class:`OpenTrack`; ``message`` carries a sentence for the status bar."""
+
+    message = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, track: OpenTrack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.track = track
+        info = track.info
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 18, 24, 14)
+        layout.setSpacing(12)
+
+        title = QLabel(info.title)
+        title.setObjectName("trackTitle")
+        meta = QLabel(
+            f"{info.artist}  ·  {info.bpm:g} BPM  ·  {info.key}  ·  {info.time_signature}  ·  "
+            f"{clock(info.duration_s)[:-2]}  ·  {len(info.stems)} stems"
+        )
+        meta.setObjectName("trackMeta")
+        layout.addWidget(title)
+        layout.addWidget(meta)
+
+        self.sections = SectionsBar()
+        self.sections.set_track(info.sections, info.duration_s)
+        self.sections.seek.connect(self._seek)
+        layout.addWidget(self.sections)
+
+        strips_row = QWidget()
+        row = QHBoxLayout(strips_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(10)
+        high = track.policy.gain_db_range[1]
+        self.strips: dict[str, ChannelStrip] = {}
+        for kind in info.stem_kinds:
+            strip = ChannelStrip(kind, max_gain_db=high)
+            rule = track.policy.rule(kind)
+            strip.set_permissions(
+                can_solo=rule.solo, can_mute=rule.mute, reason=f"{info.artist}'s rule for {kind}"
+            )
+            strip.gain_changed.connect(lambda k, v: self._edit(k, gain_db=v))
+            strip.pan_changed.connect(lambda k, v: self._edit(k, pan=v))
+            strip.mute_toggled.connect(lambda k, v: self._edit(k, mute=v))
+            strip.solo_toggled.connect(lambda k, v: self._edit(k, solo=v))
+            row.addWidget(strip)
+            self.strips[kind] = strip
+        row.addStretch()
+        self.master = ChannelStrip("master", max_gain_db=6.0, master=True)
+        self.master.gain_changed.connect(lambda _, v: self._edit_master(gain_db=max(v, -24.0)))
+        row.addWidget(self.master)
+        scroll = QScrollArea()
+        scroll.setWidget(strips_row)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(scroll, 1)
+
+        policy = QLabel(policy_summary(track))
+        policy.setObjectName("policy")
+        policy.setWordWrap(True)
+        layout.addWidget(policy)
+
+        bottom = QHBoxLayout()
+        self.transport = TransportBar()
+        self.transport.set_duration(info.duration_s)
+        self.transport.play_pause.connect(self.play_pause)
+        self.transport.stop.connect(self._stop)
+        self.transport.seek.connect(self._seek)
+        self.publish_button = QPushButton("Publish remix…")
+        self.publish_button.setObjectName("primary")
+        self.publish_button.setEnabled(track.policy.publish)
+        self.publish_button.clicked.connect(self.open_publish)
+        bottom.addWidget(self.transport, 1)
+        bottom.addSpacing(12)
+        bottom.addWidget(self.publish_button)
+        layout.addLayout(bottom)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(METER_INTERVAL_MS)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+        self.publish_dialog: PublishDialog | None = None
+        self._tick()
+
+    # --- edits ---------------------------------------------------------------------------------
+
+    def _edit(self, kind: str, **changes: object) -> None:
+        try:
+            self.track.set_stem(kind, **changes)
+        except FanfareError as exc:
+            self.message.emit(str(exc))
+            self._show_recipe(kind)  # put the control back where the engine still is
+
+    def _edit_master(self, **changes: object) -> None:
+        try:
+            self.track.set_master(**changes)
+        except FanfareError as exc:
+            self.message.emit(str(exc))
+
+    def _show_recipe(self, kind: str) -> None:
+        mix = self.track.recipe.stems[kind]
+        strip = self.strips[kind]
+        strip.set_gain_db(mix.gain_db)
+        strip.set_state(mute=mix.mute, solo=mix.solo, pan=mix.pan)
+
+    # --- transport -----------------------------------------------------------------------------
+
+    def play_pause(self) -> None:
+        try:
+            if self.track.playing:
+                self.track.pause()
+            else:
+                self.track.play()
+        except FanfareError as exc:
+            self.failed.emit(str(exc))
+        self._tick()
+
+    def _stop(self) -> None:
+        self.track.stop()
+        self._tick()
+
+    def _seek(self, seconds: float) -> None:
+        try:
+            self.track.seek(seconds)
+        except FanfareError as exc:
+            self.failed.emit(str(exc))
+        self._tick()
+
+    def _tick(self) -> None:
+        playing = self.track.playing
+        peaks = self.track.mixer.peaks
+        for index, kind in enumerate(self.track.mixer.names):
+            self.strips[kind].meter.set_peak(float(peaks[index]) if playing else 0.0)
+        self.master.meter.set_peak(float(peaks[-1]) if playing else 0.0)
+        position = self.track.position_s
+        self.transport.show_position(position, playing, self.track.underruns)
+        self.sections.set_position(position)
+
+    def open_publish(self) -> None:
+        self.publish_dialog = PublishDialog(self.track, self)
+        self.publish_dialog.open()
+
+    def close_track(self) -> None:
+        self.timer.stop()
+        self.track.close()

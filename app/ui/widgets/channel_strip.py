@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One channel strip: name, peak meter, gain fader, pan knob, mute and solo."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDial,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.widgets.meter import LevelMeter
+
+STEPS_PER_DB = 2  # the fader moves in 0.5 dB steps
+FLOOR_DB = -60.0
+
+
+def format_db(gain_db: float) -> str:
+    return "-inf dB" if gain_db <= FLOOR_DB else f"{gain_db:+.1f} dB"
+
+
+class ChannelStrip(QFrame):
+    """A strip for one stem (or the master, with ``master=True``: no pan, mute or solo).
+
+    Signals carry the stem kind first so one slot can serve every strip.
+    """
+
+    gain_changed = Signal(str, float)
+    pan_changed = Signal(str, float)
+    mute_toggled = Signal(str, bool)
+    solo_toggled = Signal(str, bool)
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        max_gain_db: float = 6.0,
+        master: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.setObjectName("masterStrip" if master else "strip")
+        self.setFixedWidth(104)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 10, 8, 10)
+        layout.setSpacing(6)
+
+        name = QLabel(kind.upper() if master else kind.capitalize())
+        name.setObjectName("stripName")
+        name.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(name)
+
+        self.pan = QDial()
+        self.pan.setRange(-100, 100)
+        self.pan.setNotchesVisible(True)
+        self.pan.setFixedSize(44, 44)
+        self.pan.setToolTip("Pan (double-click the name to centre everything)")
+        self.pan.valueChanged.connect(lambda v: self.pan_changed.emit(self.kind, v / 100.0))
+        pan_row = QHBoxLayout()
+        pan_row.addStretch()
+        pan_row.addWidget(self.pan)
+        pan_row.addStretch()
+        if not master:
+            layout.addLayout(pan_row)
+
+        self.fader = QSlider(Qt.Orientation.Vertical)
+        self.fader.setRange(int(FLOOR_DB * STEPS_PER_DB), int(max_gain_db * STEPS_PER_DB))
+        self.fader.setValue(0)
+        self.fader.setMinimumHeight(170)
+        self.fader.setToolTip(f"Gain of {kind}")
+        self.fader.valueChanged.connect(self._on_fader)
+        self.meter = LevelMeter()
+        body = QHBoxLayout()
+        body.addStretch()
+        body.addWidget(self.fader)
+        body.addSpacing(6)
+        body.addWidget(self.meter)
+        body.addStretch()
+        layout.addLayout(body, 1)
+
+        self.gain_label = QLabel(format_db(0.0))
+        self.gain_label.setObjectName("gainLabel")
+        self.gain_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.gain_label)
+
+        buttons = QHBoxLayout()
+        self.mute = self._button("M", "mute", "Mute")
+        self.solo = self._button("S", "solo", "Solo")
+        self.mute.toggled.connect(lambda on: self.mute_toggled.emit(self.kind, on))
+        self.solo.toggled.connect(lambda on: self.solo_toggled.emit(self.kind, on))
+        buttons.addWidget(self.mute)
+        buttons.addWidget(self.solo)
+        if not master:
+            layout.addLayout(buttons)
+
+    def _button(self, text: str, name: str, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setObjectName(name)
+        button.setCheckable(True)
+        button.setToolTip(tip)
+        button.setFixedWidth(34)
+        return button
+
+    def _on_fader(self, value: int) -> None:
+        gain_db = value / STEPS_PER_DB
+        self.gain_label.setText(format_db(gain_db))
+        self.gain_changed.emit(self.kind, max(gain_db, FLOOR_DB))
+
+    def set_gain_db(self, gain_db: float) -> None:
+        """Move the fader without emitting (to show a value the engine refused or restored)."""
+        self.fader.blockSignals(True)
+        self.fader.setValue(round(gain_db * STEPS_PER_DB))
+        self.fader.blockSignals(False)
+        self.gain_label.setText(format_db(gain_db))
+
+    def set_state(self, *, mute: bool, solo: bool, pan: float) -> None:
+        """Show settings without emitting."""
+        for widget, value in ((self.mute, mute), (self.solo, solo)):
+            widget.blockSignals(True)
+            widget.setChecked(value)
+            widget.blockSignals(False)
+        self.pan.blockSignals(True)
+        self.pan.setValue(round(pan * 100))
+        self.pan.blockSignals(False)
+
+    def set_permissions(self, *, can_solo: bool, can_mute: bool, reason: str) -> None:
+        """Grey out what the artist's policy forbids, and say why on hover."""
+        self.solo.setEnabled(can_solo)
+        self.mute.setEnabled(can_mute)
+        if not can_solo:
+            self.solo.setToolTip(f"Solo is not allowed: {reason}")
+        if not can_mute:
+            self.mute.setToolTip(f"Mute is not allowed: {reason}")

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Take the studio's screenshot (for AppStream and for reviewing the look) on the demo platform.
+
+    QT_QPA_PLATFORM=offscreen python packaging/screenshot.py OUT.png [TRACK_ID]
+
+Runs the embedded platform in a temporary data folder, opens a track, moves a few faders, plays
+for a moment (when an audio device exists) and saves the window as a PNG.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main() -> int:
+    out = Path(sys.argv[1])
+    track_id = sys.argv[2] if len(sys.argv) > 2 else "neon-harbour"
+    home = Path(tempfile.mkdtemp(prefix="fanfare-shot-"))
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        os.environ[name] = str(home / name.lower())
+    os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.embedded import EmbeddedPlatform
+    from app.studio.profile import StudioPaths
+    from app.ui.application import connect_studio, Connection
+    from app.ui.main_window import MainWindow
+    from app.ui.theme import apply_theme
+
+    app = QApplication(sys.argv[:1])
+    apply_theme(app)
+    embedded = EmbeddedPlatform(StudioPaths.default().embedded_platform_dir)
+    studio = connect_studio(
+        Connection(embedded.start(), embedded.demo_user, embedded.demo_password)
+    )
+    window = MainWindow()
+    window.show()
+    window.set_studio(studio)
+    window.open_track(track_id)
+
+    def shoot() -> None:
+        if window.view is None:
+            QTimer.singleShot(100, shoot)
+            return
+        view = window.view
+        view.strips["drums"].fader.setValue(-6)
+        view.strips["bass"].fader.setValue(4)
+        view.strips["keys"].pan.setValue(-35)
+        try:
+            view.play_pause()
+        except Exception:  # no device: the picture still shows the window
+            pass
+        QTimer.singleShot(1500, grab)
+
+    def grab() -> None:
+        window.grab().save(str(out))
+        window.close()
+        app.quit()
+
+    QTimer.singleShot(200, shoot)
+    app.exec()
+    embedded.stop()
+    print(f"saved {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

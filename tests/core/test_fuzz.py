@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Parsers of outside bytes under hypothesis: only typed errors, in bounded time."""
+
+from __future__ import annotations
+
+import json
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.core import recipe as recipe_format
+from app.core.bundle import StemHeader, decrypt_stem, encrypt_stem
+from app.core.errors import BundleError, LicenceError, ProvenanceError, RecipeError
+from app.core.keys import key_id
+from app.core.licence import verify_licence
+from app.core.provenance import read_record
+
+FUZZ = settings(max_examples=300, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+KEY = bytes(32)
+BLOB = encrypt_stem(KEY, StemHeader("t", 1, "drums", chunk_size=1024), bytes(3000))
+PLATFORM = Ed25519PrivateKey.generate()
+TRUSTED = {key_id(PLATFORM.public_key()): PLATFORM.public_key()}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@FUZZ
+@given(st.binary(max_size=4096))
+def test_random_bytes_as_a_stem(data: bytes) -> None:
+    try:
+        decrypt_stem(KEY, data)
+    except BundleError:
+        pass
+
+
+@FUZZ
+@given(st.integers(0, len(BLOB) - 1), st.integers(1, 255), st.integers(0, 64))
+def test_mutated_stems_never_decrypt(position: int, flip: int, cut: int) -> None:
+    data = bytearray(BLOB)
+    data[position] ^= flip
+    try:
+        decrypt_stem(KEY, bytes(data[: len(data) - cut]))
+    except BundleError:
+        return
+    raise AssertionError("a mutated stem decrypted")
+
+
+@FUZZ
+@given(st.binary(max_size=2048) | json_values.map(lambda v: json.dumps(v).encode()))
+def test_random_licences(data: bytes) -> None:
+    try:
+        verify_licence(data, TRUSTED)
+    except LicenceError:
+        pass
+
+
+@FUZZ
+@given(json_values)
+def test_random_licence_shaped_documents(body: object) -> None:
+    doc = {"format": "fanfare.licence", "version": 1, "kid": next(iter(TRUSTED)), "body": body, "sig": "AA"}
+    try:
+        verify_licence(json.dumps(doc).encode(), TRUSTED)
+    except LicenceError:
+        pass
+
+
+@FUZZ
+@given(st.binary(max_size=2048) | json_values.map(lambda v: json.dumps(v).encode()))
+def test_random_recipes(data: bytes) -> None:
+    try:
+        recipe_format.loads(data)
+    except RecipeError:
+        pass
+
+
+@FUZZ
+@given(json_values, json_values)
+def test_random_recipe_shaped_documents(stems: object, master: object) -> None:
+    doc = {"schema": "fanfare.recipe", "version": 1, "track": {"id": "t", "version": 1},
+           "stems": stems, "master": master}
+    try:
+        recipe_format.loads(json.dumps(doc))
+    except RecipeError:
+        pass
+
+
+@FUZZ
+@given(st.binary(max_size=2048) | json_values.map(lambda v: json.dumps(v).encode()))
+def test_random_provenance_records(data: bytes) -> None:
+    try:
+        read_record(data)
+    except ProvenanceError:
+        pass

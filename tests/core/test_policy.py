@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The shared policy evaluator: what an artist's rules allow."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.errors import PolicyDenied, PolicyError
+from app.core.policy import Policy, evaluate
+from app.core.recipe import Recipe, StemMix
+
+STEMS = ("drums", "bass", "keys", "lead")
+POLICY = Policy.from_dict(
+    {
+        "version": 1,
+        "stems": {"lead": {"solo": False, "mute": True}, "drums": {"solo": True, "mute": False}},
+        "min_audible_stems": 2,
+        "gain_db_range": [-60, 6],
+    }
+)
+
+
+def _recipe(**stems: StemMix) -> Recipe:
+    mix = {k: StemMix() for k in STEMS} | stems
+    return Recipe("song", 1, "t", mix)
+
+
+def test_the_neutral_mix_is_allowed_for_play_and_publish() -> None:
+    assert evaluate(POLICY, _recipe()).allowed
+    assert evaluate(POLICY, _recipe(), publishing=True).allowed
+
+
+def test_a_forbidden_solo_is_refused_with_the_reason() -> None:
+    decision = evaluate(POLICY, _recipe(lead=StemMix(solo=True)))
+    assert not decision.allowed
+    assert "the lead stem may not be soloed" in decision.reasons
+    with pytest.raises(PolicyDenied, match="soloed"):
+        decision.raise_if_denied()
+
+
+def test_muting_everything_but_a_no_solo_stem_is_a_solo_by_another_name() -> None:
+    muted = {k: StemMix(mute=True) for k in ("bass", "keys")}
+    decision = evaluate(POLICY, _recipe(drums=StemMix(gain_db=-60.0), **muted))
+    assert "the lead stem may not be heard on its own" in decision.reasons
+    assert "the drums stem may not be silenced" in decision.reasons
+
+
+def test_a_stem_that_may_not_be_muted() -> None:
+    assert "the drums stem may not be muted" in evaluate(POLICY, _recipe(drums=StemMix(mute=True))).reasons
+
+
+def test_publishing_needs_enough_audible_stems() -> None:
+    recipe = _recipe(bass=StemMix(solo=True))  # bass may be soloed: fine to listen to
+    assert evaluate(POLICY, recipe).allowed
+    decision = evaluate(POLICY, recipe, publishing=True)
+    assert decision.reasons == ("a published remix must keep at least 2 stems audible",)
+
+
+def test_gain_range_and_remix_switch() -> None:
+    assert not evaluate(POLICY, _recipe(bass=StemMix(gain_db=9.0))).allowed
+    closed = Policy.from_dict({"remix": False, "publish": False})
+    decision = evaluate(closed, _recipe(), publishing=True)
+    assert "the artist does not allow remixes of this track" in decision.reasons
+    assert "the artist does not allow publishing remixes of this track" in decision.reasons
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"version": 2},
+        {"gain_db_range": [6, -60]},
+        {"gain_db_range": "loud"},
+        {"revenue_split": {"artist": 0.5}},
+        {"revenue_split": {"artist": 1.5, "fan": -0.5}},
+        {"stems": {"lead": "no"}},
+    ],
+)
+def test_malformed_policies_are_refused(doc: dict) -> None:
+    with pytest.raises(PolicyError):
+        Policy.from_dict(doc)
+
+
+def test_round_trip() -> None:
+    assert Policy.from_dict(POLICY.to_dict()) == POLICY
