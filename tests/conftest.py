@@ -13,10 +13,14 @@ import numpy as np
 import pytest
 
 SAMPLE_RATE = 48_000
+# Qt without a screen: set before any test imports PySide6.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets fresh config/data/cache folders and the announced file secret store, so
     nothing touches the real user's files or keyring."""
     home = tmp_path_factory.mktemp("home")

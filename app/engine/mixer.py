@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The mixer: stems → per-stem gain, pan, mute, solo → sum → master gain → limiter.
 
-The master limiter is a simple block-wise peak limiter (a look-ahead true-peak limiter is
-planned with the effects). One processing path serves real-time playback and offline render: both call
+One processing path serves real-time playback and offline render: both call
 :meth:`Mixer.render` on consecutive blocks of ``block_frames`` frames, so a render equals what
-was heard. Buffers are float32 of shape (frames, 2). Parameter changes take effect at the next
+was heard. The master limiter is a simple block-wise peak limiter (a look-ahead true-peak
+limiter comes with the effects). Buffers are float32 of shape (frames, 2). Parameter changes take effect at the next
 block boundary and are ramped linearly across that block, so a fader never clicks.
 """
 
@@ -161,10 +161,7 @@ class Mixer:
         peak = float(np.abs(out).max()) if out.size else 0.0
         needed = min(1.0, ceiling / peak) if peak > 0.0 else 1.0
         start = self._limiter_gain
-        if needed < start:
-            target = needed
-        else:
-            target = min(needed, start + (1.0 - start) * self._release)
+        target = needed if needed < start else min(needed, start + (1.0 - start) * self._release)
         if start != 1.0 or target != 1.0:
             out *= start + (target - start) * ramp
         self._limiter_gain = target

@@ -15,6 +15,11 @@ from app.core.errors import BundleError
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
+def _safe(name: str) -> str:
+    """One path component from a platform-supplied name: no separators, never ``..``."""
+    return _SAFE.sub("_", name).lstrip(".") or "_"
+
+
 class BlobCache:
     """Encrypted blobs under ``root/<track>/<version>/<stem>.ffstem``."""
 
@@ -22,12 +27,7 @@ class BlobCache:
         self.root = root
 
     def path(self, track_id: str, version: int, stem: str) -> Path:
-        return (
-            self.root
-            / _SAFE.sub("_", track_id)
-            / str(int(version))
-            / f"{_SAFE.sub('_', stem)}.ffstem"
-        )
+        return self.root / _safe(track_id) / str(int(version)) / f"{_safe(stem)}.ffstem"
 
     def get(self, track_id: str, version: int, stem: str) -> bytes | None:
         """The cached blob, or None; a blob whose header is not genuine is discarded."""

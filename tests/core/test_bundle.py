@@ -135,7 +135,13 @@ def test_a_stem_for_another_slot_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"FFSTEM", b"RIFF....WAVEfmt ", b"FFSTEM\x02" + b"\x00" * 60, b"FFSTEM\x01\xff\xff\xff\xff"],
+    [
+        b"",
+        b"FFSTEM",
+        b"RIFF....WAVEfmt ",
+        b"FFSTEM\x02" + b"\x00" * 60,
+        b"FFSTEM\x01\xff\xff\xff\xff",
+    ],
 )
 def test_not_a_stem_is_a_header_error(data: bytes) -> None:
     with pytest.raises((BundleHeaderError, BundleTruncatedError)):

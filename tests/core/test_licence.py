@@ -49,7 +49,9 @@ def _body(**changes: object) -> Licence:
 
 
 def _issue(**changes: object) -> bytes:
-    return sign_licence(_body(**changes), PLATFORM, content_keys=KEYS, device_kem=DEVICE.kem_public())
+    return sign_licence(
+        _body(**changes), PLATFORM, content_keys=KEYS, device_kem=DEVICE.kem_public()
+    )
 
 
 def test_round_trip_opens_each_stem_key_on_the_device() -> None:
@@ -82,7 +84,10 @@ def test_a_sealed_key_cannot_move_to_another_stem() -> None:
     ("mutate", "error"),
     [
         (lambda d: d["body"]["rights"].update(publish=True), LicenceSignatureError),
-        (lambda d: d["body"].update(expires_at=d["body"]["expires_at"] + 10**6), LicenceSignatureError),
+        (
+            lambda d: d["body"].update(expires_at=d["body"]["expires_at"] + 10**6),
+            LicenceSignatureError,
+        ),
         (lambda d: d.update(sig=b64u(b"\x00" * 64)), LicenceSignatureError),
         (lambda d: d.update(kid="ed25519:0000000000000000"), LicenceSignatureError),
         (lambda d: d.update(version=2), LicenceFormatError),

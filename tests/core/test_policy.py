@@ -46,7 +46,10 @@ def test_muting_everything_but_a_no_solo_stem_is_a_solo_by_another_name() -> Non
 
 
 def test_a_stem_that_may_not_be_muted() -> None:
-    assert "the drums stem may not be muted" in evaluate(POLICY, _recipe(drums=StemMix(mute=True))).reasons
+    assert (
+        "the drums stem may not be muted"
+        in evaluate(POLICY, _recipe(drums=StemMix(mute=True))).reasons
+    )
 
 
 def test_publishing_needs_enough_audible_stems() -> None:

@@ -15,8 +15,15 @@ from app.core.track import StemInfo, TrackInfo
 
 GOLDEN = Path(__file__).parent / "golden" / "recipe_v1.json"
 TRACK = TrackInfo(
-    id="neon-harbour", version=1, title="Neon Harbour", artist="Nova Lane", bpm=118, key="A major",
-    time_signature="4/4", sample_rate=48_000, frames=48_000,
+    id="neon-harbour",
+    version=1,
+    title="Neon Harbour",
+    artist="Nova Lane",
+    bpm=118,
+    key="A major",
+    time_signature="4/4",
+    sample_rate=48_000,
+    frames=48_000,
     stems=tuple(StemInfo(k) for k in ("drums", "bass", "keys", "lead", "pad")),
 )
 
@@ -51,7 +58,9 @@ def test_registered_migrations_upgrade_old_documents(monkeypatch: pytest.MonkeyP
     # Pretend the format is at version 2, whose reference level is 1 dB lower than version 1's:
     # a version-1 file must come through the registered 1 -> 2 migration.
     def one_to_two(old: dict) -> dict:
-        stems = {k: {**v, "gain_db": max(v["gain_db"] - 1.0, -60.0)} for k, v in old["stems"].items()}
+        stems = {
+            k: {**v, "gain_db": max(v["gain_db"] - 1.0, -60.0)} for k, v in old["stems"].items()
+        }
         return {**old, "version": 2, "stems": stems}
 
     monkeypatch.setattr(recipe_format, "VERSION", 2)

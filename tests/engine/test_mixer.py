@@ -49,7 +49,9 @@ def test_mute_and_solo_behave_like_a_mixing_desk() -> None:
     assert np.max(np.abs(muted)) == 0.0
     # Soloing bass silences the others; soloing two keeps both.
     solo = _render(_recipe(bass=StemMix(solo=True)))
-    np.testing.assert_allclose(solo, _render(_recipe(drums=StemMix(mute=True), keys=StemMix(mute=True))))
+    np.testing.assert_allclose(
+        solo, _render(_recipe(drums=StemMix(mute=True), keys=StemMix(mute=True)))
+    )
     both = _render(_recipe(bass=StemMix(solo=True), keys=StemMix(solo=True)))
     np.testing.assert_allclose(both, _render(_recipe(drums=StemMix(mute=True))))
 

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The whole path as a user drives it: `fanfare-platform serve` as its own process on loopback,
+and the `fanfare` command line signing in, listing, rendering, publishing and reading back."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def platform_url(platform_dir: Path, tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path / "platform.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [
+                str(BIN / "fanfare-platform"),
+                "serve",
+                "--data",
+                str(platform_dir),
+                "--port",
+                str(port),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{url}/api/v1/platform/keys", timeout=1).raise_for_status()
+            break
+        except httpx.HTTPError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"the platform did not start: {log.read_text()}")
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def fanfare(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(BIN / "fanfare"), *args], capture_output=True, text=True, timeout=120, env=os.environ
+    )
+    if ok:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode != 0, result.stdout
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # one sentence
+    return result
+
+
+def test_sign_in_render_publish_and_read_back(platform_url: str, tmp_path: Path) -> None:
+    fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
+    tracks = json.loads(fanfare("tracks", "--json").stdout)
+    assert {t["id"] for t in tracks} == {"neon-harbour", "paper-moons", "copper-wire"}
+    assert all(t["title"] and len(t["stems"]) >= 4 for t in tracks)
+
+    recipe_path = tmp_path / "remix.json"
+    fanfare("recipe", "init", "copper-wire", "-o", str(recipe_path))
+    recipe = json.loads(recipe_path.read_text())
+    recipe["title"] = "Copper, dub"
+    recipe["stems"]["drums"]["gain_db"] = -4.0
+    recipe["stems"]["guitar"]["mute"] = True
+    recipe["stems"]["bass"]["pan"] = -0.3
+    recipe_path.write_text(json.dumps(recipe))
+
+    published = fanfare("render", "--recipe", str(recipe_path), "--publish").stdout
+    assert "status published" in published
+    derivative_id = published.split("derivative ")[1].split()[0]
+
+    rows = json.loads(fanfare("derivatives", "--json").stdout)
+    assert [(r["id"], r["track_id"], r["status"]) for r in rows] == [
+        (derivative_id, "copper-wire", "published")
+    ]
+    assert rows[0]["title"] == "Copper, dub"
+    assert rows[0]["disclosure"]["stems_used"] == ["drums", "bass", "keys", "lead"]
+    # A dry render says what it would publish and saves nothing.
+    dry = fanfare("render", "--recipe", str(recipe_path)).stdout
+    assert "Nothing was saved" in dry
+
+
+def test_refusals_are_one_clear_sentence(platform_url: str, tmp_path: Path) -> None:
+    wrong = fanfare(
+        "login", "--platform", platform_url, "--user", "fan", "--password", "nope1234", ok=False
+    )
+    assert "user name or password is wrong" in wrong.stderr
+    not_signed_in = fanfare("tracks", ok=False)
+    assert "not signed in" in not_signed_in.stderr
+
+    unreachable = fanfare(
+        "login",
+        "--platform",
+        "http://127.0.0.1:9",
+        "--user",
+        "fan",
+        "--password",
+        "fanfare-demo",
+        ok=False,
+    )
+    assert "cannot be reached" in unreachable.stderr
+
+    fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
+    assert "no track" in fanfare("recipe", "init", "no-such-song", ok=False).stderr
+
+    recipe_path = tmp_path / "solo.json"
+    fanfare("recipe", "init", "neon-harbour", "-o", str(recipe_path))
+    recipe = json.loads(recipe_path.read_text())
+    recipe["stems"]["lead"]["solo"] = True
+    recipe_path.write_text(json.dumps(recipe))
+    refused = fanfare("render", "--recipe", str(recipe_path), "--publish", ok=False)
+    assert "lead stem may not be soloed" in refused.stderr
+
+    recipe["stems"]["lead"]["solo"] = False
+    recipe["version"] = 99
+    recipe_path.write_text(json.dumps(recipe))
+    assert "newer Fanfare" in fanfare("render", "--recipe", str(recipe_path), ok=False).stderr
+    missing = fanfare("render", "--recipe", str(tmp_path / "nope.json"), ok=False)
+    assert "Cannot read the recipe" in missing.stderr
+    assert json.loads(fanfare("derivatives", "--json").stdout) == []

@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The studio against the real platform on loopback: sign in, open, remix, publish, and the
+walled garden (no decoded audio or decrypted stream in any file the session wrote)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.bundle import decrypt_stem
+from app.core.errors import PolicyDenied
+from app.studio.session import NotSignedInError, PlatformKeyChangedError, Studio
+
+WINDOW = 4096
+
+
+@pytest.fixture
+def studio(embedded) -> Studio:
+    studio = Studio(embedded.url)
+    studio.login(embedded.demo_user, embedded.demo_password)
+    yield studio
+    studio.close()
+
+
+def test_sign_in_enrols_the_device_and_pins_the_platform_key(studio: Studio) -> None:
+    assert studio.signed_in
+    assert studio.profile.device_id.startswith("dev_")
+    assert studio.profile.pinned_keys
+    again = Studio(studio.url)  # a new run of the app finds the saved session
+    assert again.signed_in and again.profile.device_id == studio.profile.device_id
+
+
+def test_not_signed_in_is_a_clear_error(embedded) -> None:
+    with pytest.raises(NotSignedInError, match="fanfare login"):
+        Studio(embedded.url).tracks()
+
+
+def test_a_platform_with_another_key_is_refused(studio: Studio) -> None:
+    studio.profile.pinned_keys.clear()
+    studio.profile.pinned_keys["ed25519:0000000000000000"] = "A" * 43
+    with pytest.raises(PlatformKeyChangedError):
+        studio.login("fan", "fanfare-demo")
+
+
+def test_open_remix_within_the_policy_and_publish(studio: Studio) -> None:
+    track = studio.open_track("neon-harbour")
+    assert track.info.stem_kinds == ("drums", "bass", "keys", "lead", "pad")
+    before = track.recipe
+    with pytest.raises(PolicyDenied, match="lead stem may not be soloed"):
+        track.set_stem("lead", solo=True)
+    assert track.recipe == before  # a refused edit changes nothing
+    track.set_stem("drums", gain_db=-4.0)
+    track.set_stem("pad", mute=True)
+    result = track.publish(title="Night drive")
+    assert result["status"] == "published"
+    assert result["title"] == "Night drive"
+    assert result["disclosure"]["stems_used"] == ["drums", "bass", "keys", "lead"]
+    listed = studio.derivatives()
+    assert [d["id"] for d in listed] == [result["id"]]
+    track.close()
+
+
+def _windows(data: bytes) -> set[bytes]:
+    return {data[i : i + WINDOW] for i in range(0, len(data) - WINDOW, WINDOW * 64)}
+
+
+def test_no_decoded_audio_or_decrypted_stream_reaches_the_disk(
+    studio: Studio, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh HOME (the autouse fixture) and TMPDIR: every file the session writes is under it.
+    tmp = isolated_home / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    track = studio.open_track("paper-moons")
+    track.set_stem("keys", gain_db=-2.0)
+    track.publish(title="Moonlit")
+    # Reconstruct what must never be on disk: every stem's decrypted FLAC and decoded PCM.
+    secrets = set()
+    for kind in track.info.stem_kinds:
+        blob = studio.cache.get(track.info.id, track.info.version, kind)
+        key = track.licence.content_key(studio.device_keys(), kind)
+        secrets |= _windows(decrypt_stem(key, blob))
+        pcm = track._stems[kind]
+        secrets |= _windows(pcm.tobytes())
+        secrets |= _windows((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
+    rendered = track.render()
+    secrets |= _windows(rendered.tobytes())
+    track.close()
+    assert len(secrets) > 100
+    files = [p for p in isolated_home.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert len(files) >= 3  # profiles, secrets and the encrypted cache at least
+    for path in files:
+        data = path.read_bytes()
+        leaked = [w for w in secrets if w in data]
+        assert not leaked, f"plaintext audio found in {path}"

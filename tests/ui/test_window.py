@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The studio window, driven offscreen with pytest-qt over the real platform on loopback."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from app.studio.session import Studio
+from app.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.qt
+WAIT_MS = 30_000
+
+
+@pytest.fixture
+def window(qtbot, embedded) -> MainWindow:
+    studio = Studio(embedded.url)
+    studio.login(embedded.demo_user, embedded.demo_password)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.set_studio(studio)
+    qtbot.waitUntil(lambda: window.catalogue.count() == 3, timeout=WAIT_MS)
+    return window
+
+
+def _open(qtbot, window: MainWindow, row: int) -> None:
+    item = window.catalogue.item(row)
+    rect = window.catalogue.visualItemRect(item)
+    qtbot.mouseClick(window.catalogue.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.view is not None, timeout=WAIT_MS)
+
+
+def test_open_a_track_move_a_fader_and_publish(qtbot, window: MainWindow) -> None:
+    _open(qtbot, window, 0)
+    view = window.view
+    assert view.track.info.title == "Neon Harbour"
+    assert list(view.strips) == ["drums", "bass", "keys", "lead", "pad"]
+
+    view.strips["drums"].fader.setValue(-12)  # half-dB steps: -6 dB
+    assert view.track.recipe.stems["drums"].gain_db == -6.0
+    assert view.strips["drums"].gain_label.text() == "-6.0 dB"
+    assert not view.strips["lead"].solo.isEnabled()  # the artist forbids it; greyed out
+
+    view.open_publish()
+    dialog = view.publish_dialog
+    dialog.title.setText("Harbour at dawn")
+    qtbot.mouseClick(dialog.publish_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=WAIT_MS)
+    assert dialog.result["status"] == "published"
+    assert "published" in dialog.status.text()
+    assert dialog.progress.value() == 1000
+    rows = window.studio.derivatives()
+    assert rows[0]["title"] == "Harbour at dawn"
+
+
+def test_a_refused_edit_is_explained_and_undone_on_screen(qtbot, window: MainWindow) -> None:
+    _open(qtbot, window, 0)
+    view = window.view
+    for kind in ("drums", "bass", "keys"):
+        qtbot.mouseClick(view.strips[kind].mute, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.strips["pad"].mute, Qt.MouseButton.LeftButton)  # lead would be alone
+    assert "lead stem may not be heard on its own" in window.statusBar().currentMessage()
+    assert not view.strips["pad"].mute.isChecked()
+    assert not view.track.recipe.stems["pad"].mute
+
+
+def test_a_failure_opens_an_error_dialog(qtbot, window: MainWindow) -> None:
+    window.open_track("no-such-track")
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox) is not None, timeout=WAIT_MS)
+    box = window.findChild(QMessageBox)
+    assert "no track 'no-such-track'" in box.text()
+    assert window.view is None
