@@ -4,8 +4,9 @@
 One processing path serves real-time playback and offline render: both call
 :meth:`Mixer.render` on consecutive blocks of ``block_frames`` frames, so a render equals what
 was heard. The master limiter is a simple block-wise peak limiter (a look-ahead true-peak
-limiter comes with the effects). Buffers are float32 of shape (frames, 2). Parameter changes take effect at the next
-block boundary and are ramped linearly across that block, so a fader never clicks.
+limiter comes with the effects). Buffers are float32 of shape (frames, 2). Parameter changes
+take effect at the next block boundary and are ramped linearly across that block, so a fader
+never clicks.
 """
 
 from __future__ import annotations
