@@ -61,18 +61,28 @@ fanfare_venv() {  # $1: the extras to install, e.g. "test"
 
 fanfare_pulse() {  # a paced audio device even on a machine without a sound card
   if [ -n "${PULSE_SERVER:-}" ] || pactl info >/dev/null 2>&1; then
-    return 0
+    return 0  # a sound server this user can reach: a desktop, or one started before
   fi
   command -v pulseaudio >/dev/null 2>&1 || { fanfare_say "no PulseAudio: playback may be unavailable"; return 0; }
   local dir=${FANFARE_PULSE_DIR:-${TMPDIR:-/tmp}/fanfare-pulse-$(id -u)}
   mkdir -p "$dir"
-  if [ ! -S "$dir/native" ] || ! PULSE_SERVER="unix:$dir/native" pactl info >/dev/null 2>&1; then
-    rm -f "$dir/native"
-    pulseaudio -D --exit-idle-time=-1 -n --log-target=stderr --log-level=error \
-      --load=module-null-sink \
-      --load="module-native-protocol-unix auth-anonymous=1 socket=$dir/native" 2>/dev/null \
-      || { fanfare_say "PulseAudio did not start: playback may be unavailable"; return 0; }
-    for _ in $(seq 50); do [ -S "$dir/native" ] && break; sleep 0.1; done
+  if PULSE_SERVER="unix:$dir/native" pactl info >/dev/null 2>&1; then
+    export PULSE_SERVER="unix:$dir/native"
+    return 0
   fi
+  if pulseaudio --check 2>/dev/null; then
+    # A daemon runs that nobody can reach (a headless leftover): replace it with ours.
+    pulseaudio -k 2>/dev/null || true
+    for _ in $(seq 50); do pulseaudio --check 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$dir/native"
+  pulseaudio -D --exit-idle-time=-1 -n --log-target=stderr --log-level=error \
+    --load=module-null-sink \
+    --load="module-native-protocol-unix auth-anonymous=1 socket=$dir/native" 2>/dev/null \
+    || { fanfare_say "PulseAudio did not start: playback may be unavailable"; return 0; }
+  for _ in $(seq 50); do
+    PULSE_SERVER="unix:$dir/native" pactl info >/dev/null 2>&1 && break
+    sleep 0.1
+  done
   export PULSE_SERVER="unix:$dir/native"
 }

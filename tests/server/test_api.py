@@ -1,0 +1,648 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The platform's HTTP API, driven through FastAPI's TestClient over a seeded demo platform.
+
+Uploads are built the way the studio builds them (``OpenTrack.publish``): a licence for an
+enrolled device opens the downloaded stems, the offline engine renders the recipe, the render is
+encoded as FLAC and a provenance record is signed with the device's Ed25519 key. The attacks
+below are what a modified client could send instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from app import __version__
+from app.core.bundle import decrypt_stem, iter_decrypt, read_header
+from app.core.codec import decode_audio, encode_flac
+from app.core.encoding import b64u
+from app.core.errors import LicenceDeviceError
+from app.core.keys import DeviceKeys, ed25519_public_from_b64
+from app.core.licence import Licence, verify_licence
+from app.core.provenance import sign_record
+from app.core.recipe import Recipe
+from app.core.track import TrackInfo
+from app.engine.offline import render
+from app.server import accounts
+from app.server.api import create_app
+from app.server.config import TOKEN_TTL_S, ServerConfig
+from app.server.db import Licence as LicenceRow
+from app.server.db import now_s
+
+with warnings.catch_warnings():
+    # Starlette asks for the httpx2 fork; the pinned httpx works and is what the project ships.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+API = "/api/v1"
+PASSWORD = "fanfare-demo"
+TRACK = "neon-harbour"
+DEMO_TRACKS = {
+    "neon-harbour": ["drums", "bass", "keys", "lead", "pad"],
+    "paper-moons": ["drums", "bass", "keys", "lead"],
+    "copper-wire": ["drums", "bass", "keys", "lead", "guitar"],
+}
+
+
+# --- a signed-in user and a genuine client ------------------------------------------------------
+
+
+def open_client(data_dir: Path) -> TestClient:
+    # Server errors come back as responses (a 500), as a real client would see them.
+    return TestClient(create_app(ServerConfig.load(data_dir)), raise_server_exceptions=False)
+
+
+def sign_in(client: TestClient, name: str) -> tuple[dict[str, str], str]:
+    """Bearer headers and the user id of a demo account."""
+    response = client.post(f"{API}/auth/login", json={"username": name, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    return {"authorization": f"Bearer {doc['token']}"}, doc["user"]["id"]
+
+
+def device_body(keys: DeviceKeys, name: str = "test laptop") -> dict[str, str]:
+    return {
+        "name": name,
+        "signing_public_key": keys.signing_public_b64(),
+        "kem_public_key": keys.kem_public().to_b64(),
+    }
+
+
+def pinned_keys(client: TestClient) -> dict[str, Ed25519PublicKey]:
+    doc = client.get(f"{API}/platform/keys").json()
+    return {k["kid"]: ed25519_public_from_b64(k["public_key"]) for k in doc["keys"]}
+
+
+@dataclass
+class Fan:
+    """A signed-in account with one enrolled device."""
+
+    client: TestClient
+    headers: dict[str, str]
+    user_id: str
+    keys: DeviceKeys
+    device_id: str
+
+    @classmethod
+    def sign_in(cls, client: TestClient, name: str, keys: DeviceKeys | None = None) -> Fan:
+        headers, user_id = sign_in(client, name)
+        keys = keys or DeviceKeys.generate()
+        response = client.post(f"{API}/devices", headers=headers, json=device_body(keys))
+        assert response.status_code == 201, response.text
+        return cls(client, headers, user_id, keys, response.json()["device_id"])
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(API + path, headers=self.headers, **kwargs)
+
+    def licence(self, track_id: str = TRACK) -> Licence:
+        body = {"track_id": track_id, "device_id": self.device_id}
+        response = self.client.post(f"{API}/licences", headers=self.headers, json=body)
+        assert response.status_code == 201, response.text
+        return verify_licence(response.content, pinned_keys(self.client), now=time.time())
+
+    def provenance(
+        self,
+        recipe: Recipe,
+        audio: bytes,
+        licence: Licence,
+        key: Ed25519PrivateKey | None = None,
+        **changes: Any,
+    ) -> bytes:
+        """The record ``OpenTrack._provenance`` signs, with ``changes`` made before signing."""
+        record = {
+            "audio_sha256": hashlib.sha256(audio).hexdigest(),
+            "audio_format": "audio/flac",
+            "recipe_sha256": recipe.digest(),
+            "track": recipe.track_id,
+            "track_version": recipe.track_version,
+            "licence_id": licence.licence_id,
+            "watermark_session": licence.watermark_session,
+            "device": self.device_id,
+            "user": self.user_id,
+            "created_at": int(time.time()),
+            "ingredients": [f"{recipe.track_id}/v1/{kind}" for kind in recipe.stems],
+            "ai": {"used": False, "models": []},
+            "software": {"name": "Fanfare", "version": __version__},
+        }
+        return sign_record(record | changes, key or self.keys.signing)
+
+    def post_parts(self, parts: dict[str, bytes], title: str = "Harbour Lights") -> httpx.Response:
+        files = {
+            name: (f"{name}.bin", data, "application/octet-stream") for name, data in parts.items()
+        }
+        return self.client.post(
+            f"{API}/derivatives", headers=self.headers, files=files, data={"title": title}
+        )
+
+    def upload(self, recipe: Recipe, audio: bytes, provenance: bytes) -> httpx.Response:
+        parts = {"audio": audio, "recipe": recipe.to_json().encode(), "provenance": provenance}
+        return self.post_parts(parts)
+
+    def publish(self, recipe: Recipe, audio: bytes, **changes: Any) -> httpx.Response:
+        """Upload ``audio`` as the render of ``recipe`` under a fresh licence, signed."""
+        provenance = self.provenance(recipe, audio, self.licence(recipe.track_id), **changes)
+        return self.upload(recipe, audio, provenance)
+
+
+@dataclass
+class Studio:
+    """What a genuine client holds for neon-harbour: its metadata and decrypted stems."""
+
+    info: TrackInfo
+    stems: dict[str, np.ndarray]
+    keys: DeviceKeys
+    _renders: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def recipe(self) -> Recipe:
+        return Recipe.default_for(self.info, title="Harbour Lights")
+
+    def flac(self, recipe: Recipe) -> bytes:
+        """The FLAC of the offline render of ``recipe`` (cached per recipe)."""
+        digest = recipe.digest()
+        if digest not in self._renders:
+            audio = render(self.stems, self.info.sample_rate, recipe)
+            self._renders[digest] = encode_flac(audio, self.info.sample_rate)
+        return self._renders[digest]
+
+
+@pytest.fixture(scope="module")
+def studio(seeded_platform_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    """Download and open neon-harbour's stems once, through the API, with a licence."""
+    data_dir = tmp_path_factory.mktemp("studio") / "platform"
+    shutil.copytree(seeded_platform_template, data_dir)
+    with open_client(data_dir) as client:
+        fan = Fan.sign_in(client, "fan")
+        licence = fan.licence()
+        info = TrackInfo.from_dict(fan.get(f"/tracks/{TRACK}").json())
+        stems = {}
+        for kind in info.stem_kinds:
+            blob = fan.get(f"/tracks/{TRACK}/versions/1/stems/{kind}").content
+            key = licence.content_key(fan.keys, kind)
+            stems[kind], _ = decode_audio(decrypt_stem(key, blob, expect=(TRACK, 1, kind)))
+    return Studio(info, stems, fan.keys)
+
+
+@pytest.fixture
+def client(platform_dir: Path) -> Iterator[TestClient]:
+    with open_client(platform_dir) as client:
+        yield client
+
+
+@pytest.fixture
+def fan(client: TestClient, studio: Studio) -> Fan:
+    """The demo fan, on the device whose keys the studio used."""
+    return Fan.sign_in(client, "fan", studio.keys)
+
+
+@pytest.fixture
+def fan2(client: TestClient) -> Fan:
+    return Fan.sign_in(client, "fan2")
+
+
+def assert_nothing_published(fan: Fan, platform_dir: Path) -> None:
+    assert fan.get("/derivatives").json() == []
+    assert fan.get("/derivatives", params={"mine": "false"}).json() == []
+    assert not list((platform_dir / "blobs" / "derivatives").glob("*"))
+
+
+# --- sign-in ------------------------------------------------------------------------------------
+
+
+def login(client: TestClient, **body: Any) -> httpx.Response:
+    return client.post(f"{API}/auth/login", json=body)
+
+
+def test_login_with_the_right_password_returns_a_token_and_its_expiry(client: TestClient) -> None:
+    response = login(client, username="fan", password=PASSWORD)
+    assert response.status_code == 200
+    doc = response.json()
+    assert len(doc["token"]) >= 32
+    assert abs(doc["expires_at"] - (time.time() + TOKEN_TTL_S)) < 60
+    assert doc["user"]["name"] == "fan" and doc["user"]["role"] == "fan"
+    me = client.get(f"{API}/auth/me", headers={"authorization": f"Bearer {doc['token']}"})
+    assert me.json()["name"] == "fan"
+
+
+@pytest.mark.parametrize(
+    ("username", "password"), [("fan", "wrong-password"), ("nobody", PASSWORD)]
+)
+def test_login_refuses_a_wrong_password_or_unknown_user_alike(
+    client: TestClient, username: str, password: str
+) -> None:
+    response = login(client, username=username, password=password)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "The user name or password is wrong."}
+
+
+def test_login_with_garbage_json_is_a_readable_422(client: TestClient) -> None:
+    response = client.post(
+        f"{API}/auth/login", content=b"{username: fan", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("Invalid request:") and "JSON" in detail
+
+
+def test_login_without_a_password_names_the_missing_field(client: TestClient) -> None:
+    response = login(client, username="fan")
+    assert response.status_code == 422
+    assert response.json() == {"detail": "Invalid request: password: Field required."}
+
+
+def test_an_oversized_json_body_is_refused_with_413(client: TestClient) -> None:
+    response = login(client, username="fan", password="x" * (65 * 1024))
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is larger than 64 KiB."}
+
+
+# --- bearer tokens ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header", [None, "Bearer", "Basic ZmFuOmZhbmZhcmUtZGVtbw==", "Bearer not-a-real-token"]
+)
+def test_requests_without_a_live_token_are_401(client: TestClient, header: str | None) -> None:
+    headers = {"authorization": header} if header else {}
+    response = client.get(f"{API}/tracks", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["detail"] in (
+        "Sign in first.",
+        "Your session has expired or is not valid; sign in again.",
+    )
+
+
+def test_an_expired_token_is_401(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    headers, _ = sign_in(client, "fan")
+    assert client.get(f"{API}/tracks", headers=headers).status_code == 200
+    later = now_s() + TOKEN_TTL_S + 1
+    monkeypatch.setattr(accounts, "now_s", lambda: later)
+    response = client.get(f"{API}/tracks", headers=headers)
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
+
+
+# --- catalogue ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fan_headers(client: TestClient) -> dict[str, str]:
+    return sign_in(client, "fan")[0]
+
+
+def test_tracks_lists_the_demo_catalogue_with_stems_and_policy(
+    client: TestClient, fan_headers: dict[str, str]
+) -> None:
+    tracks = {t["id"]: t for t in client.get(f"{API}/tracks", headers=fan_headers).json()}
+    assert {k: [s["kind"] for s in t["stems"]] for k, t in tracks.items()} == DEMO_TRACKS
+    neon = tracks[TRACK]
+    assert (neon["title"], neon["artist"], neon["sample_rate"]) == (
+        "Neon Harbour",
+        "Nova Lane",
+        48_000,
+    )
+    assert neon["policy"]["stems"]["lead"]["solo"] is False
+    assert tracks["paper-moons"]["policy"]["min_audible_stems"] == 3
+    assert all(s["blob_size"] > 0 for t in tracks.values() for s in t["stems"])
+
+
+def test_an_unknown_track_is_404(client: TestClient, fan_headers: dict[str, str]) -> None:
+    response = client.get(f"{API}/tracks/no-such-song", headers=fan_headers)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "There is no track 'no-such-song'."}
+
+
+def test_a_stem_download_is_an_encrypted_blob_naming_its_track_and_stem(
+    client: TestClient, fan_headers: dict[str, str]
+) -> None:
+    response = client.get(f"{API}/tracks/{TRACK}/versions/1/stems/bass", headers=fan_headers)
+    assert response.status_code == 200
+    assert response.content.startswith(b"FFSTEM")
+    header = read_header(response.content)
+    assert (header.track_id, header.track_version, header.stem) == (TRACK, 1, "bass")
+    assert b"fLaC" not in response.content[:4096]  # the audio is not in the clear
+
+
+def test_a_range_request_returns_exactly_those_bytes(
+    client: TestClient, fan_headers: dict[str, str]
+) -> None:
+    url = f"{API}/tracks/{TRACK}/versions/1/stems/drums"
+    whole = client.get(url, headers=fan_headers).content
+    response = client.get(url, headers={**fan_headers, "range": "bytes=100-199"})
+    assert response.status_code == 206
+    assert response.content == whole[100:200]
+    assert response.headers["content-range"] == f"bytes 100-199/{len(whole)}"
+
+
+@pytest.mark.parametrize("path", ["versions/1/stems/vocal", "versions/7/stems/drums"])
+def test_an_unknown_stem_or_version_is_404(
+    client: TestClient, fan_headers: dict[str, str], path: str
+) -> None:
+    response = client.get(f"{API}/tracks/{TRACK}/{path}", headers=fan_headers)
+    assert response.status_code == 404
+    assert "has no stem" in response.json()["detail"]
+
+
+# --- devices ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"signing_public_key": "c2hvcnQ"},
+        {"kem_public_key": "c2hvcnQ"},
+        {"kem_public_key": b64u(b"\xff" * 1216)},  # the right length, not a valid ML-KEM key
+    ],
+    ids=["short-signing-key", "short-kem-key", "invalid-kem-key"],
+)
+def test_enrolling_malformed_keys_is_422(
+    client: TestClient, fan_headers: dict[str, str], change: dict[str, str]
+) -> None:
+    body = device_body(DeviceKeys.generate()) | change
+    response = client.post(f"{API}/devices", headers=fan_headers, json=body)
+    assert response.status_code == 422
+    assert response.json() == {"detail": "The device's public keys are malformed."}
+
+
+def test_enrolling_the_same_keys_twice_is_the_same_device(
+    client: TestClient, fan_headers: dict[str, str]
+) -> None:
+    body = device_body(DeviceKeys.generate())
+    first = client.post(f"{API}/devices", headers=fan_headers, json=body)
+    again = client.post(f"{API}/devices", headers=fan_headers, json=body)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["device_id"] == again.json()["device_id"]
+    assert len(client.get(f"{API}/devices", headers=fan_headers).json()) == 1
+
+
+def test_an_account_may_enrol_at_most_ten_devices(
+    client: TestClient, fan_headers: dict[str, str]
+) -> None:
+    for n in range(10):
+        body = device_body(DeviceKeys.generate(), f"device {n}")
+        assert client.post(f"{API}/devices", headers=fan_headers, json=body).status_code == 201
+    response = client.post(
+        f"{API}/devices", headers=fan_headers, json=device_body(DeviceKeys.generate())
+    )
+    assert response.status_code == 403
+    assert "already has 10 devices" in response.json()["detail"]
+
+
+# --- licences -----------------------------------------------------------------------------------
+
+
+def test_a_licence_is_signed_by_a_pinned_key_and_opens_each_stem_on_its_device(
+    client: TestClient,
+) -> None:
+    fan = Fan.sign_in(client, "fan")
+    response = client.post(
+        f"{API}/licences", headers=fan.headers, json={"track_id": TRACK, "device_id": fan.device_id}
+    )
+    assert response.status_code == 201
+    licence = verify_licence(
+        response.content,
+        pinned_keys(client),
+        user=fan.user_id,
+        device=fan.device_id,
+        now=time.time(),
+    )
+    assert (licence.track, licence.track_version) == (TRACK, 1)
+    assert licence.rights["publish"] is True
+    assert sorted(licence.sealed_keys) == sorted(DEMO_TRACKS[TRACK])
+    blob = fan.get(f"/tracks/{TRACK}/versions/1/stems/lead").content
+    first_chunk = next(iter_decrypt(licence.content_key(fan.keys, "lead"), blob))
+    assert first_chunk.startswith(b"fLaC")
+    with pytest.raises(LicenceDeviceError):
+        licence.content_key(DeviceKeys.generate(), "lead")
+
+
+def test_a_licence_for_another_users_device_is_403(client: TestClient, fan2: Fan) -> None:
+    headers, _ = sign_in(client, "fan")
+    body = {"track_id": TRACK, "device_id": fan2.device_id}
+    response = client.post(f"{API}/licences", headers=headers, json=body)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "That device is not enrolled on your account."}
+
+
+def test_a_licence_for_an_unknown_track_is_404(client: TestClient, fan2: Fan) -> None:
+    body = {"track_id": "no-such-song", "device_id": fan2.device_id}
+    response = client.post(f"{API}/licences", headers=fan2.headers, json=body)
+    assert response.status_code == 404
+
+
+# --- derivatives: a genuine upload --------------------------------------------------------------
+
+
+def drums_down(studio: Studio) -> Recipe:
+    return studio.recipe.with_stem("drums", gain_db=-3.0)
+
+
+def test_a_genuine_remix_is_published_listed_and_playable_byte_for_byte(
+    fan: Fan, fan2: Fan, studio: Studio
+) -> None:
+    audio = studio.flac(drums_down(studio))
+    response = fan.publish(drums_down(studio), audio)
+    assert response.status_code == 201, response.text
+    doc = response.json()
+    assert (doc["status"], doc["by"], doc["track_id"], doc["title"]) == (
+        "published",
+        "fan",
+        TRACK,
+        "Harbour Lights",
+    )
+    assert doc["audio_sha256"] == hashlib.sha256(audio).hexdigest()
+    assert doc["disclosure"]["ai_used"] is False
+    assert doc["disclosure"]["stems_used"] == DEMO_TRACKS[TRACK]
+    assert doc["disclosure"]["source"] == {"track_id": TRACK, "title": "Neon Harbour"}
+    assert doc["attribution"] == {
+        "split": {"artist": 0.6, "fan": 0.1, "platform": 0.3},
+        "artist": "nova-lane",
+        "fan": "fan",
+    }
+
+    assert [d["id"] for d in fan.get("/derivatives").json()] == [doc["id"]]
+    assert [d["id"] for d in fan2.get("/derivatives", params={"mine": "false"}).json()] == [
+        doc["id"]
+    ]
+    assert fan2.get("/derivatives", params={"mine": "true"}).json() == []
+    assert fan2.get(f"/derivatives/{doc['id']}").json() == doc
+    listened = fan2.get(f"/derivatives/{doc['id']}/audio")
+    assert listened.status_code == 200
+    assert listened.headers["content-type"] == "audio/flac"
+    assert listened.content == audio
+
+
+def test_an_unknown_derivative_is_404(fan2: Fan) -> None:
+    assert fan2.get("/derivatives/drv_0000").status_code == 404
+    assert fan2.get("/derivatives/drv_0000/audio").status_code == 404
+    assert fan2.get("/derivatives", params={"mine": "true"}).json() == []
+
+
+# --- derivatives: what a modified client might send ---------------------------------------------
+
+
+def assert_refused(response: httpx.Response, status: int, message: str) -> None:
+    assert response.status_code == status, response.text
+    assert message in response.json()["detail"]
+
+
+def test_audio_changed_after_signing_is_refused(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    recipe = drums_down(studio)
+    audio = studio.flac(recipe)
+    provenance = fan.provenance(recipe, audio, fan.licence())
+    tampered = audio[:-1] + bytes([audio[-1] ^ 1])
+    response = fan.upload(recipe, tampered, provenance)
+    assert_refused(response, 422, "does not match the uploaded audio")
+    assert_nothing_published(fan, platform_dir)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"lead": {"solo": True}}, "the lead stem may not be soloed"),
+        ({"drums": {"solo": True}}, "must keep at least 2 stems audible"),
+    ],
+    ids=["solo-lead", "one-audible-stem"],
+)
+def test_a_signed_remix_the_policy_forbids_is_refused(
+    fan: Fan, studio: Studio, platform_dir: Path, changes: dict[str, Any], reason: str
+) -> None:
+    recipe = studio.recipe
+    for kind, settings in changes.items():
+        recipe = recipe.with_stem(kind, **settings)
+    response = fan.publish(recipe, studio.flac(recipe))
+    assert_refused(response, 422, "The artist's policy does not allow this remix")
+    assert reason in response.json()["detail"]
+    assert_nothing_published(fan, platform_dir)
+
+
+def test_audio_that_is_not_the_render_of_its_recipe_is_refused(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    # Rendered with the drums 3 dB down, but the recipe (and its signature) says unity.
+    response = fan.publish(studio.recipe, studio.flac(drums_down(studio)))
+    assert_refused(response, 422, "not the render of its recipe")
+    assert_nothing_published(fan, platform_dir)
+
+
+def test_provenance_signed_by_another_key_is_refused(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    recipe = drums_down(studio)
+    audio = studio.flac(recipe)
+    forged = fan.provenance(recipe, audio, fan.licence(), key=Ed25519PrivateKey.generate())
+    assert_refused(fan.upload(recipe, audio, forged), 422, "signature does not verify")
+    assert_nothing_published(fan, platform_dir)
+
+
+def test_provenance_naming_another_users_device_is_403(
+    fan: Fan, fan2: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    recipe = drums_down(studio)
+    audio = studio.flac(recipe)
+    provenance = fan.provenance(recipe, audio, fan.licence(), device=fan2.device_id)
+    assert_refused(fan.upload(recipe, audio, provenance), 403, "device that is not yours")
+    assert_nothing_published(fan, platform_dir)
+
+
+def test_a_licence_held_by_another_user_is_403(
+    fan: Fan, fan2: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    recipe = drums_down(studio)
+    audio = studio.flac(recipe)
+    provenance = fan.provenance(recipe, audio, fan2.licence())
+    assert_refused(fan.upload(recipe, audio, provenance), 403, "no licence for this track")
+    assert_nothing_published(fan, platform_dir)
+
+
+def test_a_recipe_for_an_unknown_track_is_404(fan: Fan, studio: Studio, platform_dir: Path) -> None:
+    recipe = replace(drums_down(studio), track_id="no-such-song")
+    audio = studio.flac(drums_down(studio))
+    provenance = fan.provenance(recipe, audio, fan.licence())
+    assert_refused(fan.upload(recipe, audio, provenance), 404, "no published track")
+    assert_nothing_published(fan, platform_dir)
+
+
+@pytest.mark.parametrize(
+    ("part", "garbage", "message"),
+    [
+        ("recipe", b"\xff\xfe not json", "This recipe is not valid JSON"),
+        ("recipe", json.dumps({"schema": "fanfare.recipe", "version": 1}).encode(), "malformed"),
+        ("provenance", b"{}", "The provenance record is malformed"),
+        ("provenance", json.dumps({"format": "fanfare.provenance"}).encode(), "malformed"),
+    ],
+    ids=["recipe-bytes", "recipe-without-track", "provenance-empty", "provenance-no-record"],
+)
+def test_garbage_in_the_recipe_or_provenance_is_422(
+    fan: Fan, studio: Studio, platform_dir: Path, part: str, garbage: bytes, message: str
+) -> None:
+    recipe = drums_down(studio)
+    audio = studio.flac(recipe)
+    parts = {
+        "audio": audio,
+        "recipe": recipe.to_json().encode(),
+        "provenance": fan.provenance(recipe, audio, fan.licence()),
+    }
+    assert_refused(fan.post_parts(parts | {part: garbage}), 422, message)
+    assert_nothing_published(fan, platform_dir)
+
+
+@pytest.mark.parametrize("missing", ["audio", "recipe", "provenance"])
+def test_an_upload_missing_a_part_is_422(fan: Fan, platform_dir: Path, missing: str) -> None:
+    parts = {"audio": b"fLaC", "recipe": b"{}", "provenance": b"{}"}
+    del parts[missing]
+    response = fan.post_parts(parts)
+    assert response.status_code == 422
+    assert response.json() == {"detail": f"Invalid request: {missing}: Field required."}
+    assert_nothing_published(fan, platform_dir)
+
+
+# --- known gaps (app bugs, reported) ------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="routes/derivatives.py builds the disclosure with record['ai'].get(...) and never "
+    'checks that \'ai\' is an object: a validly signed record with "ai": "none" is a 500',
+)
+def test_a_signed_record_with_a_malformed_ai_field_is_422(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    recipe = drums_down(studio)
+    response = fan.publish(recipe, studio.flac(recipe), ai="none")
+    assert_nothing_published(fan, platform_dir)
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server/verify.py checks that the licence is the user's and not revoked, but not "
+    "that it is unexpired: a modified client can publish under a licence that has run out",
+)
+def test_a_remix_made_under_an_expired_licence_is_refused(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    recipe = drums_down(studio)
+    audio = studio.flac(recipe)
+    licence = fan.licence()
+    with fan.client.app.state.platform.sessions() as session:
+        session.get(LicenceRow, licence.licence_id).expires_at = now_s() - 1
+        session.commit()
+    response = fan.upload(recipe, audio, fan.provenance(recipe, audio, licence))
+    assert response.status_code == 403, response.text
+    assert_nothing_published(fan, platform_dir)
