@@ -55,7 +55,12 @@ class KemPublicKey:
         if len(raw) != _MLKEM_PUB + _X25519:
             raise ValueError("a device KEM public key is 1216 bytes")
         key = cls(raw[:_MLKEM_PUB], raw[_MLKEM_PUB:])
-        key.to_hpke()  # validates both halves
+        # A trial seal validates both halves, including a low-order X25519 point that would
+        # parse but make every later key delivery fail.
+        try:
+            seal_to_device(key, bytes(32), b"fanfare/enrol/check")
+        except ValueError as exc:
+            raise ValueError(f"unusable device KEM key ({exc})") from None
         return key
 
     def to_hpke(self) -> hpke.MLKEM768X25519PublicKey:

@@ -69,7 +69,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def readable_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        # Field names only: list positions and the "body" root say nothing to a reader.
+        where = ".".join(str(p) for p in first.get("loc", ()) if isinstance(p, str) and p != "body")
         return _error(422, f"Invalid request: {where or 'body'}: {first.get('msg', 'invalid')}.")
 
     @app.exception_handler(Exception)

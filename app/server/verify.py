@@ -29,7 +29,7 @@ from app.core.recipe import Recipe
 from app.engine.offline import render
 from app.server.blobs import BlobStore
 from app.server.catalog import track_info
-from app.server.db import Device, Licence, Track, User
+from app.server.db import Device, Licence, Track, User, now_s
 from app.server.ingest import stems_of
 from app.server.vaultkeys import stem_key_purpose, unwrap
 
@@ -129,6 +129,19 @@ def verify_upload(
         raise VerificationError("You hold no licence for this track on this device.", 403)
     if licence.revoked:
         raise VerificationError("The licence this remix was made under has been revoked.", 403)
+    if licence.expires_at <= now_s():
+        raise VerificationError(
+            "The licence this remix was made under has expired; open the track again to renew it.",
+            403,
+        )
+    ai = record.get("ai")
+    if not (
+        isinstance(ai, dict)
+        and isinstance(ai.get("used"), bool)
+        and isinstance(ai.get("models"), list)
+        and all(isinstance(m, str) for m in ai["models"])
+    ):
+        raise VerificationError("The provenance record's AI disclosure is malformed.")
 
     info = track_info(session, track)
     try:

@@ -160,6 +160,9 @@ class MainWindow(QMainWindow):
         self.view.failed.connect(self.show_error_text)
         self.stack.addWidget(self.view)
         self.stack.setCurrentWidget(self.view)
+        for row in range(self.catalogue.count()):
+            if self.catalogue.item(row).data(TRACK_ID_ROLE) == track.info.id:
+                self.catalogue.setCurrentRow(row)
         self.statusBar().showMessage(
             f"Opened “{track.info.title}”: stems decrypted in memory only.", 6000
         )

@@ -36,7 +36,10 @@ def policy_summary(track: OpenTrack) -> str:
     high = policy.gain_db_range[1]
     parts.append(f"faders up to {high:+g} dB")
     if policy.publish:
-        parts.append(f"remixes may be published with at least {policy.min_audible_stems} stems")
+        count = policy.min_audible_stems
+        parts.append(
+            f"remixes may be published with at least {count} stem{'s' if count != 1 else ''}"
+        )
     else:
         parts.append("remixes may not be published")
     split = ", ".join(f"{who} {share:.0%}" for who, share in policy.revenue_split.items())

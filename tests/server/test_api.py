@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -40,9 +39,10 @@ from app.server.api import create_app
 from app.server.config import TOKEN_TTL_S, ServerConfig
 from app.server.db import Licence as LicenceRow
 from app.server.db import now_s
+from tests.server.conftest import copy_platform
 
 with warnings.catch_warnings():
-    # Starlette asks for the httpx2 fork; the pinned httpx works and is what the project ships.
+    # Starlette 1.x warns that it prefers the httpx2 fork; httpx works and is what is installed.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
@@ -181,8 +181,7 @@ class Studio:
 @pytest.fixture(scope="module")
 def studio(seeded_platform_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Studio:
     """Download and open neon-harbour's stems once, through the API, with a licence."""
-    data_dir = tmp_path_factory.mktemp("studio") / "platform"
-    shutil.copytree(seeded_platform_template, data_dir)
+    data_dir = copy_platform(seeded_platform_template, tmp_path_factory.mktemp("studio") / "p")
     with open_client(data_dir) as client:
         fan = Fan.sign_in(client, "fan")
         licence = fan.licence()
@@ -401,6 +400,16 @@ def test_an_account_may_enrol_at_most_ten_devices(
     assert "already has 10 devices" in response.json()["detail"]
 
 
+def test_enrolling_a_kem_key_with_a_degenerate_x25519_half_is_422(
+    client: TestClient, fan_headers: dict[str, str]
+) -> None:
+    keys = DeviceKeys.generate()
+    degenerate = b64u(keys.kem_public().mlkem + bytes(32))
+    body = device_body(keys) | {"kem_public_key": degenerate}
+    response = client.post(f"{API}/devices", headers=fan_headers, json=body)
+    assert response.status_code == 422, response.text
+
+
 # --- licences -----------------------------------------------------------------------------------
 
 
@@ -612,14 +621,9 @@ def test_an_upload_missing_a_part_is_422(fan: Fan, platform_dir: Path, missing: 
     assert_nothing_published(fan, platform_dir)
 
 
-# --- known gaps (app bugs, reported) ------------------------------------------------------------
+# --- gaps these tests found, now closed ----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routes/derivatives.py builds the disclosure with record['ai'].get(...) and never "
-    'checks that \'ai\' is an object: a validly signed record with "ai": "none" is a 500',
-)
 def test_a_signed_record_with_a_malformed_ai_field_is_422(
     fan: Fan, studio: Studio, platform_dir: Path
 ) -> None:
@@ -629,11 +633,6 @@ def test_a_signed_record_with_a_malformed_ai_field_is_422(
     assert response.status_code == 422, response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server/verify.py checks that the licence is the user's and not revoked, but not "
-    "that it is unexpired: a modified client can publish under a licence that has run out",
-)
 def test_a_remix_made_under_an_expired_licence_is_refused(
     fan: Fan, studio: Studio, platform_dir: Path
 ) -> None:
