@@ -185,11 +185,17 @@ class Studio:
         try:
             stems = open_stems(info, blobs, licence, self.device_keys())
         except BundleError:
-            # A damaged cache entry: fetch every stem once more before giving up.
+            # A damaged cache entry: fetch every stem once more before giving up, and keep
+            # nothing that failed authentication.
             for kind in info.stem_kinds:
                 self.cache.discard(info.id, info.version, kind)
                 blobs[kind] = self._blob(info, kind)
-            stems = open_stems(info, blobs, licence, self.device_keys())
+            try:
+                stems = open_stems(info, blobs, licence, self.device_keys())
+            except BundleError:
+                for kind in info.stem_kinds:
+                    self.cache.discard(info.id, info.version, kind)
+                raise
         progress("Ready", 1.0)
         return OpenTrack(self, info, licence, stems)
 

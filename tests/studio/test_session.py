@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from app.core.bundle import decrypt_stem
-from app.core.errors import PolicyDenied
+from app.core.errors import BundleTamperedError, PolicyDenied
 from app.studio.session import NotSignedInError, PlatformKeyChangedError, Studio
 
 WINDOW = 4096
@@ -97,3 +97,27 @@ def test_no_decoded_audio_or_decrypted_stream_reaches_the_disk(
         data = path.read_bytes()
         leaked = [w for w in secrets if w in data]
         assert not leaked, f"plaintext audio found in {path}"
+
+
+def test_a_damaged_cached_stem_is_fetched_again(studio: Studio) -> None:
+    studio.open_track("paper-moons").close()
+    cached = studio.cache.path("paper-moons", 1, "bass")
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    cached.write_bytes(bytes(data))
+    track = studio.open_track("paper-moons")  # heals the cache instead of failing
+    assert track.info.id == "paper-moons"
+    track.close()
+    assert cached.read_bytes() != bytes(data)
+
+
+def test_a_tampered_download_is_refused_and_nothing_is_kept(
+    studio: Studio, platform_dir: Path
+) -> None:
+    blob = platform_dir / "blobs" / "stems" / "neon-harbour" / "1" / "keys.ffstem"
+    data = bytearray(blob.read_bytes())
+    data[-100] ^= 0x01
+    blob.write_bytes(bytes(data))
+    with pytest.raises(BundleTamperedError, match="altered or damaged"):
+        studio.open_track("neon-harbour")
+    assert not any(studio.cache.path("neon-harbour", 1, k).exists() for k in ("keys", "drums"))
