@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from app.core.files import atomic_write
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$")
 
@@ -25,20 +24,8 @@ class BlobStore:
         return self.root / name
 
     def put(self, name: str, data: bytes) -> int:
-        """Write ``data`` under ``name`` atomically; returns its size."""
-        path = self.path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        """Write ``data`` under ``name`` atomically and durably; returns its size."""
+        atomic_write(self.path(name), data, fsync=True)
         return len(data)
 
     def get(self, name: str) -> bytes:

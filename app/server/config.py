@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.core.files import atomic_write
 
 MASTER_KEY_ENV = "FANFARE_MASTER_KEY"
 TOKEN_TTL_S = 12 * 3600
@@ -70,14 +70,5 @@ def _master_key(data_dir: Path) -> bytes:
             raise ConfigError(f"{path} is damaged (it must hold 32 bytes).")
         return key
     key = os.urandom(32)
-    fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".master-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, key, mode=0o600, fsync=True)
     return key

@@ -6,16 +6,14 @@ Profiles hold no secret: the bearer token and device keys live in the secret sto
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import platformdirs
 
 from app import APP_NAME
+from app.core.files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -87,13 +85,4 @@ class ProfileBook:
             "current": self.current,
             "profiles": {u: asdict(p) for u, p in self.profiles.items()},
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".profiles-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(doc, handle, indent=2)
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        atomic_write(self.path, json.dumps(doc, indent=2).encode())

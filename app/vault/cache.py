@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from app.core.bundle import read_header
 from app.core.errors import BundleError
+from app.core.files import atomic_write
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -47,18 +45,7 @@ class BlobCache:
         return blob
 
     def put(self, track_id: str, version: int, stem: str, blob: bytes) -> None:
-        """Store atomically: a crash leaves the old file or the new one, never a torn one."""
-        path = self.path(track_id, version, stem)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blob)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        atomic_write(self.path(track_id, version, stem), blob)
 
     def discard(self, track_id: str, version: int, stem: str) -> None:
         self.path(track_id, version, stem).unlink(missing_ok=True)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import keyring
 import keyring.errors
 from keyring.backends import fail
+
+from app.core.files import atomic_write
 
 SERVICE = "org.fanfare.Studio"
 
@@ -86,19 +86,5 @@ class SecretStore:
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def _write_file(self, data: dict[str, str]) -> None:
-        # Write a 0600 temporary file beside the target and rename it over: a crash leaves either
-        # the old file or the new one, never half of one, and the secret is never world-readable.
-        folder = self.fallback_path.parent
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".secrets-", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.fallback_path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        self.fallback_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(self.fallback_path, json.dumps(data).encode(), mode=0o600, fsync=True)

@@ -23,7 +23,7 @@ def test_without_a_keyring_the_fallback_is_announced_and_private(tmp_path: Path)
     assert SecretStore(tmp_path / "secrets.json").get("token") == "abc"
     store.delete("token")
     assert store.get("token") is None
-    assert not list(tmp_path.glob(".secrets-*")), "no temporary file may be left behind"
+    assert not list(tmp_path.glob(".part-*")), "no temporary file may be left behind"
 
 
 def test_device_keys_are_created_once_and_reloaded(tmp_path: Path) -> None:
