@@ -61,6 +61,8 @@ class Licence:
     rights: dict[str, bool]
     sealed_keys: dict[str, bytes]
     watermark_session: str
+    #: Rights per content key (stem): e.g. ``("play", "remix", "restyle")``.
+    key_rights: dict[str, tuple[str, ...]] = field(default_factory=dict)
     kid: str = ""
     raw: bytes = field(default=b"", repr=False, compare=False)
 
@@ -79,9 +81,22 @@ class Licence:
             "renew_after": self.renew_after,
             "offline_grace_s": self.offline_grace_s,
             "rights": self.rights,
-            "sealed_keys": [{"stem": s, "enc": b64u(c)} for s, c in self.sealed_keys.items()],
+            "sealed_keys": [self._key_entry(s, c) for s, c in self.sealed_keys.items()],
             "watermark_session": self.watermark_session,
         }
+
+    def _key_entry(self, stem: str, sealed: bytes) -> dict[str, Any]:
+        entry: dict[str, Any] = {"stem": stem, "enc": b64u(sealed)}
+        if stem in self.key_rights:
+            entry["rights"] = list(self.key_rights[stem])
+        return entry
+
+    def rights_for(self, stem: str) -> tuple[str, ...]:
+        """What this licence allows on ``stem`` (its key's rights within the licence's)."""
+        granted = tuple(r for r, on in self.rights.items() if on)
+        if stem not in self.key_rights:
+            return granted
+        return tuple(r for r in self.key_rights[stem] if r in granted)
 
     def require(self, right: str) -> None:
         """Raise LicenceRightsError unless the licence grants ``right``."""
@@ -95,11 +110,13 @@ class Licence:
         if now >= self.expires_at:
             raise LicenceExpiredError("Your licence for this track has expired; renew it online.")
 
-    def content_key(self, keys: DeviceKeys, stem: str) -> bytes:
-        """Open the content key of ``stem`` with this device's keys."""
+    def content_key(self, keys: DeviceKeys, stem: str, right: str = "play") -> bytes:
+        """Open the content key of ``stem`` for ``right`` with this device's keys."""
         sealed = self.sealed_keys.get(stem)
         if sealed is None:
             raise LicenceRightsError(f"Your licence carries no key for stem '{stem}'.")
+        if right not in self.rights_for(stem):
+            raise LicenceRightsError(f"Your licence does not allow '{right}' on stem '{stem}'.")
         try:
             key = open_sealed(keys, sealed, key_info(self.licence_id, stem))
         except (InvalidTag, ValueError):
@@ -126,7 +143,7 @@ def sign_licence(
         for stem, key in content_keys.items():
             sealed[stem] = seal_to_device(device_kem, key, key_info(body.licence_id, stem))
     fields = body.body()
-    fields["sealed_keys"] = [{"stem": s, "enc": b64u(c)} for s, c in sorted(sealed.items())]
+    fields["sealed_keys"] = [body._key_entry(s, c) for s, c in sorted(sealed.items())]
     kid = key_id(signing_key.public_key())
     signature = signing_key.sign(canonical_json({"body": fields, "kid": kid}))
     doc = {"format": FORMAT, "version": VERSION, "kid": kid, "body": fields, "sig": b64u(signature)}
@@ -189,8 +206,12 @@ def _licence_from_body(body: dict[str, Any], kid: str, raw: bytes) -> Licence:
         if not isinstance(rights, dict) or not isinstance(sealed_list, list):
             raise TypeError("rights or sealed_keys of the wrong type")
         sealed = {}
+        key_rights = {}
         for entry in sealed_list:
-            sealed[_typed(entry["stem"], str)] = unb64u(entry["enc"])
+            stem = _typed(entry["stem"], str)
+            sealed[stem] = unb64u(entry["enc"])
+            if "rights" in entry:
+                key_rights[stem] = tuple(_typed(r, str) for r in _typed(entry["rights"], list))
         licence = Licence(
             licence_id=_typed(body["licence_id"], str),
             user=_typed(body["user"], str),
@@ -206,6 +227,7 @@ def _licence_from_body(body: dict[str, Any], kid: str, raw: bytes) -> Licence:
             rights={str(k): v is True for k, v in rights.items()},
             sealed_keys=sealed,
             watermark_session=_typed(body["watermark_session"], str),
+            key_rights=key_rights,
             kid=kid,
             raw=raw,
         )
@@ -223,3 +245,52 @@ def _typed(value: Any, kind: type) -> Any:
 def public_key_b64(public: Ed25519PublicKey) -> str:
     """Wire form of a platform public key."""
     return b64u(public.public_bytes_raw())
+
+
+REVOCATIONS_FORMAT = "fanfare.revocations"
+
+
+@dataclass(frozen=True)
+class Revocations:
+    """A verified revocation list: the user's revoked licence and device ids, as of a time."""
+
+    user: str
+    issued_at: int
+    licences: frozenset[str]
+    devices: frozenset[str]
+
+
+def verify_revocations(
+    data: bytes, trusted: Mapping[str, Ed25519PublicKey], *, user: str
+) -> Revocations:
+    """Parse and verify a signed revocation list for ``user``; raises LicenceError subclasses."""
+    if len(data) > MAX_LICENCE_BYTES * 16:
+        raise LicenceFormatError("This revocation list is too large.")
+    try:
+        doc = json.loads(data)
+        if not isinstance(doc, dict) or doc.get("format") != REVOCATIONS_FORMAT:
+            raise ValueError("not a revocation list")
+        kid, body, sig = doc["kid"], doc["body"], doc["sig"]
+        if not isinstance(kid, str) or not isinstance(body, dict) or not isinstance(sig, str):
+            raise ValueError("missing key id, body or signature")
+    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+        raise LicenceFormatError(f"The revocation list is malformed ({exc}).") from None
+    public = trusted.get(kid)
+    if public is None:
+        raise LicenceSignatureError("The revocation list was signed by an unknown key.")
+    try:
+        public.verify(unb64u(sig), canonical_json({"body": body, "kid": kid}))
+    except (InvalidSignature, ValueError):
+        raise LicenceSignatureError("The revocation list's signature is not valid.") from None
+    try:
+        result = Revocations(
+            user=_typed(body["user"], str),
+            issued_at=_typed(body["issued_at"], int),
+            licences=frozenset(_typed(x, str) for x in _typed(body["licences"], list)),
+            devices=frozenset(_typed(x, str) for x in _typed(body["devices"], list)),
+        )
+    except (KeyError, TypeError) as exc:
+        raise LicenceFormatError(f"The revocation list is malformed ({exc}).") from None
+    if result.user != user:
+        raise LicenceDeviceError("The revocation list is for another account.")
+    return result

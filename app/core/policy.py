@@ -31,6 +31,7 @@ class StemRule:
 
     solo: bool = True
     mute: bool = True
+    restyle: bool = True
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,15 @@ class Policy:
             if doc.get("version", VERSION) != VERSION:
                 raise ValueError(f"unsupported policy version {doc.get('version')!r}")
             policy = cls(
-                remix=bool(doc.get("remix", True)),
-                publish=bool(doc.get("publish", True)),
+                remix=_flag(doc.get("remix", True)),
+                publish=_flag(doc.get("publish", True)),
                 gain_db_range=_pair(doc.get("gain_db_range", [GAIN_DB_MIN, 6.0]), float),
                 stems={
-                    str(k): StemRule(solo=bool(v.get("solo", True)), mute=bool(v.get("mute", True)))
+                    str(k): StemRule(
+                        solo=_flag(v.get("solo", True)),
+                        mute=_flag(v.get("mute", True)),
+                        restyle=_flag(v.get("restyle", True)),
+                    )
                     for k, v in dict(doc.get("stems", {})).items()
                 },
                 min_audible_stems=int(doc.get("min_audible_stems", 1)),
@@ -73,7 +78,7 @@ class Policy:
                 effects=tuple(str(e) for e in doc.get("effects", [])),
                 style_families=tuple(str(f) for f in doc.get("style_families", [])),
                 max_length_s=float(doc.get("max_length_s", 600.0)),
-                downloadable=bool(doc.get("downloadable", False)),
+                downloadable=_flag(doc.get("downloadable", False)),
                 revenue_split={
                     str(k): float(v) for k, v in dict(doc.get("revenue_split", {})).items()
                 }
@@ -93,7 +98,10 @@ class Policy:
             "remix": self.remix,
             "publish": self.publish,
             "gain_db_range": list(self.gain_db_range),
-            "stems": {k: {"solo": r.solo, "mute": r.mute} for k, r in self.stems.items()},
+            "stems": {
+                k: {"solo": r.solo, "mute": r.mute, "restyle": r.restyle}
+                for k, r in self.stems.items()
+            },
             "min_audible_stems": self.min_audible_stems,
             "tempo_ratio_range": list(self.tempo_ratio_range),
             "key_shift_range": list(self.key_shift_range),
@@ -103,6 +111,21 @@ class Policy:
             "downloadable": self.downloadable,
             "revenue_split": dict(self.revenue_split),
         }
+
+    def key_rights(self, stem: str) -> list[str]:
+        """The rights a licence grants on one stem's content key."""
+        rights = ["play"]
+        if self.remix:
+            rights.append("remix")
+            if self.style_families and self.rule(stem).restyle:
+                rights.append("restyle")
+        return rights
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {value!r}")
+    return value
 
 
 def _pair(value: Any, kind: type) -> tuple[Any, Any]:

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
 from app.server.blobs import BlobStore
+from app.server.ca import DeviceCA
 from app.server.config import MAX_UPLOAD_BYTES, ServerConfig
 from app.server.db import User, make_engine, make_sessions
+from app.server.ratelimit import RateLimiter
 from app.server.vaultkeys import Signer
 from app.server.verify import StemAudioCache
 
@@ -35,7 +37,10 @@ class Platform:
     sessions: sessionmaker[Session]
     blobs: BlobStore
     signer: Signer
+    ca: DeviceCA
     stem_cache: StemAudioCache
+    login_limiter: RateLimiter
+    licence_limiter: RateLimiter
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -44,12 +49,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     sessions = make_sessions(engine)
     with sessions() as session:
         signer = Signer.load_or_create(session, config.master_key)
+        ca = DeviceCA.load_or_create(session, config.master_key)
     platform = Platform(
         config=config,
         sessions=sessions,
         blobs=BlobStore(config.blob_dir),
         signer=signer,
+        ca=ca,
         stem_cache=StemAudioCache(),
+        login_limiter=RateLimiter(config.login_per_minute, burst=10),
+        licence_limiter=RateLimiter(config.licence_per_minute, burst=30),
     )
     app = FastAPI(title="Fanfare platform", version=__version__)
     app.state.platform = platform
@@ -117,6 +126,11 @@ def current_user(request: Request, session: Annotated[Session, Depends(get_sessi
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user
+
+
+def require_admin(user: User) -> None:
+    if user.role != "admin":
+        raise HTTPException(403, "Only a platform administrator may do this.")
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]

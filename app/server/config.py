@@ -8,6 +8,7 @@ import binascii
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.core.files import atomic_write
 
@@ -36,13 +37,18 @@ class ServerConfig:
     data_dir: Path
     database_url: str
     master_key: bytes
+    licence_ttl_s: int = LICENCE_TTL_S
+    login_per_minute: float = 10.0
+    licence_per_minute: float = 120.0
 
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
 
     @classmethod
-    def load(cls, data_dir: Path, database_url: str | None = None) -> ServerConfig:
+    def load(
+        cls, data_dir: Path, database_url: str | None = None, **overrides: Any
+    ) -> ServerConfig:
         """Configuration for ``data_dir``; the master key comes from the environment
         (``FANFARE_MASTER_KEY``, base64) or, for a single-machine platform, from a key file
         created on first start in ``data_dir`` with mode 0600. It is never in the repository.
@@ -50,7 +56,9 @@ class ServerConfig:
         data_dir = data_dir.expanduser().resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         url = database_url or f"sqlite:///{data_dir / 'platform.sqlite3'}"
-        return cls(data_dir=data_dir, database_url=url, master_key=_master_key(data_dir))
+        return cls(
+            data_dir=data_dir, database_url=url, master_key=_master_key(data_dir), **overrides
+        )
 
 
 def _master_key(data_dir: Path) -> bytes:

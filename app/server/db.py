@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 ROLES = ("fan", "artist", "admin")
+TIERS = ("free", "superfan")  # a fan's subscription; a track may require "superfan"
 
 
 def new_id(prefix: str) -> str:
@@ -33,6 +34,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     display_name: Mapped[str] = mapped_column(String(100), default="")
     role: Mapped[str] = mapped_column(String(16))
+    tier: Mapped[str] = mapped_column(String(16), default="free")
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[int] = mapped_column(Integer, default=now_s)
 
@@ -54,15 +56,19 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(100))
     signing_public_key: Mapped[str] = mapped_column(String(64))
     kem_public_key: Mapped[str] = mapped_column(String(2000))
+    certificate_pem: Mapped[str] = mapped_column(String(4000), default="")
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
 class PlatformKey(Base):
-    """A licence-signing key; the private half is wrapped under the master key."""
+    """A platform key (licence signing, or the device CA); the private half is wrapped under
+    the master key."""
 
     __tablename__ = "platform_keys"
     kid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="licence")
+    certificate_pem: Mapped[str] = mapped_column(String(4000), default="")
     public_key: Mapped[str] = mapped_column(String(64))
     wrapped_private: Mapped[bytes] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -83,6 +89,9 @@ class Track(Base):
     sections: Mapped[list[Any]] = mapped_column(JSON)
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     published: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The artist's opt-in: fans may license the track for remixing only while this is on.
+    remix_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    required_tier: Mapped[str] = mapped_column(String(16), default="free")
     created_at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
@@ -109,6 +118,7 @@ class Licence(Base):
     issued_at: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(Integer)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Derivative(Base):

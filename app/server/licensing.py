@@ -1,32 +1,76 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Issuing licences: the track's policy, a validity window and content keys sealed to a device."""
+"""Entitlements and licences: who may license what, and the signed licence itself.
+
+A licence names one user, one enrolled device and one track version; it carries the track's
+policy, a validity window, per-stem rights and the content keys sealed to the device. The
+revocation list tells a studio which of its user's licences and devices were revoked.
+"""
 
 from __future__ import annotations
 
+import json
 import secrets
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.keys import KemPublicKey
-from app.core.licence import Licence, sign_licence
-from app.server.config import LICENCE_RENEW_AFTER_S, LICENCE_TTL_S, OFFLINE_GRACE_S
+from app.core.encoding import b64u, canonical_json
+from app.core.keys import KemPublicKey, key_id
+from app.core.licence import REVOCATIONS_FORMAT, Licence, sign_licence
+from app.core.policy import Policy
+from app.server.config import OFFLINE_GRACE_S
 from app.server.db import Device, Track, User, new_id, now_s
 from app.server.db import Licence as LicenceRow
 from app.server.ingest import stems_of
 from app.server.vaultkeys import Signer, stem_key_purpose, unwrap
 
 
+class EntitlementError(Exception):
+    """The user may not license this track; ``status`` is 403 or 404 and the message says why."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def check_entitlement(user: User, track: Track) -> None:
+    """Raise EntitlementError unless ``user`` may license ``track`` now.
+
+    The track's own artist and admins may always (artists preview their own policy); a fan
+    needs the track published, the artist's remix opt-in, and the tier the track requires.
+    """
+    if user.role == "admin" or track.artist_id == user.id:
+        return
+    if not track.published:
+        raise EntitlementError(f"There is no track '{track.id}'.", 404)
+    if not track.remix_opt_in:
+        raise EntitlementError("The artist has not opened this track for remixing.")
+    if track.required_tier == "superfan" and user.tier != "superfan":
+        raise EntitlementError("This track is open to superfans only; upgrade to remix it.")
+
+
 def issue_licence(
-    session: Session, signer: Signer, master_key: bytes, user: User, device: Device, track: Track
+    session: Session,
+    signer: Signer,
+    master_key: bytes,
+    user: User,
+    device: Device,
+    track: Track,
+    *,
+    ttl_s: int,
 ) -> bytes:
     """Record and sign a licence for (user, device, current track version); returns its bytes."""
+    check_entitlement(user, track)
     issued = now_s()
     licence_id = new_id("lic")
+    policy = Policy.from_dict(track.policy)
+    stems = stems_of(session, track)
     keys = {
         stem.kind: unwrap(
             master_key, stem.wrapped_key, stem_key_purpose(track.id, track.version, stem.kind)
         )
-        for stem in stems_of(session, track)
+        for stem in stems
     }
     body = Licence(
         licence_id=licence_id,
@@ -37,12 +81,13 @@ def issue_licence(
         policy=dict(track.policy),
         issued_at=issued,
         not_before=issued - 300,  # tolerate a client clock a few minutes behind
-        expires_at=issued + LICENCE_TTL_S,
-        renew_after=issued + LICENCE_RENEW_AFTER_S,
-        offline_grace_s=OFFLINE_GRACE_S,
-        rights={"play": True, "remix": True, "publish": bool(track.policy.get("publish", True))},
+        expires_at=issued + ttl_s,
+        renew_after=issued + ttl_s // 2,
+        offline_grace_s=min(OFFLINE_GRACE_S, ttl_s),
+        rights={"play": True, "remix": policy.remix, "publish": policy.publish},
         sealed_keys={},
         watermark_session=secrets.token_hex(16),
+        key_rights={stem.kind: tuple(policy.key_rights(stem.kind)) for stem in stems},
     )
     data = sign_licence(
         body,
@@ -63,3 +108,35 @@ def issue_licence(
     )
     session.commit()
     return data
+
+
+def revoke_device(session: Session, device: Device) -> int:
+    """Revoke a device and every licence issued to it; returns how many licences."""
+    device.revoked = True
+    rows = session.scalars(
+        select(LicenceRow).where(LicenceRow.device_id == device.id, LicenceRow.revoked.is_(False))
+    ).all()
+    for row in rows:
+        row.revoked, row.revoked_at = True, now_s()
+    session.commit()
+    return len(rows)
+
+
+def revocation_list(session: Session, signing_key: Ed25519PrivateKey, user: User) -> bytes:
+    """The user's revoked licences and devices, signed like a licence (a studio syncs it)."""
+    licences = session.scalars(
+        select(LicenceRow.id).where(LicenceRow.user_id == user.id, LicenceRow.revoked.is_(True))
+    ).all()
+    devices = session.scalars(
+        select(Device.id).where(Device.user_id == user.id, Device.revoked.is_(True))
+    ).all()
+    body = {
+        "user": user.id,
+        "issued_at": now_s(),
+        "licences": sorted(licences),
+        "devices": sorted(devices),
+    }
+    kid = key_id(signing_key.public_key())
+    sig = signing_key.sign(canonical_json({"body": body, "kid": kid}))
+    doc = {"format": REVOCATIONS_FORMAT, "version": 1, "kid": kid, "body": body, "sig": b64u(sig)}
+    return json.dumps(doc, separators=(",", ":")).encode()

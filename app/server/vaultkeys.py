@@ -43,13 +43,14 @@ class Signer:
 
     @classmethod
     def load_or_create(cls, session: Session, master_key: bytes) -> Signer:
-        rows = session.scalars(select(PlatformKey)).all()
+        rows = session.scalars(select(PlatformKey).where(PlatformKey.purpose == "licence")).all()
         active = [r for r in rows if r.active]
         if not active:
             private = Ed25519PrivateKey.generate()
             kid = key_id(private.public_key())
             row = PlatformKey(
                 kid=kid,
+                purpose="licence",
                 public_key=b64u(private.public_key().public_bytes_raw()),
                 wrapped_private=wrap(master_key, private.private_bytes_raw(), f"signing|{kid}"),
                 active=True,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from app.server.accounts import authenticate, issue_token
-from app.server.api import SessionDep, UserDep
+from app.server.api import PlatformDep, SessionDep, UserDep
 
 router = APIRouter(tags=["auth"])
 
@@ -24,7 +24,19 @@ def user_doc(user: Any) -> dict[str, Any]:
 
 
 @router.post("/auth/login")
-def login(body: LoginRequest, session: SessionDep) -> dict[str, Any]:
+def login(
+    body: LoginRequest, request: Request, session: SessionDep, platform: PlatformDep
+) -> dict[str, Any]:
+    client = request.client.host if request.client else "unknown"
+    limiter = platform.login_limiter
+    # Per account and per address: guessing one password from many places, or many accounts
+    # from one place, both run out of tokens.
+    if not (limiter.allow(f"user|{body.username}") and limiter.allow(f"ip|{client}")):
+        raise HTTPException(
+            429,
+            "Too many sign-in attempts; wait a minute and try again.",
+            headers={"Retry-After": str(limiter.retry_after_s())},
+        )
     user = authenticate(session, body.username, body.password)
     if user is None:
         raise HTTPException(401, "The user name or password is wrong.")

@@ -7,8 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
 
+from app.core.errors import PolicyError
 from app.core.licence import public_key_b64
+from app.core.policy import Policy
 from app.server.api import PlatformDep, SessionDep, UserDep
 from app.server.catalog import track_info, visible_tracks
 from app.server.db import Stem, Track, User
@@ -32,14 +35,59 @@ def _visible(session: Any, user: User, track_id: str) -> Track:
     return track
 
 
+@router.get("/platform/ca")
+def device_ca(platform: PlatformDep) -> dict[str, str]:
+    """The CA that certifies enrolled devices (the trust anchor for provenance manifests)."""
+    return {"ca_pem": platform.ca.pem}
+
+
+class TrackUpdate(BaseModel):
+    """What an artist may change on their own track (all optional)."""
+
+    policy: dict[str, Any] | None = None
+    published: bool | None = None
+    remix_opt_in: bool | None = None
+    required_tier: str | None = Field(default=None, pattern="^(free|superfan)$")
+
+
+@router.patch("/tracks/{track_id}")
+def update_track(
+    track_id: str, body: TrackUpdate, user: UserDep, session: SessionDep
+) -> dict[str, Any]:
+    """The track's artist (or an admin) changes its policy, publication, opt-in or tier."""
+    track = _visible(session, user, track_id)
+    if track.artist_id != user.id and user.role != "admin":
+        raise HTTPException(403, "Only the track's artist can change it.")
+    if body.policy is not None:
+        try:
+            track.policy = Policy.from_dict(body.policy).to_dict()
+        except PolicyError as exc:
+            raise HTTPException(422, str(exc)) from None
+    for name in ("published", "remix_opt_in", "required_tier"):
+        value = getattr(body, name)
+        if value is not None:
+            setattr(track, name, value)
+    session.commit()
+    return track_doc(session, track)
+
+
+def track_doc(session: Any, track: Track) -> dict[str, Any]:
+    """The public metadata plus the catalogue flags the window and artists care about."""
+    return track_info(session, track).to_dict() | {
+        "published": track.published,
+        "remix_opt_in": track.remix_opt_in,
+        "required_tier": track.required_tier,
+    }
+
+
 @router.get("/tracks")
 def list_tracks(user: UserDep, session: SessionDep) -> list[dict[str, Any]]:
-    return [track_info(session, t).to_dict() for t in visible_tracks(session, user)]
+    return [track_doc(session, t) for t in visible_tracks(session, user)]
 
 
 @router.get("/tracks/{track_id}")
 def get_track(track_id: str, user: UserDep, session: SessionDep) -> dict[str, Any]:
-    return track_info(session, _visible(session, user, track_id)).to_dict()
+    return track_doc(session, _visible(session, user, track_id))
 
 
 @router.get("/tracks/{track_id}/versions/{version}/stems/{kind}")

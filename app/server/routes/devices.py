@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from app.core.keys import KemPublicKey, ed25519_public_from_b64
-from app.server.api import SessionDep, UserDep
+from app.server.api import PlatformDep, SessionDep, UserDep
 from app.server.db import Device, new_id
+from app.server.licensing import revoke_device
 
 router = APIRouter(tags=["devices"])
 MAX_DEVICES_PER_ACCOUNT = 10
@@ -23,19 +24,26 @@ class EnrolRequest(BaseModel):
     kem_public_key: str = Field(min_length=1, max_length=2000)
 
 
-def device_doc(device: Device) -> dict[str, Any]:
-    return {
+def device_doc(device: Device, ca_pem: str = "") -> dict[str, Any]:
+    doc = {
         "device_id": device.id,
         "name": device.name,
         "created_at": device.created_at,
         "revoked": device.revoked,
+        "certificate_pem": device.certificate_pem,
     }
+    if ca_pem:
+        doc["ca_pem"] = ca_pem
+    return doc
 
 
 @router.post("/devices", status_code=201)
-def enrol(body: EnrolRequest, user: UserDep, session: SessionDep) -> dict[str, Any]:
+def enrol(
+    body: EnrolRequest, user: UserDep, session: SessionDep, platform: PlatformDep
+) -> dict[str, Any]:
+    """Register a device's public keys; the answer carries its X.509 certificate."""
     try:
-        ed25519_public_from_b64(body.signing_public_key)
+        signing_key = ed25519_public_from_b64(body.signing_public_key)
         KemPublicKey.from_b64(body.kem_public_key)
     except ValueError:
         raise HTTPException(422, "The device's public keys are malformed.") from None
@@ -44,21 +52,33 @@ def enrol(body: EnrolRequest, user: UserDep, session: SessionDep) -> dict[str, A
     ).all()
     for device in active:
         if device.signing_public_key == body.signing_public_key:
-            return device_doc(device)  # enrolling the same keys again is idempotent
+            return device_doc(device, platform.ca.pem)  # the same keys again: idempotent
     if len(active) >= MAX_DEVICES_PER_ACCOUNT:
         raise HTTPException(
             403, f"This account already has {MAX_DEVICES_PER_ACCOUNT} devices; revoke one first."
         )
+    device_id = new_id("dev")
     device = Device(
-        id=new_id("dev"),
+        id=device_id,
         user_id=user.id,
         name=body.name,
         signing_public_key=body.signing_public_key,
         kem_public_key=body.kem_public_key,
+        certificate_pem=platform.ca.issue(device_id, user.name, signing_key),
     )
     session.add(device)
     session.commit()
-    return device_doc(device)
+    return device_doc(device, platform.ca.pem)
+
+
+@router.delete("/devices/{device_id}")
+def revoke(device_id: str, user: UserDep, session: SessionDep) -> dict[str, Any]:
+    """Revoke a device (its owner or an admin): its licences stop working and its uploads stop."""
+    device = session.get(Device, device_id)
+    if device is None or (device.user_id != user.id and user.role != "admin"):
+        raise HTTPException(404, f"There is no device '{device_id}'.")
+    licences = revoke_device(session, device)
+    return {"device_id": device.id, "revoked": True, "licences_revoked": licences}
 
 
 @router.get("/devices")

@@ -1,14 +1,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Licence issue: signed, with the track's content keys sealed to the requesting device."""
+"""Licences: issue, renewal, revocation and the revocation list a studio syncs."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from app.server.api import PlatformDep, SessionDep, UserDep
-from app.server.db import Device, Track
-from app.server.licensing import issue_licence
+from app.server.api import PlatformDep, SessionDep, UserDep, require_admin
+from app.server.db import Device, Track, User, now_s
+from app.server.db import Licence as LicenceRow
+from app.server.licensing import EntitlementError, issue_licence, revocation_list
 
 router = APIRouter(tags=["licences"])
 
@@ -18,17 +21,79 @@ class LicenceRequest(BaseModel):
     device_id: str = Field(min_length=1, max_length=64)
 
 
-@router.post("/licences", status_code=201)
-def request_licence(
-    body: LicenceRequest, user: UserDep, session: SessionDep, platform: PlatformDep
-) -> Response:
-    device = session.get(Device, body.device_id)
+def _rate_limited(platform: Any, user: User) -> None:
+    if not platform.licence_limiter.allow(f"licence|{user.id}"):
+        raise HTTPException(
+            429,
+            "Too many licence requests; wait a moment and try again.",
+            headers={"Retry-After": str(platform.licence_limiter.retry_after_s())},
+        )
+
+
+def _issue(session: Any, platform: Any, user: User, device_id: str, track_id: str) -> Response:
+    device = session.get(Device, device_id)
     if device is None or device.user_id != user.id:
         raise HTTPException(403, "That device is not enrolled on your account.")
     if device.revoked:
         raise HTTPException(403, "That device has been revoked; enrol it again.")
-    track = session.get(Track, body.track_id)
-    if track is None or not (track.published or track.artist_id == user.id):
-        raise HTTPException(404, f"There is no track '{body.track_id}'.")
-    data = issue_licence(session, platform.signer, platform.config.master_key, user, device, track)
+    track = session.get(Track, track_id)
+    if track is None:
+        raise HTTPException(404, f"There is no track '{track_id}'.")
+    try:
+        data = issue_licence(
+            session,
+            platform.signer,
+            platform.config.master_key,
+            user,
+            device,
+            track,
+            ttl_s=platform.config.licence_ttl_s,
+        )
+    except EntitlementError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
     return Response(data, status_code=201, media_type="application/json")
+
+
+@router.post("/licences", status_code=201)
+def request_licence(
+    body: LicenceRequest, user: UserDep, session: SessionDep, platform: PlatformDep
+) -> Response:
+    _rate_limited(platform, user)
+    return _issue(session, platform, user, body.device_id, body.track_id)
+
+
+def _own_licence(session: Any, user: User, licence_id: str) -> LicenceRow:
+    row = session.get(LicenceRow, licence_id)
+    if row is None or (row.user_id != user.id and user.role != "admin"):
+        raise HTTPException(404, f"There is no licence '{licence_id}'.")
+    return row
+
+
+@router.post("/licences/{licence_id}/renew", status_code=201)
+def renew_licence(
+    licence_id: str, user: UserDep, session: SessionDep, platform: PlatformDep
+) -> Response:
+    """A fresh licence for the same device and track (the current version), if still allowed."""
+    _rate_limited(platform, user)
+    row = _own_licence(session, user, licence_id)
+    if row.user_id != user.id:
+        raise HTTPException(403, "Only the licence's holder can renew it.")
+    if row.revoked:
+        raise HTTPException(403, "This licence has been revoked and cannot be renewed.")
+    return _issue(session, platform, user, row.device_id, row.track_id)
+
+
+@router.post("/licences/{licence_id}/revoke")
+def revoke_licence(licence_id: str, user: UserDep, session: SessionDep) -> dict[str, Any]:
+    require_admin(user)
+    row = _own_licence(session, user, licence_id)
+    if not row.revoked:
+        row.revoked, row.revoked_at = True, now_s()
+        session.commit()
+    return {"licence_id": row.id, "revoked": True}
+
+
+@router.get("/licences/revocations")
+def my_revocations(user: UserDep, session: SessionDep, platform: PlatformDep) -> Response:
+    data = revocation_list(session, platform.signer.private, user)
+    return Response(data, media_type="application/json")

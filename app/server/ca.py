@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The platform's device CA: an Ed25519 certificate authority that certifies enrolled devices.
+
+A device certificate binds the device's Ed25519 key to its device id and account. It is what a
+device signs provenance manifests under (C2PA needs an X.509 chain), with the extensions C2PA
+validators expect: KeyUsage digitalSignature, ExtendedKeyUsage emailProtection, and the
+authority/subject key identifiers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.encoding import b64u
+from app.core.keys import key_id
+from app.server.db import PlatformKey
+from app.server.vaultkeys import unwrap, wrap
+
+CA_VALIDITY = dt.timedelta(days=3650)
+DEVICE_VALIDITY = dt.timedelta(days=365)
+
+
+def _name(common_name: str, unit: str | None = None) -> x509.Name:
+    parts = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Fanfare platform")]
+    if unit:
+        parts.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    parts.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(parts)
+
+
+class DeviceCA:
+    """Issues device certificates; its private key is wrapped under the master key."""
+
+    def __init__(self, private: Ed25519PrivateKey, certificate: x509.Certificate) -> None:
+        self.private = private
+        self.certificate = certificate
+
+    @property
+    def pem(self) -> str:
+        return self.certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+    @classmethod
+    def load_or_create(cls, session: Session, master_key: bytes) -> DeviceCA:
+        row = session.scalar(
+            select(PlatformKey).where(PlatformKey.purpose == "device-ca", PlatformKey.active)
+        )
+        if row is None:
+            private = Ed25519PrivateKey.generate()
+            certificate = _self_signed(private)
+            kid = "ca:" + key_id(private.public_key()).split(":", 1)[1]
+            row = PlatformKey(
+                kid=kid,
+                purpose="device-ca",
+                public_key=b64u(private.public_key().public_bytes_raw()),
+                wrapped_private=wrap(master_key, private.private_bytes_raw(), f"device-ca|{kid}"),
+                certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
+                active=True,
+            )
+            session.add(row)
+            session.commit()
+        private = Ed25519PrivateKey.from_private_bytes(
+            unwrap(master_key, row.wrapped_private, f"device-ca|{row.kid}")
+        )
+        return cls(private, x509.load_pem_x509_certificate(row.certificate_pem.encode()))
+
+    def issue(self, device_id: str, user_name: str, public: Ed25519PublicKey) -> str:
+        """A PEM device certificate for ``public``, valid for a year."""
+        now = dt.datetime.now(dt.UTC)
+        ca_public = self.private.public_key()
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(_name(device_id, f"user {user_name}"))
+            .issuer_name(self.certificate.subject)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + DEVICE_VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public), critical=False
+            )
+            .sign(self.private, None)
+        )
+        return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _self_signed(private: Ed25519PrivateKey) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    public = private.public_key()
+    name = _name("Fanfare device CA")
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + CA_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .sign(private, None)
+    )
