@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.server.config import TOKEN_TTL_S
-from app.server.db import ROLES, Token, User, new_id, now_s
+from app.server.db import ROLES, TIERS, Token, User, new_id, now_s
 
 _HASHER = PasswordHasher()
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
@@ -27,7 +27,12 @@ class AccountError(Exception):
 
 
 def create_user(
-    session: Session, name: str, role: str, password: str, display_name: str = ""
+    session: Session,
+    name: str,
+    role: str,
+    password: str,
+    display_name: str = "",
+    tier: str = "free",
 ) -> User:
     """Add an account; raises AccountError for a bad name, role, short password or duplicate."""
     if not _NAME.match(name):
@@ -36,6 +41,8 @@ def create_user(
         )
     if role not in ROLES:
         raise AccountError(f"A role is one of {', '.join(ROLES)}.")
+    if tier not in TIERS:
+        raise AccountError(f"A tier is one of {', '.join(TIERS)}.")
     if len(password) < 8:
         raise AccountError("A password must be at least 8 characters long.")
     if session.scalar(select(User).where(User.name == name)) is not None:
@@ -45,6 +52,7 @@ def create_user(
         name=name,
         display_name=display_name or name,
         role=role,
+        tier=tier,
         password_hash=_HASHER.hash(password),
     )
     session.add(user)

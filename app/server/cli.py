@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["fan", "artist", "admin"], required=True)
     add.add_argument("--password", required=True)
     add.add_argument("--display-name", default="")
+    add.add_argument("--tier", choices=["free", "superfan"], default="free")
     data_arg(add, True)
 
     publish = sub.add_parser("publish", help="ingest stems as a track")
@@ -119,7 +120,9 @@ def _seed(config: ServerConfig) -> bool:
 def _users_add(args: argparse.Namespace) -> int:
     config = _config(args)
     with make_sessions(make_engine(config.database_url))() as session:
-        user = create_user(session, args.name, args.role, args.password, args.display_name)
+        user = create_user(
+            session, args.name, args.role, args.password, args.display_name, args.tier
+        )
     print(f"Added {user.role} '{user.name}'.")
     return 0
 

@@ -41,8 +41,8 @@ def seed_demo(session: Session, blobs: BlobStore, master_key: bytes) -> bool:
         return False
     catalogue_path = assets_dir() / "demo" / "catalogue.json"
     catalogue = json.loads(catalogue_path.read_text(encoding="utf-8"))
-    create_user(session, DEMO_FAN, "fan", DEMO_PASSWORD, "Demo Fan")
-    create_user(session, "fan2", "fan", DEMO_PASSWORD, "Second Fan")
+    create_user(session, DEMO_FAN, "fan", DEMO_PASSWORD, "Demo Fan", tier="superfan")
+    create_user(session, "fan2", "fan", DEMO_PASSWORD, "Second Fan", tier="free")
     create_user(session, "admin", "admin", DEMO_PASSWORD, "Platform Admin")
     artists: dict[str, User] = {}
     for entry in catalogue["tracks"]:
@@ -51,7 +51,7 @@ def seed_demo(session: Session, blobs: BlobStore, master_key: bytes) -> bool:
             artists[display] = create_user(
                 session, _user_name(display), "artist", DEMO_PASSWORD, display
             )
-        publish_track(
+        track = publish_track(
             session,
             blobs,
             master_key,
@@ -68,6 +68,8 @@ def seed_demo(session: Session, blobs: BlobStore, master_key: bytes) -> bool:
             policy=entry.get("policy"),
             track_id=entry["id"],
         )
+        track.required_tier = entry.get("required_tier", "free")
+    session.commit()
     return True
 
 

@@ -201,6 +201,7 @@ class TrackSpec:
     policy: dict[str, Any]
     swing: float = 0.0  # how late the off-beat sixteenth lands, in beats
     fill: str = "snare"
+    required_tier: str = "free"  # "superfan": only fans on that tier may license it
 
 
 BASE_POLICY: dict[str, Any] = {
@@ -321,6 +322,7 @@ COPPER_WIRE = TrackSpec(
             "key_shift_range": [-2, 2], "style_families": [], "max_length_s": 900,
             "downloadable": True, "revenue_split": {"artist": 0.5, "fan": 0.2, "platform": 0.3}},
     fill="toms",
+    required_tier="superfan",
 )  # fmt: skip
 
 TRACKS = (NEON_HARBOUR, PAPER_MOONS, COPPER_WIRE)
@@ -658,7 +660,7 @@ def catalogue_entry(spec: TrackSpec, sections: list[Section], frames: int) -> di
         "sections": [{"name": s.name, "start_s": bounds[i], "end_s": bounds[i + 1]}
                      for i, s in enumerate(sections)],
         "stems": {p.kind: f"stems/{spec.id}/{p.kind}.ogg" for p in spec.parts},
-        "policy": spec.policy,
+        "policy": spec.policy, "required_tier": spec.required_tier,
     }  # fmt: skip
 
 
