@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -28,8 +29,8 @@ START_TIMEOUT_S = 20.0
 class EmbeddedPlatform:
     """A platform server on a background thread; use as a context manager or start()/stop()."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.config = ServerConfig.load(data_dir)
+    def __init__(self, data_dir: Path, **config: Any) -> None:
+        self.config = ServerConfig.load(data_dir, **config)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.url = ""

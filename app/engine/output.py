@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +82,9 @@ class Player:
         mixer: renders the audio; its block size is the feeder's render size.
         device: a PortAudio device name or index; None for the system default.
         on_finished: called from the feeder thread when playback reaches the end.
+        deadline: returns the Unix time at which playback must stop (a licence's expiry); it is
+            read on every feeder pass, so a renewed licence moves it.
+        on_stopped: called from the feeder thread with the reason when the deadline stops play.
     """
 
     def __init__(
@@ -89,8 +93,12 @@ class Player:
         *,
         device: str | int | None = None,
         on_finished: Callable[[], None] | None = None,
+        deadline: Callable[[], float] | None = None,
+        on_stopped: Callable[[str], None] | None = None,
     ) -> None:
         self.mixer = mixer
+        self.deadline = deadline
+        self.on_stopped = on_stopped
         self.device = device
         self.on_finished = on_finished
         self.state = TransportState.STOPPED
@@ -186,6 +194,9 @@ class Player:
     def _feed(self) -> None:
         period = self.mixer.block_frames / self.mixer.sample_rate
         while not self._stop.is_set():
+            if self.deadline is not None and time.time() >= self.deadline():
+                self._expire()
+                return
             self._fill()
             if self._action not in self._stream.actions:
                 if self._written >= self.mixer.frames:
@@ -194,6 +205,13 @@ class Player:
                 self.underruns += 1
                 self._queue_action()
             self._stop.wait(period / 2)
+
+    def _expire(self) -> None:
+        self._position = self.position_frames
+        self._teardown()
+        self.state = TransportState.PAUSED
+        if self.on_stopped is not None:
+            self.on_stopped("Playback stopped: your licence for this track has expired.")
 
     def _finish(self) -> None:
         self._position = self.mixer.frames

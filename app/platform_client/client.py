@@ -102,6 +102,19 @@ class PlatformClient:
         body = {"track_id": track_id, "device_id": device_id}
         return self._request("POST", "/licences", json=body).content
 
+    def renew_licence(self, licence_id: str) -> bytes:
+        return self._request("POST", f"/licences/{_seg(licence_id)}/renew").content
+
+    def revocations(self) -> bytes:
+        """The signed list of this account's revoked licences and devices."""
+        return self._request("GET", "/licences/revocations").content
+
+    def revoke_device(self, device_id: str) -> dict[str, Any]:
+        return dict(self._json("DELETE", f"/devices/{_seg(device_id)}"))
+
+    def devices(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/devices"))
+
     # --- derivatives ---------------------------------------------------------------------------
 
     def upload_derivative(

@@ -45,6 +45,10 @@ class StudioPaths:
         return self.cache_dir / "stems"
 
     @property
+    def licence_cache_dir(self) -> Path:
+        return self.data_dir / "licences"
+
+    @property
     def embedded_platform_dir(self) -> Path:
         return self.data_dir / "embedded-platform"
 
@@ -60,6 +64,11 @@ class Profile:
     token_expires_at: int = 0
     device_id: str = ""
     pinned_keys: dict[str, str] = field(default_factory=dict)
+    #: This device's X.509 certificate and the platform's device CA (PEM): for provenance.
+    certificate_pem: str = ""
+    ca_pem: str = ""
+    #: When the revocation list was last synced (Unix seconds): bounds offline use.
+    last_revocation_sync: int = 0
 
 
 class ProfileBook:

@@ -9,7 +9,9 @@ current recipe, and :meth:`OpenTrack.publish` to render and upload the derivativ
 from __future__ import annotations
 
 import hashlib
+import json
 import platform as host
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,9 +20,18 @@ import numpy as np
 
 from app import __version__
 from app.core.codec import encode_flac
-from app.core.errors import BundleError, FanfareError, PolicyDenied
+from app.core.errors import (
+    BundleError,
+    FanfareError,
+    LicenceDeviceError,
+    LicenceError,
+    LicenceExpiredError,
+    LicenceRightsError,
+    PolicyDenied,
+)
+from app.core.files import atomic_write
 from app.core.keys import DeviceKeys, ed25519_public_from_b64
-from app.core.licence import Licence, verify_licence
+from app.core.licence import Licence, Revocations, verify_licence, verify_revocations
 from app.core.policy import Decision, Policy, evaluate
 from app.core.provenance import sign_record
 from app.core.recipe import Recipe
@@ -29,14 +40,23 @@ from app.engine.mixer import Mixer
 from app.engine.offline import render
 from app.engine.output import Player, TransportState
 from app.platform_client.client import PlatformClient
-from app.platform_client.errors import AuthError
+from app.platform_client.errors import AuthError, PlatformError, PlatformUnreachableError
 from app.studio.profile import Profile, ProfileBook, StudioPaths
 from app.vault.cache import BlobCache
 from app.vault.content import open_stems
 from app.vault.device import load_or_create_device_keys
+from app.vault.licences import LicenceCache
 from app.vault.secrets import SecretStore
 
 Progress = Callable[[str, float], None]
+
+
+class DeviceRevokedError(LicenceDeviceError):
+    """This device was revoked on the platform; the user must sign in and enrol again."""
+
+
+class LicenceRevokedError(LicenceRightsError):
+    """The platform revoked this licence."""
 
 
 class NotSignedInError(FanfareError):
@@ -77,6 +97,9 @@ class Studio:
         self.profile: Profile = self.book.get(self.url)
         self.client = PlatformClient(self.url, self.secrets.get(self._token_name))
         self.cache = BlobCache(self.paths.blob_cache_dir)
+        self.licences = LicenceCache(self.paths.licence_cache_dir, self.secrets)
+        #: Licence ids the platform says are revoked (from the last sync).
+        self.revoked_licences: set[str] = set()
         #: Sentences the user should see once (e.g. where device keys are kept).
         self.notices: list[str] = [self.secrets.notice] if self.secrets.notice else []
         self._keys: DeviceKeys | None = None
@@ -118,6 +141,8 @@ class Studio:
         profile.role = str(doc["user"]["role"])
         profile.token_expires_at = int(doc["expires_at"])
         profile.device_id = str(device["device_id"])
+        profile.certificate_pem = str(device.get("certificate_pem", ""))
+        profile.ca_pem = str(device.get("ca_pem", ""))
         self.secrets.set(self._token_name, str(doc["token"]))
         self.book.current = self.url
         self.book.save()
@@ -174,9 +199,17 @@ class Studio:
             AudioFormatError: each with a sentence for the user.
         """
         self._require_sign_in()
-        info: TrackInfo = self._signed(lambda: self.client.track(track_id))
-        progress("Requesting a licence", 0.05)
-        licence = self._licence(info)
+        try:
+            info: TrackInfo = self._signed(lambda: self.client.track(track_id))
+            self._remember_info(info)
+            progress("Checking revocations", 0.03)
+            self.sync_revocations()
+            progress("Requesting a licence", 0.05)
+            licence = self._licence(info)
+            offline = False
+        except PlatformUnreachableError as exc:
+            info, licence = self._offline_licence(track_id, exc)
+            offline = True
         blobs = {}
         for index, kind in enumerate(info.stem_kinds):
             progress(f"Fetching the {kind} stem", 0.1 + 0.6 * index / len(info.stems))
@@ -197,19 +230,108 @@ class Studio:
                     self.cache.discard(info.id, info.version, kind)
                 raise
         progress("Ready", 1.0)
-        return OpenTrack(self, info, licence, stems)
+        return OpenTrack(self, info, licence, stems, offline=offline)
+
+    # --- licences ------------------------------------------------------------------------------
+
+    @property
+    def _scope(self) -> str:
+        """Separates cached licences of different platforms and accounts."""
+        return hashlib.sha256(f"{self.url}|{self.profile.user_id}".encode()).hexdigest()[:16]
+
+    def _pinned(self) -> dict[str, Any]:
+        return {k: ed25519_public_from_b64(v) for k, v in self.profile.pinned_keys.items()}
+
+    def verify(self, data: bytes, info: TrackInfo) -> Licence:
+        """Verify licence bytes for ``info`` on this device now, and cache them encrypted."""
+        licence = verify_licence(
+            data,
+            self._pinned(),
+            user=self.profile.user_id,
+            device=self.profile.device_id,
+            now=time.time(),
+        )
+        if (licence.track, licence.track_version) != (info.id, info.version):
+            raise LicenceRightsError("The platform sent a licence for another track version.")
+        if licence.licence_id in self.revoked_licences:
+            raise LicenceRevokedError("This licence has been revoked by the platform.")
+        self.licences.put(self._scope, info.id, data)
+        return licence
 
     def _licence(self, info: TrackInfo) -> Licence:
         data = self._signed(lambda: self.client.licence(info.id, self.profile.device_id))
-        pinned = {
-            kid: ed25519_public_from_b64(pub) for kid, pub in self.profile.pinned_keys.items()
-        }
+        return self.verify(data, info)
+
+    def sync_revocations(self) -> Revocations:
+        """Fetch the signed revocation list; a revoked device must sign in and enrol again."""
+        data = self._signed(self.client.revocations)
+        revocations = verify_revocations(data, self._pinned(), user=self.profile.user_id)
+        if self.profile.device_id in revocations.devices:
+            self.profile.device_id = ""
+            self.book.save()
+            raise DeviceRevokedError(
+                "This device was revoked on your account; sign in again to enrol it anew."
+            )
+        self.revoked_licences = set(revocations.licences)
+        for track_id in self._known_tracks():  # a revoked licence cannot open anything offline
+            cached = self.licences.get(self._scope, track_id)
+            if cached is None:
+                continue
+            try:
+                revoked = verify_licence(cached, self._pinned()).licence_id in revocations.licences
+            except LicenceError:
+                revoked = True
+            if revoked:
+                self.licences.discard(self._scope, track_id)
+        self.profile.last_revocation_sync = int(time.time())
+        self.book.save()
+        return revocations
+
+    def _offline_licence(
+        self, track_id: str, cause: PlatformUnreachableError
+    ) -> tuple[TrackInfo, Licence]:
+        """Open from the encrypted licence cache while the platform cannot be reached.
+
+        Allowed while the cached licence is unexpired and the last revocation sync is no older
+        than the licence's offline grace.
+        """
+        info = self._cached_info(track_id)
+        data = self.licences.get(self._scope, track_id) if info else None
+        if info is None or data is None:
+            raise PlatformUnreachableError(
+                f"{cause} This track has no licence on this computer for offline use."
+            ) from None
         licence = verify_licence(
-            data, pinned, user=self.profile.user_id, device=self.profile.device_id, now=time.time()
+            data,
+            self._pinned(),
+            user=self.profile.user_id,
+            device=self.profile.device_id,
+            now=time.time(),
         )
-        if (licence.track, licence.track_version) != (info.id, info.version):
-            raise FanfareError("The platform sent a licence for another track.")
-        return licence
+        if time.time() - self.profile.last_revocation_sync > licence.offline_grace_s:
+            raise LicenceExpiredError(
+                "You have been offline longer than this licence allows; connect to the "
+                "platform to keep remixing."
+            )
+        self.notices.append(f"Offline: opened '{info.title}' with its saved licence.")
+        return info, licence
+
+    def _info_path(self, track_id: str) -> Any:
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in track_id) or "_"
+        return self.paths.cache_dir / "tracks" / self._scope / f"{safe}.json"
+
+    def _remember_info(self, info: TrackInfo) -> None:
+        atomic_write(self._info_path(info.id), json.dumps(info.to_dict()).encode())
+
+    def _cached_info(self, track_id: str) -> TrackInfo | None:
+        try:
+            return TrackInfo.from_dict(json.loads(self._info_path(track_id).read_bytes()))
+        except (OSError, ValueError, FanfareError):
+            return None
+
+    def _known_tracks(self) -> list[str]:
+        folder = self.paths.cache_dir / "tracks" / self._scope
+        return [p.stem for p in folder.glob("*.json")] if folder.exists() else []
 
     def _blob(self, info: TrackInfo, kind: str) -> bytes:
         blob = self.cache.get(info.id, info.version, kind)
@@ -226,16 +348,64 @@ class OpenTrack:
     """A licensed track open in the studio: its stems in memory, the recipe, mixer and player."""
 
     def __init__(
-        self, studio: Studio, info: TrackInfo, licence: Licence, stems: dict[str, np.ndarray]
+        self,
+        studio: Studio,
+        info: TrackInfo,
+        licence: Licence,
+        stems: dict[str, np.ndarray],
+        *,
+        offline: bool = False,
     ) -> None:
         self.studio = studio
         self.info = info
         self.licence = licence
+        self.offline = offline
         self.policy = Policy.from_dict(licence.policy)
         self.recipe = Recipe.default_for(info)
         self._stems = stems
         self.mixer = Mixer(stems, info.sample_rate, self.recipe)
         self._player: Player | None = None
+        self._messages: list[str] = []
+        self._closed = threading.Event()
+        self._keeper = threading.Thread(
+            target=self._keep_licence, name="fanfare-licence", daemon=True
+        )
+        self._keeper.start()
+
+    # --- the licence over time ------------------------------------------------------------------
+
+    def take_messages(self) -> list[str]:
+        """Sentences for the user since the last call (licence stopped playback, renewed...)."""
+        messages, self._messages = self._messages, []
+        return messages
+
+    def renew(self) -> Licence:
+        """Renew the licence online now; playback continues under the new one."""
+        data = self.studio._signed(
+            lambda: self.studio.client.renew_licence(self.licence.licence_id)
+        )
+        self.licence = self.studio.verify(data, self.info)
+        self.offline = False
+        return self.licence
+
+    def _keep_licence(self) -> None:
+        """Renew from ``renew_after`` on; retry a minute later while the platform is away.
+
+        If renewal is refused (revoked, no longer entitled) playback stops at once; if the
+        platform stays unreachable, the licence runs out and the player stops at its expiry.
+        """
+        while not self._closed.wait(max(1.0, self.licence.renew_after - time.time())):
+            try:
+                self.renew()
+            except PlatformUnreachableError:
+                self._closed.wait(min(60.0, max(1.0, self.licence.expires_at - time.time())))
+            except (PlatformError, LicenceError) as exc:
+                self._messages.append(f"Your licence could not be renewed: {exc}")
+                if isinstance(exc, PlatformError) and exc.status in (403, 404):
+                    self.pause()
+                    self._messages.append("Playback stopped: this track is no longer licensed.")
+                    return
+                self._closed.wait(60.0)
 
     # --- the recipe ------------------------------------------------------------------------------
 
@@ -267,7 +437,12 @@ class OpenTrack:
     @property
     def player(self) -> Player:
         if self._player is None:
-            self._player = Player(self.mixer, device=self.studio.device)
+            self._player = Player(
+                self.mixer,
+                device=self.studio.device,
+                deadline=lambda: float(self.licence.expires_at),
+                on_stopped=self._messages.append,
+            )
         return self._player
 
     @property
@@ -370,6 +545,7 @@ class OpenTrack:
 
     def close(self) -> None:
         """Stop playback and drop the decrypted stems."""
+        self._closed.set()
         if self._player is not None:
             self._player.close()
         self._stems.clear()

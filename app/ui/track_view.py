@@ -176,6 +176,8 @@ class TrackView(QWidget):
         self._tick()
 
     def _tick(self) -> None:
+        for message in self.track.take_messages():
+            self.failed.emit(message)
         playing = self.track.playing
         peaks = self.track.mixer.peaks
         for index, kind in enumerate(self.track.mixer.names):
