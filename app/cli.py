@@ -25,8 +25,9 @@ from app import __version__
 from app.core import recipe as recipe_format
 from app.core.errors import FanfareError
 from app.core.recipe import Recipe
+from app.studio.errors import NotSignedInError
 from app.studio.profile import ProfileBook, StudioPaths
-from app.studio.session import NotSignedInError, Studio
+from app.studio.session import Studio
 
 
 def _parser() -> argparse.ArgumentParser:

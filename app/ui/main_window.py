@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 from app import APP_NAME
 from app.core.errors import FanfareError
 from app.core.track import TrackInfo
-from app.studio.session import OpenTrack, Studio
+from app.studio.open_track import OpenTrack
+from app.studio.session import Studio
 from app.ui.track_view import TrackView
 from app.ui.widgets.transport import clock
 from app.ui.workers import run_task

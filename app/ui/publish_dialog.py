@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import FanfareError
-from app.studio.session import OpenTrack
+from app.studio.open_track import OpenTrack
 from app.ui.workers import run_task
 
 

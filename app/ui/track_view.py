@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import FanfareError
-from app.studio.session import OpenTrack
+from app.studio.open_track import OpenTrack
 from app.ui.publish_dialog import PublishDialog
 from app.ui.widgets.channel_strip import ChannelStrip
 from app.ui.widgets.sections import SectionsBar

@@ -17,7 +17,8 @@ from app.core.errors import LicenceExpiredError
 from app.embedded import EmbeddedPlatform
 from app.engine.output import OutputUnavailableError, TransportState
 from app.platform_client.errors import PlatformUnreachableError
-from app.studio.session import DeviceRevokedError, Studio
+from app.studio.errors import DeviceRevokedError
+from app.studio.session import Studio
 from tests.conftest import device_required
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from app.core.bundle import decrypt_stem
 from app.core.errors import BundleTamperedError, PolicyDenied
-from app.studio.session import NotSignedInError, PlatformKeyChangedError, Studio
+from app.studio.errors import NotSignedInError, PlatformKeyChangedError
+from app.studio.session import Studio
 
 WINDOW = 4096
 

@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The studio's own typed errors (each message is a sentence for the user)."""
+
+from __future__ import annotations
+
+from app.core.errors import FanfareError, LicenceDeviceError, LicenceRightsError
+
+
+class DeviceRevokedError(LicenceDeviceError):
+    """This device was revoked on the platform; the user must sign in and enrol again."""
+
+
+class LicenceRevokedError(LicenceRightsError):
+    """The platform revoked this licence."""
+
+
+class NotSignedInError(FanfareError):
+    """No account is signed in on this platform."""
+
+
+class PlatformKeyChangedError(FanfareError):
+    """The platform signs with a key this app never pinned for it (possible impersonation)."""

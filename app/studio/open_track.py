@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A licensed track open in the studio: stems in memory, the recipe, mixer, player, the licence
+kept fresh while it is open, and rendering and publishing the derivative."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from app import __version__
+from app.core.codec import encode_flac
+from app.core.errors import LicenceError, PolicyDenied
+from app.core.licence import Licence
+from app.core.policy import Decision, Policy, evaluate
+from app.core.provenance import sign_record
+from app.core.recipe import Recipe
+from app.core.track import TrackInfo
+from app.engine.mixer import Mixer
+from app.engine.offline import render
+from app.engine.output import Player, TransportState
+from app.platform_client.errors import PlatformError, PlatformUnreachableError
+
+if TYPE_CHECKING:
+    from app.studio.session import Studio
+
+Progress = Callable[[str, float], None]
+
+
+def quiet(_: str, __: float) -> None:
+    """A progress callback that ignores progress."""
+
+
+class OpenTrack:
+    """A licensed track open in the studio: its stems in memory, the recipe, mixer and player."""
+
+    def __init__(
+        self,
+        studio: Studio,
+        info: TrackInfo,
+        licence: Licence,
+        stems: dict[str, np.ndarray],
+        *,
+        offline: bool = False,
+    ) -> None:
+        self.studio = studio
+        self.info = info
+        self.licence = licence
+        self.offline = offline
+        self.policy = Policy.from_dict(licence.policy)
+        self.recipe = Recipe.default_for(info)
+        self._stems = stems
+        self.mixer = Mixer(stems, info.sample_rate, self.recipe)
+        self._player: Player | None = None
+        self._messages: list[str] = []
+        self._closed = threading.Event()
+        self._keeper = threading.Thread(
+            target=self._keep_licence, name="fanfare-licence", daemon=True
+        )
+        self._keeper.start()
+
+    # --- the licence over time ------------------------------------------------------------------
+
+    def take_messages(self) -> list[str]:
+        """Sentences for the user since the last call (licence stopped playback, renewed...)."""
+        messages, self._messages = self._messages, []
+        return messages
+
+    def renew(self) -> Licence:
+        """Renew the licence online now; playback continues under the new one."""
+        data = self.studio._signed(
+            lambda: self.studio.client.renew_licence(self.licence.licence_id)
+        )
+        self.licence = self.studio.verify(data, self.info)
+        self.offline = False
+        return self.licence
+
+    def _keep_licence(self) -> None:
+        """Renew from ``renew_after`` on; retry a minute later while the platform is away.
+
+        If renewal is refused (revoked, no longer entitled) playback stops at once; if the
+        platform stays unreachable, the licence runs out and the player stops at its expiry.
+        """
+        while not self._closed.wait(max(1.0, self.licence.renew_after - time.time())):
+            try:
+                self.renew()
+            except PlatformUnreachableError:
+                self._closed.wait(min(60.0, max(1.0, self.licence.expires_at - time.time())))
+            except (PlatformError, LicenceError) as exc:
+                self._messages.append(f"Your licence could not be renewed: {exc}")
+                if isinstance(exc, PlatformError) and exc.status in (403, 404):
+                    self.pause()
+                    self._messages.append("Playback stopped: this track is no longer licensed.")
+                    return
+                self._closed.wait(60.0)
+
+    # --- the recipe ------------------------------------------------------------------------------
+
+    def check(self, recipe: Recipe, *, publishing: bool = False) -> Decision:
+        """What the policy says of ``recipe`` (the window greys out what it would refuse)."""
+        return evaluate(self.policy, recipe, publishing=publishing)
+
+    def apply(self, recipe: Recipe) -> None:
+        """Make ``recipe`` current (heard from the next block); refuses what the policy forbids.
+
+        Raises:
+            RecipeError: the recipe is for another track or other stems.
+            PolicyDenied: the artist's policy does not allow it (nothing changes).
+        """
+        recipe.check_fits(self.info)
+        self.licence.require("remix")
+        self.check(recipe).raise_if_denied()
+        self.mixer.set_recipe(recipe)
+        self.recipe = recipe
+
+    def set_stem(self, kind: str, **changes: Any) -> None:
+        self.apply(self.recipe.with_stem(kind, **changes))
+
+    def set_master(self, **changes: Any) -> None:
+        self.apply(self.recipe.with_master(**changes))
+
+    # --- transport -------------------------------------------------------------------------------
+
+    @property
+    def player(self) -> Player:
+        if self._player is None:
+            self._player = Player(
+                self.mixer,
+                device=self.studio.device,
+                deadline=lambda: float(self.licence.expires_at),
+                on_stopped=self._messages.append,
+            )
+        return self._player
+
+    @property
+    def playing(self) -> bool:
+        return self._player is not None and self._player.state is TransportState.PLAYING
+
+    @property
+    def position_s(self) -> float:
+        return self._player.position_s if self._player is not None else 0.0
+
+    @property
+    def underruns(self) -> int:
+        return self._player.underruns if self._player is not None else 0
+
+    def play(self) -> None:
+        """Start playing (raises LicenceExpiredError or OutputUnavailableError)."""
+        self.licence.check_time(time.time())
+        self.player.play()
+
+    def pause(self) -> None:
+        if self._player is not None:
+            self._player.pause()
+
+    def stop(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+
+    def seek(self, seconds: float) -> None:
+        self.player.seek(int(seconds * self.info.sample_rate))
+
+    # --- render and publish ---------------------------------------------------------------------
+
+    def render(self, recipe: Recipe | None = None, progress: Progress = quiet) -> np.ndarray:
+        """Render the remix into memory: float32 (frames, 2)."""
+        recipe = recipe or self.recipe
+        recipe.check_fits(self.info)
+        self.check(recipe).raise_if_denied()
+        return render(
+            self._stems,
+            self.info.sample_rate,
+            recipe,
+            progress=lambda f: progress("Rendering", 0.05 + 0.6 * f),
+        )
+
+    def publish(
+        self, title: str | None = None, recipe: Recipe | None = None, progress: Progress = quiet
+    ) -> dict[str, Any]:
+        """Render, sign and upload the derivative; returns the platform's record of it.
+
+        Raises:
+            PolicyDenied: the artist does not allow publishing this recipe.
+            LicenceError: the licence has expired or does not grant publishing.
+            PlatformError: the platform refused it (the message says why).
+        """
+        recipe = recipe or self.recipe
+        if title:
+            recipe = recipe.with_title(title)
+        self.licence.check_time(time.time())
+        self.licence.require("publish")
+        recipe.check_fits(self.info)
+        decision = self.check(recipe, publishing=True)
+        if not decision.allowed:
+            raise PolicyDenied(list(decision.reasons))
+        progress("Rendering", 0.05)
+        audio = self.render(recipe, progress)
+        progress("Encoding", 0.7)
+        flac = encode_flac(audio, self.info.sample_rate)
+        del audio
+        recipe_bytes = recipe.to_json().encode()
+        progress("Signing", 0.8)
+        provenance = self._provenance(recipe, flac)
+        progress("Uploading", 0.85)
+        result = self.studio._signed(
+            lambda: self.studio.client.upload_derivative(
+                audio=flac, recipe=recipe_bytes, provenance=provenance, title=recipe.title
+            )
+        )
+        progress("Published", 1.0)
+        return dict(result)
+
+    def _provenance(self, recipe: Recipe, flac: bytes) -> bytes:
+        record = {
+            "audio_sha256": hashlib.sha256(flac).hexdigest(),
+            "audio_format": "audio/flac",
+            "recipe_sha256": recipe.digest(),
+            "track": self.info.id,
+            "track_version": self.info.version,
+            "licence_id": self.licence.licence_id,
+            "watermark_session": self.licence.watermark_session,
+            "device": self.studio.profile.device_id,
+            "user": self.studio.profile.user_id,
+            "created_at": int(time.time()),
+            "ingredients": [
+                f"{self.info.id}/v{self.info.version}/{k}" for k in self.info.stem_kinds
+            ],
+            "ai": {"used": False, "models": []},
+            "software": {"name": "Fanfare", "version": __version__},
+        }
+        return sign_record(record, self.studio.device_keys().signing)
+
+    def close(self) -> None:
+        """Stop playback and drop the decrypted stems."""
+        self._closed.set()
+        if self._player is not None:
+            self._player.close()
+        self._stems.clear()
