@@ -205,6 +205,45 @@ def iter_decrypt(
         BundleHeaderError, BundleMismatchError, BundleKeyError, BundleTamperedError,
         BundleTruncatedError, BundleTrailingDataError: each failure has its own type.
     """
+    for sealed in _sealed_chunks(content_key, blob, expect):
+        try:
+            plain = sealed.aead.decrypt(sealed.nonce, sealed.chunk, sealed.head)
+        except InvalidTag:
+            raise sealed.failure() from None
+        sealed.check(len(plain))
+        yield plain
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    """One chunk to open, with what is needed to explain a failure."""
+
+    aead: AESGCM
+    body: memoryview
+    index: int
+    end: int
+    last: bool
+    chunk: memoryview
+    head: bytes
+
+    @property
+    def nonce(self) -> bytes:
+        return _nonce(self.index, self.last)
+
+    def failure(self) -> Exception:
+        return _classify_failure(
+            self.aead, self.body, self.index, self.end, self.last, self.chunk, self.head
+        )
+
+    def check(self, plain_len: int) -> None:
+        if self.last and plain_len == 0 and self.index > 0:
+            raise BundleTamperedError("This stem's final chunk is empty.", self.index)
+
+
+def _sealed_chunks(
+    content_key: bytes, blob: bytes, expect: tuple[str, int, str] | None
+) -> Iterator[_Sealed]:
+    """Check header, expectation and key commitment, then yield the chunks in order."""
     parsed = _parse(blob)
     header = parsed.header
     if expect is not None and (header.track_id, header.track_version, header.stem) != expect:
@@ -218,22 +257,16 @@ def iter_decrypt(
         raise BundleKeyError("The licence's key does not open this stem.")
     aead = AESGCM(_derive(content_key, parsed.salt, b"payload", parsed.prefix))
     body = memoryview(blob)[len(parsed.head) :]
-    sealed = header.chunk_size + TAG_SIZE
+    size = header.chunk_size + TAG_SIZE
     if len(body) < TAG_SIZE:
         raise BundleTruncatedError("This stem download is truncated: its final chunk is missing.")
     index = 0
     pos = 0
     while True:
-        chunk = body[pos : pos + sealed]
+        chunk = body[pos : pos + size]
         pos += len(chunk)
         last = pos >= len(body)
-        try:
-            plain = aead.decrypt(_nonce(index, last), chunk, parsed.head)
-        except InvalidTag:
-            raise _classify_failure(aead, body, index, pos, last, chunk, parsed.head) from None
-        if last and not plain and index > 0:
-            raise BundleTamperedError("This stem's final chunk is empty.", index)
-        yield plain
+        yield _Sealed(aead, body, index, pos, last, chunk, parsed.head)
         if last:
             return
         index += 1
@@ -280,8 +313,47 @@ def _classify_failure(
     )
 
 
+def plaintext_size(blob: bytes) -> int:
+    """The plaintext length of a well-formed blob, from its header and size alone."""
+    parsed = _parse(blob)
+    body = len(blob) - len(parsed.head)
+    sealed = parsed.header.chunk_size + TAG_SIZE
+    chunks = max(1, -(-body // sealed))
+    return max(0, body - chunks * TAG_SIZE)
+
+
+def decrypt_into(
+    content_key: bytes,
+    blob: bytes,
+    out: bytearray | memoryview,
+    *,
+    expect: tuple[str, int, str] | None = None,
+) -> int:
+    """Decrypt a whole stem into ``out`` (at least :func:`plaintext_size` bytes) without
+    intermediate copies; returns the length. Raises the errors of :func:`iter_decrypt`; after a
+    failure ``out`` holds unauthenticated bytes and must be discarded.
+    """
+    view = memoryview(out)
+    position = 0
+    for sealed in _sealed_chunks(content_key, blob, expect):
+        size = len(sealed.chunk) - TAG_SIZE
+        if size < 0:
+            raise sealed.failure()
+        try:
+            sealed.aead.decrypt_into(
+                sealed.nonce, sealed.chunk, sealed.head, view[position : position + size]
+            )
+        except InvalidTag:
+            raise sealed.failure() from None
+        sealed.check(size)
+        position += size
+    return position
+
+
 def decrypt_stem(
     content_key: bytes, blob: bytes, *, expect: tuple[str, int, str] | None = None
-) -> bytes:
-    """Decrypt a whole stem into memory (see :func:`iter_decrypt` for errors)."""
-    return b"".join(iter_decrypt(content_key, blob, expect=expect))
+) -> bytearray:
+    """Decrypt a whole stem into a new buffer (see :func:`iter_decrypt` for errors)."""
+    out = bytearray(plaintext_size(blob))
+    decrypt_into(content_key, blob, out, expect=expect)
+    return out

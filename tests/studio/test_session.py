@@ -84,7 +84,7 @@ def test_no_decoded_audio_or_decrypted_stream_reaches_the_disk(
     for kind in track.info.stem_kinds:
         blob = studio.cache.get(track.info.id, track.info.version, kind)
         key = track.licence.content_key(studio.device_keys(), kind)
-        secrets |= _windows(decrypt_stem(key, blob))
+        secrets |= _windows(bytes(decrypt_stem(key, blob)))
         pcm = track._stems[kind]
         secrets |= _windows(pcm.tobytes())
         secrets |= _windows((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())

@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Nothing on disk, even when the studio is killed mid-way: run the real `fanfare` command under a
+fresh HOME and TMPDIR, kill it at several moments of a render, then scan every file it created
+for any 4 KiB window of a decoded stem (float32 or int16 PCM), a decrypted FLAC stream or the
+render."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core import recipe as recipe_format
+from app.core.bundle import decrypt_stem
+from app.studio.session import Studio
+
+pytestmark = pytest.mark.integration
+BIN = Path(sys.executable).parent
+WINDOW = 4096
+TRACK = "neon-harbour"
+
+
+def _windows(data: bytes, stride: int = WINDOW * 16) -> set[bytes]:
+    return {data[i : i + WINDOW] for i in range(0, len(data) - WINDOW, stride)}
+
+
+def _secrets(embedded_url: str, recipe_path: Path) -> set[bytes]:
+    """Everything that must never reach the disk, reconstructed in this process's memory."""
+    studio = Studio(embedded_url)
+    try:
+        track = studio.open_track(TRACK)
+        windows: set[bytes] = set()
+        for kind in track.info.stem_kinds:
+            blob = studio.cache.get(track.info.id, track.info.version, kind)
+            key = track.licence.content_key(studio.device_keys(), kind)
+            windows |= _windows(bytes(decrypt_stem(key, blob)))
+            pcm = track._stems[kind]
+            windows |= _windows(pcm.tobytes())
+            windows |= _windows((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
+        rendered = track.render(recipe_format.loads(recipe_path.read_bytes()))
+        windows |= _windows(rendered.tobytes())
+        windows |= _windows((np.clip(rendered, -1, 1) * 32767).astype("<i2").tobytes())
+        track.close()
+        return windows
+    finally:
+        studio.close()
+
+
+def test_a_killed_render_leaves_no_audio_on_disk(
+    embedded, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp = isolated_home / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    env = dict(os.environ)
+
+    def fanfare(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "fanfare"), *args], capture_output=True, text=True, timeout=120, env=env
+        )
+
+    assert (
+        fanfare(
+            "login", "--platform", embedded.url, "--user", "fan", "--password", "fanfare-demo"
+        ).returncode
+        == 0
+    )
+    recipe_path = isolated_home / "remix.json"
+    assert fanfare("recipe", "init", TRACK, "-o", str(recipe_path)).returncode == 0
+    recipe = json.loads(recipe_path.read_text())
+    recipe["stems"]["drums"]["gain_db"] = -5.0
+    recipe_path.write_text(json.dumps(recipe))
+
+    # Kill the render at several moments: while licensing, decrypting, rendering, encoding or
+    # uploading; then one run that completes.
+    for delay in (0.6, 1.0, 1.4, 1.8, 2.4, 3.2):
+        process = subprocess.Popen(
+            [str(BIN / "fanfare"), "render", "--recipe", str(recipe_path), "--publish"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        time.sleep(delay)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    done = fanfare("render", "--recipe", str(recipe_path), "--publish")
+    assert done.returncode == 0, done.stderr
+
+    secrets = _secrets(embedded.url, recipe_path)
+    assert len(secrets) > 500
+    files = [p for p in isolated_home.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert any(p.suffix == ".ffstem" for p in files)  # the encrypted cache is there
+    for path in files:
+        data = path.read_bytes()
+        assert not any(w in data for w in secrets), f"plaintext audio found in {path}"
