@@ -50,11 +50,17 @@ class KemPublicKey:
         return b64u(self.mlkem + self.x25519)
 
     @classmethod
-    def from_b64(cls, text: str) -> KemPublicKey:
+    def from_stored(cls, text: str) -> KemPublicKey:
+        """Parse a key that :meth:`from_b64` already validated (e.g. at enrolment)."""
         raw = unb64u(text)
         if len(raw) != _MLKEM_PUB + _X25519:
             raise ValueError("a device KEM public key is 1216 bytes")
-        key = cls(raw[:_MLKEM_PUB], raw[_MLKEM_PUB:])
+        return cls(raw[:_MLKEM_PUB], raw[_MLKEM_PUB:])
+
+    @classmethod
+    def from_b64(cls, text: str) -> KemPublicKey:
+        """Parse and validate a key from outside; raises ValueError for an unusable one."""
+        key = cls.from_stored(text)
         # A trial seal validates both halves, including a low-order X25519 point that would
         # parse but make every later key delivery fail.
         try:

@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8750)
     serve.add_argument("--seed-demo", action="store_true", help="seed an empty platform")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="API worker processes (e.g. one per core)"
+    )
 
     users = sub.add_parser("users", help="manage accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
@@ -102,7 +105,23 @@ def _serve(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.seed_demo:
         _seed(config)
+    create_app(config)  # creates the tables and keys once, before any worker starts
     print(f"Fanfare platform on http://{args.host}:{args.port} (data: {config.data_dir})")
+    if args.workers > 1:
+        from app.server import asgi
+
+        os.environ[asgi.DATA_ENV] = str(config.data_dir)
+        if args.database_url:
+            os.environ[asgi.DATABASE_ENV] = args.database_url
+        uvicorn.run(
+            "app.server.asgi:create",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+        )
+        return 0
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
     return 0
 

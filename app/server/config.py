@@ -20,6 +20,14 @@ OFFLINE_GRACE_S = 3600
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
+# Operator settings that may come from the environment: (field, variable, type).
+_ENV_SETTINGS = (
+    ("licence_ttl_s", "FANFARE_LICENCE_TTL_S", int),
+    ("login_per_minute", "FANFARE_LOGIN_PER_MINUTE", float),
+    ("licence_per_minute", "FANFARE_LICENCE_PER_MINUTE", float),
+)
+
+
 class ConfigError(Exception):
     """The platform cannot start with this configuration (the message says why)."""
 
@@ -53,6 +61,12 @@ class ServerConfig:
         (``FANFARE_MASTER_KEY``, base64) or, for a single-machine platform, from a key file
         created on first start in ``data_dir`` with mode 0600. It is never in the repository.
         """
+        for name, env, kind in _ENV_SETTINGS:
+            if name not in overrides and os.environ.get(env):
+                try:
+                    overrides[name] = kind(os.environ[env])
+                except ValueError:
+                    raise ConfigError(f"{env} must be a number.") from None
         data_dir = data_dir.expanduser().resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         url = database_url or f"sqlite:///{data_dir / 'platform.sqlite3'}"

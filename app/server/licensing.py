@@ -93,7 +93,7 @@ def issue_licence(
         body,
         signer.private,
         content_keys=keys,
-        device_kem=KemPublicKey.from_b64(device.kem_public_key),
+        device_kem=KemPublicKey.from_stored(device.kem_public_key),
     )
     session.add(
         LicenceRow(

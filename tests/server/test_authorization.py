@@ -1,0 +1,810 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Who may do what on the platform API: an authorization matrix, attacks, limits and garbage.
+
+``MATRIX`` is the readable core: one line per endpoint, one column per actor (anonymous, the
+fan who owns the device, licence and derivative in question, another fan, the track's artist,
+another artist, an admin), each cell the status a trustworthy platform answers. The cells run
+against one seeded platform per module; a cell that changes something (a revocation, a track's
+state) works on its own fresh resource or puts the track back afterwards.
+
+The sections after it are the attacks a modified client could try (other people's devices and
+licences, revoked licences, traversal in ids, oversized or length-less bodies, garbage in every
+JSON field), the rate limits, and artists changing their policy. Where the platform answers
+otherwise than it should, the test is a strict xfail naming the defect.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.core.keys import DeviceKeys
+from app.core.licence import verify_licence, verify_revocations
+from app.server import ratelimit
+from app.server.api import create_app
+from app.server.config import ServerConfig
+from app.server.routes import derivatives as derivative_routes
+from tests.server.conftest import copy_platform
+from tests.server.test_api import (
+    API,
+    PASSWORD,
+    TRACK,
+    Fan,
+    Studio,
+    TestClient,
+    device_body,
+    drums_down,
+    pinned_keys,
+    studio,  # noqa: F401  (the shared fixture, requested by name below)
+)
+
+ANON, FAN, FAN2, ARTIST, OTHER_ARTIST, ADMIN = (
+    "anonymous",
+    "the fan",
+    "another fan",
+    "the artist",
+    "another artist",
+    "admin",
+)
+ACTORS = (ANON, FAN, FAN2, ARTIST, OTHER_ARTIST, ADMIN)
+ACCOUNTS = {
+    FAN: "fan",
+    FAN2: "fan2",
+    ARTIST: "nova-lane",
+    OTHER_ARTIST: "marlow-reed",
+    ADMIN: "admin",
+}
+SUPERFAN_TRACK = "copper-wire"  # marlow-reed's, open to superfans only
+UNLIMITED = 1e9  # per minute: the matrix's own requests never meet a rate limit
+
+
+# --- a platform with every actor signed in --------------------------------------------------------
+
+
+@dataclass
+class World:
+    """One platform where each signed-in actor has a device and the fan has published a remix."""
+
+    client: TestClient
+    users: dict[str, Fan]
+    studio: Studio
+    derivative_id: str
+
+    @property
+    def fan(self) -> Fan:
+        return self.users[FAN]
+
+    def headers(self, actor: str) -> dict[str, str]:
+        return {} if actor == ANON else self.users[actor].headers
+
+    def device_of(self, actor: str) -> str:
+        """The actor's enrolled device (anonymous has none and names the fan's)."""
+        return self.users[FAN if actor == ANON else actor].device_id
+
+    def request(
+        self, actor: str, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any
+    ) -> httpx.Response:
+        headers = self.headers(actor) | (headers or {})
+        return self.client.request(method, API + path, headers=headers, **kw)
+
+    def fan_parts(self) -> dict[str, bytes]:
+        """A genuine upload by the fan: render, recipe and a record signed under a new licence."""
+        recipe = drums_down(self.studio)
+        audio = self.studio.flac(recipe)
+        provenance = self.fan.provenance(recipe, audio, self.fan.licence())
+        return {"audio": audio, "recipe": recipe.to_json().encode(), "provenance": provenance}
+
+
+@pytest.fixture(scope="module")
+def shared_studio(request: pytest.FixtureRequest) -> Studio:
+    """test_api's studio: neon-harbour's stems, opened once through the API."""
+    return request.getfixturevalue("studio")
+
+
+@pytest.fixture(scope="module")
+def world(
+    seeded_platform_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_studio: Studio,
+) -> Iterator[World]:
+    data_dir = copy_platform(seeded_platform_template, tmp_path_factory.mktemp("authz") / "p")
+    with open_client(data_dir, login_per_minute=UNLIMITED, licence_per_minute=UNLIMITED) as client:
+        users = {actor: Fan.sign_in(client, name) for actor, name in ACCOUNTS.items()}
+        built = World(client, users, shared_studio, derivative_id="")
+        published = built.fan.post_parts(built.fan_parts())
+        assert published.status_code == 201, published.text
+        built.derivative_id = published.json()["id"]
+        yield built
+
+
+def open_client(data_dir: Path, **overrides: Any) -> TestClient:
+    """A client over its own app (fresh rate limiters) for ``data_dir``."""
+    app = create_app(ServerConfig.load(data_dir, **overrides))
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def fresh(platform_dir: Path) -> Iterator[TestClient]:
+    """A platform of its own, for tests that change what others would see."""
+    with open_client(platform_dir) as client:
+        yield client
+
+
+def assert_answer(response: httpx.Response, expected: int) -> None:
+    """The status, and for an error the documented shape: JSON ``{"detail": "<sentence>"}``."""
+    assert response.status_code == expected, response.text[:300]
+    if expected >= 400:
+        assert response.headers["content-type"].startswith("application/json")
+        detail = response.json()["detail"]
+        assert isinstance(detail, str) and detail
+
+
+# --- the endpoints, as each actor calls them ------------------------------------------------------
+
+Call = Callable[[World, str], httpx.Response]
+
+
+def _get(path: str) -> Call:
+    return lambda w, actor: w.request(actor, "GET", path)
+
+
+def _login(w: World, actor: str) -> httpx.Response:
+    # Signing in needs no token: anonymous is who signs in (here, as the fan).
+    body = {"username": ACCOUNTS.get(actor, "fan"), "password": PASSWORD}
+    return w.client.post(f"{API}/auth/login", json=body)
+
+
+def _enrol(w: World, actor: str) -> httpx.Response:
+    return w.request(actor, "POST", "/devices", json=device_body(DeviceKeys.generate()))
+
+
+def _delete_fans_device(w: World, actor: str) -> httpx.Response:
+    created = w.request(FAN, "POST", "/devices", json=device_body(DeviceKeys.generate()))
+    device_id = created.json()["device_id"]
+    try:
+        return w.request(actor, "DELETE", f"/devices/{device_id}")
+    finally:  # stay under the per-account device limit
+        w.request(FAN, "DELETE", f"/devices/{device_id}")
+
+
+def _patch_track(w: World, actor: str) -> httpx.Response:
+    return w.request(actor, "PATCH", f"/tracks/{TRACK}", json={"remix_opt_in": True})
+
+
+def _licence_for(track_id: str) -> Call:
+    def call(w: World, actor: str) -> httpx.Response:
+        body = {"track_id": track_id, "device_id": w.device_of(actor)}
+        return w.request(actor, "POST", "/licences", json=body)
+
+    return call
+
+
+def _on_the_fans_licence(action: str) -> Call:
+    def call(w: World, actor: str) -> httpx.Response:
+        licence_id = w.fan.licence().licence_id  # a fresh one each time: revoking is final
+        return w.request(actor, "POST", f"/licences/{licence_id}/{action}")
+
+    return call
+
+
+def _upload_fans_parts(w: World, actor: str) -> httpx.Response:
+    as_actor = replace(w.fan, headers=w.headers(actor))
+    return as_actor.post_parts(w.fan_parts())
+
+
+def _fans_derivative(suffix: str = "") -> Call:
+    return lambda w, actor: w.request(actor, "GET", f"/derivatives/{w.derivative_id}{suffix}")
+
+
+@contextmanager
+def neon_harbour(w: World, **changes: bool) -> Iterator[None]:
+    """The artist changes neon-harbour's flags for the duration, then puts them back."""
+    before = w.request(ARTIST, "GET", f"/tracks/{TRACK}").json()
+    response = w.request(ARTIST, "PATCH", f"/tracks/{TRACK}", json=changes)
+    assert response.status_code == 200, response.text
+    try:
+        yield
+    finally:
+        restore = {name: before[name] for name in changes}
+        assert w.request(ARTIST, "PATCH", f"/tracks/{TRACK}", json=restore).status_code == 200
+
+
+def _while(call: Call, **changes: bool) -> Call:
+    def wrapped(w: World, actor: str) -> httpx.Response:
+        with neon_harbour(w, **changes):
+            return call(w, actor)
+
+    return wrapped
+
+
+STEM = f"/tracks/{TRACK}/versions/1/stems/bass"
+ENDPOINTS: dict[str, Call] = {
+    "POST login": _login,
+    "GET me": _get("/auth/me"),
+    "GET platform keys": _get("/platform/keys"),
+    "GET platform CA": _get("/platform/ca"),
+    "POST device": _enrol,
+    "GET devices": _get("/devices"),
+    "DELETE the fan's device": _delete_fans_device,
+    "GET tracks": _get("/tracks"),
+    "GET track": _get(f"/tracks/{TRACK}"),
+    "PATCH track": _patch_track,
+    "GET stem": _get(STEM),
+    "POST licence": _licence_for(TRACK),
+    "POST renew the fan's licence": _on_the_fans_licence("renew"),
+    "POST revoke the fan's licence": _on_the_fans_licence("revoke"),
+    "GET revocations": _get("/licences/revocations"),
+    "POST derivative (the fan's signed parts)": _upload_fans_parts,
+    "GET derivatives": _get("/derivatives"),
+    "GET the fan's derivative": _fans_derivative(),
+    "GET the fan's derivative audio": _fans_derivative("/audio"),
+    "POST licence superfan-only track": _licence_for(SUPERFAN_TRACK),
+    "POST licence opted-out track": _while(_licence_for(TRACK), remix_opt_in=False),
+    "GET unpublished track": _while(_get(f"/tracks/{TRACK}"), published=False),
+    "GET unpublished track's stem": _while(_get(STEM), published=False),
+    "POST licence unpublished track": _while(_licence_for(TRACK), published=False),
+    "PATCH unpublished track": _while(_patch_track, published=False),
+}
+
+
+def row(endpoint: str, *statuses: int) -> list[tuple[str, str, int]]:
+    assert endpoint in ENDPOINTS
+    return [(endpoint, actor, status) for actor, status in zip(ACTORS, statuses, strict=True)]
+
+
+# fmt: off
+MATRIX = [
+    #                                              anon  fan fan2 artist other admin
+    *row("POST login",                               200, 200, 200, 200, 200, 200),
+    *row("GET me",                                   401, 200, 200, 200, 200, 200),
+    *row("GET platform keys",                        200, 200, 200, 200, 200, 200),
+    *row("GET platform CA",                          200, 200, 200, 200, 200, 200),
+    *row("POST device",                              401, 201, 201, 201, 201, 201),
+    *row("GET devices",                              401, 200, 200, 200, 200, 200),
+    *row("DELETE the fan's device",                  401, 200, 404, 404, 404, 200),
+    *row("GET tracks",                               401, 200, 200, 200, 200, 200),
+    *row("GET track",                                401, 200, 200, 200, 200, 200),
+    *row("PATCH track",                              401, 403, 403, 200, 403, 200),
+    *row("GET stem",                                 401, 200, 200, 200, 200, 200),
+    *row("POST licence",                             401, 201, 201, 201, 201, 201),
+    *row("POST renew the fan's licence",             401, 201, 404, 404, 404, 403),
+    *row("POST revoke the fan's licence",            401, 403, 403, 403, 403, 200),
+    *row("GET revocations",                          401, 200, 200, 200, 200, 200),
+    *row("POST derivative (the fan's signed parts)", 401, 201, 403, 403, 403, 403),
+    *row("GET derivatives",                          401, 200, 200, 200, 200, 200),
+    *row("GET the fan's derivative",                 401, 200, 200, 200, 200, 200),
+    *row("GET the fan's derivative audio",           401, 200, 200, 200, 200, 200),
+    # The track's state decides what fans may see and license; its artist (previewing their
+    # own policy) and admins still may. copper-wire is marlow-reed's: "another artist" here.
+    *row("POST licence superfan-only track",         401, 201, 403, 403, 201, 201),
+    *row("POST licence opted-out track",             401, 403, 403, 201, 403, 201),
+    *row("GET unpublished track",                    401, 404, 404, 200, 404, 200),
+    *row("GET unpublished track's stem",             401, 404, 404, 200, 404, 200),
+    *row("POST licence unpublished track",           401, 404, 404, 201, 404, 201),
+    *row("PATCH unpublished track",                  401, 404, 404, 200, 404, 200),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "actor", "expected"),
+    MATRIX,
+    ids=[f"{endpoint} | {actor} -> {expected}" for endpoint, actor, expected in MATRIX],
+)
+def test_authorization_matrix(world: World, endpoint: str, actor: str, expected: int) -> None:
+    response = ENDPOINTS[endpoint](world, actor)
+    assert_answer(response, expected)
+    if expected == 401:  # a bearer challenge, not a wrong password
+        assert response.headers.get("www-authenticate") == "Bearer"
+
+
+def test_every_api_route_is_in_the_matrix(world: World) -> None:
+    paths = world.client.app.openapi()["paths"]
+    routes = {(method.upper(), path) for path, methods in paths.items() for method in methods}
+    covered = {
+        ("POST", "/auth/login"),
+        ("GET", "/auth/me"),
+        ("GET", "/platform/keys"),
+        ("GET", "/platform/ca"),
+        ("POST", "/devices"),
+        ("GET", "/devices"),
+        ("DELETE", "/devices/{device_id}"),
+        ("GET", "/tracks"),
+        ("GET", "/tracks/{track_id}"),
+        ("PATCH", "/tracks/{track_id}"),
+        ("GET", "/tracks/{track_id}/versions/{version}/stems/{kind}"),
+        ("POST", "/licences"),
+        ("POST", "/licences/{licence_id}/renew"),
+        ("POST", "/licences/{licence_id}/revoke"),
+        ("GET", "/licences/revocations"),
+        ("POST", "/derivatives"),
+        ("GET", "/derivatives"),
+        ("GET", "/derivatives/{derivative_id}"),
+        ("GET", "/derivatives/{derivative_id}/audio"),
+    }
+    assert routes == {(method, API + path) for method, path in covered}
+
+
+# --- what each account sees of the others ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", ACTORS[1:])
+def test_an_account_sees_only_its_own_devices_derivatives_and_identity(
+    world: World, actor: str
+) -> None:
+    me = world.request(actor, "GET", "/auth/me").json()
+    assert me["name"] == ACCOUNTS[actor]
+    devices = {d["device_id"] for d in world.request(actor, "GET", "/devices").json()}
+    assert world.device_of(actor) in devices
+    assert (world.fan.device_id in devices) == (actor == FAN)
+    mine = {d["id"] for d in world.request(actor, "GET", "/derivatives").json()}
+    assert (world.derivative_id in mine) == (actor == FAN)
+    everyone = world.request(actor, "GET", "/derivatives", params={"mine": "false"}).json()
+    assert world.derivative_id in {d["id"] for d in everyone}
+
+
+def test_an_unpublished_track_leaves_fans_catalogues_only(world: World) -> None:
+    with neon_harbour(world, published=False):
+        for actor in ACTORS[1:]:
+            listed = {t["id"] for t in world.request(actor, "GET", "/tracks").json()}
+            assert (TRACK in listed) == (actor in (ARTIST, ADMIN)), actor
+
+
+def test_a_free_fan_is_told_the_track_is_for_superfans(world: World) -> None:
+    response = _licence_for(SUPERFAN_TRACK)(world, FAN2)
+    assert_answer(response, 403)
+    assert "superfans" in response.json()["detail"]
+
+
+# --- attacks: other people's devices, licences and keys -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("actor", "victim"), [(FAN, FAN2), (FAN2, FAN), (ARTIST, FAN), (ADMIN, FAN)]
+)
+def test_a_licence_for_another_accounts_device_is_403(
+    world: World, actor: str, victim: str
+) -> None:
+    body = {"track_id": TRACK, "device_id": world.device_of(victim)}
+    response = world.request(actor, "POST", "/licences", json=body)
+    assert_answer(response, 403)
+    assert response.json()["detail"] == "That device is not enrolled on your account."
+
+
+def test_another_fan_cannot_touch_the_fans_device_or_licence(world: World) -> None:
+    licence_id = world.fan.licence().licence_id
+    assert_answer(world.request(FAN2, "POST", f"/licences/{licence_id}/renew"), 404)
+    assert_answer(world.request(FAN2, "POST", f"/licences/{licence_id}/revoke"), 403)
+    assert_answer(world.request(FAN2, "DELETE", f"/devices/{world.fan.device_id}"), 404)
+    devices = world.request(FAN, "GET", "/devices").json()
+    assert {d["device_id"]: d["revoked"] for d in devices}[world.fan.device_id] is False
+    assert_answer(world.request(FAN, "POST", f"/licences/{licence_id}/renew"), 201)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="routes/devices.py enrol: no proof of possession, so another account can enrol the "
+    "fan's public keys and get a CA certificate binding them to its own name",
+)
+def test_enrolling_keys_enrolled_on_another_account_is_refused(fresh: TestClient) -> None:
+    fan = Fan.sign_in(fresh, "fan")
+    fan2 = Fan.sign_in(fresh, "fan2")
+    response = fresh.post(f"{API}/devices", headers=fan2.headers, json=device_body(fan.keys))
+    assert 400 <= response.status_code < 500, response.text
+
+
+def revocations_of(client: TestClient, who: Fan) -> frozenset[str]:
+    """The revoked licence ids in ``who``'s list, after checking its signature."""
+    response = client.get(f"{API}/licences/revocations", headers=who.headers)
+    assert response.status_code == 200, response.text
+    return verify_revocations(response.content, pinned_keys(client), user=who.user_id).licences
+
+
+def test_a_revoked_licence_cannot_be_renewed_or_published_under(
+    fresh: TestClient, shared_studio: Studio, platform_dir: Path
+) -> None:
+    fan, fan2 = Fan.sign_in(fresh, "fan"), Fan.sign_in(fresh, "fan2")
+    admin_headers = Fan.sign_in(fresh, "admin").headers
+    licence = fan.licence()
+    revoke = fresh.post(f"{API}/licences/{licence.licence_id}/revoke", headers=admin_headers)
+    assert_answer(revoke, 200)
+    assert revoke.json() == {"licence_id": licence.licence_id, "revoked": True}
+
+    renew = fresh.post(f"{API}/licences/{licence.licence_id}/renew", headers=fan.headers)
+    assert_answer(renew, 403)
+    assert "revoked" in renew.json()["detail"]
+    assert licence.licence_id in revocations_of(fresh, fan)
+    assert licence.licence_id not in revocations_of(fresh, fan2)
+
+    recipe = drums_down(shared_studio)
+    audio = shared_studio.flac(recipe)
+    response = fan.upload(recipe, audio, fan.provenance(recipe, audio, licence))
+    assert_answer(response, 403)
+    assert "revoked" in response.json()["detail"]
+    assert fan.get("/derivatives").json() == []
+    assert not list((platform_dir / "blobs" / "derivatives").glob("*"))
+
+
+@pytest.mark.parametrize("held", ["paper-moons", None], ids=["licence-for-another-track", "none"])
+def test_a_derivative_of_a_track_without_a_licence_for_it_is_403(
+    world: World, held: str | None
+) -> None:
+    fan2 = world.users[FAN2]
+    recipe = drums_down(world.studio)
+    audio = world.studio.flac(recipe)
+    licence = world.fan.licence()  # only its watermark session is used
+    licence_id = fan2.licence(held).licence_id if held else "lic_0000"
+    provenance = fan2.provenance(recipe, audio, replace(licence, licence_id=licence_id))
+    response = fan2.upload(recipe, audio, provenance)
+    assert_answer(response, 403)
+    assert response.json()["detail"] == "You hold no licence for this track on this device."
+    assert fan2.get("/derivatives").json() == []
+
+
+# --- attacks: traversal in ids --------------------------------------------------------------------
+
+
+TRAVERSALS = [
+    "/tracks/..%2F..%2Fetc",
+    "/tracks/..%2F..%2Fmaster.key",
+    f"/tracks/{TRACK}/versions/1/stems/..%2F..%2Fmaster.key",
+    f"/tracks/{TRACK}/versions/1/stems/%2E%2E",
+    f"/tracks/{TRACK}/versions/1/stems/../../../../master.key",
+    "/derivatives/..%2F..%2Fmaster.key",
+    "/derivatives/..%2F..%2Fplatform.sqlite3/audio",
+    "/derivatives/drv_1%2F..%2F..%2Fmaster.key/audio",
+    "/derivatives/%2E%2E/audio",
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_traversal_in_an_id_is_404_and_leaks_no_file(world: World, path: str) -> None:
+    response = world.request(FAN, "GET", path)
+    assert_answer(response, 404)
+    master_key = (Path(world.client.app.state.platform.config.data_dir) / "master.key").read_bytes()
+    assert master_key not in response.content
+    assert b"SQLite format" not in response.content
+    assert b"FFSTEM" not in response.content
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("DELETE", "/devices/..%2F..%2Fmaster.key", None),
+        ("POST", "/licences/..%2F..%2Fmaster.key/renew", None),
+        ("POST", "/licences", {"track_id": "../../master.key", "device_id": None}),
+        ("PATCH", "/tracks/..%2F..%2Fetc", {"published": True}),
+    ],
+)
+def test_traversal_in_a_changing_request_is_refused(
+    world: World, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    if body is not None and body.get("device_id", "") is None:
+        body = body | {"device_id": world.fan.device_id}
+    response = world.request(FAN, method, path, json=body)
+    assert_answer(response, 404)
+
+
+# --- attacks: oversized and length-less bodies ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/auth/login"), ("POST", "/devices"), ("POST", "/licences"), ("PATCH", "/tracks/x")],
+)
+def test_a_json_body_over_64_kib_is_413_before_it_is_read(
+    world: World, method: str, path: str
+) -> None:
+    body = json.dumps({"name": "x" * (64 * 1024)}).encode()
+    response = world.request(
+        FAN, method, path, content=body, headers={"content-type": "application/json"}
+    )
+    assert_answer(response, 413)
+    assert "64 KiB" in response.json()["detail"]
+
+
+def chunks(data: bytes) -> Iterator[bytes]:
+    """A streamed body: httpx sends it chunked, without a Content-Length."""
+    for start in range(0, len(data), 7):
+        yield data[start : start + 7]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/auth/login"),
+        ("POST", "/devices"),
+        ("POST", "/licences"),
+        ("PATCH", f"/tracks/{TRACK}"),
+        ("POST", "/derivatives"),
+    ],
+)
+def test_a_body_without_a_declared_length_is_411(world: World, method: str, path: str) -> None:
+    body = json.dumps({"username": "fan", "password": PASSWORD}).encode()
+    request = world.client.build_request(
+        method,
+        API + path,
+        headers=world.headers(FAN) | {"content-type": "application/json"},
+        content=chunks(body),
+    )
+    assert "content-length" not in request.headers
+    assert request.headers["transfer-encoding"] == "chunked"
+    assert_answer(world.client.send(request), 411)
+
+
+@pytest.mark.parametrize(
+    ("part", "limit_name", "limit"),
+    [
+        ("audio", "MAX_AUDIO_BYTES", 4096),
+        ("recipe", "MAX_DOC_BYTES", 2048),
+        ("provenance", "MAX_DOC_BYTES", 2048),
+    ],
+)
+def test_an_upload_part_over_its_limit_is_413(
+    world: World, monkeypatch: pytest.MonkeyPatch, part: str, limit_name: str, limit: int
+) -> None:
+    monkeypatch.setattr(derivative_routes, limit_name, limit)
+    parts = {"audio": b"fLaC", "recipe": b"{}", "provenance": b"{}"}
+    stored = world.fan.get("/derivatives").json()
+    at_limit = world.fan.post_parts(parts | {part: b"\0" * limit})
+    assert at_limit.status_code != 413, at_limit.text
+    response = world.fan.post_parts(parts | {part: b"\0" * (limit + 1)})
+    assert_answer(response, 413)
+    assert f"larger than {limit // 1024} KiB" in response.json()["detail"]
+    assert world.fan.get("/derivatives").json() == stored
+
+
+# --- garbage in every field of every JSON body ----------------------------------------------------
+
+GARBAGE = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(),
+    st.lists(st.integers()),
+    st.dictionaries(st.text(), st.integers()),
+)
+FUZZ = settings(
+    max_examples=50,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+MISSING = object()
+
+
+def bodies(*fields: str) -> st.SearchStrategy[dict[str, Any]]:
+    """A JSON object with each field either missing or any garbage value."""
+    value = st.one_of(st.just(MISSING), GARBAGE)
+    return st.fixed_dictionaries({name: value for name in fields}).map(
+        lambda d: {k: v for k, v in d.items() if v is not MISSING}
+    )
+
+
+@pytest.fixture(scope="module")
+def garbage_world(
+    seeded_platform_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A platform of its own for the fuzzing (the PATCH fuzz rewrites a track)."""
+    data_dir = copy_platform(seeded_platform_template, tmp_path_factory.mktemp("junk") / "p")
+    # Sign-in keeps its real limits (a garbage login is cheap once the bucket is empty).
+    with open_client(data_dir, licence_per_minute=UNLIMITED) as client:
+        fan = Fan.sign_in(client, "fan")
+        artist = Fan.sign_in(client, "nova-lane")
+        yield {"client": client, "fan": fan, "artist": artist}
+
+
+def assert_refused_readably(response: httpx.Response) -> None:
+    assert 400 <= response.status_code < 500, response.text[:300]
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and detail
+
+
+@FUZZ
+@given(body=bodies("username", "password"))
+def test_garbage_login_is_a_readable_4xx(garbage_world: dict[str, Any], body: dict) -> None:
+    assert_refused_readably(garbage_world["client"].post(f"{API}/auth/login", json=body))
+
+
+@FUZZ
+@given(body=bodies("name", "signing_public_key", "kem_public_key"))
+def test_garbage_enrolment_is_a_readable_4xx(garbage_world: dict[str, Any], body: dict) -> None:
+    fan = garbage_world["fan"]
+    response = fan.client.post(f"{API}/devices", headers=fan.headers, json=body)
+    assert_refused_readably(response)
+
+
+@FUZZ
+@given(body=bodies("track_id", "device_id"))
+def test_garbage_licence_request_is_a_readable_4xx(
+    garbage_world: dict[str, Any], body: dict
+) -> None:
+    fan = garbage_world["fan"]
+    response = fan.client.post(f"{API}/licences", headers=fan.headers, json=body)
+    assert_refused_readably(response)
+
+
+@FUZZ
+@given(body=bodies("policy", "published", "remix_opt_in", "required_tier"))
+def test_garbage_track_update_is_a_readable_4xx_or_a_valid_change(
+    garbage_world: dict[str, Any], body: dict
+) -> None:
+    # Every field is optional, so {} (or nulls, or a policy made of defaults) is a valid update.
+    artist = garbage_world["artist"]
+    response = artist.client.patch(f"{API}/tracks/paper-moons", headers=artist.headers, json=body)
+    if response.status_code == 200:
+        assert artist.get("/tracks/paper-moons").json() == response.json()
+    else:
+        assert_refused_readably(response)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        '{"max_length_s": 1' + "0" * 400 + "}",
+        '{"min_audible_stems": 1e400}',
+        '{"key_shift_range": [0, 1e400]}',
+    ],
+    ids=["huge-integer", "infinite-count", "infinite-range-end"],
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/core/policy.py Policy.from_dict lets OverflowError (int/float conversion of huge "
+    "or infinite numbers) escape as a 500 instead of a PolicyError -> 422",
+)
+def test_a_policy_with_a_number_out_of_range_is_422(fresh: TestClient, policy: str) -> None:
+    artist = Fan.sign_in(fresh, "nova-lane")
+    response = fresh.patch(
+        f"{API}/tracks/{TRACK}",
+        headers=artist.headers | {"content-type": "application/json"},
+        content=f'{{"policy": {policy}}}'.encode(),
+    )
+    assert_answer(response, 422)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    ['{"max_length_s": NaN}', '{"max_length_s": Infinity}', '{"gain_db_range": [-1e400, 0]}'],
+    ids=["nan", "infinity", "overflowing-float"],
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/core/policy.py Policy.from_dict accepts non-finite floats: the PATCH answers 200, "
+    "the policy reads back with nulls, and every later licence for the track is a 500 (RFC 8785 "
+    "cannot canonicalise inf/NaN)",
+)
+def test_a_policy_with_a_non_finite_number_is_422_and_licensing_still_works(
+    fresh: TestClient, policy: str
+) -> None:
+    artist = Fan.sign_in(fresh, "nova-lane")
+    response = fresh.patch(
+        f"{API}/tracks/{TRACK}",
+        headers=artist.headers | {"content-type": "application/json"},
+        content=f'{{"policy": {policy}}}'.encode(),
+    )
+    fan = Fan.sign_in(fresh, "fan")
+    body = {"track_id": TRACK, "device_id": fan.device_id}
+    licence = fresh.post(f"{API}/licences", headers=fan.headers, json=body)
+    assert licence.status_code == 201, licence.text
+    assert_answer(response, 422)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/core/policy.py Policy.from_dict ignores unknown fields, so a policy with a typo "
+    "(or nothing known) silently replaces the artist's rules with the most permissive defaults",
+)
+def test_a_policy_with_an_unknown_field_is_422_and_keeps_the_old_rules(fresh: TestClient) -> None:
+    artist = Fan.sign_in(fresh, "nova-lane")
+    before = artist.get(f"/tracks/{TRACK}").json()["policy"]
+    typo = {"min_audible_stem": 3}  # meant min_audible_stems; the lead stem's rule is not restated
+    response = fresh.patch(f"{API}/tracks/{TRACK}", headers=artist.headers, json={"policy": typo})
+    assert artist.get(f"/tracks/{TRACK}").json()["policy"] == before
+    assert_answer(response, 422)
+
+
+# --- rate limits ----------------------------------------------------------------------------------
+
+
+class FrozenClock:
+    """Stands in for ``time`` in the rate limiter: time moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    frozen = FrozenClock()
+    monkeypatch.setattr(ratelimit, "time", frozen)
+    return frozen
+
+
+def login(client: TestClient, name: str, password: str = PASSWORD) -> httpx.Response:
+    return client.post(f"{API}/auth/login", json={"username": name, "password": password})
+
+
+def assert_limited(response: httpx.Response, retry_after: int, message: str) -> None:
+    assert_answer(response, 429)
+    assert response.headers["retry-after"] == str(retry_after)
+    assert message in response.json()["detail"]
+
+
+def test_sign_in_is_limited_per_account_and_per_address(
+    platform_dir: Path, clock: FrozenClock
+) -> None:
+    app = create_app(ServerConfig.load(platform_dir))  # 10 a minute, bursts of 10
+    here = TestClient(app, raise_server_exceptions=False)
+    elsewhere = TestClient(app, raise_server_exceptions=False, client=("203.0.113.9", 40000))
+    with here, elsewhere:
+        for _ in range(10):
+            assert_answer(login(here, "fan", "wrong-password"), 401)
+        # One token refills every 6 s: Retry-After says so.
+        assert_limited(login(here, "fan", "wrong-password"), 6, "Too many sign-in attempts")
+        assert_limited(login(here, "fan"), 6, "Too many sign-in attempts")
+        # The address's bucket is empty too, so another account from here waits as well...
+        assert_limited(login(here, "fan2"), 6, "Too many sign-in attempts")
+        # ...but not from elsewhere, where only the guessed account is still locked.
+        assert_answer(login(elsewhere, "fan2"), 200)
+        assert_limited(login(elsewhere, "fan"), 6, "Too many sign-in attempts")
+        clock.now += 6
+        assert_answer(login(elsewhere, "fan"), 200)
+
+
+def test_licence_requests_come_in_bursts_of_30(platform_dir: Path, clock: FrozenClock) -> None:
+    with open_client(platform_dir) as client:  # 120 a minute, bursts of 30
+        fan, fan2 = Fan.sign_in(client, "fan"), Fan.sign_in(client, "fan2")
+        body = {"track_id": TRACK, "device_id": fan.device_id}
+        licence_ids = [fan.licence().licence_id for _ in range(30)]
+        message = "Too many licence requests"
+        assert_limited(client.post(f"{API}/licences", headers=fan.headers, json=body), 1, message)
+        renew = client.post(f"{API}/licences/{licence_ids[0]}/renew", headers=fan.headers)
+        assert_limited(renew, 1, message)
+        assert fan2.licence().licence_id  # each account has its own bucket
+        clock.now += 1
+        assert_answer(client.post(f"{API}/licences", headers=fan.headers, json=body), 201)
+
+
+# --- artists change their policy ------------------------------------------------------------------
+
+
+def test_a_policy_whose_revenue_split_is_not_whole_is_422(fresh: TestClient) -> None:
+    artist = Fan.sign_in(fresh, "nova-lane")
+    before = artist.get(f"/tracks/{TRACK}").json()["policy"]
+    policy = before | {"revenue_split": {"artist": 0.5, "fan": 0.1}}
+    response = fresh.patch(f"{API}/tracks/{TRACK}", headers=artist.headers, json={"policy": policy})
+    assert_answer(response, 422)
+    assert response.json()["detail"] == "A policy's revenue split must add up to 1."
+    assert artist.get(f"/tracks/{TRACK}").json()["policy"] == before
+
+
+def test_a_policy_change_shows_in_the_track_and_the_next_licence(fresh: TestClient) -> None:
+    artist, fan = Fan.sign_in(fresh, "nova-lane"), Fan.sign_in(fresh, "fan")
+    old = fan.licence()
+    policy = old.policy | {
+        "min_audible_stems": 3,
+        "revenue_split": {"artist": 0.7, "fan": 0.1, "platform": 0.2},
+    }
+    response = fresh.patch(f"{API}/tracks/{TRACK}", headers=artist.headers, json={"policy": policy})
+    assert_answer(response, 200)
+    assert response.json()["policy"] == policy
+    assert fan.get(f"/tracks/{TRACK}").json()["policy"] == policy
+    assert old.policy["min_audible_stems"] != 3
+    renewed = fresh.post(f"{API}/licences/{old.licence_id}/renew", headers=fan.headers)
+    assert_answer(renewed, 201)
+    keys = pinned_keys(fresh)
+    assert verify_licence(renewed.content, keys, now=time.time()).policy == policy
+    assert fan.licence().policy == policy

@@ -1,0 +1,311 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fuzzing the upload form (``POST /api/v1/derivatives``) as the signed-in fan.
+
+Hypothesis fills the three file parts (audio, recipe, provenance) with random bytes, random
+JSON, or documents shaped like a recipe or a provenance record with garbage inside; leaves parts
+or the title out; sends parts as plain fields; adds fields nobody asked for; and, deepest, signs
+a garbage-laden record with the fan's real device key under a real licence so verification gets
+past the signature. Whatever it sends, the platform must answer a 4xx ``{"detail": str}`` within
+a few seconds, and nothing may be stored: no derivative row, no file under ``blobs/derivatives``.
+
+The hand-written cases at the end are inputs the platform mishandles today (strict xfails).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from app.core.licence import Licence
+from app.core.provenance import REQUIRED
+from app.core.recipe import MasterMix, Recipe, StemMix
+from app.core.track import TrackInfo
+from app.server.db import Derivative
+from tests.server.conftest import copy_platform
+from tests.server.test_api import API, TRACK, Fan, TestClient, open_client
+
+PARTS = ("audio", "recipe", "provenance")
+SECONDS_PER_REQUEST = 5.0
+
+
+@dataclass
+class Uploader:
+    """The signed-in fan on a platform of its own, with a licence for neon-harbour."""
+
+    client: TestClient
+    fan: Fan
+    licence: Licence
+    info: TrackInfo
+    data_dir: Path
+
+    def stored(self) -> tuple[int, list[Path]]:
+        """Derivative rows and derivative files on the platform."""
+        with self.client.app.state.platform.sessions() as session:
+            rows = session.scalar(select(func.count()).select_from(Derivative))
+        return rows, sorted((self.data_dir / "blobs" / "derivatives").glob("**/*"))
+
+
+@pytest.fixture(scope="module")
+def uploader(
+    seeded_platform_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Uploader]:
+    data_dir = copy_platform(seeded_platform_template, tmp_path_factory.mktemp("fuzz") / "p")
+    with open_client(data_dir) as client:
+        fan = Fan.sign_in(client, "fan")
+        info = TrackInfo.from_dict(fan.get(f"/tracks/{TRACK}").json())
+        yield Uploader(client, fan, fan.licence(), info, data_dir)
+
+
+def send(
+    uploader: Uploader,
+    files: dict[str, bytes],
+    fields: dict[str, str],
+) -> httpx.Response:
+    """Post the form as the fan: ``files`` as file parts, ``fields`` as plain fields."""
+    multipart = {
+        name: (f"{name}.bin", data, "application/octet-stream") for name, data in files.items()
+    }
+    return uploader.client.post(
+        f"{API}/derivatives",
+        headers=uploader.fan.headers,
+        files=multipart or {"unrelated": ("x.bin", b"", "application/octet-stream")},
+        data=fields,
+    )
+
+
+def assert_refused_and_nothing_stored(uploader: Uploader, response: httpx.Response) -> None:
+    assert 400 <= response.status_code < 500, response.text[:300]
+    assert response.headers["content-type"].startswith("application/json")
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and detail
+    assert uploader.stored() == (0, [])
+
+
+# --- strategies ---------------------------------------------------------------------------------
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),  # NaN and infinities too: Python's json writes and reads them
+    st.text(max_size=20),
+)
+JSONISH = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+STEM_KINDS = ("drums", "bass", "keys", "lead", "pad")
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def recipe_like() -> st.SearchStrategy[bytes]:
+    """A document that is nearly a recipe for neon-harbour, with garbage where it counts."""
+    number = st.one_of(st.floats(), st.integers(-(2**64), 2**64), JSONISH)
+    stem = st.fixed_dictionaries(
+        {},
+        optional={"gain_db": number, "pan": number, "mute": JSONISH, "solo": JSONISH},
+    )
+    stems = st.dictionaries(st.sampled_from(STEM_KINDS) | st.text(max_size=8), stem | JSONISH)
+    return st.fixed_dictionaries(
+        {
+            "schema": st.just("fanfare.recipe") | st.text(max_size=20),
+            "version": st.sampled_from([0, 1, 2]) | JSONISH,
+            "track": st.fixed_dictionaries(
+                {
+                    "id": st.sampled_from([TRACK, "paper-moons", "no-such-song"]) | JSONISH,
+                    "version": st.just(1) | JSONISH,
+                }
+            )
+            | JSONISH,
+            "stems": stems | JSONISH,
+        },
+        optional={"title": JSONISH, "master": st.dictionaries(st.text(max_size=20), number)},
+    ).map(dumps)
+
+
+def provenance_like(uploader: Uploader) -> st.SearchStrategy[bytes]:
+    """A document shaped like a provenance record naming the fan's device, unsigned."""
+    record = st.fixed_dictionaries(
+        {name: JSONISH for name in REQUIRED}
+        | {
+            "device": st.just(uploader.fan.device_id) | JSONISH,
+            "user": st.just(uploader.fan.user_id) | JSONISH,
+            "licence_id": st.just(uploader.licence.licence_id) | JSONISH,
+        }
+    )
+    return st.fixed_dictionaries(
+        {
+            "format": st.just("fanfare.provenance") | JSONISH,
+            "version": st.just(1) | JSONISH,
+            "record": record | JSONISH,
+            "sig": st.text(max_size=100) | JSONISH,
+        }
+    ).map(dumps)
+
+
+def payloads(uploader: Uploader) -> st.SearchStrategy[bytes]:
+    return st.one_of(
+        st.binary(max_size=4096),
+        JSONISH.map(dumps),
+        recipe_like(),
+        provenance_like(uploader),
+    )
+
+
+@st.composite
+def forms(draw: st.DrawFn, uploader: Uploader) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Any upload form: each part a file, a plain field or missing; any title; extra fields."""
+    files: dict[str, bytes] = {}
+    fields: dict[str, str] = {}
+    for name in PARTS:
+        how = draw(st.sampled_from(["file", "file", "file", "field", "missing"]))
+        data = draw(payloads(uploader))
+        if how == "file":
+            files[name] = data
+        elif how == "field":
+            fields[name] = data.decode("utf-8", "replace")
+    title = draw(st.none() | st.just("") | st.text(max_size=250))
+    if title is not None:
+        fields["title"] = title
+    extra_names = st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=10)
+    extras = draw(st.dictionaries(extra_names, st.text(max_size=30), max_size=3))
+    fields.update({k: v for k, v in extras.items() if k not in (*PARTS, "title")})
+    return files, fields
+
+
+@st.composite
+def signed_forms(draw: st.DrawFn, uploader: Uploader) -> tuple[dict[str, bytes], dict[str, str]]:
+    """A record signed by the fan's device under its real licence, binding these exact bytes,
+    with garbage in the fields the signature does not make right: the audio, the mix, the AI
+    disclosure, the ingredients, the track it names."""
+    gains = st.floats(-70.0, 15.0, allow_nan=False)
+    stems = {
+        kind: StemMix(
+            gain_db=draw(gains),
+            pan=draw(st.floats(-1.0, 1.0)),
+            mute=draw(st.booleans()),
+            solo=draw(st.booleans()),
+        )
+        for kind in uploader.info.stem_kinds
+    }
+    recipe = Recipe(
+        track_id=TRACK,
+        track_version=draw(st.sampled_from([1, 1, 1, 2])),
+        title=draw(st.text(min_size=1, max_size=30)),
+        stems=stems,
+        master=MasterMix(gain_db=draw(st.floats(-30.0, 15.0)), limiter_ceiling_db=-1.0),
+    )
+    audio = draw(st.binary(max_size=4096) | st.just(b"fLaC" + bytes(60)))
+    changes = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "ai": JSONISH | st.just({"used": True, "models": ["style-a"]}),
+                "ingredients": JSONISH,
+                "track": JSONISH,
+                "track_version": JSONISH,
+                "created_at": JSONISH,
+                "watermark_session": JSONISH,
+            },
+        )
+    )
+    provenance = uploader.fan.provenance(recipe, audio, uploader.licence, **changes)
+    files = {"audio": audio, "recipe": recipe.to_json().encode(), "provenance": provenance}
+    return files, {"title": draw(st.text(min_size=1, max_size=50))}
+
+
+FUZZ = settings(
+    max_examples=80,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def check(uploader: Uploader, form: tuple[dict[str, bytes], dict[str, str]]) -> None:
+    files, fields = form
+    started = time.monotonic()
+    response = send(uploader, files, fields)
+    assert time.monotonic() - started < SECONDS_PER_REQUEST
+    assert_refused_and_nothing_stored(uploader, response)
+
+
+@FUZZ
+@given(data=st.data())
+def test_any_upload_form_is_a_readable_4xx_and_stores_nothing(
+    uploader: Uploader, data: st.DataObject
+) -> None:
+    check(uploader, data.draw(forms(uploader)))
+
+
+@FUZZ
+@given(data=st.data())
+def test_a_signed_record_with_garbage_inside_is_a_readable_4xx_and_stores_nothing(
+    uploader: Uploader, data: st.DataObject
+) -> None:
+    check(uploader, data.draw(signed_forms(uploader)))
+
+
+def test_the_form_fuzz_reaches_verification(uploader: Uploader) -> None:
+    """The fuzzed forms get past the form parser: a recipe-shaped part reaches the recipe check."""
+    almost = {"schema": "fanfare.recipe", "version": 1, "track": {"id": TRACK, "version": 1}}
+    files = {"audio": b"x", "recipe": dumps(almost | {"stems": {}}), "provenance": b"{}"}
+    response = send(uploader, files, {"title": "t"})
+    assert_refused_and_nothing_stored(uploader, response)
+    assert response.json()["detail"] == "This recipe names no stems."
+
+
+# --- inputs mishandled today ----------------------------------------------------------------------
+
+
+def neutral_recipe(uploader: Uploader) -> bytes:
+    return Recipe.default_for(uploader.info).to_json().encode()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/core/recipe.py loads: json.loads raises RecursionError on deeply nested input "
+    "(not caught as ValueError), so the upload answers 500 instead of 422",
+)
+def test_a_deeply_nested_recipe_is_422(uploader: Uploader) -> None:
+    files = {"audio": b"x", "recipe": b"[" * 100_000, "provenance": b"{}"}
+    check(uploader, (files, {"title": "t"}))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/core/provenance.py read_record: json.loads raises RecursionError on deeply "
+    "nested input (not caught), so the upload answers 500 instead of 422",
+)
+def test_a_deeply_nested_provenance_record_is_422(uploader: Uploader) -> None:
+    files = {"audio": b"x", "recipe": neutral_recipe(uploader), "provenance": b"[" * 50_000}
+    check(uploader, (files, {"title": "t"}))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/core/recipe.py _number: float() of an integer beyond the float range raises "
+    "OverflowError, which _from_dict does not catch, so the upload answers 500 instead of 422",
+)
+def test_a_recipe_with_a_number_beyond_float_range_is_422(uploader: Uploader) -> None:
+    doc = json.loads(neutral_recipe(uploader))
+    doc["stems"]["drums"]["gain_db"] = 10**400
+    files = {"audio": b"x", "recipe": dumps(doc), "provenance": b"{}"}
+    check(uploader, (files, {"title": "t"}))
