@@ -38,7 +38,7 @@ PARTS = ("audio", "recipe", "provenance")
 SECONDS_PER_REQUEST = 5.0
 
 
-@dataclass
+@dataclass(repr=False)
 class Uploader:
     """The signed-in fan on a platform of its own, with a licence for neon-harbour."""
 
@@ -47,6 +47,9 @@ class Uploader:
     licence: Licence
     info: TrackInfo
     data_dir: Path
+
+    def __repr__(self) -> str:  # hypothesis prints it with every failing example
+        return f"Uploader(fan={self.fan.user_id}, licence={self.licence.licence_id})"
 
     def stored(self) -> tuple[int, list[Path]]:
         """Derivative rows and derivative files on the platform."""
@@ -102,6 +105,20 @@ SCALARS = st.one_of(
 )
 JSONISH = st.recursive(
     SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+# What a device can sign: RFC 8785 takes no NaN, no infinities, no integers beyond 2**53.
+SIGNABLE = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**53) + 1, 2**53 - 1),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=20),
+    ),
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
     ),
@@ -216,12 +233,12 @@ def signed_forms(draw: st.DrawFn, uploader: Uploader) -> tuple[dict[str, bytes],
         st.fixed_dictionaries(
             {},
             optional={
-                "ai": JSONISH | st.just({"used": True, "models": ["style-a"]}),
-                "ingredients": JSONISH,
-                "track": JSONISH,
-                "track_version": JSONISH,
-                "created_at": JSONISH,
-                "watermark_session": JSONISH,
+                "ai": SIGNABLE | st.just({"used": True, "models": ["style-a"]}),
+                "ingredients": SIGNABLE,
+                "track": SIGNABLE,
+                "track_version": SIGNABLE,
+                "created_at": SIGNABLE,
+                "watermark_session": SIGNABLE,
             },
         )
     )
