@@ -164,7 +164,7 @@ def _platform(workers: int = 1) -> Iterator[str]:
 
 
 def _enrolled_fan(url: str) -> tuple[str, str]:
-    from app.core.keys import DeviceKeys
+    from app.core.keys import DeviceKeys, enrolment_proof
 
     token = httpx.post(
         f"{url}/api/v1/auth/login", json={"username": "fan", "password": "fanfare-demo"}
@@ -177,6 +177,7 @@ def _enrolled_fan(url: str) -> tuple[str, str]:
             "name": "bench",
             "signing_public_key": keys.signing_public_b64(),
             "kem_public_key": keys.kem_public().to_b64(),
+            "proof": enrolment_proof(keys),
         },
     ).json()["device_id"]
     return token, device

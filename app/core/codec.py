@@ -26,6 +26,19 @@ def encode_flac(audio: np.ndarray, sample_rate: int, *, subtype: str = "PCM_24")
     return buffer.getvalue()
 
 
+def audio_info(data: bytes) -> tuple[int, int, int]:
+    """(frames, sample rate, channels) from the header alone, before any decoding.
+
+    Raises:
+        AudioFormatError: the bytes are not audio libsndfile can read.
+    """
+    try:
+        info = sf.info(io.BytesIO(data))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioFormatError(f"These bytes are not audio Fanfare can read ({exc}).") from None
+    return int(info.frames), int(info.samplerate), int(info.channels)
+
+
 def decode_audio(data: bytes, *, channels: int = 2) -> tuple[np.ndarray, int]:
     """Decode codec bytes (FLAC, WAV, OGG, ...) into float32 (frames, ``channels``).
 

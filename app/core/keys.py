@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hpke
@@ -131,6 +132,22 @@ class DeviceKeys:
 
     def signing_public_b64(self) -> str:
         return b64u(self.signing.public_key().public_bytes_raw())
+
+
+def enrolment_message(signing_public_b64: str, kem_public_b64: str) -> bytes:
+    """What a device signs with its Ed25519 key to prove it holds the keys it enrols."""
+    body = {
+        "kem_public_key": kem_public_b64,
+        "purpose": "fanfare/enrol/v1",
+        "signing_public_key": signing_public_b64,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def enrolment_proof(keys: DeviceKeys) -> str:
+    """The device's signature over :func:`enrolment_message` of its own public keys."""
+    message = enrolment_message(keys.signing_public_b64(), keys.kem_public().to_b64())
+    return b64u(keys.signing.sign(message))
 
 
 def seal_to_device(device: KemPublicKey, secret: bytes, info: bytes) -> bytes:

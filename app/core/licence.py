@@ -173,7 +173,7 @@ def verify_licence(
         raise LicenceFormatError("This licence is too large to be genuine.")
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise LicenceFormatError("This licence is not valid JSON.") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise LicenceFormatError("This is not a Fanfare licence.")
@@ -273,8 +273,8 @@ def verify_revocations(
         kid, body, sig = doc["kid"], doc["body"], doc["sig"]
         if not isinstance(kid, str) or not isinstance(body, dict) or not isinstance(sig, str):
             raise ValueError("missing key id, body or signature")
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:
-        raise LicenceFormatError(f"The revocation list is malformed ({exc}).") from None
+    except (ValueError, KeyError, UnicodeDecodeError, RecursionError) as exc:
+        raise LicenceFormatError(f"The revocation list is malformed ({exc!s:.80}).") from None
     public = trusted.get(kid)
     if public is None:
         raise LicenceSignatureError("The revocation list was signed by an unknown key.")

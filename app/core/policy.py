@@ -16,6 +16,7 @@ that is one stem alone is that stem leaked.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,35 +57,38 @@ class Policy:
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> Policy:
-        """Parse a policy document; raises PolicyError with the reason."""
+        """Parse a policy document strictly; raises PolicyError with the reason.
+
+        Unknown fields are refused rather than ignored: a typo must not silently replace an
+        artist's rule with the permissive default. Numbers must be finite and signable
+        (integers within +-2**53), since the policy travels inside signed licences.
+        """
         try:
+            if not isinstance(doc, dict):
+                raise TypeError("a policy is a JSON object")
+            unknown = sorted(set(doc) - _FIELDS)
+            if unknown:
+                raise ValueError(f"unknown field(s) {', '.join(unknown)}")
             if doc.get("version", VERSION) != VERSION:
                 raise ValueError(f"unsupported policy version {doc.get('version')!r}")
             policy = cls(
                 remix=_flag(doc.get("remix", True)),
                 publish=_flag(doc.get("publish", True)),
-                gain_db_range=_pair(doc.get("gain_db_range", [GAIN_DB_MIN, 6.0]), float),
-                stems={
-                    str(k): StemRule(
-                        solo=_flag(v.get("solo", True)),
-                        mute=_flag(v.get("mute", True)),
-                        restyle=_flag(v.get("restyle", True)),
-                    )
-                    for k, v in dict(doc.get("stems", {})).items()
-                },
-                min_audible_stems=int(doc.get("min_audible_stems", 1)),
-                tempo_ratio_range=_pair(doc.get("tempo_ratio_range", [1.0, 1.0]), float),
-                key_shift_range=_pair(doc.get("key_shift_range", [0, 0]), int),
-                effects=tuple(str(e) for e in doc.get("effects", [])),
-                style_families=tuple(str(f) for f in doc.get("style_families", [])),
-                max_length_s=float(doc.get("max_length_s", 600.0)),
+                gain_db_range=_pair(doc.get("gain_db_range", [GAIN_DB_MIN, 6.0]), _number),
+                stems={_name(k): _stem_rule(v) for k, v in _object(doc.get("stems", {})).items()},
+                min_audible_stems=_integer(doc.get("min_audible_stems", 1)),
+                tempo_ratio_range=_pair(doc.get("tempo_ratio_range", [1.0, 1.0]), _number),
+                key_shift_range=_pair(doc.get("key_shift_range", [0, 0]), _integer),
+                effects=tuple(_name(e) for e in _list(doc.get("effects", []))),
+                style_families=tuple(_name(f) for f in _list(doc.get("style_families", []))),
+                max_length_s=_number(doc.get("max_length_s", 600.0)),
                 downloadable=_flag(doc.get("downloadable", False)),
                 revenue_split={
-                    str(k): float(v) for k, v in dict(doc.get("revenue_split", {})).items()
+                    _name(k): _number(v) for k, v in _object(doc.get("revenue_split", {})).items()
                 }
                 or {"artist": 1.0},
             )
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise PolicyError(f"This policy is malformed ({exc}).") from None
         if abs(sum(policy.revenue_split.values()) - 1.0) > 1e-6:
             raise PolicyError("A policy's revenue split must add up to 1.")
@@ -122,14 +126,75 @@ class Policy:
         return rights
 
 
+_FIELDS = {
+    "version", "remix", "publish", "gain_db_range", "stems", "min_audible_stems",
+    "tempo_ratio_range", "key_shift_range", "effects", "style_families", "max_length_s",
+    "downloadable", "revenue_split",
+}  # fmt: skip
+_STEM_FIELDS = {"solo", "mute", "restyle"}
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _stem_rule(value: Any) -> StemRule:
+    rule = _object(value)
+    unknown = sorted(set(rule) - _STEM_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown stem rule field(s) {', '.join(unknown)}")
+    return StemRule(
+        solo=_flag(rule.get("solo", True)),
+        mute=_flag(rule.get("mute", True)),
+        restyle=_flag(rule.get("restyle", True)),
+    )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        raise ValueError(f"expected a name of 1 to 64 characters, got {value!r}")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    if isinstance(value, int) and abs(value) > _MAX_SAFE_INTEGER:
+        raise ValueError(f"{value} is too large")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("numbers must be finite")
+    return number
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    if abs(value) > _MAX_SAFE_INTEGER:
+        raise ValueError(f"{value} is too large")
+    return value
+
+
 def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"expected true or false, got {value!r}")
     return value
 
 
-def _pair(value: Any, kind: type) -> tuple[Any, Any]:
-    low, high = (kind(v) for v in value)
+def _pair(value: Any, kind: Any) -> tuple[Any, Any]:
+    items = _list(value)
+    if len(items) != 2:
+        raise ValueError(f"a range is two numbers, got {value!r}")
+    low, high = kind(items[0]), kind(items[1])
     if low > high:
         raise ValueError(f"range {value!r} is reversed")
     return (low, high)

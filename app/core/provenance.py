@@ -63,8 +63,10 @@ def read_record(data: bytes) -> tuple[dict[str, Any], bytes]:
         missing = [name for name in REQUIRED if name not in record]
         if missing:
             raise ValueError(f"record lacks {missing}")
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise ProvenanceError(f"The provenance record is malformed ({exc}).") from None
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ProvenanceError(
+            f"The provenance record is malformed ({type(exc).__name__}: {str(exc)[:80]})."
+        ) from None
     return record, sig
 
 

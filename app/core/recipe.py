@@ -152,8 +152,8 @@ def loads(data: bytes | str) -> Recipe:
         raise RecipeError("This recipe is too large.")
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"This recipe is not valid JSON ({exc}).") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise RecipeError(f"This recipe is not valid JSON ({type(exc).__name__}).") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise RecipeError("This file is not a Fanfare recipe.")
     version = doc.get("version")
@@ -221,8 +221,11 @@ def _checked(recipe: Recipe) -> Recipe:
 
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {value!r}")
-    number = float(value)
+        raise TypeError(f"expected a number, got {value!r:.40}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError("numbers must be finite") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError("numbers must be finite")
     return number

@@ -76,8 +76,14 @@ class PlatformClient:
         doc = self._json("GET", "/platform/keys")
         return {str(k["kid"]): str(k["public_key"]) for k in doc["keys"]}
 
-    def enrol_device(self, name: str, signing_key: str, kem_key: str) -> dict[str, Any]:
-        body = {"name": name, "signing_public_key": signing_key, "kem_public_key": kem_key}
+    def enrol_device(self, name: str, signing_key: str, kem_key: str, proof: str) -> dict[str, Any]:
+        """Enrol public keys; ``proof`` is the device's signature showing it holds them."""
+        body = {
+            "name": name,
+            "signing_public_key": signing_key,
+            "kem_public_key": kem_key,
+            "proof": proof,
+        }
         return dict(self._json("POST", "/devices", json=body))
 
     # --- catalogue and content -----------------------------------------------------------------

@@ -71,7 +71,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         if request.method in ("POST", "PUT", "PATCH"):
             if length is None:
                 return _error(411, "Requests with a body must declare its length.")
-            if not length.isdigit() or int(length) > limit:
+            if not (length.isascii() and length.isdigit()) or int(length) > limit:
                 return _error(413, f"The request body is larger than {limit // 1024} KiB.")
         return await call_next(request)
 

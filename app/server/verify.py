@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.core import recipe as recipe_format
 from app.core.bundle import decrypt_stem
-from app.core.codec import decode_audio
+from app.core.codec import audio_info, decode_audio
 from app.core.errors import AudioFormatError, FanfareError, ProvenanceError, RecipeError
 from app.core.keys import ed25519_public_from_b64
 from app.core.policy import Policy, evaluate
@@ -155,14 +155,18 @@ def verify_upload(
         )
 
     try:
+        # The header first: a file claiming hours of audio is refused before it is decoded.
+        frames, rate, channels = audio_info(audio)
+        if rate != track.sample_rate or frames != track.frames or channels != 2:
+            raise VerificationError(
+                f"The audio must be {track.frames} stereo frames at {track.sample_rate} Hz "
+                f"(got {frames} frames, {channels} channel(s) at {rate} Hz)."
+            )
         uploaded, rate = decode_audio(audio)
     except AudioFormatError as exc:
         raise VerificationError(str(exc)) from None
-    if rate != track.sample_rate or uploaded.shape[0] != track.frames:
-        raise VerificationError(
-            f"The audio must be {track.frames} frames at {track.sample_rate} Hz "
-            f"(got {uploaded.shape[0]} at {rate} Hz)."
-        )
+    if uploaded.shape[0] != track.frames:
+        raise VerificationError("The uploaded audio is shorter than its header says.")
     stems = cache.get(session, blobs, master_key, track)
     expected = render(stems, track.sample_rate, recipe)
     worst = float(np.max(np.abs(expected - uploaded)))

@@ -23,7 +23,7 @@ from app.core.errors import (
     LicenceRightsError,
 )
 from app.core.files import atomic_write
-from app.core.keys import DeviceKeys, ed25519_public_from_b64
+from app.core.keys import DeviceKeys, ed25519_public_from_b64, enrolment_proof
 from app.core.licence import Licence, Revocations, verify_licence, verify_revocations
 from app.core.track import TrackInfo
 from app.platform_client.client import PlatformClient
@@ -106,6 +106,7 @@ class Studio:
             f"Fanfare on {host.node() or 'this computer'}",
             keys.signing_public_b64(),
             keys.kem_public().to_b64(),
+            enrolment_proof(keys),
         )
         profile = self.profile
         profile.user_id = str(doc["user"]["id"])

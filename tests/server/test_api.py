@@ -28,7 +28,7 @@ from app.core.bundle import decrypt_stem, iter_decrypt, read_header
 from app.core.codec import decode_audio, encode_flac
 from app.core.encoding import b64u
 from app.core.errors import LicenceDeviceError
-from app.core.keys import DeviceKeys, ed25519_public_from_b64
+from app.core.keys import DeviceKeys, ed25519_public_from_b64, enrolment_proof
 from app.core.licence import Licence, verify_licence
 from app.core.provenance import sign_record
 from app.core.recipe import Recipe
@@ -77,6 +77,7 @@ def device_body(keys: DeviceKeys, name: str = "test laptop") -> dict[str, str]:
         "name": name,
         "signing_public_key": keys.signing_public_b64(),
         "kem_public_key": keys.kem_public().to_b64(),
+        "proof": enrolment_proof(keys),
     }
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from app.core.keys import KemPublicKey, ed25519_public_from_b64
+from app.core.encoding import unb64u
+from app.core.keys import KemPublicKey, ed25519_public_from_b64, enrolment_message
 from app.server.api import PlatformDep, SessionDep, UserDep
 from app.server.db import Device, new_id
 from app.server.licensing import revoke_device
@@ -22,6 +24,8 @@ class EnrolRequest(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     signing_public_key: str = Field(min_length=1, max_length=64)
     kem_public_key: str = Field(min_length=1, max_length=2000)
+    #: Ed25519 signature by the device over app.core.keys.enrolment_message (base64url).
+    proof: str = Field(min_length=1, max_length=200)
 
 
 def device_doc(device: Device, ca_pem: str = "") -> dict[str, Any]:
@@ -47,6 +51,21 @@ def enrol(
         KemPublicKey.from_b64(body.kem_public_key)
     except ValueError:
         raise HTTPException(422, "The device's public keys are malformed.") from None
+    try:
+        signing_key.verify(
+            unb64u(body.proof), enrolment_message(body.signing_public_key, body.kem_public_key)
+        )
+    except (InvalidSignature, ValueError):
+        raise HTTPException(422, "The device could not prove that it holds its keys.") from None
+    elsewhere = session.scalar(
+        select(Device).where(
+            Device.signing_public_key == body.signing_public_key,
+            Device.user_id != user.id,
+            Device.revoked.is_(False),
+        )
+    )
+    if elsewhere is not None:
+        raise HTTPException(409, "These device keys are enrolled on another account.")
     active = session.scalars(
         select(Device).where(Device.user_id == user.id, Device.revoked.is_(False))
     ).all()
