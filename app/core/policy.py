@@ -234,6 +234,12 @@ def evaluate(policy: Policy, recipe: Recipe, *, publishing: bool = False) -> Dec
             reasons.append(f"the {kind} stem may not be silenced")
         if mix.gain_db > GAIN_DB_MIN and not low <= mix.gain_db <= high:
             reasons.append(f"the {kind} stem's gain must stay within {low:g}..{high:g} dB")
+    allowed_effects = set(policy.effects)
+    used = {(k, e) for k, mix in recipe.stems.items() for e in mix.fx.active_effects()}
+    used |= {("master", e) for e in recipe.master.fx.active_effects()}
+    for effect in sorted({e for _, e in used} - allowed_effects):
+        where = sorted(k for k, e in used if e == effect)
+        reasons.append(f"the artist does not allow {effect} ({', '.join(where)})")
     audible = recipe.audible_stems()
     if len(audible) == 1 and not policy.rule(audible[0]).solo:
         reasons.append(f"the {audible[0]} stem may not be heard on its own")

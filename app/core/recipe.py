@@ -1,13 +1,20 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The recipe: a remix as data (no audio), versioned, with registered migrations.
 
-Wire form (JSON)::
+Wire form (JSON, version 2)::
 
-    {"schema": "fanfare.recipe", "version": 1,
+    {"schema": "fanfare.recipe", "version": 2,
      "track": {"id": "neon-harbour", "version": 1},
      "title": "My remix",
-     "stems": {"drums": {"gain_db": 0.0, "pan": 0.0, "mute": false, "solo": false}, ...},
-     "master": {"gain_db": 0.0, "limiter_ceiling_db": -1.0}}
+     "stems": {"drums": {"gain_db": 0.0, "pan": 0.0, "mute": false, "solo": false,
+                         "fx": {"eq": {...}, "filter": {...}, "compressor": {...},
+                                "drive_db": 0.0, "chorus": {...}, "delay": {...},
+                                "reverb": {...}}}, ...},
+     "master": {"gain_db": 0.0, "limiter_ceiling_db": -1.0, "fx": {"eq": {...},
+                "compressor": {...}}}}
+
+Effect settings and their ranges are in ``app.core.effects``; version 1 had no ``fx`` and is
+migrated by adding neutral chains.
 
 A recipe from a newer Fanfare is refused (RecipeVersionError); an older one is migrated step by
 step through ``MIGRATIONS`` before it is parsed.
@@ -20,12 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from app.core.effects import MasterFx, StemFx
 from app.core.encoding import canonical_json, sha256_hex
 from app.core.errors import RecipeError, RecipeVersionError
 from app.core.track import TrackInfo
 
 SCHEMA = "fanfare.recipe"
-VERSION = 1
+VERSION = 2
 MAX_RECIPE_BYTES = 1024 * 1024
 GAIN_DB_MIN = -60.0  # at or below this a fader is silent
 GAIN_DB_MAX = 12.0
@@ -47,20 +55,22 @@ def migration(from_version: int) -> Callable[[Callable[..., Any]], Callable[...,
 
 @dataclass(frozen=True)
 class StemMix:
-    """One channel strip: ``gain_db`` in dB, ``pan`` from -1 (left) to +1 (right)."""
+    """One channel strip: effects, then ``gain_db`` in dB and ``pan`` from -1 (L) to +1 (R)."""
 
     gain_db: float = 0.0
     pan: float = 0.0
     mute: bool = False
     solo: bool = False
+    fx: StemFx = field(default_factory=StemFx)
 
 
 @dataclass(frozen=True)
 class MasterMix:
-    """The master bus: output gain in dB and the limiter's ceiling in dBFS."""
+    """The master bus: effects, output gain in dB and the limiter's ceiling in dBFS."""
 
     gain_db: float = 0.0
     limiter_ceiling_db: float = -1.0
+    fx: MasterFx = field(default_factory=MasterFx)
 
 
 @dataclass(frozen=True)
@@ -110,12 +120,19 @@ class Recipe:
             "track": {"id": self.track_id, "version": self.track_version},
             "title": self.title,
             "stems": {
-                k: {"gain_db": s.gain_db, "pan": s.pan, "mute": s.mute, "solo": s.solo}
+                k: {
+                    "gain_db": s.gain_db,
+                    "pan": s.pan,
+                    "mute": s.mute,
+                    "solo": s.solo,
+                    "fx": s.fx.to_dict(),
+                }
                 for k, s in self.stems.items()
             },
             "master": {
                 "gain_db": self.master.gain_db,
                 "limiter_ceiling_db": self.master.limiter_ceiling_db,
+                "fx": self.master.fx.to_dict(),
             },
         }
 
@@ -179,6 +196,7 @@ def _from_dict(doc: dict[str, Any]) -> Recipe:
                 pan=_number(s.get("pan", 0.0)),
                 mute=_flag(s.get("mute", False)),
                 solo=_flag(s.get("solo", False)),
+                fx=StemFx.from_dict(s.get("fx", {})),
             )
             for kind, s in _mapping(doc["stems"]).items()
         }
@@ -191,11 +209,23 @@ def _from_dict(doc: dict[str, Any]) -> Recipe:
             master=MasterMix(
                 gain_db=_number(master_doc.get("gain_db", 0.0)),
                 limiter_ceiling_db=_number(master_doc.get("limiter_ceiling_db", -1.0)),
+                fx=MasterFx.from_dict(master_doc.get("fx", {})),
             ),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise RecipeError(f"This recipe is malformed ({exc}).") from None
     return _checked(recipe)
+
+
+@migration(from_version=1)
+def _add_effect_chains(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 added effects: a version-1 recipe gets neutral chains (it sounds the same)."""
+    stems = doc.get("stems")
+    if isinstance(stems, dict):
+        stems = {k: {**v, "fx": {}} if isinstance(v, dict) else v for k, v in stems.items()}
+    master = doc.get("master", {})
+    master = {**master, "fx": {}} if isinstance(master, dict) else master
+    return {**doc, "version": 2, "stems": stems, "master": master}
 
 
 def _checked(recipe: Recipe) -> Recipe:

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The mixer: stems → per-stem gain, pan, mute, solo → sum → master gain → limiter.
+"""The mixer: stems → per-stem effects, gain, pan, mute, solo → sum → master effects, gain →
+limiter.
 
 One processing path serves real-time playback and offline render: both call
 :meth:`Mixer.render` on consecutive blocks of ``block_frames`` frames, so a render equals what
@@ -16,6 +17,7 @@ import threading
 import numpy as np
 
 from app.core.recipe import GAIN_DB_MIN, Recipe
+from app.engine.effects import Chain
 
 BLOCK_FRAMES = 512
 CHANNELS = 2
@@ -80,6 +82,9 @@ class Mixer:
         self._master_current = self._master_target
         self._ceiling_db = recipe.master.limiter_ceiling_db
         self._limiter_gain = 1.0
+        self._chains = [Chain(recipe.stems[n].fx, sample_rate) for n in self.names]
+        self._master_chain = Chain(recipe.master.fx, sample_rate)
+        self._fx_pending = False
         # Per-block release toward unity with a 100 ms time constant.
         self._release = 1.0 - float(np.exp(-block_frames / (LIMITER_RELEASE_S * sample_rate)))
         # Preallocated work buffers: the render loop allocates nothing per block.
@@ -104,6 +109,7 @@ class Mixer:
             self._target = target
             self._master_target = db_to_gain(recipe.master.gain_db)
             self._ceiling_db = recipe.master.limiter_ceiling_db
+            self._fx_pending = True  # the rendering thread updates its chains at the next block
 
     def reset(self) -> None:
         """Forget ramps and limiter state (after a seek): the next block starts settled."""
@@ -111,6 +117,8 @@ class Mixer:
             self._current = self._target.copy()
             self._master_current = self._master_target
             self._limiter_gain = 1.0
+        for chain in (*self._chains, self._master_chain):
+            chain.reset()
 
     def render(self, start: int, out: np.ndarray) -> None:
         """Render frames ``[start, start + len(out))`` into ``out`` (float32, (frames, 2)).
@@ -123,6 +131,11 @@ class Mixer:
             master_target, master_current = self._master_target, self._master_current
             self._current = target
             self._master_current = master_target
+            recipe, fx_pending, self._fx_pending = self._recipe, self._fx_pending, False
+        if fx_pending:
+            for name, chain in zip(self.names, self._chains, strict=True):
+                chain.update(recipe.stems[name].fx)
+            self._master_chain.update(recipe.master.fx)
         out.fill(0.0)
         ramp = (
             self._ramp
@@ -140,12 +153,16 @@ class Mixer:
             if n == 0:
                 self.peaks[i] = 0.0
                 continue
+            if self._chains[i].active:
+                piece = self._chains[i].process(piece)
             np.subtract(hi, lo, out=gain[:n])
             np.multiply(gain[:n], ramp[:n], out=gain[:n])
             np.add(gain[:n], lo, out=gain[:n])
             np.multiply(piece, gain[:n], out=scratch[:n])
             self.peaks[i] = float(np.abs(scratch[:n]).max())
             out[:n] += scratch[:n]
+        if self._master_chain.active and frames:
+            out[:] = self._master_chain.process(out)
         master = master_current + (master_target - master_current) * ramp[:, 0]
         out *= master[:, None]
         self._limit(out, ramp)

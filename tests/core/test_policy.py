@@ -85,3 +85,15 @@ def test_malformed_policies_are_refused(doc: dict) -> None:
 
 def test_round_trip() -> None:
     assert Policy.from_dict(POLICY.to_dict()) == POLICY
+
+
+def test_effects_outside_the_artists_list_are_refused_by_name() -> None:
+    from app.core.effects import Eq, MasterFx, Reverb, StemFx
+
+    policy = Policy.from_dict({"effects": ["eq"]})
+    wet = _recipe(keys=StemMix(fx=StemFx(reverb=Reverb(mix=0.3), eq=Eq(low_db=2.0))))
+    assert evaluate(policy, wet).reasons == ("the artist does not allow reverb (keys)",)
+    master = _recipe().with_master(fx=MasterFx(eq=Eq(high_db=2.0)))
+    assert evaluate(policy, master).allowed
+    # A neutral effect is not "used": a recipe with every chain neutral passes an empty list.
+    assert evaluate(Policy.from_dict({"effects": []}), _recipe()).allowed

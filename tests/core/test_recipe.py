@@ -14,6 +14,7 @@ from app.core.recipe import MasterMix, Recipe, StemMix
 from app.core.track import StemInfo, TrackInfo
 
 GOLDEN = Path(__file__).parent / "golden" / "recipe_v1.json"
+GOLDEN_V2 = Path(__file__).parent / "golden" / "recipe_v2.json"
 TRACK = TrackInfo(
     id="neon-harbour",
     version=1,
@@ -28,15 +29,24 @@ TRACK = TrackInfo(
 )
 
 
-def test_golden_v1_file_parses_to_the_expected_recipe() -> None:
+def test_golden_v1_file_migrates_to_the_same_mix_with_neutral_effects() -> None:
     recipe = recipe_format.loads(GOLDEN.read_bytes())
     assert recipe.title == "Harbour lights (night mix)"
     assert recipe.stems["bass"] == StemMix(gain_db=1.5, pan=-0.2)
     assert recipe.stems["pad"].mute
     assert recipe.master == MasterMix(gain_db=-0.5, limiter_ceiling_db=-1.0)
+    assert all(not s.fx.active_effects() for s in recipe.stems.values())
     recipe.check_fits(TRACK)
+
+
+def test_golden_v2_file_round_trips_exactly() -> None:
+    recipe = recipe_format.loads(GOLDEN_V2.read_bytes())
+    assert recipe.stems["drums"].fx.active_effects() == ["eq", "compressor"]
+    assert recipe.stems["keys"].fx.active_effects() == ["filter", "reverb"]
+    assert recipe.stems["keys"].fx.reverb.mix == 0.25
+    assert recipe.master.fx.active_effects() == ["eq"]
     # Writing it back gives the same document (the golden file is the format's contract).
-    assert recipe.to_dict() == json.loads(GOLDEN.read_text())
+    assert recipe.to_dict() == json.loads(GOLDEN_V2.read_text())
 
 
 def test_round_trip_and_digest_are_stable() -> None:
@@ -48,23 +58,25 @@ def test_round_trip_and_digest_are_stable() -> None:
 
 
 def test_a_newer_recipe_is_refused_with_a_clear_reason() -> None:
-    doc = json.loads(GOLDEN.read_text())
-    doc["version"] = 2
+    doc = json.loads(GOLDEN_V2.read_text())
+    doc["version"] = 3
     with pytest.raises(RecipeVersionError, match="newer Fanfare"):
         recipe_format.loads(json.dumps(doc))
 
 
-def test_registered_migrations_upgrade_old_documents(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Pretend the format is at version 2, whose reference level is 1 dB lower than version 1's:
-    # a version-1 file must come through the registered 1 -> 2 migration.
-    def one_to_two(old: dict) -> dict:
+def test_registered_migrations_chain_up_to_the_current_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Pretend a version 3 whose reference level is 1 dB lower than version 2's: a version-1
+    # file must come through the real 1 -> 2 migration and then the registered 2 -> 3 one.
+    def two_to_three(old: dict) -> dict:
         stems = {
             k: {**v, "gain_db": max(v["gain_db"] - 1.0, -60.0)} for k, v in old["stems"].items()
         }
-        return {**old, "version": 2, "stems": stems}
+        return {**old, "version": 3, "stems": stems}
 
-    monkeypatch.setattr(recipe_format, "VERSION", 2)
-    monkeypatch.setitem(recipe_format.MIGRATIONS, 1, one_to_two)
+    monkeypatch.setattr(recipe_format, "VERSION", 3)
+    monkeypatch.setitem(recipe_format.MIGRATIONS, 2, two_to_three)
     recipe = recipe_format.loads(GOLDEN.read_bytes())
     assert recipe.stems["bass"].gain_db == pytest.approx(0.5)
     assert recipe.stems["drums"].gain_db == pytest.approx(-4.0)
@@ -103,3 +115,20 @@ def test_recipe_for_another_track_or_version_does_not_fit() -> None:
         recipe.check_fits(TrackInfo(**{**TRACK.__dict__, "version": 2}))
     with pytest.raises(RecipeError, match="do not match"):
         recipe.check_fits(TrackInfo(**{**TRACK.__dict__, "stems": (StemInfo("drums"),)}))
+
+
+@pytest.mark.parametrize(
+    ("fx", "message"),
+    [
+        ({"reverb": {"mix": 2}}, "reverb.mix"),
+        ({"eq": {"mid_hz": 5}}, "eq.mid_hz"),
+        ({"flanger": {}}, "unknown effect"),
+        ({"delay": {"time_s": "long"}}, "delay.time_s must be a number"),
+        ({"drive_db": 10**400}, "finite"),
+    ],
+)
+def test_out_of_range_or_unknown_effects_are_refused(fx: dict, message: str) -> None:
+    doc = json.loads(GOLDEN_V2.read_text())
+    doc["stems"]["bass"]["fx"] = fx
+    with pytest.raises(RecipeError, match=message):
+        recipe_format.loads(json.dumps(doc))
