@@ -52,10 +52,17 @@ def main() -> int:
         view.strips["bass"].fader.setValue(4)
         view.strips["keys"].pan.setValue(-35)
         view.play_pause()  # without a device this shows its message; the picture still works
+        if os.environ.get("FANFARE_SHOT_FX"):
+            view.open_effects("keys")
+            view.effects["keys"].sliders[("reverb", "mix")].setValue(350)
+            view.effects["keys"].sliders[("eq", "high_db")].setValue(600)
         QTimer.singleShot(1500, grab)
 
     def grab() -> None:
         window.grab().save(str(out))
+        if window.view is not None and window.view.effects:
+            dialog = next(iter(window.view.effects.values()))
+            dialog.grab().save(str(out.with_name(out.stem + "-fx.png")))
         window.close()
         app.quit()
 

@@ -45,6 +45,9 @@ QToolButton {{ background: {SURFACE_HIGH}; border: 1px solid #383c46; border-rad
     padding: 3px 8px; font-weight: 700; }}
 QToolButton:checked#mute {{ background: #e8590c; color: #111; border-color: #e8590c; }}
 QToolButton:checked#solo {{ background: #fab005; color: #111; border-color: #fab005; }}
+QToolButton#fx {{ font-size: 8pt; padding: 1px 10px; color: {ACCENT_SOFT}; }}
+QGroupBox {{ border: 1px solid #2d3038; border-radius: 6px; margin-top: 14px; padding: 8px; }}
+QGroupBox::title {{ subcontrol-origin: margin; left: 8px; color: {TEXT_DIM}; }}
 QToolButton:disabled {{ color: #555a66; background: #1b1d22; border-color: #25272e; }}
 QPushButton {{ background: {SURFACE_HIGH}; border: 1px solid #383c46; border-radius: 6px;
     padding: 7px 14px; }}

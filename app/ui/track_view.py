@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import FanfareError
 from app.studio.open_track import OpenTrack
+from app.ui.effects_dialog import EffectsDialog
 from app.ui.publish_dialog import PublishDialog
 from app.ui.widgets.channel_strip import ChannelStrip
 from app.ui.widgets.sections import SectionsBar
@@ -91,11 +92,13 @@ class TrackView(QWidget):
             strip.pan_changed.connect(lambda k, v: self._edit(k, pan=v))
             strip.mute_toggled.connect(lambda k, v: self._edit(k, mute=v))
             strip.solo_toggled.connect(lambda k, v: self._edit(k, solo=v))
+            strip.effects_requested.connect(self.open_effects)
             row.addWidget(strip)
             self.strips[kind] = strip
         row.addStretch()
         self.master = ChannelStrip("master", max_gain_db=6.0, master=True)
         self.master.gain_changed.connect(lambda _, v: self._edit_master(gain_db=max(v, -24.0)))
+        self.master.effects_requested.connect(self.open_effects)
         row.addWidget(self.master)
         scroll = QScrollArea()
         scroll.setWidget(strips_row)
@@ -129,6 +132,7 @@ class TrackView(QWidget):
         self.timer.timeout.connect(self._tick)
         self.timer.start()
         self.publish_dialog: PublishDialog | None = None
+        self.effects: dict[str, EffectsDialog] = {}
         self._tick()
 
     # --- edits ---------------------------------------------------------------------------------
@@ -186,6 +190,15 @@ class TrackView(QWidget):
         position = self.track.position_s
         self.transport.show_position(position, playing, self.track.underruns)
         self.sections.set_position(position)
+
+    def open_effects(self, kind: str) -> None:
+        """The effects of one strip (or the master), live, non-modal."""
+        dialog = self.effects.get(kind)
+        if dialog is None:
+            dialog = self.effects[kind] = EffectsDialog(self.track, kind, self)
+        dialog.show_current()
+        dialog.show()
+        dialog.raise_()
 
     def open_publish(self) -> None:
         self.publish_dialog = PublishDialog(self.track, self)

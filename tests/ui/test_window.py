@@ -73,3 +73,16 @@ def test_a_failure_opens_an_error_dialog(qtbot, window: MainWindow) -> None:
     box = window.findChild(QMessageBox)
     assert "no track 'no-such-track'" in box.text()
     assert window.view is None
+
+
+def test_effects_apply_live_and_respect_the_policy(qtbot, window: MainWindow) -> None:
+    _open(qtbot, window, 1)  # Paper Moons: the artist allows no drive and no chorus
+    view = window.view
+    qtbot.mouseClick(view.strips["keys"].fx, Qt.MouseButton.LeftButton)
+    dialog = view.effects["keys"]
+    assert dialog.isVisible()
+    dialog.sliders[("reverb", "mix")].setValue(300)
+    assert view.track.recipe.stems["keys"].fx.reverb.mix == pytest.approx(0.3)
+    assert view.track.recipe.stems["keys"].fx.active_effects() == ["reverb"]
+    assert not dialog.sliders[("drive", "drive_db")].isEnabled()
+    assert dialog.sliders[("eq", "mid_db")].isEnabled()

@@ -35,6 +35,7 @@ class ChannelStrip(QFrame):
     pan_changed = Signal(str, float)
     mute_toggled = Signal(str, bool)
     solo_toggled = Signal(str, bool)
+    effects_requested = Signal(str)
 
     def __init__(
         self,
@@ -56,6 +57,16 @@ class ChannelStrip(QFrame):
         name.setObjectName("stripName")
         name.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(name)
+        self.fx = QToolButton()
+        self.fx.setText("FX")
+        self.fx.setObjectName("fx")
+        self.fx.setToolTip(f"Effects on {kind}")
+        self.fx.clicked.connect(lambda: self.effects_requested.emit(self.kind))
+        fx_row = QHBoxLayout()
+        fx_row.addStretch()
+        fx_row.addWidget(self.fx)
+        fx_row.addStretch()
+        layout.addLayout(fx_row)
 
         self.pan = QDial()
         self.pan.setRange(-100, 100)
