@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from app.studio.session import Studio
 
 Progress = Callable[[str, float], None]
+UNDO_DEPTH = 200
+UNDO_MERGE_S = 1.0
 
 
 def quiet(_: str, __: float) -> None:
@@ -57,6 +59,10 @@ class OpenTrack:
         self.mixer = Mixer(stems, info.sample_rate, self.recipe)
         self._player: Player | None = None
         self._messages: list[str] = []
+        self._undo: list[Recipe] = []
+        self._redo: list[Recipe] = []
+        self._last_edit: tuple[Any, ...] | None = None
+        self._last_edit_at = 0.0
         self._closed = threading.Event()
         self._keeper = threading.Thread(
             target=self._keep_licence, name="fanfare-licence", daemon=True
@@ -104,8 +110,12 @@ class OpenTrack:
         """What the policy says of ``recipe`` (the window greys out what it would refuse)."""
         return evaluate(self.policy, recipe, publishing=publishing)
 
-    def apply(self, recipe: Recipe) -> None:
+    def apply(self, recipe: Recipe, *, edit: tuple[Any, ...] | None = None) -> None:
         """Make ``recipe`` current (heard from the next block); refuses what the policy forbids.
+
+        Args:
+            edit: what control made the change, e.g. ``("drums", "gain_db")``. Changes from the
+                same control less than ``UNDO_MERGE_S`` apart (a fader drag) are one undo step.
 
         Raises:
             RecipeError: the recipe is for another track or other stems.
@@ -114,14 +124,52 @@ class OpenTrack:
         recipe.check_fits(self.info)
         self.licence.require("remix")
         self.check(recipe).raise_if_denied()
+        now = time.monotonic()
+        merge = (
+            edit is not None
+            and edit == self._last_edit
+            and now - self._last_edit_at < (UNDO_MERGE_S)
+        )
+        if not merge and recipe != self.recipe:
+            self._undo.append(self.recipe)
+            del self._undo[:-UNDO_DEPTH]
+        self._redo.clear()
+        self._last_edit, self._last_edit_at = edit, now
         self.mixer.set_recipe(recipe)
         self.recipe = recipe
 
     def set_stem(self, kind: str, **changes: Any) -> None:
-        self.apply(self.recipe.with_stem(kind, **changes))
+        self.apply(self.recipe.with_stem(kind, **changes), edit=(kind, *sorted(changes)))
 
     def set_master(self, **changes: Any) -> None:
-        self.apply(self.recipe.with_master(**changes))
+        self.apply(self.recipe.with_master(**changes), edit=("master", *sorted(changes)))
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> bool:
+        """Go back one edit (heard at once); False when there is nothing to undo."""
+        return self._step(self._undo, self._redo)
+
+    def redo(self) -> bool:
+        return self._step(self._redo, self._undo)
+
+    def _step(self, source: list[Recipe], target: list[Recipe]) -> bool:
+        if not source:
+            return False
+        recipe = source.pop()
+        # Every recipe in the history passed the policy when it was made; the licence's policy
+        # cannot change while the track is open, so it still does.
+        target.append(self.recipe)
+        self._last_edit = None
+        self.mixer.set_recipe(recipe)
+        self.recipe = recipe
+        return True
 
     # --- transport -------------------------------------------------------------------------------
 

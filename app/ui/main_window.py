@@ -99,6 +99,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(body)
         self.statusBar().showMessage("Starting…")
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self._space)
+        QShortcut(QKeySequence.StandardKey.Undo, self, lambda: self.view and self.view.undo())
+        QShortcut(QKeySequence.StandardKey.Redo, self, lambda: self.view and self.view.redo())
 
     # --- studio and catalogue -------------------------------------------------------------------
 

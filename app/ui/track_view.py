@@ -156,6 +156,24 @@ class TrackView(QWidget):
         strip.set_gain_db(mix.gain_db)
         strip.set_state(mute=mix.mute, solo=mix.solo, pan=mix.pan)
 
+    def show_recipe(self) -> None:
+        """Put every control where the current recipe is (after undo or redo)."""
+        for kind in self.strips:
+            self._show_recipe(kind)
+        self.master.set_gain_db(self.track.recipe.master.gain_db)
+        for dialog in self.effects.values():
+            dialog.show_current()
+
+    def undo(self) -> None:
+        if self.track.undo():
+            self.show_recipe()
+            self.message.emit("Undone.")
+
+    def redo(self) -> None:
+        if self.track.redo():
+            self.show_recipe()
+            self.message.emit("Redone.")
+
     # --- transport -----------------------------------------------------------------------------
 
     def play_pause(self) -> None:

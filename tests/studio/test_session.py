@@ -122,3 +122,23 @@ def test_a_tampered_download_is_refused_and_nothing_is_kept(
     with pytest.raises(BundleTamperedError, match="altered or damaged"):
         studio.open_track("neon-harbour")
     assert not any(studio.cache.path("neon-harbour", 1, k).exists() for k in ("keys", "drums"))
+
+
+def test_every_edit_can_be_undone_and_a_fader_drag_is_one_step(studio: Studio) -> None:
+    track = studio.open_track("neon-harbour")
+    start = track.recipe
+    for gain in (-1.0, -2.0, -3.0, -4.5):  # one drag of the drums fader
+        track.set_stem("drums", gain_db=gain)
+    track.set_stem("pad", mute=True)
+    assert track.undo()
+    assert not track.recipe.stems["pad"].mute
+    assert track.recipe.stems["drums"].gain_db == -4.5
+    assert track.undo()
+    assert track.recipe == start
+    assert track.mixer.recipe == start  # heard, not only shown
+    assert not track.undo()
+    assert track.redo() and track.recipe.stems["drums"].gain_db == -4.5
+    with pytest.raises(PolicyDenied):
+        track.set_stem("lead", solo=True)
+    assert track.can_redo  # a refused edit does not clear the redo history
+    track.close()

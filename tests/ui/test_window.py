@@ -86,3 +86,15 @@ def test_effects_apply_live_and_respect_the_policy(qtbot, window: MainWindow) ->
     assert view.track.recipe.stems["keys"].fx.active_effects() == ["reverb"]
     assert not dialog.sliders[("drive", "drive_db")].isEnabled()
     assert dialog.sliders[("eq", "mid_db")].isEnabled()
+
+
+def test_undo_puts_the_controls_back(qtbot, window: MainWindow) -> None:
+    _open(qtbot, window, 0)
+    view = window.view
+    view.strips["bass"].fader.setValue(-20)
+    qtbot.mouseClick(view.strips["keys"].mute, Qt.MouseButton.LeftButton)
+    view.undo()
+    assert not view.strips["keys"].mute.isChecked()
+    view.undo()
+    assert view.strips["bass"].fader.value() == 0
+    assert view.track.recipe.stems["bass"].gain_db == 0.0
