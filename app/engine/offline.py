@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from app.core.recipe import Recipe
+from app.engine.loudness import normalise
 from app.engine.mixer import BLOCK_FRAMES, CHANNELS, Mixer
 
 
@@ -34,3 +35,18 @@ def render(
     if progress is not None:
         progress(1.0)
     return out
+
+
+def render_derivative(
+    stems: dict[str, np.ndarray],
+    sample_rate: int,
+    recipe: Recipe,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[np.ndarray, float]:
+    """The published form of a remix: the render as heard, loudness-normalised.
+
+    Returns (float32 (frames, 2), normalisation gain in dB). The studio uploads this and the
+    platform recomputes it to verify the upload.
+    """
+    return normalise(render(stems, sample_rate, recipe, progress=progress), sample_rate)

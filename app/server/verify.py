@@ -26,7 +26,7 @@ from app.core.keys import ed25519_public_from_b64
 from app.core.policy import Policy, evaluate
 from app.core.provenance import read_record, verify_record
 from app.core.recipe import Recipe
-from app.engine.offline import render
+from app.engine.offline import render_derivative
 from app.server.blobs import BlobStore
 from app.server.catalog import track_info
 from app.server.db import Device, Licence, Track, User, now_s
@@ -168,7 +168,7 @@ def verify_upload(
     if uploaded.shape[0] != track.frames:
         raise VerificationError("The uploaded audio is shorter than its header says.")
     stems = cache.get(session, blobs, master_key, track)
-    expected = render(stems, track.sample_rate, recipe)
+    expected, _gain_db = render_derivative(stems, track.sample_rate, recipe)
     worst = float(np.max(np.abs(expected - uploaded)))
     if worst > MATCH_TOLERANCE:
         raise VerificationError(

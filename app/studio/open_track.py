@@ -21,7 +21,7 @@ from app.core.provenance import sign_record
 from app.core.recipe import Recipe
 from app.core.track import TrackInfo
 from app.engine.mixer import Mixer
-from app.engine.offline import render
+from app.engine.offline import render, render_derivative
 from app.engine.output import Player, TransportState
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
 
@@ -246,7 +246,12 @@ class OpenTrack:
         if not decision.allowed:
             raise PolicyDenied(list(decision.reasons))
         progress("Rendering", 0.05)
-        audio = self.render(recipe, progress)
+        audio, _gain_db = render_derivative(
+            self._stems,
+            self.info.sample_rate,
+            recipe,
+            progress=lambda f: progress("Rendering", 0.05 + 0.6 * f),
+        )
         progress("Encoding", 0.7)
         flac = encode_flac(audio, self.info.sample_rate)
         del audio

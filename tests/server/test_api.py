@@ -33,7 +33,7 @@ from app.core.licence import Licence, verify_licence
 from app.core.provenance import sign_record
 from app.core.recipe import Recipe
 from app.core.track import TrackInfo
-from app.engine.offline import render
+from app.engine.offline import render_derivative
 from app.server import accounts
 from app.server.api import create_app
 from app.server.config import TOKEN_TTL_S, ServerConfig
@@ -171,10 +171,10 @@ class Studio:
         return Recipe.default_for(self.info, title="Harbour Lights")
 
     def flac(self, recipe: Recipe) -> bytes:
-        """The FLAC of the offline render of ``recipe`` (cached per recipe)."""
+        """The FLAC of the published form of ``recipe`` (cached per recipe)."""
         digest = recipe.digest()
         if digest not in self._renders:
-            audio = render(self.stems, self.info.sample_rate, recipe)
+            audio, _ = render_derivative(self.stems, self.info.sample_rate, recipe)
             self._renders[digest] = encode_flac(audio, self.info.sample_rate)
         return self._renders[digest]
 

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from app.core.bundle import decrypt_stem
+from app.core.codec import decode_audio
 from app.core.errors import BundleTamperedError, PolicyDenied
+from app.engine.loudness import measure
 from app.studio.errors import NotSignedInError, PlatformKeyChangedError
 from app.studio.session import Studio
 
@@ -61,6 +63,12 @@ def test_open_remix_within_the_policy_and_publish(studio: Studio) -> None:
     assert result["disclosure"]["stems_used"] == ["drums", "bass", "keys", "lead"]
     listed = studio.derivatives()
     assert [d["id"] for d in listed] == [result["id"]]
+    # What listeners get is loudness-normalised: -14 LUFS, true peak at most -1 dBTP.
+    response = studio.client._request("GET", f"/derivatives/{result['id']}/audio")
+    audio, rate = decode_audio(response.content)
+    loudness = measure(audio, rate)
+    assert loudness.integrated_lufs == pytest.approx(-14.0, abs=0.5)
+    assert loudness.true_peak_dbtp <= -1.0 + 0.05  # 24-bit encoding adds at most a hair
     track.close()
 
 
