@@ -22,6 +22,7 @@ from typing import Any
 
 from app.core.errors import PolicyDenied, PolicyError
 from app.core.recipe import GAIN_DB_MIN, Recipe
+from app.core.track import TrackInfo
 
 VERSION = 1
 
@@ -212,12 +213,19 @@ class Decision:
             raise PolicyDenied(list(self.reasons))
 
 
-def evaluate(policy: Policy, recipe: Recipe, *, publishing: bool = False) -> Decision:
+def evaluate(
+    policy: Policy,
+    recipe: Recipe,
+    *,
+    publishing: bool = False,
+    track: TrackInfo | None = None,
+) -> Decision:
     """Check ``recipe`` against ``policy``.
 
     Args:
         publishing: also apply the rules for a published derivative (publishing allowed, the
             minimum number of audible stems).
+        track: the track, to check the arranged length against ``max_length_s``.
     """
     reasons: list[str] = []
     if not policy.remix:
@@ -241,14 +249,25 @@ def evaluate(policy: Policy, recipe: Recipe, *, publishing: bool = False) -> Dec
         where = sorted(k for k, e in used if e == effect)
         reasons.append(f"the artist does not allow {effect} ({', '.join(where)})")
     audible = recipe.audible_stems()
-    if len(audible) == 1 and not policy.rule(audible[0]).solo:
-        reasons.append(f"the {audible[0]} stem may not be heard on its own")
+    # Each section with its own mutes is a mix of its own: the rules hold in every one.
+    plays = recipe.arrangement.sections or ()
+    mixes = [audible] + [[k for k in audible if k not in p.mutes] for p in plays]
+    for heard in mixes:
+        if len(heard) == 1 and not policy.rule(heard[0]).solo:
+            reasons.append(f"the {heard[0]} stem may not be heard on its own")
     if publishing:
         if not policy.publish:
             reasons.append("the artist does not allow publishing remixes of this track")
-        if len(audible) < policy.min_audible_stems:
+        if min(len(heard) for heard in mixes) < policy.min_audible_stems:
             reasons.append(
                 f"a published remix must keep at least {policy.min_audible_stems} stems audible"
+            )
+    if track is not None:
+        length_s = recipe.arrangement.duration_s(track)
+        if length_s > policy.max_length_s:
+            reasons.append(
+                f"the arrangement lasts {length_s:.0f} s; the artist allows at most "
+                f"{policy.max_length_s:.0f} s"
             )
     # Keep the order stable and drop repeats (solo + alone can both fire for one stem).
     unique = tuple(dict.fromkeys(reasons))

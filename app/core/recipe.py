@@ -11,7 +11,9 @@ Wire form (JSON, version 2)::
                                 "drive_db": 0.0, "chorus": {...}, "delay": {...},
                                 "reverb": {...}}}, ...},
      "master": {"gain_db": 0.0, "limiter_ceiling_db": -1.0, "fx": {"eq": {...},
-                "compressor": {...}}}}
+                "compressor": {...}}},
+     "arrangement": {"sections": null | [{"section": 0, "mutes": ["lead"]}, ...],
+                     "fade_in_s": 0.0, "fade_out_s": 0.0}}
 
 Effect settings and their ranges are in ``app.core.effects``; version 1 had no ``fx`` and is
 migrated by adding neutral chains.
@@ -27,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from app.core.arrangement import Arrangement
 from app.core.effects import MasterFx, StemFx
 from app.core.encoding import canonical_json, sha256_hex
 from app.core.errors import RecipeError, RecipeVersionError
@@ -82,6 +85,7 @@ class Recipe:
     title: str = "Untitled remix"
     stems: dict[str, StemMix] = field(default_factory=dict)
     master: MasterMix = MasterMix()
+    arrangement: Arrangement = field(default_factory=Arrangement)
 
     @classmethod
     def default_for(cls, track: TrackInfo, title: str | None = None) -> Recipe:
@@ -103,6 +107,9 @@ class Recipe:
 
     def with_title(self, title: str) -> Recipe:
         return _checked(replace(self, title=title))
+
+    def with_arrangement(self, **changes: Any) -> Recipe:
+        return _checked(replace(self, arrangement=replace(self.arrangement, **changes)))
 
     def with_master(self, **changes: Any) -> Recipe:
         return _checked(replace(self, master=replace(self.master, **changes)))
@@ -134,6 +141,7 @@ class Recipe:
                 "limiter_ceiling_db": self.master.limiter_ceiling_db,
                 "fx": self.master.fx.to_dict(),
             },
+            "arrangement": self.arrangement.to_dict(),
         }
 
     def to_json(self) -> str:
@@ -156,6 +164,10 @@ class Recipe:
                 "This recipe's stems (" + ", ".join(sorted(self.stems)) + ") do not match the "
                 "track's (" + ", ".join(sorted(track.stem_kinds)) + ")."
             )
+        try:
+            self.arrangement.check_fits(track)
+        except ValueError as exc:
+            raise RecipeError(f"This recipe's arrangement does not fit the track: {exc}.") from None
 
 
 def loads(data: bytes | str) -> Recipe:
@@ -211,6 +223,7 @@ def _from_dict(doc: dict[str, Any]) -> Recipe:
                 limiter_ceiling_db=_number(master_doc.get("limiter_ceiling_db", -1.0)),
                 fx=MasterFx.from_dict(master_doc.get("fx", {})),
             ),
+            arrangement=Arrangement.from_dict(doc.get("arrangement", {})),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise RecipeError(f"This recipe is malformed ({exc}).") from None

@@ -17,7 +17,9 @@ import threading
 import numpy as np
 
 from app.core.recipe import GAIN_DB_MIN, Recipe
+from app.core.track import TrackInfo
 from app.engine.effects import Chain
+from app.engine.timeline import Timeline
 
 BLOCK_FRAMES = 512
 CHANNELS = 2
@@ -65,15 +67,19 @@ class Mixer:
         recipe: Recipe,
         *,
         block_frames: int = BLOCK_FRAMES,
+        track: TrackInfo | None = None,
     ) -> None:
         self.names = list(recipe.stems)
+        self.track = track
         missing = [n for n in self.names if n not in stems]
         if missing:
             raise ValueError(f"no audio for stems {missing}")
         self.sample_rate = sample_rate
         self.block_frames = block_frames
         self._stems = [stems[n] for n in self.names]
-        self.frames = max(s.shape[0] for s in self._stems)
+        self.source_frames = max(s.shape[0] for s in self._stems)
+        self._timeline = self._make_timeline(recipe)
+        self.frames = self._timeline.frames if self._timeline else self.source_frames
         self._lock = threading.Lock()
         self._recipe = recipe
         self._target = channel_gains(recipe, self.names)
@@ -99,12 +105,32 @@ class Mixer:
     def recipe(self) -> Recipe:
         return self._recipe
 
+    def _make_timeline(self, recipe: Recipe) -> Timeline | None:
+        if recipe.arrangement.is_default:
+            return None
+        if self.track is None:
+            raise ValueError("an arranged recipe needs the track's sections")
+        return Timeline(recipe.arrangement, self.track)
+
+    def source_position(self, frame: int) -> int:
+        """The source frame heard at output ``frame`` (for the sections display)."""
+        timeline = self._timeline
+        return timeline.source_position(frame) if timeline else frame
+
     def set_recipe(self, recipe: Recipe) -> None:
         """Apply new settings from the next block on (thread-safe; ramps, never jumps)."""
         if list(recipe.stems) != self.names:
             raise ValueError("a recipe for other stems cannot be applied to this mixer")
         target = channel_gains(recipe, self.names)
+        timeline = (
+            self._make_timeline(recipe)
+            if recipe.arrangement != self._recipe.arrangement
+            else self._timeline
+        )
         with self._lock:
+            # A new arrangement takes effect at the next block, at the same output position.
+            self._timeline = timeline
+            self.frames = timeline.frames if timeline else self.source_frames
             self._recipe = recipe
             self._target = target
             self._master_target = db_to_gain(recipe.master.gain_db)
@@ -132,6 +158,7 @@ class Mixer:
             self._current = target
             self._master_current = master_target
             recipe, fx_pending, self._fx_pending = self._recipe, self._fx_pending, False
+            timeline = self._timeline
         if fx_pending:
             for name, chain in zip(self.names, self._chains, strict=True):
                 chain.update(recipe.stems[name].fx)
@@ -148,7 +175,13 @@ class Mixer:
             if not (lo.any() or hi.any()):
                 self.peaks[i] = 0.0
                 continue
-            piece = stem[start : start + frames]
+            if timeline is None:
+                piece = stem[start : start + frames]
+            else:
+                piece = timeline.read(stem, start, min(frames, max(0, self.frames - start)))
+                section_gain = timeline.stem_gain(self.names[i], start, piece.shape[0])
+                if section_gain is not None:
+                    piece = piece * section_gain[:, None]
             n = piece.shape[0]
             if n == 0:
                 self.peaks[i] = 0.0
@@ -164,6 +197,10 @@ class Mixer:
         if self._master_chain.active and frames:
             out[:] = self._master_chain.process(out)
         master = master_current + (master_target - master_current) * ramp[:, 0]
+        if timeline is not None:
+            fades = timeline.master_gain(start, frames)
+            if fades is not None:
+                master = master * fades
         out *= master[:, None]
         self._limit(out, ramp)
         self.peaks[-1] = float(np.abs(out).max()) if frames else 0.0

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from app.core.recipe import Recipe
+from app.core.track import TrackInfo
 from app.engine.loudness import normalise
 from app.engine.mixer import BLOCK_FRAMES, CHANNELS, Mixer
 
@@ -19,13 +20,15 @@ def render(
     *,
     block_frames: int = BLOCK_FRAMES,
     progress: Callable[[float], None] | None = None,
+    track: TrackInfo | None = None,
 ) -> np.ndarray:
     """Render the whole remix; returns float32 (frames, 2) in memory (never a file).
 
     Args:
         progress: called with the fraction done (0..1) about every second of audio.
+        track: the track's metadata; needed when the recipe rearranges its sections.
     """
-    mixer = Mixer(stems, sample_rate, recipe, block_frames=block_frames)
+    mixer = Mixer(stems, sample_rate, recipe, block_frames=block_frames, track=track)
     out = np.zeros((mixer.frames, CHANNELS), dtype=np.float32)
     report_every = max(1, sample_rate // block_frames)
     for index, start in enumerate(range(0, mixer.frames, block_frames)):
@@ -43,10 +46,12 @@ def render_derivative(
     recipe: Recipe,
     *,
     progress: Callable[[float], None] | None = None,
+    track: TrackInfo | None = None,
 ) -> tuple[np.ndarray, float]:
     """The published form of a remix: the render as heard, loudness-normalised.
 
     Returns (float32 (frames, 2), normalisation gain in dB). The studio uploads this and the
     platform recomputes it to verify the upload.
     """
-    return normalise(render(stems, sample_rate, recipe, progress=progress), sample_rate)
+    audio = render(stems, sample_rate, recipe, progress=progress, track=track)
+    return normalise(audio, sample_rate)

@@ -148,7 +148,7 @@ def verify_upload(
         recipe.check_fits(info)
     except RecipeError as exc:
         raise VerificationError(str(exc)) from None
-    decision = evaluate(Policy.from_dict(track.policy), recipe, publishing=True)
+    decision = evaluate(Policy.from_dict(track.policy), recipe, publishing=True, track=info)
     if not decision.allowed:
         raise VerificationError(
             "The artist's policy does not allow this remix: " + "; ".join(decision.reasons) + "."
@@ -168,7 +168,7 @@ def verify_upload(
     if uploaded.shape[0] != track.frames:
         raise VerificationError("The uploaded audio is shorter than its header says.")
     stems = cache.get(session, blobs, master_key, track)
-    expected, _gain_db = render_derivative(stems, track.sample_rate, recipe)
+    expected, _gain_db = render_derivative(stems, track.sample_rate, recipe, track=info)
     worst = float(np.max(np.abs(expected - uploaded)))
     if worst > MATCH_TOLERANCE:
         raise VerificationError(

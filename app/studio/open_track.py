@@ -56,7 +56,7 @@ class OpenTrack:
         self.policy = Policy.from_dict(licence.policy)
         self.recipe = Recipe.default_for(info)
         self._stems = stems
-        self.mixer = Mixer(stems, info.sample_rate, self.recipe)
+        self.mixer = Mixer(stems, info.sample_rate, self.recipe, track=info)
         self._player: Player | None = None
         self._messages: list[str] = []
         self._undo: list[Recipe] = []
@@ -108,7 +108,7 @@ class OpenTrack:
 
     def check(self, recipe: Recipe, *, publishing: bool = False) -> Decision:
         """What the policy says of ``recipe`` (the window greys out what it would refuse)."""
-        return evaluate(self.policy, recipe, publishing=publishing)
+        return evaluate(self.policy, recipe, publishing=publishing, track=self.info)
 
     def apply(self, recipe: Recipe, *, edit: tuple[Any, ...] | None = None) -> None:
         """Make ``recipe`` current (heard from the next block); refuses what the policy forbids.
@@ -224,6 +224,7 @@ class OpenTrack:
             self.info.sample_rate,
             recipe,
             progress=lambda f: progress("Rendering", 0.05 + 0.6 * f),
+            track=self.info,
         )
 
     def publish(
@@ -251,6 +252,7 @@ class OpenTrack:
             self.info.sample_rate,
             recipe,
             progress=lambda f: progress("Rendering", 0.05 + 0.6 * f),
+            track=self.info,
         )
         progress("Encoding", 0.7)
         flac = encode_flac(audio, self.info.sample_rate)

@@ -45,6 +45,9 @@ def test_golden_v2_file_round_trips_exactly() -> None:
     assert recipe.stems["keys"].fx.active_effects() == ["filter", "reverb"]
     assert recipe.stems["keys"].fx.reverb.mix == 0.25
     assert recipe.master.fx.active_effects() == ["eq"]
+    assert [p.section for p in recipe.arrangement.sections] == [0, 1, 2, 2, 5]
+    assert recipe.arrangement.sections[3].mutes == ("lead",)
+    assert recipe.arrangement.fade_out_s == 2.5
     # Writing it back gives the same document (the golden file is the format's contract).
     assert recipe.to_dict() == json.loads(GOLDEN_V2.read_text())
 

@@ -174,7 +174,7 @@ class Studio:
         """The FLAC of the published form of ``recipe`` (cached per recipe)."""
         digest = recipe.digest()
         if digest not in self._renders:
-            audio, _ = render_derivative(self.stems, self.info.sample_rate, recipe)
+            audio, _ = render_derivative(self.stems, self.info.sample_rate, recipe, track=self.info)
             self._renders[digest] = encode_flac(audio, self.info.sample_rate)
         return self._renders[digest]
 
