@@ -144,6 +144,21 @@ class OpenTrack:
     def set_master(self, **changes: Any) -> None:
         self.apply(self.recipe.with_master(**changes), edit=("master", *sorted(changes)))
 
+    def set_arrangement(self, **changes: Any) -> None:
+        """Change the arrangement (sections playlist, fades); heard from the next block."""
+        self.apply(self.recipe.with_arrangement(**changes), edit=("arrangement", *sorted(changes)))
+
+    @property
+    def duration_s(self) -> float:
+        """The arranged length in seconds (the track's own length when not rearranged)."""
+        return self.mixer.frames / self.info.sample_rate
+
+    @property
+    def source_position_s(self) -> float:
+        """Where in the track as written the playhead is (for the sections display)."""
+        frame = int(self.position_s * self.info.sample_rate)
+        return self.mixer.source_position(frame) / self.info.sample_rate
+
     @property
     def can_undo(self) -> bool:
         return bool(self._undo)

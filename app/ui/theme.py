@@ -29,6 +29,9 @@ QListWidget::item {{ padding: 10px 8px; border-radius: 6px; margin: 2px 4px; }}
 QListWidget::item:selected {{ background: {SURFACE_HIGH}; color: {TEXT};
     border-left: 3px solid {ACCENT}; }}
 QListWidget::item:hover {{ background: #24262d; }}
+QListWidget::indicator {{ width: 14px; height: 14px; border: 1px solid #6c717d;
+    border-radius: 3px; background: #0f1013; }}
+QListWidget::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
 QFrame#strip {{ background: {SURFACE}; border-radius: 8px; }}
 QFrame#masterStrip {{ background: {SURFACE_HIGH}; border-radius: 8px; border: 1px solid #383c46; }}
 QLabel#stripName {{ font-weight: 600; font-size: 10.5pt; }}

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import FanfareError
 from app.studio.open_track import OpenTrack
+from app.ui.arrangement_dialog import ArrangementDialog
 from app.ui.effects_dialog import EffectsDialog
 from app.ui.publish_dialog import PublishDialog
 from app.ui.widgets.channel_strip import ChannelStrip
@@ -122,8 +123,13 @@ class TrackView(QWidget):
         self.publish_button.setObjectName("primary")
         self.publish_button.setEnabled(track.policy.publish)
         self.publish_button.clicked.connect(self.open_publish)
+        self.arrange_button = QPushButton("Arrange…")
+        self.arrange_button.setEnabled(bool(info.sections))
+        self.arrange_button.setToolTip("Repeat, drop or reorder sections; mute stems per section")
+        self.arrange_button.clicked.connect(self.open_arrangement)
         bottom.addWidget(self.transport, 1)
         bottom.addSpacing(12)
+        bottom.addWidget(self.arrange_button)
         bottom.addWidget(self.publish_button)
         layout.addLayout(bottom)
 
@@ -133,6 +139,7 @@ class TrackView(QWidget):
         self.timer.start()
         self.publish_dialog: PublishDialog | None = None
         self.effects: dict[str, EffectsDialog] = {}
+        self.arrangement_dialog: ArrangementDialog | None = None
         self._tick()
 
     # --- edits ---------------------------------------------------------------------------------
@@ -163,6 +170,8 @@ class TrackView(QWidget):
         self.master.set_gain_db(self.track.recipe.master.gain_db)
         for dialog in self.effects.values():
             dialog.show_current()
+        if self.arrangement_dialog is not None:
+            self.arrangement_dialog.show_current()
 
     def undo(self) -> None:
         if self.track.undo():
@@ -206,8 +215,10 @@ class TrackView(QWidget):
             self.strips[kind].meter.set_peak(float(peaks[index]) if playing else 0.0)
         self.master.meter.set_peak(float(peaks[-1]) if playing else 0.0)
         position = self.track.position_s
+        if self.transport.duration_s != self.track.duration_s:  # the arrangement changed
+            self.transport.set_duration(self.track.duration_s)
         self.transport.show_position(position, playing, self.track.underruns)
-        self.sections.set_position(position)
+        self.sections.set_position(self.track.source_position_s)
 
     def open_effects(self, kind: str) -> None:
         """The effects of one strip (or the master), live, non-modal."""
@@ -217,6 +228,12 @@ class TrackView(QWidget):
         dialog.show_current()
         dialog.show()
         dialog.raise_()
+
+    def open_arrangement(self) -> None:
+        if self.arrangement_dialog is None:
+            self.arrangement_dialog = ArrangementDialog(self.track, self)
+        self.arrangement_dialog.show_current()
+        self.arrangement_dialog.show()
 
     def open_publish(self) -> None:
         self.publish_dialog = PublishDialog(self.track, self)

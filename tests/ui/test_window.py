@@ -98,3 +98,28 @@ def test_undo_puts_the_controls_back(qtbot, window: MainWindow) -> None:
     view.undo()
     assert view.strips["bass"].fader.value() == 0
     assert view.track.recipe.stems["bass"].gain_db == 0.0
+
+
+def test_arranging_repeats_a_section_mutes_a_stem_in_it_and_undoes(
+    qtbot, window: MainWindow
+) -> None:
+    _open(qtbot, window, 0)
+    view = window.view
+    before = view.track.duration_s
+    qtbot.mouseClick(view.arrange_button, Qt.MouseButton.LeftButton)
+    dialog = view.arrangement_dialog
+    dialog.playlist.setCurrentRow(2)  # the first chorus
+    qtbot.mouseClick(dialog.buttons["Repeat"], Qt.MouseButton.LeftButton)
+    chorus = view.track.info.sections[2]
+    assert view.track.duration_s == pytest.approx(before + chorus.end_s - chorus.start_s, abs=0.01)
+    assert dialog.playlist.count() == len(view.track.info.sections) + 1
+    pad = next(dialog.mutes.item(i) for i in range(dialog.mutes.count())
+               if dialog.mutes.item(i).text() == "pad")  # fmt: skip
+    pad.setCheckState(Qt.CheckState.Checked)
+    assert view.track.recipe.arrangement.sections[3].mutes == ("pad",)
+    qtbot.wait(100)  # the transport follows the new length on its next tick
+    assert view.transport.duration_s == pytest.approx(view.track.duration_s)
+    view.undo()
+    view.undo()
+    assert view.track.recipe.arrangement.sections is None
+    assert dialog.playlist.count() == len(view.track.info.sections)

@@ -49,6 +49,10 @@ class TransportBar(QWidget):
         layout.addWidget(self.underruns)
         self._duration_s = 0.0
 
+    @property
+    def duration_s(self) -> float:
+        return self._duration_s
+
     def set_duration(self, seconds: float) -> None:
         self._duration_s = seconds
         self.slider.setRange(0, int(seconds * SEEK_STEPS_PER_S))
