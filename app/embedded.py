@@ -45,11 +45,15 @@ class EmbeddedPlatform:
             Signer.load_or_create(session, self.config.master_key)
             return seed_demo(session, BlobStore(self.config.blob_dir), self.config.master_key)
 
-    def start(self) -> str:
-        """Serve on 127.0.0.1 at a free port; returns the base URL."""
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 at ``port`` (0: a free one); returns the base URL."""
         self.seed_if_empty()
         config = uvicorn.Config(
-            create_app(self.config), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+            create_app(self.config),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="fanfare-platform", daemon=True)

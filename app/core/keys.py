@@ -134,6 +134,12 @@ class DeviceKeys:
         return b64u(self.signing.public_key().public_bytes_raw())
 
 
+def endorsement_message(kid: str, public: Ed25519PublicKey) -> bytes:
+    """What one platform key signs to vouch for another (key rotation without re-pinning)."""
+    body = {"kid": kid, "public_key": b64u(public.public_bytes_raw()), "purpose": "fanfare/key"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
 def enrolment_message(signing_public_b64: str, kem_public_b64: str) -> bytes:
     """What a device signs with its Ed25519 key to prove it holds the keys it enrols."""
     body = {

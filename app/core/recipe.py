@@ -40,6 +40,7 @@ VERSION = 2
 MAX_RECIPE_BYTES = 1024 * 1024
 GAIN_DB_MIN = -60.0  # at or below this a fader is silent
 GAIN_DB_MAX = 12.0
+AUDIBLE_RANGE_DB = 24.0  # a stem further below the loudest one does not count as heard
 CEILING_DB_RANGE = (-12.0, 0.0)
 
 # MIGRATIONS[n] turns a version-n document into a version-(n+1) document.
@@ -115,10 +116,17 @@ class Recipe:
         return _checked(replace(self, master=replace(self.master, **changes)))
 
     def audible_stems(self) -> list[str]:
-        """Stems a listener hears: soloed ones if any solo, else the unmuted ones above silence."""
+        """Stems a listener hears: soloed ones if any solo, else the unmuted ones, counting only
+        faders within ``AUDIBLE_RANGE_DB`` of the loudest: a stem pulled 50 dB under the others
+        is inaudible once the remix is normalised, so it does not make another stem "not alone".
+        """
         soloed = [k for k, s in self.stems.items() if s.solo]
         candidates = soloed or [k for k, s in self.stems.items() if not s.mute]
-        return [k for k in candidates if self.stems[k].gain_db > GAIN_DB_MIN]
+        live = [k for k in candidates if self.stems[k].gain_db > GAIN_DB_MIN]
+        if not live:
+            return []
+        loudest = max(self.stems[k].gain_db for k in live)
+        return [k for k in live if self.stems[k].gain_db >= loudest - AUDIBLE_RANGE_DB]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -71,10 +71,18 @@ class PlatformClient:
     def me(self) -> dict[str, Any]:
         return dict(self._json("GET", "/auth/me"))
 
-    def platform_keys(self) -> dict[str, str]:
-        """The platform's licence-signing public keys: key id → base64url raw key."""
+    def platform_keys(self) -> tuple[dict[str, str], list[dict[str, str]]]:
+        """The platform's licence-signing keys (key id → base64url raw key) and endorsements."""
         doc = self._json("GET", "/platform/keys")
-        return {str(k["kid"]): str(k["public_key"]) for k in doc["keys"]}
+        try:
+            keys = {str(k["kid"]): str(k["public_key"]) for k in doc["keys"]}
+            endorsements = [
+                {"kid": str(e["kid"]), "by": str(e["by"]), "sig": str(e["sig"])}
+                for e in doc.get("endorsements", [])
+            ]
+        except (KeyError, TypeError):
+            raise PlatformError("The platform's key list is malformed.") from None
+        return keys, endorsements
 
     def enrol_device(self, name: str, signing_key: str, kem_key: str, proof: str) -> dict[str, Any]:
         """Enrol public keys; ``proof`` is the device's signature showing it holds them."""

@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--sections", type=Path, help="a JSON file: [{name, start_s, end_s}]")
     publish.add_argument("--track-id", help="publish a new version of this track")
 
+    keys = sub.add_parser("keys", help="manage the licence-signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_sub.add_parser("rotate", help="sign new licences with a new key")
+    data_arg(rotate, True)
+
     seed = sub.add_parser("seed-demo", help="seed an empty platform with the demo catalogue")
     data_arg(seed, True)
     return parser
@@ -185,6 +190,16 @@ def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate(args: argparse.Namespace) -> int:
+    from app.server.vaultkeys import rotate_signing_key
+
+    config = _config(args)
+    with make_sessions(make_engine(config.database_url))() as session:
+        kid = rotate_signing_key(session, config.master_key)
+    print(f"New licences are signed with {kid}; restart the API workers to use it.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -194,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             return _users_add(args)
         if args.command == "publish":
             return _publish(args)
+        if args.command == "keys":
+            return _rotate(args)
         seeded = _seed(_config(args))
         print("Seeded the demo catalogue." if seeded else "The platform already has accounts.")
         return 0

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.encoding import b64u
-from app.core.keys import key_id
+from app.core.keys import endorsement_message, key_id
 from app.server.db import PlatformKey
 
 
@@ -36,10 +36,18 @@ def stem_key_purpose(track_id: str, version: int, kind: str) -> str:
 class Signer:
     """The active licence-signing key, and every public key the platform has ever used."""
 
-    def __init__(self, private: Ed25519PrivateKey, public_keys: dict[str, Ed25519PublicKey]):
+    def __init__(
+        self,
+        private: Ed25519PrivateKey,
+        public_keys: dict[str, Ed25519PublicKey],
+        endorsements: list[dict[str, str]] | None = None,
+    ) -> None:
         self.private = private
         self.kid = key_id(private.public_key())
         self.public_keys = public_keys
+        #: Each key's signature over every other key (see :func:`endorse`): an app that pinned
+        #: an older key accepts a newer one only through these.
+        self.endorsements = endorsements or []
 
     @classmethod
     def load_or_create(cls, session: Session, master_key: bytes) -> Signer:
@@ -63,10 +71,35 @@ class Signer:
         private = Ed25519PrivateKey.from_private_bytes(
             unwrap(master_key, current.wrapped_private, f"signing|{current.kid}")
         )
-        publics = {
+        privates = {
             r.kid: Ed25519PrivateKey.from_private_bytes(
                 unwrap(master_key, r.wrapped_private, f"signing|{r.kid}")
-            ).public_key()
+            )
             for r in rows
         }
-        return cls(private, publics)
+        endorsements = [
+            {"kid": kid, "by": by, "sig": b64u(signer.sign(endorsement_message(kid, key)))}
+            for kid, key in ((k, p.public_key()) for k, p in privates.items())
+            for by, signer in privates.items()
+            if by != kid
+        ]
+        return cls(private, {k: p.public_key() for k, p in privates.items()}, endorsements)
+
+
+def rotate_signing_key(session: Session, master_key: bytes) -> str:
+    """Make a new licence-signing key the active one; older keys stay to verify and endorse."""
+    for row in session.scalars(select(PlatformKey).where(PlatformKey.purpose == "licence")):
+        row.active = False
+    private = Ed25519PrivateKey.generate()
+    kid = key_id(private.public_key())
+    session.add(
+        PlatformKey(
+            kid=kid,
+            purpose="licence",
+            public_key=b64u(private.public_key().public_bytes_raw()),
+            wrapped_private=wrap(master_key, private.private_bytes_raw(), f"signing|{kid}"),
+            active=True,
+        )
+    )
+    session.commit()
+    return kid

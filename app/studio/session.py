@@ -15,6 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+
+from app.core.encoding import unb64u
 from app.core.errors import (
     BundleError,
     FanfareError,
@@ -23,7 +26,13 @@ from app.core.errors import (
     LicenceRightsError,
 )
 from app.core.files import atomic_write
-from app.core.keys import DeviceKeys, ed25519_public_from_b64, enrolment_proof
+from app.core.keys import (
+    DeviceKeys,
+    ed25519_public_from_b64,
+    endorsement_message,
+    enrolment_proof,
+    key_id,
+)
 from app.core.licence import Licence, Revocations, verify_licence, verify_revocations
 from app.core.track import TrackInfo
 from app.platform_client.client import PlatformClient
@@ -128,18 +137,47 @@ class Studio:
         self.book.save()
 
     def _pin_keys(self) -> None:
-        offered = self.client.platform_keys()
+        """Trust on first use; afterwards only keys a pinned key has endorsed (a rotation).
+
+        A pinned key id offered with other key bytes, or no pinned key offered at all, means
+        this is not the platform the user signed in to before: refuse, change nothing.
+        """
+        offered, endorsements = self.client.platform_keys()
+        genuine = {}
+        for kid, text in offered.items():
+            try:
+                if key_id(ed25519_public_from_b64(text)) == kid:
+                    genuine[kid] = text
+            except ValueError:
+                continue  # a malformed key is simply not trusted
         pinned = self.profile.pinned_keys
         if not pinned:
-            pinned.update(offered)  # trust on first use, like SSH; the user is told in docs
+            pinned.update(genuine)
             return
-        if not set(offered) & set(pinned):
+        changed = any(genuine.get(kid, text) != text for kid, text in pinned.items())
+        if changed or not set(genuine) & set(pinned):
             raise PlatformKeyChangedError(
                 f"The platform at {self.url} signs with keys this app has never seen; it may "
                 "not be the platform you signed in to before. Nothing was changed."
             )
-        # Keys the platform adds while a pinned one is still offered are a rotation: trust them.
-        pinned.update(offered)
+        for kid, text in genuine.items():
+            if kid not in pinned and self._endorsed(kid, text, endorsements):
+                pinned[kid] = text
+
+    def _endorsed(self, kid: str, text: str, endorsements: list[dict[str, str]]) -> bool:
+        key = ed25519_public_from_b64(text)
+        for entry in endorsements:
+            by = self.profile.pinned_keys.get(entry["by"])
+            if entry["kid"] != kid or by is None:
+                continue
+            try:
+                ed25519_public_from_b64(by).verify(
+                    unb64u(entry["sig"]), endorsement_message(kid, key)
+                )
+                return True
+            except (InvalidSignature, ValueError):
+                continue
+        return False
 
     def _require_sign_in(self) -> None:
         if not self.signed_in:

@@ -97,3 +97,13 @@ def test_effects_outside_the_artists_list_are_refused_by_name() -> None:
     assert evaluate(policy, master).allowed
     # A neutral effect is not "used": a recipe with every chain neutral passes an empty list.
     assert evaluate(Policy.from_dict({"effects": []}), _recipe()).allowed
+
+
+def test_a_fader_pulled_near_the_floor_does_not_keep_a_stem_company() -> None:
+    # Drums at -59.5 dB under a lead at 0 dB: after normalisation that is the lead alone.
+    muted = {k: StemMix(mute=True) for k in ("bass", "keys")}
+    recipe = _recipe(drums=StemMix(gain_db=-59.5), **muted)
+    decision = evaluate(POLICY, recipe, publishing=True)
+    assert "the lead stem may not be heard on its own" in decision.reasons
+    audible = _recipe(drums=StemMix(gain_db=-20.0), **muted)
+    assert evaluate(POLICY, audible, publishing=True).allowed

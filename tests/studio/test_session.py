@@ -150,3 +150,61 @@ def test_every_edit_can_be_undone_and_a_fader_drag_is_one_step(studio: Studio) -
         track.set_stem("lead", solo=True)
     assert track.can_redo  # a refused edit does not clear the redo history
     track.close()
+
+
+def test_a_pinned_key_id_offered_with_other_bytes_is_refused(studio: Studio) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.core.encoding import b64u
+
+    kid = next(iter(studio.profile.pinned_keys))
+    impostor = b64u(Ed25519PrivateKey.generate().public_key().public_bytes_raw())
+    studio.profile.pinned_keys[kid] = impostor  # as if the real platform had served this
+    with pytest.raises(PlatformKeyChangedError):
+        studio.login("fan", "fanfare-demo")
+    assert studio.profile.pinned_keys[kid] == impostor  # nothing was changed
+
+
+def test_an_unendorsed_extra_key_is_not_trusted(studio: Studio, monkeypatch) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.core.encoding import b64u
+    from app.core.keys import key_id
+
+    extra = Ed25519PrivateKey.generate().public_key()
+    real = studio.client.platform_keys
+
+    def with_extra() -> tuple[dict[str, str], list[dict[str, str]]]:
+        keys, endorsements = real()
+        return keys | {key_id(extra): b64u(extra.public_bytes_raw())}, endorsements
+
+    monkeypatch.setattr(studio.client, "platform_keys", with_extra)
+    studio.login("fan", "fanfare-demo")
+    assert key_id(extra) not in studio.profile.pinned_keys
+
+
+def test_a_rotated_key_is_trusted_through_its_endorsement(platform_dir: Path) -> None:
+    from app.embedded import EmbeddedPlatform
+    from app.server.db import make_engine, make_sessions
+    from app.server.vaultkeys import rotate_signing_key
+
+    platform = EmbeddedPlatform(platform_dir)
+    url = platform.start()
+    port = int(url.rsplit(":", 1)[1])
+    studio = Studio(url)
+    studio.login("fan", "fanfare-demo")
+    old = set(studio.profile.pinned_keys)
+    platform.stop()
+    with make_sessions(make_engine(platform.config.database_url))() as session:
+        new_kid = rotate_signing_key(session, platform.config.master_key)
+    platform = EmbeddedPlatform(platform_dir)
+    platform.start(port)
+    try:
+        studio.login("fan", "fanfare-demo")
+        assert set(studio.profile.pinned_keys) == old | {new_kid}
+        track = studio.open_track("paper-moons")  # its licence is signed by the new key
+        assert track.licence.kid == new_kid
+        track.close()
+    finally:
+        studio.close()
+        platform.stop()

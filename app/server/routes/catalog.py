@@ -25,6 +25,7 @@ def platform_keys(platform: PlatformDep) -> dict[str, Any]:
     return {
         "active": platform.signer.kid,
         "keys": [{"kid": kid, "public_key": public_key_b64(pub)} for kid, pub in keys.items()],
+        "endorsements": platform.signer.endorsements,
     }
 
 
