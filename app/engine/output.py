@@ -112,6 +112,8 @@ class Player:
         self._written = 0  # next track frame the feeder renders
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Transport changes come from the window, the licence keeper and the feeder itself.
+        self._lock = threading.Lock()
         self._block = np.zeros((mixer.block_frames, CHANNELS), dtype=np.float32)
 
     # --- transport ----------------------------------------------------------------------------
@@ -130,46 +132,61 @@ class Player:
 
     def play(self) -> None:
         """Start or resume from the current position; raises OutputUnavailableError."""
+        with self._lock:
+            self._play()
+
+    def _play(self) -> None:
         if self.state is TransportState.PLAYING:
             return
         if self._position >= self.mixer.frames:
             self._position = 0
-        self._stream = _open_stream(self.mixer.sample_rate, self.device)
+        stream = _open_stream(self.mixer.sample_rate, self.device)
         import rtmixer
 
         self._ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
         self.mixer.reset()
         self._written = self._position
         self._stop.clear()
-        self.state = TransportState.PLAYING
-        self._stream.start()
+        try:
+            stream.start()
+        except Exception as exc:  # PortAudioError: the device went away between open and start
+            with contextlib.suppress(Exception):
+                stream.close()
+            raise OutputUnavailableError(
+                f"Audio output is unavailable, because the sound device did not start ({exc})."
+            ) from None
+        self._stream = stream
         self._queue_action()
+        self.state = TransportState.PLAYING
         self._thread = threading.Thread(target=self._feed, name="fanfare-feeder", daemon=True)
         self._thread.start()
 
     def pause(self) -> None:
         """Stop the sound and keep the position."""
-        if self.state is TransportState.PLAYING:
-            self._position = self.position_frames
-            self._close()
-            self.state = TransportState.PAUSED
+        with self._lock:
+            if self.state is TransportState.PLAYING:
+                self._position = self.position_frames
+                self._close()
+                self.state = TransportState.PAUSED
 
     def stop(self) -> None:
         """Stop the sound and return to the start."""
-        self._close()
-        self._position = 0
-        self.state = TransportState.STOPPED
+        with self._lock:
+            self._close()
+            self._position = 0
+            self.state = TransportState.STOPPED
 
     def seek(self, frame: int) -> None:
         """Move the playhead to ``frame`` (clamped); keeps playing if it was playing."""
-        frame = max(0, min(int(frame), self.mixer.frames))
-        was_playing = self.state is TransportState.PLAYING
-        if was_playing:
-            self._close()
-            self.state = TransportState.PAUSED
-        self._position = frame
-        if was_playing:
-            self.play()
+        with self._lock:
+            frame = max(0, min(int(frame), self.mixer.frames))
+            was_playing = self.state is TransportState.PLAYING
+            if was_playing:
+                self._close()
+                self.state = TransportState.PAUSED
+            self._position = frame
+            if was_playing:
+                self._play()
 
     def close(self) -> None:
         self.stop()
@@ -193,33 +210,39 @@ class Player:
 
     def _feed(self) -> None:
         period = self.mixer.block_frames / self.mixer.sample_rate
-        while not self._stop.is_set():
-            if self.deadline is not None and time.time() >= self.deadline():
-                self._expire()
-                return
-            self._fill()
-            if self._action not in self._stream.actions:
-                if self._written >= self.mixer.frames:
-                    self._finish()
+        try:
+            while not self._stop.is_set():
+                if self.deadline is not None and time.time() >= self.deadline():
+                    self._end(TransportState.PAUSED, "Playback stopped: your licence for this "
+                              "track has expired.")  # fmt: skip
                     return
-                self.underruns += 1
-                self._queue_action()
-            self._stop.wait(period / 2)
+                self._fill()
+                if self._action not in self._stream.actions:
+                    if self._written >= self.mixer.frames:
+                        self._end(TransportState.STOPPED, None)
+                        return
+                    self.underruns += 1
+                    self._queue_action()
+                self._stop.wait(period / 2)
+        except Exception as exc:  # an effect or the device failed: stop, and say so
+            self._end(TransportState.PAUSED, f"Playback stopped because of an error ({exc}).")
 
-    def _expire(self) -> None:
-        self._position = self.position_frames
-        self._teardown()
-        self.state = TransportState.PAUSED
-        if self.on_stopped is not None:
-            self.on_stopped("Playback stopped: your licence for this track has expired.")
-
-    def _finish(self) -> None:
-        self._position = self.mixer.frames
-        self._teardown()
-        self.state = TransportState.STOPPED
-        self._position = 0
-        if self.on_finished is not None:
+    def _end(self, state: TransportState, message: str | None) -> None:
+        """The feeder ends playback by itself (the end, the licence's expiry, an error)."""
+        # If the window, the keeper or a seek holds the lock, it is tearing down already.
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            finished = state is TransportState.STOPPED
+            self._position = 0 if finished else self.position_frames
+            self._teardown()
+            self.state = state
+        finally:
+            self._lock.release()
+        if finished and self.on_finished is not None:
             self.on_finished()
+        if message is not None and self.on_stopped is not None:
+            self.on_stopped(message)
 
     def _close(self) -> None:
         self._stop.set()

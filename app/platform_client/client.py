@@ -68,8 +68,11 @@ class PlatformClient:
         self.token = str(doc["token"])
         return dict(doc)
 
-    def me(self) -> dict[str, Any]:
-        return dict(self._json("GET", "/auth/me"))
+    def logout(self) -> None:
+        """End this session on the platform (the token stops working)."""
+        if self.token:
+            self._request("POST", "/auth/logout")
+        self.token = None
 
     def platform_keys(self) -> tuple[dict[str, str], list[dict[str, str]]]:
         """The platform's licence-signing keys (key id → base64url raw key) and endorsements."""

@@ -90,3 +90,8 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or row.expires_at <= now_s():
         return None
     return session.get(User, row.user_id)
+
+
+def revoke_token(session: Session, token: str) -> None:
+    session.execute(delete(Token).where(Token.token_hash == _hash_token(token)))
+    session.commit()

@@ -128,19 +128,31 @@ def publish_track(
     policy: dict[str, Any] | None = None,
     track_id: str | None = None,
 ) -> Track:
-    """Ingest stems as a new track (or a new version of ``track_id`` by the same artist)."""
+    """Ingest stems as a new track, or as a new version when ``track_id`` names one of the
+    artist's tracks. A new version keeps the track's policy and publication unless ``policy``
+    is given: re-mastering must not silently reset the artist's rules.
+    """
     if artist.role not in ("artist", "admin"):
         raise IngestError(f"'{artist.name}' is not an artist account; only artists publish.")
     if not 0 < len(title) <= 200:
         raise IngestError("A title must be 1 to 200 characters long.")
     if not 20 <= bpm <= 300:
         raise IngestError(f"A tempo of {bpm:g} BPM is outside 20..300.")
-    policy_doc = Policy.from_dict(policy or {}).to_dict()
+    policy_doc = Policy.from_dict(policy).to_dict() if policy is not None else None
     stems, frames = load_stems(sources)
-    track_id = track_id or _slug(title)
+    if track_id is None:
+        # A new track: its id comes from the title, and must not collide with an existing one.
+        track_id = _slug(title)
+        if session.get(Track, track_id) is not None:
+            raise IngestError(
+                f"A track with the id '{track_id}' exists already; pass --track-id "
+                f"{track_id} to publish a new version of it, or choose another title."
+            )
     existing = session.get(Track, track_id)
     if existing is not None and existing.artist_id != artist.id:
         raise IngestError(f"The track id '{track_id}' belongs to another artist.")
+    if policy_doc is None:
+        policy_doc = dict(existing.policy) if existing else Policy.from_dict({}).to_dict()
     version = existing.version + 1 if existing is not None else 1
     written: list[str] = []
     rows: list[Stem] = []
@@ -175,7 +187,7 @@ def publish_track(
             frames=frames,
             sections=_check_sections(sections or [], frames / DELIVERY_SAMPLE_RATE),
             policy=policy_doc,
-            published=True,
+            published=existing.published if existing is not None else True,
         )
         if existing is None:
             track = Track(id=track_id, **values)

@@ -111,7 +111,10 @@ def issue_licence(
 
 
 def revoke_device(session: Session, device: Device) -> int:
-    """Revoke a device and every licence issued to it; returns how many licences."""
+    """Revoke a device and every licence issued to it; returns how many licences.
+
+    Its keys are burned: enrolment refuses them from then on (routes/devices.py).
+    """
     device.revoked = True
     rows = session.scalars(
         select(LicenceRow).where(LicenceRow.device_id == device.id, LicenceRow.revoked.is_(False))

@@ -31,6 +31,7 @@ from app.server.blobs import BlobStore
 from app.server.catalog import track_info
 from app.server.db import Device, Licence, Track, User, now_s
 from app.server.ingest import stems_of
+from app.server.licensing import EntitlementError, check_entitlement
 from app.server.vaultkeys import stem_key_purpose, unwrap
 
 # The upload is FLAC at 24 bits: one step is 2**-23. A re-render that differs by more than a few
@@ -129,6 +130,10 @@ def verify_upload(
         raise VerificationError("You hold no licence for this track on this device.", 403)
     if licence.revoked:
         raise VerificationError("The licence this remix was made under has been revoked.", 403)
+    try:
+        check_entitlement(user, track)  # the artist may have opted out since the licence
+    except EntitlementError as exc:
+        raise VerificationError(str(exc), exc.status) from None
     if licence.expires_at <= now_s():
         raise VerificationError(
             "The licence this remix was made under has expired; open the track again to renew it.",
@@ -154,18 +159,20 @@ def verify_upload(
             "The artist's policy does not allow this remix: " + "; ".join(decision.reasons) + "."
         )
 
+    # The arranged length: repeats and drops change it (the policy above capped it).
+    expected_frames = sum(s.frames for s in recipe.arrangement.segments(info))
     try:
         # The header first: a file claiming hours of audio is refused before it is decoded.
         frames, rate, channels = audio_info(audio)
-        if rate != track.sample_rate or frames != track.frames or channels != 2:
+        if rate != track.sample_rate or frames != expected_frames or channels != 2:
             raise VerificationError(
-                f"The audio must be {track.frames} stereo frames at {track.sample_rate} Hz "
+                f"The audio must be {expected_frames} stereo frames at {track.sample_rate} Hz "
                 f"(got {frames} frames, {channels} channel(s) at {rate} Hz)."
             )
         uploaded, rate = decode_audio(audio)
     except AudioFormatError as exc:
         raise VerificationError(str(exc)) from None
-    if uploaded.shape[0] != track.frames:
+    if uploaded.shape[0] != expected_frames:
         raise VerificationError("The uploaded audio is shorter than its header says.")
     stems = cache.get(session, blobs, master_key, track)
     expected, _gain_db = render_derivative(stems, track.sample_rate, recipe, track=info)

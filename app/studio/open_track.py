@@ -59,6 +59,7 @@ class OpenTrack:
         self.mixer = Mixer(stems, info.sample_rate, self.recipe, track=info)
         self._player: Player | None = None
         self._messages: list[str] = []
+        self._message_lock = threading.Lock()
         self._undo: list[Recipe] = []
         self._redo: list[Recipe] = []
         self._last_edit: tuple[Any, ...] | None = None
@@ -71,9 +72,15 @@ class OpenTrack:
 
     # --- the licence over time ------------------------------------------------------------------
 
+    def _tell(self, message: str) -> None:
+        with self._message_lock:
+            self._messages.append(message)
+
     def take_messages(self) -> list[str]:
         """Sentences for the user since the last call (licence stopped playback, renewed...)."""
-        messages, self._messages = self._messages, []
+        with self._message_lock:
+            messages = list(self._messages)
+            self._messages.clear()
         return messages
 
     def renew(self) -> Licence:
@@ -81,7 +88,9 @@ class OpenTrack:
         data = self.studio._signed(
             lambda: self.studio.client.renew_licence(self.licence.licence_id)
         )
-        self.licence = self.studio.verify(data, self.info)
+        licence = self.studio.verify(data, self.info)
+        # The renewed licence carries the artist's current policy; it applies from now on.
+        self.licence, self.policy = licence, Policy.from_dict(licence.policy)
         self.offline = False
         return self.licence
 
@@ -91,18 +100,31 @@ class OpenTrack:
         If renewal is refused (revoked, no longer entitled) playback stops at once; if the
         platform stays unreachable, the licence runs out and the player stops at its expiry.
         """
+        told = False
         while not self._closed.wait(max(1.0, self.licence.renew_after - time.time())):
             try:
                 self.renew()
+                told = False
             except PlatformUnreachableError:
                 self._closed.wait(min(60.0, max(1.0, self.licence.expires_at - time.time())))
-            except (PlatformError, LicenceError) as exc:
-                self._messages.append(f"Your licence could not be renewed: {exc}")
-                if isinstance(exc, PlatformError) and exc.status in (403, 404):
+            except PlatformError as exc:
+                if exc.status in (403, 404):  # revoked, or no longer entitled: stop now
                     self.pause()
-                    self._messages.append("Playback stopped: this track is no longer licensed.")
+                    self._tell(f"Playback stopped: this track is no longer licensed ({exc})")
                     return
+                if not told:  # a passing platform error: say so once, keep trying
+                    self._tell(f"Your licence could not be renewed yet: {exc}")
+                    told = True
                 self._closed.wait(60.0)
+            except LicenceError as exc:
+                # E.g. the artist published a new version: this one plays until its licence
+                # runs out; renewing again would not help.
+                self._tell(f"{exc} Reopen the track to keep remixing after the licence ends.")
+                return
+            except Exception as exc:  # the studio was closed under us, or worse: never crash
+                if not self._closed.is_set():
+                    self._tell(f"Your licence can no longer be renewed ({exc}).")
+                return
 
     # --- the recipe ------------------------------------------------------------------------------
 
@@ -195,7 +217,7 @@ class OpenTrack:
                 self.mixer,
                 device=self.studio.device,
                 deadline=lambda: float(self.licence.expires_at),
-                on_stopped=self._messages.append,
+                on_stopped=self._tell,
             )
         return self._player
 

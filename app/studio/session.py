@@ -8,10 +8,12 @@ current recipe, and :meth:`OpenTrack.publish` to render and upload the derivativ
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform as host
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +38,7 @@ from app.core.keys import (
 from app.core.licence import Licence, Revocations, verify_licence, verify_revocations
 from app.core.track import TrackInfo
 from app.platform_client.client import PlatformClient
-from app.platform_client.errors import AuthError, PlatformUnreachableError
+from app.platform_client.errors import AuthError, PlatformError, PlatformUnreachableError
 from app.studio.errors import (
     DeviceRevokedError,
     LicenceRevokedError,
@@ -47,7 +49,7 @@ from app.studio.open_track import OpenTrack, Progress, quiet
 from app.studio.profile import Profile, ProfileBook, StudioPaths
 from app.vault.cache import BlobCache
 from app.vault.content import open_stems
-from app.vault.device import load_or_create_device_keys
+from app.vault.device import forget_device_keys, load_or_create_device_keys
 from app.vault.licences import LicenceCache
 from app.vault.secrets import SecretStore
 
@@ -84,6 +86,7 @@ class Studio:
         #: Sentences the user should see once (e.g. where device keys are kept).
         self.notices: list[str] = [self.secrets.notice] if self.secrets.notice else []
         self._keys: DeviceKeys | None = None
+        self._open_tracks: weakref.WeakSet[OpenTrack] = weakref.WeakSet()
 
     @property
     def _token_name(self) -> str:
@@ -131,6 +134,9 @@ class Studio:
         return profile
 
     def logout(self) -> None:
+        """Sign out here and on the platform (if it can be reached)."""
+        with contextlib.suppress(PlatformError):
+            self.client.logout()
         self.secrets.delete(self._token_name)
         self.client.token = None
         self.profile.token_expires_at = 0
@@ -241,7 +247,9 @@ class Studio:
                     self.cache.discard(info.id, info.version, kind)
                 raise
         progress("Ready", 1.0)
-        return OpenTrack(self, info, licence, stems, offline=offline)
+        track = OpenTrack(self, info, licence, stems, offline=offline)
+        self._open_tracks.add(track)
+        return track
 
     # --- licences ------------------------------------------------------------------------------
 
@@ -278,8 +286,11 @@ class Studio:
         data = self._signed(self.client.revocations)
         revocations = verify_revocations(data, self._pinned(), user=self.profile.user_id)
         if self.profile.device_id in revocations.devices:
+            # The revoked identity is burned: forget it, so signing in again makes new keys.
             self.profile.device_id = ""
             self.book.save()
+            forget_device_keys(self.secrets)
+            self._keys = None
             raise DeviceRevokedError(
                 "This device was revoked on your account; sign in again to enrol it anew."
             )
@@ -352,4 +363,7 @@ class Studio:
         return blob
 
     def close(self) -> None:
+        """Close every track still open (their players and licence keepers), then the client."""
+        for track in list(self._open_tracks):
+            track.close()
         self.client.close()

@@ -21,3 +21,8 @@ def load_or_create_device_keys(store: SecretStore) -> tuple[DeviceKeys, bool]:
     keys = DeviceKeys.generate()
     store.set(_NAME, keys.to_secret())
     return keys, True
+
+
+def forget_device_keys(store: SecretStore) -> None:
+    """Drop this device's keys (after the platform revoked them); new ones come on next use."""
+    store.delete(_NAME)

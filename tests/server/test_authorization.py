@@ -166,6 +166,18 @@ def _login(w: World, actor: str) -> httpx.Response:
     return w.client.post(f"{API}/auth/login", json=body)
 
 
+def _logout(w: World, actor: str) -> httpx.Response:
+    # A fresh session of the actor's own, so the world's tokens stay valid for the other cells.
+    if actor == ANON:
+        return w.client.post(f"{API}/auth/logout")
+    body = {"username": ACCOUNTS[actor], "password": PASSWORD}
+    token = w.client.post(f"{API}/auth/login", json=body).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    response = w.client.post(f"{API}/auth/logout", headers=headers)
+    assert w.client.get(f"{API}/auth/me", headers=headers).status_code == 401  # it is gone
+    return response
+
+
 def _enrol(w: World, actor: str) -> httpx.Response:
     return w.request(actor, "POST", "/devices", json=device_body(DeviceKeys.generate()))
 
@@ -233,6 +245,7 @@ STEM = f"/tracks/{TRACK}/versions/1/stems/bass"
 ENDPOINTS: dict[str, Call] = {
     "POST login": _login,
     "GET me": _get("/auth/me"),
+    "POST logout": _logout,
     "GET platform keys": _get("/platform/keys"),
     "GET platform CA": _get("/platform/ca"),
     "POST device": _enrol,
@@ -269,6 +282,7 @@ MATRIX = [
     #                                              anon  fan fan2 artist other admin
     *row("POST login",                               200, 200, 200, 200, 200, 200),
     *row("GET me",                                   401, 200, 200, 200, 200, 200),
+    *row("POST logout",                              401, 200, 200, 200, 200, 200),
     *row("GET platform keys",                        200, 200, 200, 200, 200, 200),
     *row("GET platform CA",                          200, 200, 200, 200, 200, 200),
     *row("POST device",                              401, 201, 201, 201, 201, 201),
@@ -317,6 +331,7 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
     covered = {
         ("POST", "/auth/login"),
         ("GET", "/auth/me"),
+        ("POST", "/auth/logout"),
         ("GET", "/platform/keys"),
         ("GET", "/platform/ca"),
         ("POST", "/devices"),

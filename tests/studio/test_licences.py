@@ -68,6 +68,7 @@ def test_a_licence_that_expires_during_playback_stops_it_with_a_message(
     try:
         track.play()
     except OutputUnavailableError:
+        track.close()
         if device_required():
             raise
         pytest.skip("no audio device here")

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from app.server.accounts import authenticate, issue_token
+from app.server.accounts import authenticate, issue_token, revoke_token
 from app.server.api import PlatformDep, SessionDep, UserDep
 
 router = APIRouter(tags=["auth"])
@@ -42,6 +42,14 @@ def login(
         raise HTTPException(401, "The user name or password is wrong.")
     token, expires_at = issue_token(session, user)
     return {"token": token, "expires_at": expires_at, "user": user_doc(user)}
+
+
+@router.post("/auth/logout")
+def logout(request: Request, user: UserDep, session: SessionDep) -> dict[str, Any]:
+    """End this session: the token stops working at once."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    revoke_token(session, token)
+    return {"signed_out": user.name}
 
 
 @router.get("/auth/me")

@@ -57,6 +57,15 @@ def enrol(
         )
     except (InvalidSignature, ValueError):
         raise HTTPException(422, "The device could not prove that it holds its keys.") from None
+    burned = session.scalar(
+        select(Device).where(
+            Device.signing_public_key == body.signing_public_key, Device.revoked.is_(True)
+        )
+    )
+    if burned is not None:
+        raise HTTPException(
+            403, "These device keys were revoked; the app must make new keys to enrol again."
+        )
     elsewhere = session.scalar(
         select(Device).where(
             Device.signing_public_key == body.signing_public_key,
