@@ -28,6 +28,7 @@ from app.core.recipe import Recipe
 from app.studio.errors import NotSignedInError
 from app.studio.profile import ProfileBook, StudioPaths
 from app.studio.session import Studio
+from app.vault.hardening import harden_process
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -202,6 +203,8 @@ def _window(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Decoded stems will live in this process: keep them out of core dumps and debuggers.
+    harden_process()
     handlers = {
         None: _window,
         "studio": _window,

@@ -4,10 +4,10 @@ limiter.
 
 One processing path serves real-time playback and offline render: both call
 :meth:`Mixer.render` on consecutive blocks of ``block_frames`` frames, so a render equals what
-was heard. The master limiter is a simple block-wise peak limiter (a look-ahead true-peak
-limiter comes with the effects). Buffers are float32 of shape (frames, 2). Parameter changes
-take effect at the next block boundary and are ramped linearly across that block, so a fader
-never clicks.
+was heard. The master limiter here is a block-wise peak limiter; the true-peak limiter and
+loudness normalisation of a published derivative are in ``app.engine.loudness``. Buffers are
+float32 of shape (frames, 2). Parameter changes take effect at the next block boundary and are
+ramped linearly across that block, so a fader never clicks.
 """
 
 from __future__ import annotations
@@ -90,10 +90,12 @@ class Mixer:
         self._limiter_gain = 1.0
         self._chains = [Chain(recipe.stems[n].fx, sample_rate) for n in self.names]
         self._master_chain = Chain(recipe.master.fx, sample_rate)
+        self._silent = [False] * len(self.names)
         self._fx_pending = False
         # Per-block release toward unity with a 100 ms time constant.
         self._release = 1.0 - float(np.exp(-block_frames / (LIMITER_RELEASE_S * sample_rate)))
-        # Preallocated work buffers: the render loop allocates nothing per block.
+        # Preallocated work buffers for the per-stem loop (the effects and the master stages
+        # still allocate small arrays per block; the ring buffer's 170 ms absorbs that).
         self._ramp = np.linspace(0.0, 1.0, block_frames, endpoint=False, dtype=np.float32)[:, None]
         self._gain = np.empty((block_frames, CHANNELS), dtype=np.float32)
         self._scratch = np.empty((block_frames, CHANNELS), dtype=np.float32)
@@ -174,7 +176,13 @@ class Mixer:
             lo, hi = current[i], target[i]
             if not (lo.any() or hi.any()):
                 self.peaks[i] = 0.0
+                if not self._silent[i]:
+                    # Its effects are not run while silent: forget their echoes and tails so
+                    # they do not come back out of time when the stem is heard again.
+                    self._chains[i].reset()
+                    self._silent[i] = True
                 continue
+            self._silent[i] = False
             if timeline is None:
                 piece = stem[start : start + frames]
             else:

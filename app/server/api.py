@@ -41,6 +41,7 @@ class Platform:
     stem_cache: StemAudioCache
     login_limiter: RateLimiter
     licence_limiter: RateLimiter
+    upload_limiter: RateLimiter
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -59,6 +60,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         stem_cache=StemAudioCache(),
         login_limiter=RateLimiter(config.login_per_minute, burst=10),
         licence_limiter=RateLimiter(config.licence_per_minute, burst=30),
+        # Each upload costs a full re-render: a few at once, then a steady trickle.
+        upload_limiter=RateLimiter(config.upload_per_minute, burst=5),
     )
     app = FastAPI(title="Fanfare platform", version=__version__)
     app.state.platform = platform

@@ -25,6 +25,7 @@ _ENV_SETTINGS = (
     ("licence_ttl_s", "FANFARE_LICENCE_TTL_S", int),
     ("login_per_minute", "FANFARE_LOGIN_PER_MINUTE", float),
     ("licence_per_minute", "FANFARE_LICENCE_PER_MINUTE", float),
+    ("upload_per_minute", "FANFARE_UPLOAD_PER_MINUTE", float),
 )
 
 
@@ -48,6 +49,7 @@ class ServerConfig:
     licence_ttl_s: int = LICENCE_TTL_S
     login_per_minute: float = 10.0
     licence_per_minute: float = 120.0
+    upload_per_minute: float = 6.0
 
     @property
     def blob_dir(self) -> Path:

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.server.accounts import create_user
@@ -36,26 +36,34 @@ def _user_name(display: str) -> str:
 
 
 def seed_demo(session: Session, blobs: BlobStore, master_key: bytes) -> bool:
-    """Seed an empty platform with the demo accounts and catalogue; False if it had users."""
-    if session.scalar(select(func.count()).select_from(User)):
-        return False
+    """Seed the demo accounts and catalogue; False if the catalogue was there already.
+
+    Idempotent: a seed interrupted half-way (accounts made, tracks missing) is completed on the
+    next start instead of leaving a platform without its catalogue.
+    """
     catalogue_path = assets_dir() / "demo" / "catalogue.json"
     catalogue = json.loads(catalogue_path.read_text(encoding="utf-8"))
-    create_user(session, DEMO_FAN, "fan", DEMO_PASSWORD, "Demo Fan", tier="superfan")
-    create_user(session, "fan2", "fan", DEMO_PASSWORD, "Second Fan", tier="free")
-    create_user(session, "admin", "admin", DEMO_PASSWORD, "Platform Admin")
-    artists: dict[str, User] = {}
+    if all(session.get(Track, entry["id"]) for entry in catalogue["tracks"]):
+        return False
+    users = {
+        DEMO_FAN: ("fan", "Demo Fan", "superfan"),
+        "fan2": ("fan", "Second Fan", "free"),
+        "admin": ("admin", "Platform Admin", "free"),
+    }
     for entry in catalogue["tracks"]:
-        display = entry["artist"]
-        if display not in artists:
-            artists[display] = create_user(
-                session, _user_name(display), "artist", DEMO_PASSWORD, display
-            )
+        users.setdefault(_user_name(entry["artist"]), ("artist", entry["artist"], "free"))
+    for name, (role, display, tier) in users.items():
+        if session.scalar(select(User).where(User.name == name)) is None:
+            create_user(session, name, role, DEMO_PASSWORD, display, tier=tier)
+    for entry in catalogue["tracks"]:
+        if session.get(Track, entry["id"]) is not None:
+            continue
+        artist = session.scalar(select(User).where(User.name == _user_name(entry["artist"])))
         track = publish_track(
             session,
             blobs,
             master_key,
-            artist=artists[display],
+            artist=artist,
             title=entry["title"],
             sources=[
                 SourceStem(kind, catalogue_path.parent / rel)
@@ -69,9 +77,5 @@ def seed_demo(session: Session, blobs: BlobStore, master_key: bytes) -> bool:
             track_id=entry["id"],
         )
         track.required_tier = entry.get("required_tier", "free")
-    session.commit()
+        session.commit()
     return True
-
-
-def has_tracks(session: Session) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(Track)))

@@ -17,9 +17,14 @@ import keyring
 import keyring.errors
 from keyring.backends import fail
 
+from app.core.errors import FanfareError
 from app.core.files import atomic_write
 
 SERVICE = "org.fanfare.Studio"
+
+
+class SecretStoreError(FanfareError):
+    """The secret store cannot be read (the message says what to do)."""
 
 
 class SecretStore:
@@ -81,9 +86,16 @@ class SecretStore:
             return {}
         try:
             data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
         except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+            # Never read a damaged file as empty: that would mint a new device identity and
+            # drop every other secret on the next write.
+            raise SecretStoreError(
+                f"The key file {self.fallback_path} is damaged; restore it from a backup, or "
+                "remove it to sign in again as a new device."
+            ) from None
+        return {str(k): str(v) for k, v in data.items()}
 
     def _write_file(self, data: dict[str, str]) -> None:
         self.fallback_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

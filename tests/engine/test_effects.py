@@ -110,3 +110,21 @@ def test_renders_with_effects_are_repeatable_and_match_block_playback() -> None:
     for start in range(0, live.shape[0], mixer.block_frames):
         mixer.render(start, live[start : start + mixer.block_frames])
     np.testing.assert_array_equal(first, live)
+
+
+def test_an_echo_does_not_come_back_out_of_time_after_unmuting() -> None:
+    burst = np.zeros((3 * SAMPLE_RATE, 2), dtype=np.float32)
+    burst[:4800] = sine(440.0, 0.1, 0.5)
+    fx = StemFx(delay=Delay(time_s=1.5, feedback=0.0, mix=0.5))
+    recipe = Recipe("s", 1, "t", {"x": StemMix(fx=fx)})
+    mixer = Mixer({"x": burst}, SAMPLE_RATE, recipe)
+    out = np.zeros_like(burst)
+    for start in range(0, SAMPLE_RATE // 2, 512):  # the burst goes into the delay
+        mixer.render(start, out[start : start + 512])
+    mixer.set_recipe(recipe.with_stem("x", mute=True))
+    for start in range(SAMPLE_RATE // 2, SAMPLE_RATE, 512):
+        mixer.render(start, out[start : start + 512])
+    mixer.set_recipe(recipe)  # unmuted: the source is silent from here on
+    for start in range(SAMPLE_RATE, 3 * SAMPLE_RATE, 512):
+        mixer.render(start, out[start : start + 512])
+    assert np.abs(out[SAMPLE_RATE + 2048 :]).max() < 1e-4

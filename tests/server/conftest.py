@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# Tests here upload many times on purpose (module-scoped apps included): lift the upload
+# limit for them; test_authorization checks the limit itself with an explicit setting.
+os.environ["FANFARE_UPLOAD_PER_MINUTE"] = "1e9"
+
 
 def copy_platform(template: Path, target: Path) -> Path:
     """Copy a platform data folder, hard-linking its blobs instead of copying ~120 MB.

@@ -826,6 +826,25 @@ def test_licence_requests_come_in_bursts_of_30(platform_dir: Path, clock: Frozen
         assert_answer(client.post(f"{API}/licences", headers=fan.headers, json=body), 201)
 
 
+def test_uploads_come_in_bursts_of_5_then_one_every_10_seconds(
+    platform_dir: Path, clock: FrozenClock
+) -> None:
+    with open_client(platform_dir, upload_per_minute=6.0) as client:
+        fan = Fan.sign_in(client, "fan")
+        files = {"audio": b"x", "recipe": b"{}", "provenance": b"{}"}
+
+        def upload() -> httpx.Response:
+            return client.post(
+                f"{API}/derivatives", headers=fan.headers, files=files, data={"title": "t"}
+            )
+
+        for _ in range(5):  # refused by verification, but each still costs a token
+            assert_answer(upload(), 422)
+        assert_limited(upload(), 10, "Too many uploads")
+        clock.now += 10
+        assert_answer(upload(), 422)
+
+
 # --- artists change their policy ------------------------------------------------------------------
 
 

@@ -250,3 +250,27 @@ def test_another_artist_cannot_publish_over_someone_elses_track_id(
     platform.session.rollback()
     assert platform.state() == before
     assert platform.session.get(Track, "neon-harbour").version == 1
+
+
+def test_a_new_version_keeps_the_artists_policy_and_publication(
+    platform: Platform, tmp_path: Path
+) -> None:
+    strict = {"stems": {"drums": {"solo": False}}, "min_audible_stems": 2}
+    platform.publish([write_stem(tmp_path, "drums.wav")], track_id="night-drive", policy=strict)
+    track = platform.session.get(Track, "night-drive")
+    track.published = False
+    platform.session.commit()
+    platform.publish([write_stem(tmp_path, "drums.flac")], track_id="night-drive")
+    track = platform.session.get(Track, "night-drive")
+    assert track.version == 2
+    assert track.policy["stems"]["drums"]["solo"] is False
+    assert track.policy["min_audible_stems"] == 2
+    assert track.published is False
+
+
+def test_a_title_that_collides_with_a_track_is_not_silently_a_new_version(
+    platform: Platform, tmp_path: Path
+) -> None:
+    with pytest.raises(IngestError, match="pass --track-id neon-harbour"):
+        platform.publish([write_stem(tmp_path, "drums.wav")], artist="nova-lane",
+                         title="Neon Harbour")  # fmt: skip

@@ -56,3 +56,15 @@ def test_blob_cache_discards_what_is_not_a_genuine_stem(tmp_path: Path) -> None:
     # Names from the platform cannot escape the cache folder.
     for track, stem in (("../../etc", "../passwd"), ("..", ".."), (".", "/")):
         assert cache.path(track, 1, stem).resolve().is_relative_to(tmp_path.resolve())
+
+
+def test_a_damaged_key_file_is_an_error_not_a_new_identity(tmp_path: Path) -> None:
+    from app.vault.secrets import SecretStoreError
+
+    path = tmp_path / "secrets.json"
+    store = SecretStore(path)
+    load_or_create_device_keys(store)
+    path.write_text("{not json")
+    with pytest.raises(SecretStoreError, match="damaged"):
+        load_or_create_device_keys(SecretStore(path))
+    assert path.read_text() == "{not json"  # left for the user to restore

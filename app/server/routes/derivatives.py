@@ -56,12 +56,39 @@ async def upload(
     provenance: Annotated[UploadFile, File()],
     title: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
+    if not platform.upload_limiter.allow(f"upload|{user.id}"):
+        raise HTTPException(
+            429,
+            "Too many uploads; wait a minute before publishing again.",
+            headers={"Retry-After": str(platform.upload_limiter.retry_after_s())},
+        )
     audio_bytes = await _read(audio, MAX_AUDIO_BYTES, "audio")
     recipe_bytes = await _read(recipe, MAX_DOC_BYTES, "recipe")
     provenance_bytes = await _read(provenance, MAX_DOC_BYTES, "provenance record")
+    # Verification, the blob write and the commit are blocking work: off the event loop.
+    return await run_in_threadpool(
+        _verify_and_store,
+        session,
+        platform,
+        user,
+        audio_bytes,
+        recipe_bytes,
+        provenance_bytes,
+        title,
+    )
+
+
+def _verify_and_store(
+    session: Any,
+    platform: Any,
+    user: User,
+    audio_bytes: bytes,
+    recipe_bytes: bytes,
+    provenance_bytes: bytes,
+    title: str,
+) -> dict[str, Any]:
     try:
-        verified = await run_in_threadpool(
-            verify_upload,
+        verified = verify_upload(
             session,
             platform.blobs,
             platform.config.master_key,
