@@ -8,6 +8,7 @@
     fanfare recipe init TRACK_ID [-o FILE]
     fanfare render --recipe FILE [--publish] [--title T]
     fanfare derivatives [--json] [--all]
+    fanfare devices [--json] | fanfare devices revoke DEVICE_ID
 
 These command names and their JSON fields are relied on outside the code: keep them stable.
 Errors are one sentence on stderr and a non-zero exit status, never a traceback.
@@ -63,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--publish", action="store_true", help="upload it to the platform")
     render.add_argument("--title", help="the derivative's title (default: the recipe's)")
     render.add_argument("--platform")
+
+    devices = sub.add_parser("devices", help="list this account's devices, or revoke one")
+    devices.add_argument("--platform")
+    devices.add_argument("--json", action="store_true")
+    devices_sub = devices.add_subparsers(dest="devices_command")
+    revoke = devices_sub.add_parser("revoke", help="revoke a device and its licences")
+    revoke.add_argument("device_id")
 
     derivatives = sub.add_parser("derivatives", help="list my published derivatives")
     derivatives.add_argument("--platform")
@@ -174,6 +182,23 @@ def _derivatives(args: argparse.Namespace) -> int:
     return 0
 
 
+def _devices(args: argparse.Namespace) -> int:
+    studio = _studio(args.platform)
+    if args.devices_command == "revoke":
+        result = studio.revoke_device(args.device_id)
+        print(f"Revoked {result['device_id']} and {result['licences_revoked']} licence(s).")
+        return 0
+    rows = studio.devices()
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        this = "  (this device)" if row["device_id"] == studio.profile.device_id else ""
+        state = "revoked" if row["revoked"] else "active"
+        print(f"{row['device_id']}  {state:8} {row['name']}{this}")
+    return 0
+
+
 def _logout(args: argparse.Namespace) -> int:
     studio = _studio(args.platform)
     studio.logout()
@@ -214,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         "recipe": _recipe_init,
         "render": _render,
         "derivatives": _derivatives,
+        "devices": _devices,
     }
     try:
         return handlers[args.command](args)

@@ -14,8 +14,6 @@ import soundfile as sf
 
 from app.core.errors import AudioFormatError
 
-MAX_CHANNELS = 2
-
 
 def encode_flac(audio: np.ndarray, sample_rate: int, *, subtype: str = "PCM_24") -> bytes:
     """Encode (frames, channels) float audio as FLAC bytes (24-bit by default)."""

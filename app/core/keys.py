@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from app.core.encoding import b64u, unb64u
 
 HPKE_SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
-HPKE_SUITE_NAME = "MLKEM768-X25519/HKDF-SHA256/ChaCha20Poly1305"
 _MLKEM_PUB = 1184
 _X25519 = 32
 _MLKEM_SEED = 64

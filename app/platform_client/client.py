@@ -148,9 +148,6 @@ class PlatformClient:
     def derivatives(self, *, mine: bool = True) -> list[dict[str, Any]]:
         return list(self._json("GET", "/derivatives", params={"mine": str(mine).lower()}))
 
-    def derivative(self, derivative_id: str) -> dict[str, Any]:
-        return dict(self._json("GET", f"/derivatives/{_seg(derivative_id)}"))
-
 
 def _seg(value: str) -> str:
     """One URL path segment: refuse separators rather than let them change the path."""

@@ -198,6 +198,16 @@ class Studio:
         self._require_sign_in()
         return self._signed(self.client.tracks)
 
+    def devices(self) -> list[dict[str, Any]]:
+        """This account's enrolled devices (active and revoked)."""
+        self._require_sign_in()
+        return self._signed(self.client.devices)
+
+    def revoke_device(self, device_id: str) -> dict[str, Any]:
+        """Revoke one of this account's devices (a lost laptop): its licences stop working."""
+        self._require_sign_in()
+        return self._signed(lambda: self.client.revoke_device(device_id))
+
     def derivatives(self, *, mine: bool = True) -> list[dict[str, Any]]:
         self._require_sign_in()
         return self._signed(lambda: self.client.derivatives(mine=mine))

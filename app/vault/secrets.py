@@ -51,12 +51,6 @@ class SecretStore:
             )
         )
 
-    @property
-    def backend_name(self) -> str:
-        if self._keyring is None:
-            return f"file ({self.fallback_path})"
-        return type(self._keyring).__name__
-
     def get(self, name: str) -> str | None:
         if self._keyring is not None:
             return self._keyring.get_password(SERVICE, name)

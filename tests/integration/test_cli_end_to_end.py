@@ -97,6 +97,8 @@ def test_sign_in_render_publish_and_read_back(platform_url: str, tmp_path: Path)
     ]
     assert rows[0]["title"] == "Copper, dub"
     assert rows[0]["disclosure"]["stems_used"] == ["drums", "bass", "keys", "lead"]
+    devices = json.loads(fanfare("devices", "--json").stdout)
+    assert [d["revoked"] for d in devices] == [False]
     # A dry render says what it would publish and saves nothing.
     dry = fanfare("render", "--recipe", str(recipe_path)).stdout
     assert "Nothing was saved" in dry
