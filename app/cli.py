@@ -120,9 +120,7 @@ def _tracks(args: argparse.Namespace) -> int:
 
 
 def _recipe_init(args: argparse.Namespace) -> int:
-    studio = _studio(args.platform)
-    studio._require_sign_in()
-    info = studio._signed(lambda: studio.client.track(args.track_id))
+    info = _studio(args.platform).track(args.track_id)
     text = Recipe.default_for(info).to_json()
     if args.output is None:
         sys.stdout.write(text)

@@ -198,6 +198,12 @@ class Studio:
         self._require_sign_in()
         return self._signed(self.client.tracks)
 
+    def track(self, track_id: str) -> TrackInfo:
+        """One track's public metadata."""
+        self._require_sign_in()
+        info: TrackInfo = self._signed(lambda: self.client.track(track_id))
+        return info
+
     def devices(self) -> list[dict[str, Any]]:
         """This account's enrolled devices (active and revoked)."""
         self._require_sign_in()
