@@ -279,6 +279,23 @@ def ingest_verify(quick: bool) -> list[Figure]:
     ]
 
 
+# --- the engine (benchmarks/engine.py) -----------------------------------------------------------
+
+
+def _engine(fn_name: str) -> Callable[[bool], list[Figure]]:
+    def run(quick: bool) -> list[Figure]:
+        import benchmarks.engine as engine
+
+        return [Figure(*row) for row in getattr(engine, fn_name)(quick)]
+
+    run.__name__ = fn_name
+    return run
+
+
+for _name in ("render_speed", "feeder_block_time", "peak_memory"):
+    benchmark(_engine(_name))
+
+
 # --- the studio ----------------------------------------------------------------------------------
 
 

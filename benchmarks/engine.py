@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Engine benchmarks: offline render speed against sox, the feeder's block time, peak memory.
+
+Imported by benchmarks/run.py, which registers and prints them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SAMPLE_RATE = 48_000
+STEMS = 8
+
+
+def synthetic_stems(seconds: float, seed: int = 7) -> dict[str, np.ndarray]:
+    """8 stereo stems of band-limited noise and tones: busy enough for EQ, compressor, reverb."""
+    rng = np.random.default_rng(seed)
+    frames = int(seconds * SAMPLE_RATE)
+    t = np.arange(frames) / SAMPLE_RATE
+    stems = {}
+    for i in range(STEMS):
+        tone = 0.2 * np.sin(2 * np.pi * (110.0 * (i + 1)) * t)
+        noise = 0.05 * rng.standard_normal(frames)
+        mono = (tone + noise).astype(np.float32)
+        stems[f"s{i}"] = np.ascontiguousarray(np.stack([mono, mono * 0.9], axis=1))
+    return stems
+
+
+def _recipe(stems: dict[str, np.ndarray]):  # returns a Recipe (imported lazily)
+    from app.core.effects import Compressor, Eq, Reverb, StemFx
+    from app.core.recipe import Recipe, StemMix
+
+    fx = StemFx(
+        eq=Eq(mid_db=-3.0, mid_hz=1000.0),
+        compressor=Compressor(threshold_db=-18.0, ratio=3.0),
+        reverb=Reverb(room_size=0.5, mix=0.2),
+    )
+    return Recipe("bench", 1, "bench", {k: StemMix(gain_db=-6.0, fx=fx) for k in stems})
+
+
+def render_speed(quick: bool) -> list[tuple[str, float, str, str, bool | None]]:
+    """x real time for 8 stems with EQ, compressor and reverb, and the same chain in sox."""
+    from app.engine.offline import render
+
+    seconds = 60.0 if quick else 240.0
+    stems = synthetic_stems(seconds)
+    recipe = _recipe(stems)
+    ours = []
+    for _ in range(1 if quick else 3):
+        start = time.perf_counter()
+        render(stems, SAMPLE_RATE, recipe)
+        ours.append(time.perf_counter() - start)
+    ours_s = statistics.median(ours)
+    rows: list[tuple[str, float, str, str, bool | None]] = [
+        (
+            f"offline render, 8 stems x {seconds:.0f} s, EQ+comp+reverb",
+            seconds / ours_s,
+            "x real time",
+            ">= 60",
+            seconds / ours_s >= 60,
+        ),
+    ]
+    if shutil.which("sox") is None:
+        return rows
+    folder = Path(tempfile.mkdtemp(prefix="fanfare-bench-sox-"))
+    try:
+        for name, audio in stems.items():  # benchmark input only, synthetic noise and tones
+            sf.write(folder / f"{name}.wav", audio, SAMPLE_RATE, subtype="FLOAT")
+        # The same per-stem chain and mix in sox, each stem on its own process (both cores).
+        script = " & ".join(
+            f"sox {folder}/{n}.wav -e floating-point {folder}/{n}.fx.wav "
+            "equalizer 1000 1q -3 compand 0.005,0.12 6:-18,-18,-24 0 reverb 20 50 50 100 0 0 "
+            "vol -6dB"
+            for n in stems
+        )
+        mix = (
+            f"sox -m {' '.join(f'{folder}/{n}.fx.wav' for n in stems)} {folder}/mix.wav gain -n -1"
+        )
+        start = time.perf_counter()
+        subprocess.run(f"({script} & wait) && {mix}", shell=True, check=True, capture_output=True)
+        sox_s = time.perf_counter() - start
+        rows.append(
+            (
+                "sox, same chain and mix (parallel per stem)",
+                seconds / sox_s,
+                "x real time",
+                "",
+                None,
+            )
+        )
+        rows.append(
+            ("offline render speed / sox", sox_s / ours_s, "ratio", ">= 4", sox_s / ours_s >= 4)
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+def feeder_block_time(quick: bool) -> list[tuple[str, float, str, str, bool | None]]:
+    """Time the mixer spends per block on the feeder thread while 8 stems play."""
+    from app.engine.mixer import Mixer
+    from app.engine.output import OutputUnavailableError, Player
+
+    stems = synthetic_stems(30.0 if quick else 70.0)
+    mixer = Mixer(stems, SAMPLE_RATE, _recipe(stems))
+    timings: list[float] = []
+    render = mixer.render
+
+    def timed(start: int, out: np.ndarray) -> None:
+        begin = time.perf_counter()
+        render(start, out)
+        timings.append(time.perf_counter() - begin)
+
+    mixer.render = timed  # type: ignore[method-assign]
+    player = Player(mixer)
+    try:
+        player.play()
+    except OutputUnavailableError:
+        return [("feeder block time (no audio device here)", 0.0, "ms", "", None)]
+    time.sleep(10.0 if quick else 60.0)
+    underruns = player.underruns
+    player.close()
+    period_ms = mixer.block_frames / SAMPLE_RATE * 1000
+    p99 = float(np.percentile(timings, 99)) * 1000
+    return [
+        (
+            "feeder render per 512-frame block, p99 (8 stems with effects)",
+            p99,
+            "ms",
+            f"<= {period_ms * 0.5:.1f} (half the block)",
+            p99 <= period_ms * 0.5,
+        ),
+        (
+            f"underruns while playing {10 if quick else 60} s",
+            float(underruns),
+            "count",
+            "0",
+            underruns == 0,
+        ),
+    ]
+
+
+PEAK_RSS = textwrap.dedent("""
+    import sys, time, psutil
+    sys.path.insert(0, sys.argv[1])
+    from benchmarks.engine import synthetic_stems, _recipe, SAMPLE_RATE
+    from app.engine.mixer import Mixer
+    from app.engine.output import Player, OutputUnavailableError
+    stems = synthetic_stems(float(sys.argv[2]))
+    mixer = Mixer(stems, SAMPLE_RATE, _recipe(stems))
+    player = Player(mixer)
+    try:
+        player.play()
+        time.sleep(3)
+    except OutputUnavailableError:
+        pass
+    player.close()
+    print(psutil.Process().memory_info().rss, flush=True)
+""")
+
+
+def peak_memory(quick: bool) -> list[tuple[str, float, str, str, bool | None]]:
+    """Resident memory with an 8-stem track decoded in memory and playing (own process)."""
+    seconds = 60.0 if quick else 240.0
+    root = Path(__file__).resolve().parents[1]
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", PEAK_RSS, str(root), str(seconds)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=dict(os.environ),
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    rss_mb = int(out) / 1e6
+    return [
+        (
+            f"RSS, 8 stems x {seconds:.0f} s decoded and playing",
+            rss_mb,
+            "MB",
+            "<= 400",
+            rss_mb <= 400,
+        )
+    ]
