@@ -53,6 +53,15 @@ def benchmark(fn: Callable[[bool], list[Figure]]) -> Callable[[bool], list[Figur
     return fn
 
 
+def _isolated_home() -> Path:
+    """Point the studio's folders (and secret store) at a fresh temporary home."""
+    os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    home = Path(tempfile.mkdtemp(prefix="fanfare-bench-home-"))
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        os.environ[name] = str(home / name.lower())
+    return home
+
+
 # --- decryption ---------------------------------------------------------------------------------
 
 
@@ -238,10 +247,7 @@ def licence_issue(quick: bool) -> list[Figure]:
 @benchmark
 def ingest_verify(quick: bool) -> list[Figure]:
     """Upload → verified and published, for the 75 s demo track (re-render and compare)."""
-    os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
-    home = Path(tempfile.mkdtemp(prefix="fanfare-bench-home-"))
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        os.environ[name] = str(home / name.lower())
+    home = _isolated_home()
     from app.studio.session import Studio
 
     timings = []
@@ -302,10 +308,7 @@ for _name in ("render_speed", "feeder_block_time", "peak_memory"):
 @benchmark
 def first_audio(quick: bool) -> list[Figure]:
     """Open a cached, licensed track, then time from play() to the device pulling audio."""
-    os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
-    home = Path(tempfile.mkdtemp(prefix="fanfare-bench-home-"))
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        os.environ[name] = str(home / name.lower())
+    home = _isolated_home()
     from app.engine.output import OutputUnavailableError
     from app.studio.session import Studio
 

@@ -16,13 +16,17 @@ that is one stem alone is that stem leaked.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import PolicyDenied, PolicyError
 from app.core.recipe import GAIN_DB_MIN, Recipe
 from app.core.track import TrackInfo
+from app.core.validate import flag as _flag
+from app.core.validate import integer as _integer
+from app.core.validate import listing as _list
+from app.core.validate import mapping as _object
+from app.core.validate import number as _number
 
 VERSION = 1
 
@@ -133,7 +137,6 @@ _FIELDS = {
     "downloadable", "revenue_split",
 }  # fmt: skip
 _STEM_FIELDS = {"solo", "mute", "restyle"}
-_MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def _stem_rule(value: Any) -> StemRule:
@@ -148,46 +151,9 @@ def _stem_rule(value: Any) -> StemRule:
     )
 
 
-def _object(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise TypeError(f"expected an object, got {type(value).__name__}")
-    return value
-
-
-def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
-    return value
-
-
 def _name(value: Any) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= 64:
         raise ValueError(f"expected a name of 1 to 64 characters, got {value!r}")
-    return value
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {value!r}")
-    if isinstance(value, int) and abs(value) > _MAX_SAFE_INTEGER:
-        raise ValueError(f"{value} is too large")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError("numbers must be finite")
-    return number
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected an integer, got {value!r}")
-    if abs(value) > _MAX_SAFE_INTEGER:
-        raise ValueError(f"{value} is too large")
-    return value
-
-
-def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"expected true or false, got {value!r}")
     return value
 
 

@@ -34,6 +34,11 @@ from app.core.effects import MasterFx, StemFx
 from app.core.encoding import canonical_json, sha256_hex
 from app.core.errors import RecipeError, RecipeVersionError
 from app.core.track import TrackInfo
+from app.core.validate import flag as _flag
+from app.core.validate import integer as _integer
+from app.core.validate import mapping as _mapping
+from app.core.validate import number as _number
+from app.core.validate import string as _string
 
 SCHEMA = "fanfare.recipe"
 VERSION = 2
@@ -268,39 +273,3 @@ def _checked(recipe: Recipe) -> Recipe:
     if not low <= recipe.master.limiter_ceiling_db <= high:
         raise RecipeError(f"The limiter ceiling must be within {low}..{high} dBFS.")
     return recipe
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {value!r:.40}")
-    try:
-        number = float(value)
-    except OverflowError:
-        raise ValueError("numbers must be finite") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError("numbers must be finite")
-    return number
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected an integer, got {value!r}")
-    return value
-
-
-def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"expected true or false, got {value!r}")
-    return value
-
-
-def _string(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {value!r}")
-    return value
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise TypeError(f"expected an object, got {type(value).__name__}")
-    return value

@@ -277,15 +277,19 @@ class Studio:
     def _pinned(self) -> dict[str, Any]:
         return {k: ed25519_public_from_b64(v) for k, v in self.profile.pinned_keys.items()}
 
-    def verify(self, data: bytes, info: TrackInfo) -> Licence:
-        """Verify licence bytes for ``info`` on this device now, and cache them encrypted."""
-        licence = verify_licence(
+    def _verify_here_now(self, data: bytes) -> Licence:
+        """Signature by a pinned key, this account, this device, inside its window."""
+        return verify_licence(
             data,
             self._pinned(),
             user=self.profile.user_id,
             device=self.profile.device_id,
             now=time.time(),
         )
+
+    def verify(self, data: bytes, info: TrackInfo) -> Licence:
+        """Verify licence bytes for ``info`` on this device now, and cache them encrypted."""
+        licence = self._verify_here_now(data)
         if (licence.track, licence.track_version) != (info.id, info.version):
             raise LicenceRightsError("The platform sent a licence for another track version.")
         if licence.licence_id in self.revoked_licences:
@@ -339,13 +343,7 @@ class Studio:
             raise PlatformUnreachableError(
                 f"{cause} This track has no licence on this computer for offline use."
             ) from None
-        licence = verify_licence(
-            data,
-            self._pinned(),
-            user=self.profile.user_id,
-            device=self.profile.device_id,
-            now=time.time(),
-        )
+        licence = self._verify_here_now(data)
         if time.time() - self.profile.last_revocation_sync > licence.offline_grace_s:
             raise LicenceExpiredError(
                 "You have been offline longer than this licence allows; connect to the "
