@@ -167,6 +167,23 @@ def _pair(value: Any, kind: Any) -> tuple[Any, Any]:
     return (low, high)
 
 
+def company_reasons(policy: Policy, mixes: list[list[str]], *, publishing: bool) -> list[str]:
+    """The rules on who is heard with whom, for each mix (the whole track, each section).
+
+    The recipe says who should be heard; the platform also applies these rules to the stems
+    its re-render measures as really heard, so effects cannot silence a stem unnoticed.
+    """
+    reasons = []
+    for heard in mixes:
+        if len(heard) == 1 and not policy.rule(heard[0]).solo:
+            reasons.append(f"the {heard[0]} stem may not be heard on its own")
+    if publishing and mixes and min(len(heard) for heard in mixes) < policy.min_audible_stems:
+        reasons.append(
+            f"a published remix must keep at least {policy.min_audible_stems} stems audible"
+        )
+    return reasons
+
+
 @dataclass(frozen=True)
 class Decision:
     """The evaluator's answer: allowed, or the list of readable reasons why not."""
@@ -218,16 +235,9 @@ def evaluate(
     # Each section with its own mutes is a mix of its own: the rules hold in every one.
     plays = recipe.arrangement.sections or ()
     mixes = [audible] + [[k for k in audible if k not in p.mutes] for p in plays]
-    for heard in mixes:
-        if len(heard) == 1 and not policy.rule(heard[0]).solo:
-            reasons.append(f"the {heard[0]} stem may not be heard on its own")
-    if publishing:
-        if not policy.publish:
-            reasons.append("the artist does not allow publishing remixes of this track")
-        if min(len(heard) for heard in mixes) < policy.min_audible_stems:
-            reasons.append(
-                f"a published remix must keep at least {policy.min_audible_stems} stems audible"
-            )
+    reasons += company_reasons(policy, mixes, publishing=publishing)
+    if publishing and not policy.publish:
+        reasons.append("the artist does not allow publishing remixes of this track")
     if track is not None:
         length_s = recipe.arrangement.duration_s(track)
         if length_s > policy.max_length_s:

@@ -102,6 +102,9 @@ class Mixer:
         #: Peak level of each stem (after its fader) and of the master, updated every block;
         #: read by meters from another thread. Shape (stems + 1,), linear.
         self.peaks = np.zeros(len(self.names) + 1, dtype=np.float32)
+        #: Energy each stem has put into the mix so far (after its effects and fader): what
+        #: the platform uses to tell which stems a listener really hears. Shape (stems,).
+        self.energy = np.zeros(len(self.names), dtype=np.float64)
 
     @property
     def recipe(self) -> Recipe:
@@ -201,6 +204,8 @@ class Mixer:
             np.add(gain[:n], lo, out=gain[:n])
             np.multiply(piece, gain[:n], out=scratch[:n])
             self.peaks[i] = float(np.abs(scratch[:n]).max())
+            flat = scratch[:n].ravel()
+            self.energy[i] += float(np.dot(flat, flat))
             out[:n] += scratch[:n]
         if self._master_chain.active and frames:
             out[:] = self._master_chain.process(out)

@@ -21,12 +21,15 @@ def render(
     block_frames: int = BLOCK_FRAMES,
     progress: Callable[[float], None] | None = None,
     track: TrackInfo | None = None,
+    levels: dict[str, float] | None = None,
 ) -> np.ndarray:
     """Render the whole remix; returns float32 (frames, 2) in memory (never a file).
 
     Args:
         progress: called with the fraction done (0..1) about every second of audio.
         track: the track's metadata; needed when the recipe rearranges its sections.
+        levels: if given, filled with each stem's level in the mix, in dB relative to the
+            loudest stem (0 for the loudest, -inf for a silent one).
     """
     mixer = Mixer(stems, sample_rate, recipe, block_frames=block_frames, track=track)
     out = np.zeros((mixer.frames, CHANNELS), dtype=np.float32)
@@ -37,6 +40,11 @@ def render(
             progress(start / mixer.frames)
     if progress is not None:
         progress(1.0)
+    if levels is not None:
+        loudest = float(mixer.energy.max()) if mixer.energy.size else 0.0
+        for name, energy in zip(mixer.names, mixer.energy, strict=True):
+            ratio = energy / loudest if loudest > 0 else 0.0
+            levels[name] = 10 * float(np.log10(ratio)) if ratio > 0 else float("-inf")
     return out
 
 
@@ -47,11 +55,12 @@ def render_derivative(
     *,
     progress: Callable[[float], None] | None = None,
     track: TrackInfo | None = None,
+    levels: dict[str, float] | None = None,
 ) -> tuple[np.ndarray, float]:
     """The published form of a remix: the render as heard, loudness-normalised.
 
     Returns (float32 (frames, 2), normalisation gain in dB). The studio uploads this and the
     platform recomputes it to verify the upload.
     """
-    audio = render(stems, sample_rate, recipe, progress=progress, track=track)
+    audio = render(stems, sample_rate, recipe, progress=progress, track=track, levels=levels)
     return normalise(audio, sample_rate)

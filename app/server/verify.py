@@ -23,9 +23,9 @@ from app.core.bundle import decrypt_stem
 from app.core.codec import audio_info, decode_audio
 from app.core.errors import AudioFormatError, FanfareError, ProvenanceError, RecipeError
 from app.core.keys import ed25519_public_from_b64
-from app.core.policy import Policy, evaluate
+from app.core.policy import Policy, company_reasons, evaluate
 from app.core.provenance import read_record, verify_record
-from app.core.recipe import Recipe
+from app.core.recipe import AUDIBLE_RANGE_DB, Recipe
 from app.engine.offline import render_derivative
 from app.server.blobs import BlobStore
 from app.server.catalog import track_info
@@ -175,7 +175,20 @@ def verify_upload(
     if uploaded.shape[0] != expected_frames:
         raise VerificationError("The uploaded audio is shorter than its header says.")
     stems = cache.get(session, blobs, master_key, track)
-    expected, _gain_db = render_derivative(stems, track.sample_rate, recipe, track=info)
+    levels: dict[str, float] = {}
+    expected, _gain_db = render_derivative(
+        stems, track.sample_rate, recipe, track=info, levels=levels
+    )
+    # What the re-render measures as heard, not only what the recipe's faders say: a stem
+    # filtered or compressed into silence does not keep another one company.
+    heard = [k for k, db in levels.items() if db >= -AUDIBLE_RANGE_DB]
+    measured = company_reasons(Policy.from_dict(track.policy), [heard], publishing=True)
+    if measured:
+        raise VerificationError(
+            "The artist's policy does not allow this remix as it sounds: "
+            + "; ".join(measured)
+            + "."
+        )
     worst = float(np.max(np.abs(expected - uploaded)))
     if worst > MATCH_TOLERANCE:
         raise VerificationError(

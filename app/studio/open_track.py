@@ -16,9 +16,9 @@ from app import __version__
 from app.core.codec import encode_flac
 from app.core.errors import LicenceError, PolicyDenied
 from app.core.licence import Licence
-from app.core.policy import Decision, Policy, evaluate
+from app.core.policy import Decision, Policy, company_reasons, evaluate
 from app.core.provenance import sign_record
-from app.core.recipe import Recipe
+from app.core.recipe import AUDIBLE_RANGE_DB, Recipe
 from app.core.track import TrackInfo
 from app.engine.mixer import Mixer
 from app.engine.offline import render, render_derivative
@@ -284,13 +284,20 @@ class OpenTrack:
         if not decision.allowed:
             raise PolicyDenied(list(decision.reasons))
         progress("Rendering", 0.05)
+        levels: dict[str, float] = {}
         audio, _gain_db = render_derivative(
             self._stems,
             self.info.sample_rate,
             recipe,
             progress=lambda f: progress("Rendering", 0.05 + 0.6 * f),
             track=self.info,
+            levels=levels,
         )
+        # The platform checks who is really heard in its re-render; say so here first.
+        heard = [k for k, db in levels.items() if db >= -AUDIBLE_RANGE_DB]
+        measured = company_reasons(self.policy, [heard], publishing=True)
+        if measured:
+            raise PolicyDenied(measured)
         progress("Encoding", 0.7)
         flac = encode_flac(audio, self.info.sample_rate)
         del audio

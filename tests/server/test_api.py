@@ -541,6 +541,23 @@ def test_a_signed_remix_the_policy_forbids_is_refused(
     assert_nothing_published(fan, platform_dir)
 
 
+def test_a_stem_silenced_by_effects_does_not_keep_the_lead_company(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    from app.core.effects import Filter, StemFx
+
+    # The faders say drums and lead are heard; the drums' filters say otherwise. The recipe
+    # passes the recipe-level rules, the platform's measurement of its re-render does not.
+    closed = StemFx(filter=Filter(highpass_hz=2000.0, lowpass_hz=500.0))
+    recipe = studio.recipe.with_stem("drums", fx=closed)
+    for kind in ("bass", "keys", "pad"):
+        recipe = recipe.with_stem(kind, mute=True)
+    response = fan.publish(recipe, studio.flac(recipe))
+    assert_refused(response, 422, "does not allow this remix as it sounds")
+    assert "the lead stem may not be heard on its own" in response.json()["detail"]
+    assert_nothing_published(fan, platform_dir)
+
+
 def test_audio_that_is_not_the_render_of_its_recipe_is_refused(
     fan: Fan, studio: Studio, platform_dir: Path
 ) -> None:

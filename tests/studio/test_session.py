@@ -208,3 +208,16 @@ def test_a_rotated_key_is_trusted_through_its_endorsement(platform_dir: Path) ->
     finally:
         studio.close()
         platform.stop()
+
+
+def test_publishing_a_stem_silenced_by_effects_is_refused_before_upload(studio: Studio) -> None:
+    from app.core.effects import Filter, StemFx
+
+    track = studio.open_track("neon-harbour")
+    for kind in ("bass", "keys", "pad"):
+        track.set_stem(kind, mute=True)
+    track.set_stem("drums", fx=StemFx(filter=Filter(highpass_hz=2000.0, lowpass_hz=500.0)))
+    with pytest.raises(PolicyDenied, match="lead stem may not be heard on its own"):
+        track.publish(title="Just the lead, really")
+    assert studio.derivatives() == []
+    track.close()
