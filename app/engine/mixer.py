@@ -13,6 +13,7 @@ ramped linearly across that block, so a fader never clicks.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,6 +49,17 @@ def channel_gains(recipe: Recipe, names: list[str]) -> np.ndarray:
             continue
         gains[i] = np.asarray(pan_gains(mix.pan), dtype=np.float32) * db_to_gain(mix.gain_db)
     return gains
+
+
+@dataclass(frozen=True)
+class BlockSettings:
+    """The settings one block is rendered with (taken once, used by both stem groups)."""
+
+    target: np.ndarray
+    current: np.ndarray
+    master_target: float
+    master_current: float
+    timeline: Timeline | None
 
 
 class Mixer:
@@ -97,8 +109,13 @@ class Mixer:
         # Preallocated work buffers for the per-stem loop (the effects and the master stages
         # still allocate small arrays per block; the ring buffer's 170 ms absorbs that).
         self._ramp = np.linspace(0.0, 1.0, block_frames, endpoint=False, dtype=np.float32)[:, None]
-        self._gain = np.empty((block_frames, CHANNELS), dtype=np.float32)
-        self._scratch = np.empty((block_frames, CHANNELS), dtype=np.float32)
+        # Two stem groups (see render_group), each with its own work buffers.
+        self.groups = (0, 1)
+        half = (len(self.names) + 1) // 2
+        self._members = (range(0, half), range(half, len(self.names)))
+        self._gains = [np.empty((block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
+        self._scratches = [np.empty((block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
+        self._partials = [np.empty((block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
         #: Peak level of each stem (after its fader) and of the master, updated every block;
         #: read by meters from another thread. Shape (stems + 1,), linear.
         self.peaks = np.zeros(len(self.names) + 1, dtype=np.float32)
@@ -157,26 +174,46 @@ class Mixer:
         ``len(out)`` must not exceed ``block_frames``; past the end of the track it is silence.
         """
         frames = out.shape[0]
+        block = self.take_block()
+        partials = [buffer[:frames] for buffer in self._partials]
+        for group, partial in zip(self.groups, partials, strict=True):
+            self.render_group(group, start, partial, block)
+        np.add(partials[0], partials[1], out=out)
+        self.render_master(start, out, block)
+
+    def take_block(self) -> BlockSettings:
+        """Snapshot this block's settings and apply pending effect changes (render thread)."""
         with self._lock:
-            target, current = self._target, self._current
-            master_target, master_current = self._master_target, self._master_current
-            self._current = target
-            self._master_current = master_target
+            block = BlockSettings(
+                target=self._target,
+                current=self._current,
+                master_target=self._master_target,
+                master_current=self._master_current,
+                timeline=self._timeline,
+            )
+            self._current = self._target
+            self._master_current = self._master_target
             recipe, fx_pending, self._fx_pending = self._recipe, self._fx_pending, False
-            timeline = self._timeline
         if fx_pending:
             for name, chain in zip(self.names, self._chains, strict=True):
                 chain.update(recipe.stems[name].fx)
             self._master_chain.update(recipe.master.fx)
+        return block
+
+    def render_group(self, group: int, start: int, out: np.ndarray, block: BlockSettings) -> None:
+        """Sum the stems of ``group`` (after their effects and faders) into ``out``.
+
+        The stems are split into two groups so an offline render can run them on two threads;
+        real-time playback sums the same groups the same way, so both give identical samples.
+        """
+        frames = out.shape[0]
         out.fill(0.0)
-        ramp = (
-            self._ramp
-            if frames == self.block_frames
-            else np.linspace(0.0, 1.0, frames, endpoint=False, dtype=np.float32)[:, None]
-        )
-        gain, scratch = self._gain[:frames], self._scratch[:frames]
-        for i, stem in enumerate(self._stems):
-            lo, hi = current[i], target[i]
+        ramp = self._ramp_for(frames)
+        gain, scratch = self._gains[group][:frames], self._scratches[group][:frames]
+        timeline = block.timeline
+        for i in self._members[group]:
+            stem = self._stems[i]
+            lo, hi = block.current[i], block.target[i]
             if not (lo.any() or hi.any()):
                 self.peaks[i] = 0.0
                 if not self._silent[i]:
@@ -207,16 +244,26 @@ class Mixer:
             flat = scratch[:n].ravel()
             self.energy[i] += float(np.dot(flat, flat))
             out[:n] += scratch[:n]
+
+    def render_master(self, start: int, out: np.ndarray, block: BlockSettings) -> None:
+        """Master effects, gain, fades and the limiter, in place on the summed ``out``."""
+        frames = out.shape[0]
+        ramp = self._ramp_for(frames)
         if self._master_chain.active and frames:
             out[:] = self._master_chain.process(out)
-        master = master_current + (master_target - master_current) * ramp[:, 0]
-        if timeline is not None:
-            fades = timeline.master_gain(start, frames)
+        master = block.master_current + (block.master_target - block.master_current) * ramp[:, 0]
+        if block.timeline is not None:
+            fades = block.timeline.master_gain(start, frames)
             if fades is not None:
                 master = master * fades
         out *= master[:, None]
         self._limit(out, ramp)
         self.peaks[-1] = float(np.abs(out).max()) if frames else 0.0
+
+    def _ramp_for(self, frames: int) -> np.ndarray:
+        if frames == self.block_frames:
+            return self._ramp
+        return np.linspace(0.0, 1.0, frames, endpoint=False, dtype=np.float32)[:, None]
 
     def _limit(self, out: np.ndarray, ramp: np.ndarray) -> None:
         """A block-wise peak limiter: unity below the ceiling, so an ordinary mix is untouched.

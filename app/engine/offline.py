@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -33,9 +34,26 @@ def render(
     """
     mixer = Mixer(stems, sample_rate, recipe, block_frames=block_frames, track=track)
     out = np.zeros((mixer.frames, CHANNELS), dtype=np.float32)
+    starts = range(0, mixer.frames, block_frames)
+    # The settings are fixed for an offline render: one snapshot serves every block.
+    block = mixer.take_block()
+    # The two stem groups run on two threads (pedalboard and numpy release the GIL), each
+    # through every block in order, exactly as playback runs them; then the master pass.
+    other = np.zeros_like(out)
+
+    def run_group(group: int, target: np.ndarray) -> None:
+        for start in starts:
+            mixer.render_group(group, start, target[start : start + block_frames], block)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanfare-render") as pool:
+        second = pool.submit(run_group, 1, other)
+        run_group(0, out)
+        second.result()
     report_every = max(1, sample_rate // block_frames)
-    for index, start in enumerate(range(0, mixer.frames, block_frames)):
-        mixer.render(start, out[start : start + block_frames])
+    for index, start in enumerate(starts):
+        piece = out[start : start + block_frames]
+        np.add(piece, other[start : start + block_frames], out=piece)
+        mixer.render_master(start, piece, block)
         if progress is not None and index % report_every == 0:
             progress(start / mixer.frames)
     if progress is not None:
