@@ -298,7 +298,7 @@ def _engine(fn_name: str) -> Callable[[bool], list[Figure]]:
     return run
 
 
-for _name in ("render_speed", "feeder_block_time", "peak_memory"):
+for _name in ("render_speed", "feeder_block_time", "control_latency", "peak_memory"):
     benchmark(_engine(_name))
 
 

@@ -24,7 +24,7 @@ from app.core.errors import FanfareError
 from app.engine.mixer import CHANNELS, Mixer
 
 DEVICE_BLOCK_FRAMES = 256
-RING_FRAMES = 8192  # ~170 ms at 48 kHz: the render-ahead window
+RING_FRAMES = 1024  # ~21 ms at 48 kHz: the render-ahead window, and so the control latency
 BYTES_PER_FRAME = 4 * CHANNELS
 
 
