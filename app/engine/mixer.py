@@ -134,6 +134,19 @@ class Mixer:
             raise ValueError("an arranged recipe needs the track's sections")
         return Timeline(recipe.arrangement, self.track)
 
+    def section_at(self, frame: int) -> tuple[int, int]:
+        """The output frames ``[start, end)`` of the section (or arranged segment) at ``frame``."""
+        timeline = self._timeline
+        if timeline is not None:
+            return timeline.segment_at(frame)
+        sections = self.track.sections if self.track is not None else ()
+        rate = self.sample_rate
+        for section in sections:
+            start, end = round(section.start_s * rate), round(section.end_s * rate)
+            if start <= frame < end:
+                return start, min(end, self.frames)
+        return 0, self.frames
+
     def source_position(self, frame: int) -> int:
         """The source frame heard at output ``frame`` (for the sections display)."""
         timeline = self._timeline

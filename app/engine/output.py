@@ -11,6 +11,7 @@ refills the ring and queues the action again, so playback recovers by itself.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import enum
 import threading
@@ -26,6 +27,7 @@ from app.engine.mixer import CHANNELS, Mixer
 DEVICE_BLOCK_FRAMES = 256
 RING_FRAMES = 1024  # ~21 ms at 48 kHz: the render-ahead window, and so the control latency
 BYTES_PER_FRAME = 4 * CHANNELS
+LOOP_FADE_FRAMES = 240  # 5 ms at 48 kHz
 
 
 class OutputUnavailableError(FanfareError):
@@ -112,6 +114,12 @@ class Player:
         self._written = 0  # next track frame the feeder renders
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Loop region in track frames, or None.
+        self.loop: tuple[int, int] | None = None
+        self._pushed = 0  # frames written to the ring since play()
+        # (pushed frames at a block's start, its track frame): maps what the device has
+        # consumed back to track positions, across loops.
+        self._marks: list[tuple[int, int]] = []
         # Transport changes come from the window, the licence keeper and the feeder itself.
         self._lock = threading.Lock()
         self._block = np.zeros((mixer.block_frames, CHANNELS), dtype=np.float32)
@@ -123,8 +131,32 @@ class Player:
         """Frames from the track start to what the listener hears now."""
         action = self._action
         if self.state is TransportState.PLAYING and action is not None:
-            return min(self._base + int(action.done_frames), self.mixer.frames)
+            return min(self._track_frame(self._base + int(action.done_frames)), self.mixer.frames)
         return self._position
+
+    def set_loop(self, start_frame: int | None, end_frame: int | None = None) -> None:
+        """Loop playback over ``[start_frame, end_frame)`` (None: no loop). Heard once the
+        frames already rendered ahead (~21 ms) have played. Playback only: renders and
+        published remixes follow the recipe, never the loop."""
+        if start_frame is None or end_frame is None:
+            self.loop = None
+            return
+        start = max(0, min(int(start_frame), self.mixer.frames))
+        end = max(0, min(int(end_frame), self.mixer.frames))
+        if end - start < 2 * LOOP_FADE_FRAMES + self.mixer.block_frames:
+            raise ValueError("a loop must be longer than a few milliseconds")
+        self.loop = (start, end)
+
+    def _track_frame(self, pushed: int) -> int:
+        """The track frame of the ``pushed``-th frame written to the ring since play()."""
+        marks = self._marks
+        index = bisect.bisect_right(marks, pushed, key=lambda m: m[0]) - 1
+        if index < 0:
+            return self._position
+        first, track_frame = marks[index]
+        if index > 64:  # forget what has long been played
+            del marks[: index - 1]
+        return track_frame + (pushed - first)
 
     @property
     def position_s(self) -> float:
@@ -146,6 +178,8 @@ class Player:
         self._ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
         self.mixer.reset()
         self._written = self._position
+        self._pushed = 0
+        self._marks = []
         self._stop.clear()
         try:
             stream.start()
@@ -194,18 +228,30 @@ class Player:
     # --- feeder thread ------------------------------------------------------------------------
 
     def _fill(self) -> None:
-        """Render blocks into the ring while it has room and the track has frames left."""
-        block = self._block
+        """Render blocks into the ring while it has room and the track (or loop) goes on."""
         frames = self.mixer.block_frames
-        while self._ring.write_available >= frames and self._written < self.mixer.frames:
-            self.mixer.render(self._written, block)
+        while self._ring.write_available >= frames:
+            start, count, jumped = self._written, frames, False
+            loop = self.loop
+            if loop is not None:
+                if start >= loop[1]:
+                    start, jumped = loop[0], True
+                count = min(frames, loop[1] - start)
+            elif start >= self.mixer.frames:
+                return
+            block = self._block[:count]
+            self.mixer.render(start, block)
+            if loop is not None:
+                _fade_loop_edges(start, block, loop, jumped)
+            self._marks.append((self._pushed, start))
             self._ring.write(block)
-            self._written += frames
+            self._pushed += count
+            self._written = start + count
 
     def _queue_action(self) -> None:
         # rtmixer ends the action as soon as the ring is short of a device block: fill it first.
         self._fill()
-        self._base = self._written - self._ring.read_available
+        self._base = self._pushed - self._ring.read_available
         self._action = self._stream.play_ringbuffer(self._ring)
 
     def _feed(self) -> None:
@@ -218,7 +264,7 @@ class Player:
                     return
                 self._fill()
                 if self._action not in self._stream.actions:
-                    if self._written >= self.mixer.frames:
+                    if self._written >= self.mixer.frames and self.loop is None:
                         self._end(TransportState.STOPPED, None)
                         return
                     self.underruns += 1
@@ -262,3 +308,15 @@ class Player:
             stream.stop()
             self.underruns += int(stream.stats.output_underflows)
             stream.close()
+
+
+def _fade_loop_edges(start: int, block: np.ndarray, loop: tuple[int, int], jumped: bool) -> None:
+    """A 5 ms fade out before the jump back and in after it, so a loop does not click."""
+    positions = np.arange(start, start + block.shape[0])
+    gain = np.ones(block.shape[0], dtype=np.float32)
+    if loop[1] - positions[-1] <= LOOP_FADE_FRAMES:  # this block runs into the loop's end
+        gain *= np.clip((loop[1] - positions - 0.5) / LOOP_FADE_FRAMES, 0.0, 1.0)
+    if jumped:
+        gain *= np.clip((positions - loop[0] + 0.5) / LOOP_FADE_FRAMES, 0.0, 1.0)
+    if gain.min() < 1.0:
+        block *= gain[:, None]

@@ -103,6 +103,13 @@ class Timeline:
             touched = True
         return gain if touched else None
 
+    def segment_at(self, frame: int) -> tuple[int, int]:
+        """Output frames ``[start, end)`` of the segment playing at output ``frame``."""
+        index = int(np.searchsorted(self.starts, frame, side="right")) - 1
+        index = max(0, min(index, len(self.segments) - 1))
+        start = int(self.starts[index])
+        return start, start + self.segments[index].frames
+
     def source_position(self, frame: int) -> int:
         """The source frame heard at output ``frame`` (for showing the playhead on sections)."""
         if self.identity or not self.segments:

@@ -246,6 +246,18 @@ class OpenTrack:
         if self._player is not None:
             self._player.stop()
 
+    def loop_here(self, on: bool) -> tuple[float, float] | None:
+        """Loop the section under the playhead (on) or stop looping; returns the region in
+        seconds of the arranged timeline, or None."""
+        if not on:
+            self.player.set_loop(None)
+            return None
+        rate = self.info.sample_rate
+        here = int(self.position_s * rate)
+        start, end = self.mixer.section_at(here)
+        self.player.set_loop(start, end)
+        return start / rate, end / rate
+
     def seek(self, seconds: float) -> None:
         self.player.seek(int(seconds * self.info.sample_rate))
 

@@ -58,6 +58,7 @@ QPushButton:hover {{ border-color: {ACCENT}; }}
 QPushButton#primary {{ background: {ACCENT}; color: #16120f; border: none; font-weight: 700; }}
 QPushButton#primary:disabled {{ background: #5b3a2a; color: #9a8a80; }}
 QPushButton#transport {{ font-size: 13pt; min-width: 44px; padding: 6px 10px; }}
+QPushButton#transport:checked {{ background: {ACCENT}; color: #16120f; }}
 QLabel#clock {{ font-family: monospace; font-size: 14pt; color: {TEXT}; }}
 QProgressBar {{ background: #0f1013; border: none; border-radius: 4px; height: 8px;
     text-align: center; color: transparent; }}

@@ -119,6 +119,7 @@ class TrackView(QWidget):
         self.transport.play_pause.connect(self.play_pause)
         self.transport.stop.connect(self._stop)
         self.transport.seek.connect(self._seek)
+        self.transport.loop_toggled.connect(self._loop)
         self.publish_button = QPushButton("Publish remix…")
         self.publish_button.setObjectName("primary")
         self.publish_button.setEnabled(track.policy.publish)
@@ -205,6 +206,15 @@ class TrackView(QWidget):
         except FanfareError as exc:
             self.failed.emit(str(exc))
         self._tick()
+
+    def _loop(self, on: bool) -> None:
+        try:
+            region = self.track.loop_here(on)
+        except (FanfareError, ValueError) as exc:
+            self.message.emit(str(exc))
+            return
+        if region is not None:
+            self.message.emit(f"Looping {clock(region[0])} – {clock(region[1])}.")
 
     def _tick(self) -> None:
         for message in self.track.take_messages():

@@ -8,6 +8,7 @@ underruns, and never assert an exact rate.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 
@@ -73,3 +74,21 @@ def test_seek_and_play_to_the_end(player: Player) -> None:
     assert wait_for(lambda: bool(finished)), "playback did not reach the end"
     assert player.state is TransportState.STOPPED
     assert player.position_frames == 0
+
+
+def test_a_loop_keeps_the_playhead_inside_it(player: Player) -> None:
+    start, end = int(1.0 * SAMPLE_RATE), int(1.5 * SAMPLE_RATE)
+    player.set_loop(start, end)
+    player.seek(start)
+    assert wait_for(lambda: player.position_frames > start + SAMPLE_RATE // 10)
+    seen = []
+    deadline = time.monotonic() + 2.5  # several passes of a 0.5 s loop, on a slow null sink
+    while time.monotonic() < deadline:
+        seen.append(player.position_frames)
+        time.sleep(0.01)
+    assert min(seen) >= start and max(seen) < end
+    assert any(b < a for a, b in itertools.pairwise(seen))  # it went round
+    assert player.state is TransportState.PLAYING
+    assert player.underruns == 0
+    player.set_loop(None)
+    assert wait_for(lambda: player.position_frames > end)  # and then plays on past it

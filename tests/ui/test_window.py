@@ -123,3 +123,16 @@ def test_arranging_repeats_a_section_mutes_a_stem_in_it_and_undoes(
     view.undo()
     assert view.track.recipe.arrangement.sections is None
     assert dialog.playlist.count() == len(view.track.info.sections)
+
+
+def test_the_loop_button_loops_the_section_under_the_playhead(qtbot, window: MainWindow) -> None:
+    _open(qtbot, window, 0)
+    view = window.view
+    chorus = view.track.info.sections[2]
+    view.track.seek(chorus.start_s + 1.0)
+    qtbot.mouseClick(view.transport.loop_button, Qt.MouseButton.LeftButton)
+    rate = view.track.info.sample_rate
+    assert view.track.player.loop == (round(chorus.start_s * rate), round(chorus.end_s * rate))
+    assert "Looping" in window.statusBar().currentMessage()
+    qtbot.mouseClick(view.transport.loop_button, Qt.MouseButton.LeftButton)
+    assert view.track.player.loop is None

@@ -20,6 +20,7 @@ class TransportBar(QWidget):
     play_pause = Signal()
     stop = Signal()
     seek = Signal(float)
+    loop_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,9 +42,14 @@ class TransportBar(QWidget):
         self.slider.sliderReleased.connect(
             lambda: self.seek.emit(self.slider.value() / SEEK_STEPS_PER_S)
         )
+        self.loop_button = QPushButton("⟲")
+        self.loop_button.setObjectName("transport")
+        self.loop_button.setCheckable(True)
+        self.loop_button.setToolTip("Loop the section under the playhead")
+        self.loop_button.toggled.connect(self.loop_toggled)
         self.underruns = QLabel("")
         self.underruns.setObjectName("dim")
-        for widget in (self.play_button, self.stop_button, self.clock):
+        for widget in (self.play_button, self.stop_button, self.loop_button, self.clock):
             layout.addWidget(widget)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.underruns)
