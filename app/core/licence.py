@@ -144,10 +144,52 @@ def sign_licence(
             sealed[stem] = seal_to_device(device_kem, key, key_info(body.licence_id, stem))
     fields = body.body()
     fields["sealed_keys"] = [body._key_entry(s, c) for s, c in sorted(sealed.items())]
+    return sign_envelope(FORMAT, fields, signing_key)
+
+
+def sign_envelope(fmt: str, body: dict[str, Any], signing_key: Ed25519PrivateKey) -> bytes:
+    """``{"format", "version": 1, "kid", "body", "sig"}`` with an Ed25519 signature over the
+    RFC 8785 JSON of ``{"body", "kid"}``: the envelope of licences and revocation lists."""
     kid = key_id(signing_key.public_key())
-    signature = signing_key.sign(canonical_json({"body": fields, "kid": kid}))
-    doc = {"format": FORMAT, "version": VERSION, "kid": kid, "body": fields, "sig": b64u(signature)}
+    signature = signing_key.sign(canonical_json({"body": body, "kid": kid}))
+    doc = {"format": fmt, "version": VERSION, "kid": kid, "body": body, "sig": b64u(signature)}
     return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def open_signed(
+    data: bytes,
+    trusted: Mapping[str, Ed25519PublicKey],
+    fmt: str,
+    what: str,
+    max_bytes: int,
+) -> tuple[str, dict[str, Any]]:
+    """Check an envelope's size, shape, format, version and signature; returns (kid, body).
+
+    Raises:
+        LicenceFormatError, LicenceSignatureError.
+    """
+    if len(data) > max_bytes:
+        raise LicenceFormatError(f"This {what} is too large to be genuine.")
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise LicenceFormatError(f"This {what} is not valid JSON.") from None
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        raise LicenceFormatError(f"This is not a Fanfare {what}.")
+    if doc.get("version") != VERSION:
+        raise LicenceFormatError(f"{what.capitalize()} version {doc.get('version')!r} is not "
+                                 "supported.")  # fmt: skip
+    kid, body, sig = doc.get("kid"), doc.get("body"), doc.get("sig")
+    if not isinstance(kid, str) or not isinstance(body, dict) or not isinstance(sig, str):
+        raise LicenceFormatError(f"This {what} is missing its key id, body or signature.")
+    public = trusted.get(kid)
+    if public is None:
+        raise LicenceSignatureError(f"This {what} was signed by a key this app does not trust.")
+    try:
+        public.verify(unb64u(sig), canonical_json({"body": body, "kid": kid}))
+    except (InvalidSignature, ValueError):
+        raise LicenceSignatureError(f"This {what}'s signature is not valid.") from None
+    return kid, body
 
 
 def verify_licence(
@@ -169,26 +211,7 @@ def verify_licence(
     Raises:
         LicenceFormatError, LicenceSignatureError, LicenceDeviceError, LicenceExpiredError.
     """
-    if len(data) > MAX_LICENCE_BYTES:
-        raise LicenceFormatError("This licence is too large to be genuine.")
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise LicenceFormatError("This licence is not valid JSON.") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise LicenceFormatError("This is not a Fanfare licence.")
-    if doc.get("version") != VERSION:
-        raise LicenceFormatError(f"Licence version {doc.get('version')!r} is not supported.")
-    kid, body, sig = doc.get("kid"), doc.get("body"), doc.get("sig")
-    if not isinstance(kid, str) or not isinstance(body, dict) or not isinstance(sig, str):
-        raise LicenceFormatError("This licence is missing its key id, body or signature.")
-    public = trusted.get(kid)
-    if public is None:
-        raise LicenceSignatureError("This licence was signed by a key this app does not trust.")
-    try:
-        public.verify(unb64u(sig), canonical_json({"body": body, "kid": kid}))
-    except (InvalidSignature, ValueError):
-        raise LicenceSignatureError("This licence's signature is not valid.") from None
+    kid, body = open_signed(data, trusted, FORMAT, "licence", MAX_LICENCE_BYTES)
     licence = _licence_from_body(body, kid, data)
     if user is not None and licence.user != user:
         raise LicenceDeviceError("This licence was issued to another account.")
@@ -264,24 +287,8 @@ def verify_revocations(
     data: bytes, trusted: Mapping[str, Ed25519PublicKey], *, user: str
 ) -> Revocations:
     """Parse and verify a signed revocation list for ``user``; raises LicenceError subclasses."""
-    if len(data) > MAX_LICENCE_BYTES * 16:
-        raise LicenceFormatError("This revocation list is too large.")
-    try:
-        doc = json.loads(data)
-        if not isinstance(doc, dict) or doc.get("format") != REVOCATIONS_FORMAT:
-            raise ValueError("not a revocation list")
-        kid, body, sig = doc["kid"], doc["body"], doc["sig"]
-        if not isinstance(kid, str) or not isinstance(body, dict) or not isinstance(sig, str):
-            raise ValueError("missing key id, body or signature")
-    except (ValueError, KeyError, UnicodeDecodeError, RecursionError) as exc:
-        raise LicenceFormatError(f"The revocation list is malformed ({exc!s:.80}).") from None
-    public = trusted.get(kid)
-    if public is None:
-        raise LicenceSignatureError("The revocation list was signed by an unknown key.")
-    try:
-        public.verify(unb64u(sig), canonical_json({"body": body, "kid": kid}))
-    except (InvalidSignature, ValueError):
-        raise LicenceSignatureError("The revocation list's signature is not valid.") from None
+    _, body = open_signed(data, trusted, REVOCATIONS_FORMAT, "revocation list",
+                          MAX_LICENCE_BYTES * 16)  # fmt: skip
     try:
         result = Revocations(
             user=_typed(body["user"], str),

@@ -8,16 +8,14 @@ revocation list tells a studio which of its user's licences and devices were rev
 
 from __future__ import annotations
 
-import json
 import secrets
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.encoding import b64u, canonical_json
-from app.core.keys import KemPublicKey, key_id
-from app.core.licence import REVOCATIONS_FORMAT, Licence, sign_licence
+from app.core.keys import KemPublicKey
+from app.core.licence import REVOCATIONS_FORMAT, Licence, sign_envelope, sign_licence
 from app.core.policy import Policy
 from app.server.config import OFFLINE_GRACE_S
 from app.server.db import Device, Track, User, new_id, now_s
@@ -139,7 +137,4 @@ def revocation_list(session: Session, signing_key: Ed25519PrivateKey, user: User
         "licences": sorted(licences),
         "devices": sorted(devices),
     }
-    kid = key_id(signing_key.public_key())
-    sig = signing_key.sign(canonical_json({"body": body, "kid": kid}))
-    doc = {"format": REVOCATIONS_FORMAT, "version": 1, "kid": kid, "body": body, "sig": b64u(sig)}
-    return json.dumps(doc, separators=(",", ":")).encode()
+    return sign_envelope(REVOCATIONS_FORMAT, body, signing_key)
