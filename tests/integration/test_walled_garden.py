@@ -15,21 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from app.core import recipe as recipe_format
-from app.core.bundle import decrypt_stem
 from app.studio.session import Studio
+from tests.plaintext import audio_windows, track_windows
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
-WINDOW = 4096
 TRACK = "neon-harbour"
-
-
-def _windows(data: bytes, stride: int = WINDOW * 16) -> set[bytes]:
-    return {data[i : i + WINDOW] for i in range(0, len(data) - WINDOW, stride)}
 
 
 def _secrets(embedded_url: str, recipe_path: Path) -> set[bytes]:
@@ -37,19 +31,10 @@ def _secrets(embedded_url: str, recipe_path: Path) -> set[bytes]:
     studio = Studio(embedded_url)
     try:
         track = studio.open_track(TRACK)
-        windows: set[bytes] = set()
-        for kind in track.info.stem_kinds:
-            blob = studio.cache.get(track.info.id, track.info.version, kind)
-            key = track.licence.content_key(studio.device_keys(), kind)
-            windows |= _windows(bytes(decrypt_stem(key, blob)))
-            pcm = track._stems[kind]
-            windows |= _windows(pcm.tobytes())
-            windows |= _windows((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
-        rendered = track.render(recipe_format.loads(recipe_path.read_bytes()))
-        windows |= _windows(rendered.tobytes())
-        windows |= _windows((np.clip(rendered, -1, 1) * 32767).astype("<i2").tobytes())
+        found = track_windows(studio, track)
+        found |= audio_windows(track.render(recipe_format.loads(recipe_path.read_bytes())))
         track.close()
-        return windows
+        return found
     finally:
         studio.close()
 

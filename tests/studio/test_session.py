@@ -7,17 +7,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from app.core.bundle import decrypt_stem
 from app.core.codec import decode_audio
 from app.core.errors import BundleTamperedError, PolicyDenied
 from app.engine.loudness import measure
 from app.studio.errors import NotSignedInError, PlatformKeyChangedError
 from app.studio.session import Studio
-
-WINDOW = 4096
+from tests.plaintext import WINDOW, track_windows, windows
 
 
 @pytest.fixture
@@ -72,10 +69,6 @@ def test_open_remix_within_the_policy_and_publish(studio: Studio) -> None:
     track.close()
 
 
-def _windows(data: bytes) -> set[bytes]:
-    return {data[i : i + WINDOW] for i in range(0, len(data) - WINDOW, WINDOW * 64)}
-
-
 def test_no_decoded_audio_or_decrypted_stream_reaches_the_disk(
     studio: Studio, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -88,16 +81,8 @@ def test_no_decoded_audio_or_decrypted_stream_reaches_the_disk(
     track.set_stem("keys", gain_db=-2.0)
     track.publish(title="Moonlit")
     # Reconstruct what must never be on disk: every stem's decrypted FLAC and decoded PCM.
-    secrets = set()
-    for kind in track.info.stem_kinds:
-        blob = studio.cache.get(track.info.id, track.info.version, kind)
-        key = track.licence.content_key(studio.device_keys(), kind)
-        secrets |= _windows(bytes(decrypt_stem(key, blob)))
-        pcm = track._stems[kind]
-        secrets |= _windows(pcm.tobytes())
-        secrets |= _windows((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
-    rendered = track.render()
-    secrets |= _windows(rendered.tobytes())
+    secrets = track_windows(studio, track, stride=WINDOW * 64)
+    secrets |= windows(track.render().tobytes(), stride=WINDOW * 64)
     track.close()
     assert len(secrets) > 100
     files = [p for p in isolated_home.rglob("*") if p.is_file() and not p.is_symlink()]
