@@ -16,7 +16,7 @@ that is one stem alone is that stem leaked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.core.errors import PolicyDenied, PolicyError
@@ -213,6 +213,40 @@ def evaluate(
     reasons: list[str] = []
     if not policy.remix:
         reasons.append("the artist does not allow remixes of this track")
+    low_ratio, high_ratio = policy.tempo_ratio_range
+    if not low_ratio - 1e-9 <= recipe.tempo_ratio <= high_ratio + 1e-9:
+        reasons.append(
+            f"the tempo may only change by a ratio within {low_ratio:g}..{high_ratio:g}"
+            if (low_ratio, high_ratio) != (1.0, 1.0)
+            else "the artist does not allow changing the tempo"
+        )
+    low_key, high_key = policy.key_shift_range
+    if not low_key <= recipe.key_shift <= high_key:
+        reasons.append(
+            f"the key may only move within {low_key:+d}..{high_key:+d} semitones"
+            if (low_key, high_key) != (0, 0)
+            else "the artist does not allow changing the key"
+        )
+    # Automation passes through several mixes: the rules hold in every one of them.
+    for _, stems, master in recipe.states():
+        reasons += _mix_reasons(policy, replace(recipe, stems=stems, master=master), publishing)
+    if publishing and not policy.publish:
+        reasons.append("the artist does not allow publishing remixes of this track")
+    if track is not None:
+        length_s = recipe.arrangement.duration_s(track) / recipe.tempo_ratio
+        if length_s > policy.max_length_s:
+            reasons.append(
+                f"the arrangement lasts {length_s:.0f} s; the artist allows at most "
+                f"{policy.max_length_s:.0f} s"
+            )
+    # Keep the order stable and drop repeats (solo + alone can both fire for one stem).
+    unique = tuple(dict.fromkeys(reasons))
+    return Decision(allowed=not unique, reasons=unique)
+
+
+def _mix_reasons(policy: Policy, recipe: Recipe, publishing: bool) -> list[str]:
+    """The rules on one static mix: stems' solo, mute and gain, effects, who is heard."""
+    reasons: list[str] = []
     low, high = policy.gain_db_range
     for kind, mix in recipe.stems.items():
         rule = policy.rule(kind)
@@ -236,15 +270,4 @@ def evaluate(
     plays = recipe.arrangement.sections or ()
     mixes = [audible] + [[k for k in audible if k not in p.mutes] for p in plays]
     reasons += company_reasons(policy, mixes, publishing=publishing)
-    if publishing and not policy.publish:
-        reasons.append("the artist does not allow publishing remixes of this track")
-    if track is not None:
-        length_s = recipe.arrangement.duration_s(track)
-        if length_s > policy.max_length_s:
-            reasons.append(
-                f"the arrangement lasts {length_s:.0f} s; the artist allows at most "
-                f"{policy.max_length_s:.0f} s"
-            )
-    # Keep the order stable and drop repeats (solo + alone can both fire for one stem).
-    unique = tuple(dict.fromkeys(reasons))
-    return Decision(allowed=not unique, reasons=unique)
+    return reasons

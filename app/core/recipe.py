@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The recipe: a remix as data (no audio), versioned, with registered migrations.
 
-Wire form (JSON, version 2)::
+Wire form (JSON, version 3)::
 
     {"schema": "fanfare.recipe", "version": 2,
      "track": {"id": "neon-harbour", "version": 1},
@@ -13,10 +13,15 @@ Wire form (JSON, version 2)::
      "master": {"gain_db": 0.0, "limiter_ceiling_db": -1.0, "fx": {"eq": {...},
                 "compressor": {...}}},
      "arrangement": {"sections": null | [{"section": 0, "mutes": ["lead"]}, ...],
-                     "fade_in_s": 0.0, "fade_out_s": 0.0}}
+                     "fade_in_s": 0.0, "fade_out_s": 0.0},
+     "tempo_ratio": 1.0, "key_shift": 0,
+     "automation": [{"frame": 96256, "target": "drums", "set": {"gain_db": -6.0}}, ...]}
 
-Effect settings and their ranges are in ``app.core.effects``; version 1 had no ``fx`` and is
-migrated by adding neutral chains.
+Effect settings and their ranges are in ``app.core.effects``, automation in
+``app.core.automation``. ``tempo_ratio`` speeds the whole remix up (1.25 is 25 % faster, the
+pitch kept); ``key_shift`` moves it by whole semitones (the tempo kept). Version 1 had no
+``fx`` and is migrated by adding neutral chains; version 2 had no tempo, key or automation and is
+migrated by adding the neutral ones.
 
 A recipe from a newer Fanfare is refused (RecipeVersionError); an older one is migrated step by
 step through ``MIGRATIONS`` before it is parsed.
@@ -29,7 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from app.core import automation
 from app.core.arrangement import Arrangement
+from app.core.automation import MASTER, Move
 from app.core.effects import MasterFx, StemFx
 from app.core.encoding import canonical_json, sha256_hex
 from app.core.errors import RecipeError, RecipeVersionError
@@ -41,12 +48,14 @@ from app.core.validate import number as _number
 from app.core.validate import string as _string
 
 SCHEMA = "fanfare.recipe"
-VERSION = 2
+VERSION = 3
 MAX_RECIPE_BYTES = 1024 * 1024
 GAIN_DB_MIN = -60.0  # at or below this a fader is silent
 GAIN_DB_MAX = 12.0
 AUDIBLE_RANGE_DB = 24.0  # a stem further below the loudest one does not count as heard
 CEILING_DB_RANGE = (-12.0, 0.0)
+TEMPO_RATIO_RANGE = (0.5, 2.0)  # what the engine can do; a policy allows a narrower range
+KEY_SHIFT_RANGE = (-12, 12)
 
 # MIGRATIONS[n] turns a version-n document into a version-(n+1) document.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -92,6 +101,9 @@ class Recipe:
     stems: dict[str, StemMix] = field(default_factory=dict)
     master: MasterMix = MasterMix()
     arrangement: Arrangement = field(default_factory=Arrangement)
+    tempo_ratio: float = 1.0
+    key_shift: int = 0
+    automation: tuple[Move, ...] = ()
 
     @classmethod
     def default_for(cls, track: TrackInfo, title: str | None = None) -> Recipe:
@@ -119,6 +131,31 @@ class Recipe:
 
     def with_master(self, **changes: Any) -> Recipe:
         return _checked(replace(self, master=replace(self.master, **changes)))
+
+    def with_tempo(self, *, ratio: float | None = None, key_shift: int | None = None) -> Recipe:
+        """A copy at another tempo and/or key; recorded moves keep their place in the music."""
+        ratio = self.tempo_ratio if ratio is None else float(ratio)
+        moves = self.automation
+        if ratio != self.tempo_ratio:
+            moves = automation.rescale(moves, self.tempo_ratio / ratio)
+        key = self.key_shift if key_shift is None else key_shift
+        return _checked(replace(self, tempo_ratio=ratio, key_shift=key, automation=moves))
+
+    def with_moves(self, moves: tuple[Move, ...]) -> Recipe:
+        """A copy with these automation moves (merged into frame order)."""
+        return _checked(replace(self, automation=automation.sort_moves(moves)))
+
+    def without_automation(self, target: str, names: tuple[str, ...]) -> Recipe:
+        """A copy in which these settings of ``target`` are no longer automated."""
+        return replace(self, automation=automation.without_fields(self.automation, target, names))
+
+    def output_frames(self, track: TrackInfo) -> int:
+        """The remix's length in frames at the track's rate (after arrangement and tempo)."""
+        return round(self.arrangement.duration_s(track) * track.sample_rate / self.tempo_ratio)
+
+    def states(self) -> list[tuple[int, dict[str, StemMix], MasterMix]]:
+        """Every mix the remix passes through: (from output frame, stems, master)."""
+        return list(automation.states(self.stems, self.master, self.automation))
 
     def audible_stems(self) -> list[str]:
         """Stems a listener hears: soloed ones if any solo, else the unmuted ones, counting only
@@ -155,6 +192,9 @@ class Recipe:
                 "fx": self.master.fx.to_dict(),
             },
             "arrangement": self.arrangement.to_dict(),
+            "tempo_ratio": self.tempo_ratio,
+            "key_shift": self.key_shift,
+            "automation": [move.to_dict() for move in self.automation],
         }
 
     def to_json(self) -> str:
@@ -181,6 +221,8 @@ class Recipe:
             self.arrangement.check_fits(track)
         except ValueError as exc:
             raise RecipeError(f"This recipe's arrangement does not fit the track: {exc}.") from None
+        if self.automation and self.automation[-1].frame >= self.output_frames(track):
+            raise RecipeError("This recipe has automation past the end of the remix.")
 
 
 def loads(data: bytes | str) -> Recipe:
@@ -237,6 +279,9 @@ def _from_dict(doc: dict[str, Any]) -> Recipe:
                 fx=MasterFx.from_dict(master_doc.get("fx", {})),
             ),
             arrangement=Arrangement.from_dict(doc.get("arrangement", {})),
+            tempo_ratio=_number(doc.get("tempo_ratio", 1.0)),
+            key_shift=_integer(doc.get("key_shift", 0)),
+            automation=automation.moves_from_list(doc.get("automation", [])),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise RecipeError(f"This recipe is malformed ({exc}).") from None
@@ -254,22 +299,47 @@ def _add_effect_chains(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "version": 2, "stems": stems, "master": master}
 
 
+@migration(from_version=2)
+def _add_tempo_and_automation(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 added tempo, key and automation: a version-2 recipe gets the neutral ones."""
+    return {**doc, "version": 3, "tempo_ratio": 1.0, "key_shift": 0, "automation": []}
+
+
 def _checked(recipe: Recipe) -> Recipe:
     """Raise RecipeError for values no policy could allow (NaN, out of the hardware range)."""
     if not recipe.stems:
         raise RecipeError("This recipe names no stems.")
     if not 0 < len(recipe.title) <= 200:
         raise RecipeError("A remix title must be 1 to 200 characters long.")
-    for kind, s in recipe.stems.items():
+    low, high = TEMPO_RATIO_RANGE
+    if not low <= recipe.tempo_ratio <= high:
+        raise RecipeError(f"A tempo ratio of {recipe.tempo_ratio:g} is outside {low:g}..{high:g}.")
+    low_key, high_key = KEY_SHIFT_RANGE
+    if not low_key <= recipe.key_shift <= high_key:
+        raise RecipeError(
+            f"A key shift of {recipe.key_shift} semitones is outside {low_key}..{high_key}."
+        )
+    if recipe.automation:
+        unknown = {m.target for m in recipe.automation} - {*recipe.stems, MASTER}
+        if unknown:
+            raise RecipeError(f"This recipe automates '{sorted(unknown)[0]}', which it has not.")
+        # Every mix the automation passes through must be one a static recipe could hold.
+        for _, stems, master in recipe.states()[1:]:
+            _check_mix(stems, master)
+    _check_mix(recipe.stems, recipe.master)
+    return recipe
+
+
+def _check_mix(stems: dict[str, StemMix], master: MasterMix) -> None:
+    for kind, s in stems.items():
         if not GAIN_DB_MIN - 1e-9 <= s.gain_db <= GAIN_DB_MAX:
             raise RecipeError(
                 f"Stem '{kind}': gain {s.gain_db} dB is outside {GAIN_DB_MIN}..{GAIN_DB_MAX} dB."
             )
         if not -1.0 <= s.pan <= 1.0:
             raise RecipeError(f"Stem '{kind}': pan {s.pan} is outside -1..1.")
-    if not -24.0 <= recipe.master.gain_db <= GAIN_DB_MAX:
-        raise RecipeError(f"Master gain {recipe.master.gain_db} dB is outside -24..12 dB.")
+    if not -24.0 <= master.gain_db <= GAIN_DB_MAX:
+        raise RecipeError(f"Master gain {master.gain_db} dB is outside -24..12 dB.")
     low, high = CEILING_DB_RANGE
-    if not low <= recipe.master.limiter_ceiling_db <= high:
+    if not low <= master.limiter_ceiling_db <= high:
         raise RecipeError(f"The limiter ceiling must be within {low}..{high} dBFS.")
-    return recipe

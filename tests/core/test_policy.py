@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.core.automation import make_move
 from app.core.errors import PolicyDenied, PolicyError
 from app.core.policy import Policy, evaluate
 from app.core.recipe import Recipe, StemMix
@@ -107,3 +108,31 @@ def test_a_fader_pulled_near_the_floor_does_not_keep_a_stem_company() -> None:
     assert "the lead stem may not be heard on its own" in decision.reasons
     audible = _recipe(drums=StemMix(gain_db=-20.0), **muted)
     assert evaluate(POLICY, audible, publishing=True).allowed
+
+
+def test_tempo_and_key_must_stay_within_the_artists_ranges() -> None:
+    fixed = _recipe().with_tempo(ratio=1.1, key_shift=2)
+    assert evaluate(POLICY, fixed).reasons == (
+        "the artist does not allow changing the tempo",
+        "the artist does not allow changing the key",
+    )
+    ranged = Policy.from_dict({"tempo_ratio_range": [0.8, 1.25], "key_shift_range": [-3, 3]})
+    assert evaluate(ranged, fixed).allowed
+    assert evaluate(ranged, _recipe().with_tempo(ratio=1.25, key_shift=-3)).allowed
+    too_far = evaluate(ranged, _recipe().with_tempo(ratio=1.3, key_shift=4))
+    assert too_far.reasons == (
+        "the tempo may only change by a ratio within 0.8..1.25",
+        "the key may only move within -3..+3 semitones",
+    )
+
+
+def test_a_rule_broken_only_by_an_automation_move_is_refused() -> None:
+    # Allowed at the start; 2 seconds in, a recorded move solos the lead.
+    moved = _recipe().with_moves((make_move(96256, "lead", {"solo": True}),))
+    decision = evaluate(POLICY, moved)
+    assert "the lead stem may not be soloed" in decision.reasons
+    # A move that mutes the drums for a while is refused too; one that rides a fader is fine.
+    muted = _recipe().with_moves((make_move(512, "drums", {"mute": True}),))
+    assert evaluate(POLICY, muted).reasons == ("the drums stem may not be muted",)
+    ridden = _recipe().with_moves((make_move(512, "drums", {"gain_db": -3.0}),))
+    assert evaluate(POLICY, ridden).allowed

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Recipe v1: golden file, round trip, migrations and refusals."""
+"""Recipes: golden files of every version, round trip, migrations and refusals."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from app.core.track import StemInfo, TrackInfo
 
 GOLDEN = Path(__file__).parent / "golden" / "recipe_v1.json"
 GOLDEN_V2 = Path(__file__).parent / "golden" / "recipe_v2.json"
+GOLDEN_V3 = Path(__file__).parent / "golden" / "recipe_v3.json"
 TRACK = TrackInfo(
     id="neon-harbour",
     version=1,
@@ -39,7 +40,7 @@ def test_golden_v1_file_migrates_to_the_same_mix_with_neutral_effects() -> None:
     recipe.check_fits(TRACK)
 
 
-def test_golden_v2_file_round_trips_exactly() -> None:
+def test_golden_v2_file_migrates_to_the_same_remix_at_its_own_tempo() -> None:
     recipe = recipe_format.loads(GOLDEN_V2.read_bytes())
     assert recipe.stems["drums"].fx.active_effects() == ["eq", "compressor"]
     assert recipe.stems["keys"].fx.active_effects() == ["filter", "reverb"]
@@ -48,8 +49,40 @@ def test_golden_v2_file_round_trips_exactly() -> None:
     assert [p.section for p in recipe.arrangement.sections] == [0, 1, 2, 2, 5]
     assert recipe.arrangement.sections[3].mutes == ("lead",)
     assert recipe.arrangement.fade_out_s == 2.5
+    assert (recipe.tempo_ratio, recipe.key_shift, recipe.automation) == (1.0, 0, ())
+    # The migration only adds: the version-2 document is the version-3 one minus the new keys.
+    doc = recipe.to_dict()
+    assert {k: doc.pop(k) for k in ("tempo_ratio", "key_shift", "automation")} == {
+        "tempo_ratio": 1.0,
+        "key_shift": 0,
+        "automation": [],
+    }
+    assert doc == {**json.loads(GOLDEN_V2.read_text()), "version": 3}
+
+
+def test_golden_v3_file_round_trips_exactly() -> None:
+    recipe = recipe_format.loads(GOLDEN_V3.read_bytes())
+    assert (recipe.tempo_ratio, recipe.key_shift) == (1.1, -2)
+    assert [(m.frame, m.target, m.fields) for m in recipe.automation] == [
+        (48128, "drums", ("gain_db",)),
+        (96256, "bass", ("fx", "mute")),
+        (96256, "master", ("gain_db",)),
+    ]
+    states = recipe.states()
+    assert [frame for frame, _, _ in states] == [0, 48128, 96256]
+    assert states[1][1]["drums"].gain_db == -9.0
+    assert states[2][1]["bass"].fx.filter.highpass_hz == 400.0
+    assert states[2][2].gain_db == -2.0
     # Writing it back gives the same document (the golden file is the format's contract).
-    assert recipe.to_dict() == json.loads(GOLDEN_V2.read_text())
+    assert recipe.to_dict() == json.loads(GOLDEN_V3.read_text())
+
+
+def test_a_tempo_change_keeps_recorded_moves_in_place_in_the_music() -> None:
+    recipe = recipe_format.loads(GOLDEN_V3.read_bytes())
+    # 1.1 -> 1.0 makes the remix 10 % longer: a move 48128 frames in moves to ~52941.
+    slower = recipe.with_tempo(ratio=1.0)
+    assert slower.automation[0].frame == 52736  # 48128 * 1.1 = 52940.8, on the 512 grid
+    assert slower.output_frames(TRACK) == round(recipe.output_frames(TRACK) * 1.1)
 
 
 def test_round_trip_and_digest_are_stable() -> None:
@@ -61,8 +94,8 @@ def test_round_trip_and_digest_are_stable() -> None:
 
 
 def test_a_newer_recipe_is_refused_with_a_clear_reason() -> None:
-    doc = json.loads(GOLDEN_V2.read_text())
-    doc["version"] = 3
+    doc = json.loads(GOLDEN_V3.read_text())
+    doc["version"] = 4
     with pytest.raises(RecipeVersionError, match="newer Fanfare"):
         recipe_format.loads(json.dumps(doc))
 
@@ -70,16 +103,16 @@ def test_a_newer_recipe_is_refused_with_a_clear_reason() -> None:
 def test_registered_migrations_chain_up_to_the_current_version(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Pretend a version 3 whose reference level is 1 dB lower than version 2's: a version-1
-    # file must come through the real 1 -> 2 migration and then the registered 2 -> 3 one.
-    def two_to_three(old: dict) -> dict:
+    # Pretend a version 4 whose reference level is 1 dB lower than version 3's: a version-1
+    # file must come through the real 1 -> 2 and 2 -> 3 migrations, then the registered 3 -> 4.
+    def three_to_four(old: dict) -> dict:
         stems = {
             k: {**v, "gain_db": max(v["gain_db"] - 1.0, -60.0)} for k, v in old["stems"].items()
         }
-        return {**old, "version": 3, "stems": stems}
+        return {**old, "version": 4, "stems": stems}
 
-    monkeypatch.setattr(recipe_format, "VERSION", 3)
-    monkeypatch.setitem(recipe_format.MIGRATIONS, 2, two_to_three)
+    monkeypatch.setattr(recipe_format, "VERSION", 4)
+    monkeypatch.setitem(recipe_format.MIGRATIONS, 3, three_to_four)
     recipe = recipe_format.loads(GOLDEN.read_bytes())
     assert recipe.stems["bass"].gain_db == pytest.approx(0.5)
     assert recipe.stems["drums"].gain_db == pytest.approx(-4.0)
@@ -97,17 +130,29 @@ def test_registered_migrations_chain_up_to_the_current_version(
         (lambda d: d.update(title=""), "title"),
         (lambda d: d.pop("track"), "malformed"),
         (lambda d: d.update(schema="other"), "not a Fanfare recipe"),
+        (lambda d: d.update(tempo_ratio=3.0), "tempo ratio of 3 is outside"),
+        (lambda d: d.update(tempo_ratio="fast"), "number"),
+        (lambda d: d.update(key_shift=1.5), "expected an integer"),
+        (lambda d: d.update(key_shift=13), "key shift of 13"),
+        (lambda d: d["automation"][0].update(frame=1000), "multiple of 512"),
+        (lambda d: d["automation"][0].update(target="cowbell"), "automates 'cowbell'"),
+        (lambda d: d["automation"][0]["set"].update(volume=1), "no automatable setting"),
+        (lambda d: d["automation"][0]["set"].update(gain_db=40), "outside"),
+        (lambda d: d["automation"][1]["set"].update(fx={"flanger": {}}), "unknown effect"),
+        (lambda d: d.update(automation={"frame": 0}), "list"),
     ],
 )
 def test_malformed_recipes_are_refused(edit, message: str) -> None:
-    doc = json.loads(GOLDEN.read_text())
+    doc = json.loads(GOLDEN_V3.read_text())
     edit(doc)
     with pytest.raises(RecipeError, match=message):
         recipe_format.loads(json.dumps(doc))
 
 
-def test_nan_is_refused() -> None:
-    text = GOLDEN.read_text().replace('"gain_db": 1.5', '"gain_db": NaN')
+@pytest.mark.parametrize("old", ['"gain_db": 1.5', '"tempo_ratio": 1.1'])
+def test_nan_is_refused(old: str) -> None:
+    text = GOLDEN_V3.read_text() if "tempo" in old else GOLDEN.read_text()
+    text = text.replace(old, old.split(":")[0] + ": NaN")
     with pytest.raises(RecipeError, match="finite"):
         recipe_format.loads(text)
 
