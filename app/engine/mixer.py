@@ -8,21 +8,37 @@ was heard. The master limiter here is a block-wise peak limiter; the true-peak l
 loudness normalisation of a published derivative are in ``app.engine.loudness``. Buffers are
 float32 of shape (frames, 2). Parameter changes take effect at the next block boundary and are
 ramped linearly across that block, so a fader never clicks.
+
+Blocks lie on a fixed grid of ``BLOCK_FRAMES`` output frames (a block after a seek may be
+shorter, to get back onto it); the recipe's automation moves fall on the same grid, so a move
+takes effect at the same block in playback and in a render.
+
+Tempo and key: the stems are read through :class:`~app.engine.sources.StretchedSource`; the
+arrangement and the automation are laid on the stretched timeline. A tempo or key change made
+while playing is made ahead on the prefetcher's threads while the old sound plays on; the
+player switches over (:meth:`Mixer.switch_ready`, :meth:`Mixer.switch`) once the new sound's
+first chunk is ready.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
-from app.core.recipe import GAIN_DB_MIN, Recipe
-from app.core.track import TrackInfo
+from app.core.automation import GRID_FRAMES, make_move
+from app.core.recipe import GAIN_DB_MIN, MasterMix, Recipe, StemMix
+from app.core.track import Section, TrackInfo
 from app.engine.effects import Chain
+from app.engine.sources import Prefetcher, StretchedSource, frames_of
 from app.engine.timeline import Timeline
 
-BLOCK_FRAMES = 512
+BLOCK_FRAMES = GRID_FRAMES
+PREFETCH_AHEAD_S = 3.0
 CHANNELS = 2
 LIMITER_RELEASE_S = 0.1
 
@@ -39,12 +55,12 @@ def pan_gains(pan: float) -> tuple[float, float]:
     return left, right
 
 
-def channel_gains(recipe: Recipe, names: list[str]) -> np.ndarray:
-    """Per-stem (left, right) linear gains from the recipe: shape (stems, 2), float32."""
-    any_solo = any(recipe.stems[n].solo for n in names)
+def channel_gains(stems: dict[str, StemMix], names: list[str]) -> np.ndarray:
+    """Per-stem (left, right) linear gains of one mix: shape (stems, 2), float32."""
+    any_solo = any(stems[n].solo for n in names)
     gains = np.zeros((len(names), CHANNELS), dtype=np.float32)
     for i, name in enumerate(names):
-        mix = recipe.stems[name]
+        mix = stems[name]
         if mix.mute or (any_solo and not mix.solo):
             continue
         gains[i] = np.asarray(pan_gains(mix.pan), dtype=np.float32) * db_to_gain(mix.gain_db)
@@ -62,6 +78,32 @@ class BlockSettings:
     timeline: Timeline | None
 
 
+@dataclass
+class _Sound:
+    """What the stems sound like under one tempo and key: the sources, the arranged timeline
+    laid on them, the automation's mixes, and the prefetcher making the sources ahead."""
+
+    recipe: Recipe
+    stems: list[Any]
+    frames: int
+    source_frames: int
+    timeline: Timeline | None
+    states: list[tuple[int, dict[str, StemMix], MasterMix]]
+    prefetcher: Prefetcher | None
+    state_frames: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state_frames = [frame for frame, _, _ in self.states]
+
+    @property
+    def key(self) -> tuple[float, int]:
+        return (self.recipe.tempo_ratio, self.recipe.key_shift)
+
+    def close(self) -> None:
+        if self.prefetcher is not None:
+            self.prefetcher.close()
+
+
 class Mixer:
     """Mixes a track's stems under a recipe, block by block.
 
@@ -70,11 +112,12 @@ class Mixer:
             (a shorter stem is treated as silent past its end).
         recipe: the initial settings; change them with :meth:`set_recipe`.
         block_frames: frames per render block.
+        track: the track's metadata (sections); needed to arrange or retime it.
     """
 
     def __init__(
         self,
-        stems: dict[str, np.ndarray],
+        stems: dict[str, Any],
         sample_rate: int,
         recipe: Recipe,
         *,
@@ -86,24 +129,29 @@ class Mixer:
         missing = [n for n in self.names if n not in stems]
         if missing:
             raise ValueError(f"no audio for stems {missing}")
+        if GRID_FRAMES % block_frames:
+            raise ValueError(f"the block size must divide {GRID_FRAMES} frames")
         self.sample_rate = sample_rate
         self.block_frames = block_frames
-        self._stems = [stems[n] for n in self.names]
-        self.source_frames = max(s.shape[0] for s in self._stems)
-        self._timeline = self._make_timeline(recipe)
-        self.frames = self._timeline.frames if self._timeline else self.source_frames
+        self._raw = [stems[n] for n in self.names]
+        self._raw_frames = max(frames_of(s) for s in self._raw)
         self._lock = threading.Lock()
+        self._sound = self._make_sound(recipe, realtime=False)
+        self._pending: _Sound | None = None
         self._recipe = recipe
-        self._target = channel_gains(recipe, self.names)
-        self._current = self._target.copy()
-        self._master_target = db_to_gain(recipe.master.gain_db)
-        self._master_current = self._master_target
+        self._state = -1  # index of the automation mix the last block used
+        self._dirty = True  # the recipe changed: recompute targets at the next block
+        self._next_frame = 0  # the output frame the next block starts at
+        self._target = np.zeros((len(self.names), CHANNELS), dtype=np.float32)
+        self._current = self._target
+        self._master_target = 1.0
+        self._master_current = 1.0
         self._ceiling_db = recipe.master.limiter_ceiling_db
         self._limiter_gain = 1.0
-        self._chains = [Chain(recipe.stems[n].fx, sample_rate) for n in self.names]
-        self._master_chain = Chain(recipe.master.fx, sample_rate)
+        self.chains = [Chain(recipe.stems[n].fx, sample_rate) for n in self.names]
+        self.master_chain = Chain(recipe.master.fx, sample_rate)
+        self._settle(0)
         self._silent = [False] * len(self.names)
-        self._fx_pending = False
         # Per-block release toward unity with a 100 ms time constant.
         self._release = 1.0 - float(np.exp(-block_frames / (LIMITER_RELEASE_S * sample_rate)))
         # Preallocated work buffers for the per-stem loop (the effects and the master stages
@@ -112,7 +160,7 @@ class Mixer:
         # Two stem groups (see render_group), each with its own work buffers.
         self.groups = (0, 1)
         half = (len(self.names) + 1) // 2
-        self._members = (range(0, half), range(half, len(self.names)))
+        self.members = (range(0, half), range(half, len(self.names)))
         self._gains = [np.empty((block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
         self._scratches = [np.empty((block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
         self._partials = [np.empty((block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
@@ -123,63 +171,258 @@ class Mixer:
         #: the platform uses to tell which stems a listener really hears. Shape (stems,).
         self.energy = np.zeros(len(self.names), dtype=np.float64)
 
+    # --- what is playing ------------------------------------------------------------------------
+
     @property
     def recipe(self) -> Recipe:
+        """The latest recipe (a tempo or key change in it may still be on its way)."""
         return self._recipe
 
-    def _make_timeline(self, recipe: Recipe) -> Timeline | None:
-        if recipe.arrangement.is_default:
-            return None
-        if self.track is None:
-            raise ValueError("an arranged recipe needs the track's sections")
-        return Timeline(recipe.arrangement, self.track)
+    @property
+    def frames(self) -> int:
+        """The remix's length in output frames, as it sounds now."""
+        return self._sound.frames
+
+    @property
+    def source_frames(self) -> int:
+        return self._sound.source_frames
+
+    @property
+    def stems(self) -> list[Any]:
+        """The sources the stems are read from now (arrays, or stretched sources)."""
+        return self._sound.stems
+
+    @property
+    def states(self) -> list[tuple[int, dict[str, StemMix], MasterMix]]:
+        """The mixes the automation passes through: (from output frame, stems, master)."""
+        return self._sound.states
+
+    @property
+    def timeline(self) -> Timeline | None:
+        """The arranged timeline, or None when the sections play as written."""
+        return self._sound.timeline
+
+    @property
+    def ramp(self) -> np.ndarray:
+        """0 → 1 over one block, float32 (block_frames, 1): how a change is ramped in."""
+        return self._ramp
+
+    @property
+    def limiter_release(self) -> float:
+        """The limiter's per-block step back toward unity gain (fraction of the distance)."""
+        return self._release
+
+    @property
+    def next_frame(self) -> int:
+        """The output frame the next block will start at."""
+        return self._next_frame
+
+    def _make_sound(self, recipe: Recipe, *, realtime: bool) -> _Sound:
+        ratio, key = recipe.tempo_ratio, recipe.key_shift
+        if (ratio, key) == (1.0, 0):
+            stems: list[Any] = list(self._raw)
+            track = self.track
+        else:
+            stems = [
+                StretchedSource(raw, self.sample_rate, ratio, key, formants=name == "vocal")
+                for name, raw in zip(self.names, self._raw, strict=True)
+            ]
+            track = _retimed(self.track, ratio, frames_of(stems[0])) if self.track else None
+        source_frames = max(frames_of(s) for s in stems)
+        timeline = None
+        if not recipe.arrangement.is_default:
+            if track is None:
+                raise ValueError("an arranged recipe needs the track's sections")
+            timeline = Timeline(recipe.arrangement, track)
+        prefetcher = None
+        if realtime and any(isinstance(s, StretchedSource) for s in stems):
+            prefetcher = Prefetcher(stems, round(PREFETCH_AHEAD_S * self.sample_rate))
+        return _Sound(
+            recipe=recipe,
+            stems=stems,
+            frames=timeline.frames if timeline else source_frames,
+            source_frames=source_frames,
+            timeline=timeline,
+            states=recipe.states(),
+            prefetcher=prefetcher,
+        )
 
     def section_at(self, frame: int) -> tuple[int, int]:
         """The output frames ``[start, end)`` of the section (or arranged segment) at ``frame``."""
-        timeline = self._timeline
-        if timeline is not None:
-            return timeline.segment_at(frame)
+        sound = self._sound
+        if sound.timeline is not None:
+            return sound.timeline.segment_at(frame)
         sections = self.track.sections if self.track is not None else ()
-        rate = self.sample_rate
+        rate = self.sample_rate / sound.recipe.tempo_ratio
         for section in sections:
             start, end = round(section.start_s * rate), round(section.end_s * rate)
             if start <= frame < end:
-                return start, min(end, self.frames)
-        return 0, self.frames
+                return start, min(end, sound.frames)
+        return 0, sound.frames
 
     def source_position(self, frame: int) -> int:
-        """The source frame heard at output ``frame`` (for the sections display)."""
-        timeline = self._timeline
-        return timeline.source_position(frame) if timeline else frame
+        """The frame of the track as written heard at output ``frame`` (for the sections
+        display)."""
+        sound = self._sound
+        position = sound.timeline.source_position(frame) if sound.timeline else frame
+        return round(position * sound.recipe.tempo_ratio)
 
-    def set_recipe(self, recipe: Recipe) -> None:
-        """Apply new settings from the next block on (thread-safe; ramps, never jumps)."""
+    def mix_at(self, frame: int) -> tuple[dict[str, StemMix], MasterMix]:
+        """The stems' and master's settings at output ``frame`` (after automation)."""
+        _, stems, master = self._sound.states[self._state_index(frame)]
+        return stems, master
+
+    # --- changing it ----------------------------------------------------------------------------
+
+    def set_recipe(
+        self, recipe: Recipe, *, live: tuple[str, dict[str, Any]] | None = None
+    ) -> Recipe:
+        """Apply new settings from the next block on (thread-safe; ramps, never jumps).
+
+        Args:
+            live: ``(target, changes)`` of an edit made while recording automation: it is
+                added to ``recipe`` as a move at the block where it takes effect.
+
+        Returns the recipe as applied (with the live move in place). A new tempo or key is
+        prepared ahead while the old sound plays; see :meth:`switch_ready`.
+        """
         if list(recipe.stems) != self.names:
             raise ValueError("a recipe for other stems cannot be applied to this mixer")
-        target = channel_gains(recipe, self.names)
-        timeline = (
-            self._make_timeline(recipe)
-            if recipe.arrangement != self._recipe.arrangement
-            else self._timeline
-        )
-        with self._lock:
-            # A new arrangement takes effect at the next block, at the same output position.
-            self._timeline = timeline
-            self.frames = timeline.frames if timeline else self.source_frames
-            self._recipe = recipe
-            self._target = target
-            self._master_target = db_to_gain(recipe.master.gain_db)
-            self._ceiling_db = recipe.master.limiter_ceiling_db
-            self._fx_pending = True  # the rendering thread updates its chains at the next block
+        while True:
+            frame = self._next_frame
+            candidate = recipe
+            if live is not None:
+                target, changes = live
+                move = make_move(grid_up(frame), target, changes)
+                candidate = recipe.with_moves((*recipe.automation, move))
+            retimed = (candidate.tempo_ratio, candidate.key_shift) != self._sound.key
+            sound = None
+            if not retimed:
+                sound = self._restate(candidate)
+            elif self._pending is None or self._pending.key != (
+                candidate.tempo_ratio,
+                candidate.key_shift,
+            ):
+                sound = self._make_sound(candidate, realtime=True)
+                if sound.prefetcher is not None:
+                    sound.prefetcher.follow(self.map_frame(frame, sound))
+            else:
+                sound = self._restate(candidate, self._pending)
+            with self._lock:
+                if live is not None and frame != self._next_frame:
+                    continue  # a block was taken meanwhile: stamp the move at the next one
+                self._recipe = candidate
+                if retimed:
+                    old, self._pending = self._pending, sound
+                    if old is not None and old is not sound:
+                        old.close()
+                else:
+                    old, self._pending = self._pending, None
+                    if old is not None:
+                        old.close()
+                    self._sound = sound
+                    self._dirty = True
+                return candidate
 
-    def reset(self) -> None:
-        """Forget ramps and limiter state (after a seek): the next block starts settled."""
+    def _restate(self, recipe: Recipe, sound: _Sound | None = None) -> _Sound:
+        """The current (or given) sound with ``recipe``'s arrangement and automation."""
+        sound = sound or self._sound
+        timeline = sound.timeline
+        if recipe.arrangement != sound.recipe.arrangement:
+            timeline = None
+            if not recipe.arrangement.is_default:
+                stems = sound.stems
+                track = self.track
+                if track is None:
+                    raise ValueError("an arranged recipe needs the track's sections")
+                if recipe.tempo_ratio != 1.0:
+                    track = _retimed(track, recipe.tempo_ratio, frames_of(stems[0]))
+                timeline = Timeline(recipe.arrangement, track)
+        return replace(
+            sound,
+            recipe=recipe,
+            timeline=timeline,
+            frames=timeline.frames if timeline else sound.source_frames,
+            states=recipe.states(),
+        )
+
+    def map_frame(self, frame: int, sound: _Sound) -> int:
+        """Output ``frame`` of the current sound → the same moment in ``sound``."""
+        scale = self._sound.recipe.tempo_ratio / sound.recipe.tempo_ratio
+        return max(0, min(round(frame * scale), sound.frames))
+
+    def follow(self, frame: int) -> None:
+        """Playback is at ``frame``: keep the sources made ahead of it (render thread)."""
+        for sound in (self._sound, self._pending):
+            if sound is not None and sound.prefetcher is not None:
+                sound.prefetcher.follow(
+                    frame if sound is self._sound else self.map_frame(frame, sound)
+                )
+
+    @property
+    def switch_waiting(self) -> bool:
+        """Whether a tempo or key change is waiting to be switched to."""
+        return self._pending is not None
+
+    def switch_ready(self, frame: int) -> bool:
+        """Whether a tempo or key change is waiting and its sound is made at ``frame``."""
+        pending = self._pending
+        if pending is None:
+            return False
+        if pending.prefetcher is None:
+            return True
+        return pending.prefetcher.ready(self.map_frame(frame, pending), 4 * self.block_frames)
+
+    def switch(self, frame: int) -> int:
+        """Make a waiting tempo/key change sound from output ``frame`` of the old timeline on;
+        returns the same moment on the new timeline (render thread, or while stopped)."""
         with self._lock:
-            self._current = self._target.copy()
-            self._master_current = self._master_target
+            pending = self._pending
+            if pending is None:
+                return frame
+            mapped = self.map_frame(frame, pending)
+            old, self._sound, self._pending = self._sound, pending, None
+            self._dirty = True
+        old.close()
+        self.reset(mapped)
+        return mapped
+
+    def close(self) -> None:
+        """Stop the prefetch threads."""
+        for sound in (self._sound, self._pending):
+            if sound is not None:
+                sound.close()
+
+    def reset(self, frame: int = 0) -> None:
+        """Forget ramps, effect tails and limiter state (after a seek to output ``frame``):
+        the next block starts settled on the mix at ``frame``."""
+        with self._lock:
+            self._settle(frame)
             self._limiter_gain = 1.0
-        for chain in (*self._chains, self._master_chain):
+        for chain in (*self.chains, self.master_chain):
             chain.reset()
+        self.follow(frame)
+
+    def _settle(self, frame: int) -> None:
+        """Targets and effects for the mix at ``frame``, with no ramp (lock held)."""
+        self._next_frame = frame
+        self._state = self._state_index(frame)
+        stems, master = self._sound.states[self._state][1:]
+        self._target = channel_gains(stems, self.names)
+        self._current = self._target.copy()
+        self._master_target = db_to_gain(master.gain_db)
+        self._master_current = self._master_target
+        self._ceiling_db = master.limiter_ceiling_db
+        self._fx_pending = (stems, master)
+        self._dirty = False
+
+    def _state_index(self, frame: int) -> int:
+        frames = self._sound.state_frames
+        if len(frames) == 1:
+            return 0
+        return max(0, bisect.bisect_right(frames, frame) - 1)
+
+    # --- rendering ------------------------------------------------------------------------------
 
     def render(self, start: int, out: np.ndarray) -> None:
         """Render frames ``[start, start + len(out))`` into ``out`` (float32, (frames, 2)).
@@ -187,30 +430,41 @@ class Mixer:
         ``len(out)`` must not exceed ``block_frames``; past the end of the track it is silence.
         """
         frames = out.shape[0]
-        block = self.take_block()
+        block = self.take_block(start, frames)
         partials = [buffer[:frames] for buffer in self._partials]
         for group, partial in zip(self.groups, partials, strict=True):
             self.render_group(group, start, partial, block)
         np.add(partials[0], partials[1], out=out)
         self.render_master(start, out, block)
 
-    def take_block(self) -> BlockSettings:
-        """Snapshot this block's settings and apply pending effect changes (render thread)."""
+    def take_block(self, start: int, frames: int) -> BlockSettings:
+        """Snapshot the settings of the block at ``start`` and apply pending effect changes
+        (render thread). The mix is the automation's mix at ``start``."""
         with self._lock:
+            index = self._state_index(start)
+            if self._dirty or index != self._state:
+                stems, master = self._sound.states[index][1:]
+                self._target = channel_gains(stems, self.names)
+                self._master_target = db_to_gain(master.gain_db)
+                self._ceiling_db = master.limiter_ceiling_db
+                self._fx_pending = (stems, master)
+                self._state, self._dirty = index, False
             block = BlockSettings(
                 target=self._target,
                 current=self._current,
                 master_target=self._master_target,
                 master_current=self._master_current,
-                timeline=self._timeline,
+                timeline=self._sound.timeline,
             )
             self._current = self._target
             self._master_current = self._master_target
-            recipe, fx_pending, self._fx_pending = self._recipe, self._fx_pending, False
-        if fx_pending:
-            for name, chain in zip(self.names, self._chains, strict=True):
-                chain.update(recipe.stems[name].fx)
-            self._master_chain.update(recipe.master.fx)
+            self._next_frame = start + frames
+            fx, self._fx_pending = self._fx_pending, None
+        if fx is not None:
+            stems, master = fx
+            for name, chain in zip(self.names, self.chains, strict=True):
+                chain.update(stems[name].fx)
+            self.master_chain.update(master.fx)
         return block
 
     def render_group(self, group: int, start: int, out: np.ndarray, block: BlockSettings) -> None:
@@ -224,31 +478,24 @@ class Mixer:
         ramp = self._ramp_for(frames)
         gain, scratch = self._gains[group][:frames], self._scratches[group][:frames]
         timeline = block.timeline
-        for i in self._members[group]:
-            stem = self._stems[i]
+        for i in self.members[group]:
             lo, hi = block.current[i], block.target[i]
             if not (lo.any() or hi.any()):
                 self.peaks[i] = 0.0
                 if not self._silent[i]:
                     # Its effects are not run while silent: forget their echoes and tails so
                     # they do not come back out of time when the stem is heard again.
-                    self._chains[i].reset()
+                    self.chains[i].reset()
                     self._silent[i] = True
                 continue
             self._silent[i] = False
-            if timeline is None:
-                piece = stem[start : start + frames]
-            else:
-                piece = timeline.read(stem, start, min(frames, max(0, self.frames - start)))
-                section_gain = timeline.stem_gain(self.names[i], start, piece.shape[0])
-                if section_gain is not None:
-                    piece = piece * section_gain[:, None]
+            piece = self.read(i, start, frames, timeline)
             n = piece.shape[0]
             if n == 0:
                 self.peaks[i] = 0.0
                 continue
-            if self._chains[i].active:
-                piece = self._chains[i].process(piece)
+            if self.chains[i].active:
+                piece = self.chains[i].process(piece)
             np.subtract(hi, lo, out=gain[:n])
             np.multiply(gain[:n], ramp[:n], out=gain[:n])
             np.add(gain[:n], lo, out=gain[:n])
@@ -258,12 +505,24 @@ class Mixer:
             self.energy[i] += float(np.dot(flat, flat))
             out[:n] += scratch[:n]
 
+    def read(self, index: int, start: int, frames: int, timeline: Timeline | None) -> np.ndarray:
+        """Stem ``index``'s audio for output frames ``[start, start + frames)``, arranged and with
+        its section mutes, before its effects: float32 (n, 2), n ≤ frames."""
+        stem = self._sound.stems[index]
+        if timeline is None:
+            return stem[start : start + frames]
+        piece = timeline.read(stem, start, min(frames, max(0, timeline.frames - start)))
+        section_gain = timeline.stem_gain(self.names[index], start, piece.shape[0])
+        if section_gain is not None:
+            piece = piece * section_gain[:, None]
+        return piece
+
     def render_master(self, start: int, out: np.ndarray, block: BlockSettings) -> None:
         """Master effects, gain, fades and the limiter, in place on the summed ``out``."""
         frames = out.shape[0]
         ramp = self._ramp_for(frames)
-        if self._master_chain.active and frames:
-            out[:] = self._master_chain.process(out)
+        if self.master_chain.active and frames:
+            out[:] = self.master_chain.process(out)
         master = block.master_current + (block.master_target - block.master_current) * ramp[:, 0]
         if block.timeline is not None:
             fades = block.timeline.master_gain(start, frames)
@@ -294,3 +553,16 @@ class Mixer:
             out *= start + (target - start) * ramp
         self._limiter_gain = target
         np.clip(out, -ceiling, ceiling, out=out)
+
+
+def grid_up(frame: int) -> int:
+    """``frame`` rounded up onto the block grid (where a block after a seek ends)."""
+    return -(-frame // GRID_FRAMES) * GRID_FRAMES
+
+
+def _retimed(track: TrackInfo, ratio: float, frames: int) -> TrackInfo:
+    """``track``'s sections on the timeline of its stems played at ``ratio`` times the speed."""
+    sections: Sequence[Section] = tuple(
+        Section(s.name, s.start_s / ratio, s.end_s / ratio) for s in track.sections
+    )
+    return replace(track, frames=frames, sections=tuple(sections))

@@ -123,6 +123,9 @@ class Player:
         # Transport changes come from the window, the licence keeper and the feeder itself.
         self._lock = threading.Lock()
         self._block = np.zeros((mixer.block_frames, CHANNELS), dtype=np.float32)
+        # A tempo/key switch fades the old sound out and the new one in over one block each.
+        self._switch_pending = False
+        self._switched = False
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -176,7 +179,10 @@ class Player:
         import rtmixer
 
         self._ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
-        self.mixer.reset()
+        if self.mixer.switch_waiting:  # a tempo/key change made while stopped
+            self._position = self.mixer.switch(self._position)
+        self.mixer.reset(self._position)
+        self._switch_pending = self._switched = False
         self._written = self._position
         self._pushed = 0
         self._marks = []
@@ -224,29 +230,71 @@ class Player:
 
     def close(self) -> None:
         self.stop()
+        self.mixer.close()
 
     # --- feeder thread ------------------------------------------------------------------------
 
     def _fill(self) -> None:
-        """Render blocks into the ring while it has room and the track (or loop) goes on."""
+        """Render blocks into the ring while it has room and the track (or loop) goes on.
+
+        Blocks end on the mixer's block grid (the first after a seek may be short), where
+        automation moves land. A waiting tempo or key change is switched to between two
+        blocks: the last old block fades out and the first new one fades in (~11 ms each).
+        """
         frames = self.mixer.block_frames
         while self._ring.write_available >= frames:
-            start, count, jumped = self._written, frames, False
+            start, jumped = self._written, False
+            if self._switch_pending:
+                start = self._switch_to()
             loop = self.loop
+            count = frames - start % frames
             if loop is not None:
                 if start >= loop[1]:
                     start, jumped = loop[0], True
-                count = min(frames, loop[1] - start)
+                    count = frames - start % frames
+                count = min(count, loop[1] - start)
             elif start >= self.mixer.frames:
                 return
             block = self._block[:count]
             self.mixer.render(start, block)
             if loop is not None:
                 _fade_loop_edges(start, block, loop, jumped)
+            if self._switched:
+                block *= _fade(count, rising=True)
+                self._switched = False
+            elif self.mixer.switch_ready(start + count):
+                block *= _fade(count, rising=False)
+                self._switch_pending = True
             self._marks.append((self._pushed, start))
             self._ring.write(block)
             self._pushed += count
             self._written = start + count
+        self.mixer.follow(self._written)
+
+    def _switch_to(self) -> int:
+        """Switch to the waiting tempo/key and return where to go on from on its timeline."""
+        old_frames = max(1, self.mixer.frames)
+        start = self.mixer.switch(self._written)
+        self._switch_pending, self._switched = False, True
+        if self.loop is not None:
+            scale = self.mixer.frames / old_frames
+            lo, hi = (round(edge * scale) for edge in self.loop)
+            self.loop = (
+                (lo, hi) if hi - lo > 2 * LOOP_FADE_FRAMES + self.mixer.block_frames else None
+            )
+        return start
+
+    def settle(self) -> None:
+        """While not playing: take a waiting tempo/key change at once, keeping the position at
+        the same moment of the music."""
+        with self._lock:
+            if self.state is TransportState.PLAYING or not self.mixer.switch_waiting:
+                return
+            old_frames = max(1, self.mixer.frames)
+            self._position = self.mixer.switch(self._position)
+            if self.loop is not None:
+                scale = self.mixer.frames / old_frames
+                self.loop = (round(self.loop[0] * scale), round(self.loop[1] * scale))
 
     def _queue_action(self) -> None:
         # rtmixer ends the action as soon as the ring is short of a device block: fill it first.
@@ -308,6 +356,13 @@ class Player:
             stream.stop()
             self.underruns += int(stream.stats.output_underflows)
             stream.close()
+
+
+def _fade(frames: int, *, rising: bool) -> np.ndarray:
+    """An equal-power fade over ``frames``: float32 (frames, 1), rising 0→1 or falling 1→0."""
+    ramp = (np.arange(frames, dtype=np.float32) + 0.5) / frames
+    curve = np.sin(ramp * np.pi / 2) if rising else np.cos(ramp * np.pi / 2)
+    return curve.astype(np.float32)[:, None]
 
 
 def _fade_loop_edges(start: int, block: np.ndarray, loop: tuple[int, int], jumped: bool) -> None:

@@ -76,17 +76,22 @@ class Timeline:
         """Per-frame gain (frames,) for the section mutes of ``kind``; None when all unity."""
         if not self.muting:
             return None
-        target = np.ones(frames + 2 * self.crossfade, dtype=np.float32)
+        width = frames + 2 * self.crossfade
+        heard = np.ones(width, dtype=np.int32)
         # Hard 0/1 per frame, with a margin either side, then smoothed: mute edges ramp.
         first = start - self.crossfade
-        for _, segment, lo, hi in self._overlaps(first, frames + 2 * self.crossfade):
+        for _, segment, lo, hi in self._overlaps(first, width):
             if kind in segment.mutes:
-                target[lo - first : hi - first] = 0.0
-        if target.all():
+                heard[lo - first : hi - first] = 0
+        if heard.all():
             return None
-        kernel = np.ones(self.crossfade, dtype=np.float32) / self.crossfade
-        smooth = np.convolve(target, kernel, mode="same")
-        return smooth[self.crossfade : self.crossfade + frames]
+        # A moving average over one crossfade, from whole-number counts: each frame's gain
+        # depends only on its neighbourhood, so any block size gives the same samples.
+        counts = np.concatenate(([0], np.cumsum(heard)))
+        half = self.crossfade // 2
+        lo_edge = np.arange(self.crossfade, self.crossfade + frames) - half
+        window = counts[lo_edge + self.crossfade] - counts[lo_edge]
+        return (window / self.crossfade).astype(np.float32)
 
     def master_gain(self, start: int, frames: int) -> np.ndarray | None:
         """The fades in and out (equal power) for output frames; None when all unity."""

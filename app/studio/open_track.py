@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app import __version__
+from app.core.automation import MASTER, make_move
 from app.core.codec import encode_flac
 from app.core.errors import LicenceError, PolicyDenied
 from app.core.licence import Licence
 from app.core.policy import Decision, Policy, company_reasons, evaluate
 from app.core.provenance import sign_record
-from app.core.recipe import AUDIBLE_RANGE_DB, Recipe
+from app.core.recipe import AUDIBLE_RANGE_DB, MasterMix, Recipe, StemMix
 from app.core.track import TrackInfo
-from app.engine.mixer import Mixer
+from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
 from app.engine.output import Player, TransportState
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
@@ -64,6 +65,9 @@ class OpenTrack:
         self._redo: list[Recipe] = []
         self._last_edit: tuple[Any, ...] | None = None
         self._last_edit_at = 0.0
+        #: Record moves: while playing, strip edits become automation at the block they are
+        #: heard, so a render plays them back where they were made.
+        self.recording = False
         self._closed = threading.Event()
         self._keeper = threading.Thread(
             target=self._keep_licence, name="fanfare-licence", daemon=True
@@ -132,20 +136,34 @@ class OpenTrack:
         """What the policy says of ``recipe`` (the window greys out what it would refuse)."""
         return evaluate(self.policy, recipe, publishing=publishing, track=self.info)
 
-    def apply(self, recipe: Recipe, *, edit: tuple[Any, ...] | None = None) -> None:
+    def apply(
+        self,
+        recipe: Recipe,
+        *,
+        edit: tuple[Any, ...] | None = None,
+        live: tuple[str, dict[str, Any]] | None = None,
+    ) -> None:
         """Make ``recipe`` current (heard from the next block); refuses what the policy forbids.
 
         Args:
             edit: what control made the change, e.g. ``("drums", "gain_db")``. Changes from the
                 same control less than ``UNDO_MERGE_S`` apart (a fader drag) are one undo step.
+            live: ``(target, changes)`` to record as an automation move at the block where it
+                is heard (see :attr:`recording`), on top of ``recipe``.
 
         Raises:
             RecipeError: the recipe is for another track or other stems.
             PolicyDenied: the artist's policy does not allow it (nothing changes).
         """
-        recipe.check_fits(self.info)
+        checked = recipe
+        if live is not None:
+            # Checked with the move where it will most likely land; the mixer stamps it at
+            # the block that really takes it, which changes when, not what.
+            move = make_move(grid_up(self.mixer.next_frame), *live)
+            checked = recipe.with_moves((*recipe.automation, move))
+        checked.check_fits(self.info)
         self.licence.require("remix")
-        self.check(recipe).raise_if_denied()
+        self.check(checked).raise_if_denied()
         now = time.monotonic()
         merge = (
             edit is not None
@@ -157,14 +175,45 @@ class OpenTrack:
             del self._undo[:-UNDO_DEPTH]
         self._redo.clear()
         self._last_edit, self._last_edit_at = edit, now
-        self.mixer.set_recipe(recipe)
-        self.recipe = recipe
+        self.recipe = self.mixer.set_recipe(recipe, live=live)
+        self.player.settle()
 
     def set_stem(self, kind: str, **changes: Any) -> None:
-        self.apply(self.recipe.with_stem(kind, **changes), edit=(kind, *sorted(changes)))
+        """Change a channel strip: for the whole remix, or, while recording and playing, as an
+        automation move from the block where it is heard."""
+        self._edit(kind, changes)
 
     def set_master(self, **changes: Any) -> None:
-        self.apply(self.recipe.with_master(**changes), edit=("master", *sorted(changes)))
+        self._edit(MASTER, changes)
+
+    def _edit(self, target: str, changes: dict[str, Any]) -> None:
+        edit = (target, *sorted(changes))
+        if self.recording and self.playing:
+            self.apply(self.recipe, edit=edit, live=(target, changes))
+            return
+        recipe = (
+            self.recipe.with_master(**changes)
+            if target == MASTER
+            else self.recipe.with_stem(target, **changes)
+        )
+        # A setting made for the whole remix replaces what was recorded for it.
+        self.apply(recipe.without_automation(target, tuple(changes)), edit=edit)
+
+    def set_tempo(self, *, ratio: float | None = None, key_shift: int | None = None) -> None:
+        """Change the tempo (ratio, 1.0 as written) and/or key (semitones) of the whole remix.
+
+        While playing, the old sound goes on until the new one is ready (well under a second);
+        recorded moves keep their place in the music.
+        """
+        self.apply(self.recipe.with_tempo(ratio=ratio, key_shift=key_shift), edit=("tempo",))
+
+    def clear_automation(self) -> None:
+        """Forget every recorded move (one undo step)."""
+        self.apply(self.recipe.with_moves(()), edit=("automation",))
+
+    def mix_now(self) -> tuple[dict[str, StemMix], MasterMix]:
+        """The strips' settings at the playhead (what the automation has set them to)."""
+        return self.mixer.mix_at(self.player.position_frames)
 
     def set_arrangement(self, **changes: Any) -> None:
         """Change the arrangement (sections playlist, fades); heard from the next block."""
@@ -206,6 +255,7 @@ class OpenTrack:
         self._last_edit = None
         self.mixer.set_recipe(recipe)
         self.recipe = recipe
+        self.player.settle()
         return True
 
     # --- transport -------------------------------------------------------------------------------
@@ -350,4 +400,5 @@ class OpenTrack:
         self._closed.set()
         if self._player is not None:
             self._player.close()
+        self.mixer.close()
         self._stems.clear()

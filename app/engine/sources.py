@@ -1,0 +1,313 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Stem sources: audio the mixer reads by frame range, made on demand in fixed chunks.
+
+The mixer and the timeline read a stem as ``stem[start:end]`` (float32, (frames, 2)) and ask
+its ``shape``; a plain NumPy array is a source, and so is a :class:`ChunkedSource`:
+
+* :class:`StretchedSource` plays a stem at another tempo and/or key through Rubber Band
+  (``pedalboard.time_stretch``, high quality), one chunk at a time.
+
+A chunked source cuts its output into a fixed grid of ``chunk_frames`` chunks and makes each from
+its input alone, never from what was played before, so a chunk is the same sample for sample
+whether playback, a seek or an offline render asked for it: that keeps renders equal to what was
+heard. Chunks are kept in a small cache around where the reader is; a :class:`Prefetcher`
+thread makes the ones ahead of the playhead, so the render thread only copies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pedalboard
+
+CHANNELS = 2
+STRETCH_CHUNK_FRAMES = 24_000  # 0.5 s at 48 kHz: the grain of a tempo/key change's first audio
+STRETCH_MARGIN_FRAMES = 4_800  # input context either side of a chunk, so its edges are settled
+STRETCH_OVERLAP_FRAMES = 1_024  # equal-power crossfade between neighbouring chunks (~21 ms)
+CACHE_CHUNKS = 24
+
+
+def frames_of(source: Any) -> int:
+    """Length of an array or source in frames."""
+    return int(source.shape[0])
+
+
+class ChunkedSource:
+    """A stem made chunk by chunk on demand; slice it like a (frames, 2) float32 array.
+
+    Subclasses define :meth:`_make`, which returns chunk ``index`` as float32
+    ``(chunk_frames + overlap, 2)``: the chunk and ``overlap`` frames of what follows it, which
+    are crossfaded with the start of the next chunk.
+    """
+
+    def __init__(self, frames: int, chunk_frames: int, overlap: int = 0) -> None:
+        self.frames = frames
+        self.chunk_frames = chunk_frames
+        self.overlap = overlap
+        self.shape = (frames, CHANNELS)
+        self.dtype = np.dtype(np.float32)
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self._making: dict[int, threading.Event] = {}
+        self._fade_in, self._fade_out = _equal_power(overlap)
+        #: Chunks made while a reader waited for them (the prefetcher was late).
+        self.late_chunks = 0
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.frames // self.chunk_frames)
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("a stem source is read by contiguous frame ranges")
+        start, stop, _ = key.indices(self.frames)
+        return self.read(start, max(0, stop - start))
+
+    def read(self, start: int, frames: int) -> np.ndarray:
+        """Frames ``[start, start + frames)`` (clipped to the source): float32 (n, 2)."""
+        start = max(0, start)
+        end = min(self.frames, start + frames)
+        if end <= start:
+            return np.zeros((0, CHANNELS), dtype=np.float32)
+        size = self.chunk_frames
+        first, last = start // size, (end - 1) // size
+        if first == last and (start - first * size >= self.overlap or first == 0):
+            # The common case: within one chunk, past its crossfade: a view, no copy.
+            chunk = self.chunk(first, wait=True)
+            return chunk[start - first * size : end - first * size]
+        out = np.empty((end - start, CHANNELS), dtype=np.float32)
+        for index in range(first, last + 1):
+            lo, hi = max(start, index * size), min(end, (index + 1) * size)
+            out[lo - start : hi - start] = self._assembled(index, lo - index * size, hi - lo)
+        return out
+
+    def _assembled(self, index: int, offset: int, frames: int) -> np.ndarray:
+        """``frames`` of chunk ``index`` from ``offset``, its head crossfaded with the tail of
+        the chunk before."""
+        piece = self.chunk(index, wait=True)[offset : offset + frames]
+        if index == 0 or offset >= self.overlap:
+            return piece
+        n = min(frames, self.overlap - offset)
+        tail = self.chunk(index - 1, wait=True)[self.chunk_frames + offset :][:n]
+        piece = piece.copy()
+        piece[:n] = (
+            piece[:n] * self._fade_in[offset : offset + n]
+            + tail * self._fade_out[offset : offset + n]
+        )
+        return piece
+
+    def ready(self, index: int) -> bool:
+        with self._lock:
+            return index in self._cache
+
+    def busy(self, index: int) -> bool:
+        """Whether some thread is making chunk ``index`` now."""
+        with self._lock:
+            return index in self._making
+
+    def chunk(self, index: int, *, wait: bool = False) -> np.ndarray:
+        """Chunk ``index`` (raw, with its overlap tail), made now if nobody is making it."""
+        with self._lock:
+            found = self._cache.get(index)
+            if found is not None:
+                self._cache.move_to_end(index)
+                return found
+            event = self._making.get(index)
+            if event is None:
+                event = self._making[index] = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            event.wait()
+            with self._lock:
+                found = self._cache.get(index)
+            if found is not None:
+                return found
+            return self.chunk(index, wait=wait)  # it was evicted at once: make it again
+        try:
+            if wait:
+                self.late_chunks += 1
+            made = self._make(index)
+            with self._lock:
+                self._cache[index] = made
+                while len(self._cache) > CACHE_CHUNKS:
+                    self._cache.popitem(last=False)
+            return made
+        finally:
+            with self._lock:
+                del self._making[index]
+            event.set()
+
+    def prefetch(self, index: int) -> None:
+        """Make chunk ``index`` unless it is cached (a prefetcher's call)."""
+        if 0 <= index < self.chunks and not self.ready(index):
+            self.chunk(index)
+
+    def _make(self, index: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class StretchedSource(ChunkedSource):
+    """``inner`` at ``ratio`` times the speed and ``semitones`` higher, pitch and tempo
+    independent (Rubber Band's finer engine).
+
+    Output frame ``t`` plays input frame ``t * ratio``. Each chunk is stretched from its input
+    span plus ``STRETCH_MARGIN_FRAMES`` either side, and neighbouring chunks overlap by
+    ``STRETCH_OVERLAP_FRAMES`` with an equal-power crossfade (their phases are independent).
+
+    Args:
+        inner: the stem, (frames, 2) float32 (an array or another source).
+        formants: keep the formants when shifting the key (for voices: no chipmunks).
+    """
+
+    def __init__(
+        self,
+        inner: Any,
+        sample_rate: int,
+        ratio: float,
+        semitones: float,
+        *,
+        formants: bool = False,
+        chunk_frames: int = STRETCH_CHUNK_FRAMES,
+    ) -> None:
+        super().__init__(round(frames_of(inner) / ratio), chunk_frames, STRETCH_OVERLAP_FRAMES)
+        self.inner = inner
+        self.sample_rate = sample_rate
+        self.ratio = ratio
+        self.semitones = semitones
+        self.formants = formants
+
+    def _make(self, index: int) -> np.ndarray:
+        ratio, size, margin = self.ratio, self.chunk_frames, STRETCH_MARGIN_FRAMES
+        want = size + self.overlap
+        begin = int(np.floor(index * size * ratio)) - margin
+        end = int(np.ceil((index * size + want) * ratio)) + margin
+        segment = _window(self.inner, begin, end - begin)
+        if not segment.any():
+            return np.zeros((want, CHANNELS), dtype=np.float32)
+        stretched = pedalboard.time_stretch(
+            np.ascontiguousarray(segment.T),
+            float(self.sample_rate),
+            stretch_factor=ratio,
+            pitch_shift_in_semitones=float(self.semitones),
+            high_quality=True,
+            preserve_formants=self.formants,
+        ).T
+        # Output frame (index * size) plays input frame (index * size * ratio), which is
+        # (index * size * ratio - begin) / ratio frames into the stretched segment.
+        skip = round(index * size - begin / ratio)
+        out = np.zeros((want, CHANNELS), dtype=np.float32)
+        piece = stretched[skip : skip + want]
+        out[: piece.shape[0]] = piece
+        return out
+
+
+class Prefetcher:
+    """Makes the chunks ahead of a read position, for a set of sources, on a worker thread.
+
+    The thread runs at a lower priority than the render thread (Linux: per-thread nice), so
+    making chunks never starves playback on a two-core machine.
+    """
+
+    def __init__(self, sources: Sequence[ChunkedSource], ahead_frames: int) -> None:
+        self.sources = list(sources)
+        self.ahead_frames = ahead_frames
+        self._position = 0
+        self._wake = threading.Condition()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._run, name=f"fanfare-prefetch-{n}", daemon=True)
+            for n in range(2)
+        ]
+        self._turn = 0
+        for thread in self._threads:
+            thread.start()
+
+    def follow(self, frame: int) -> None:
+        """The reader is at ``frame``: make what lies ahead of it."""
+        with self._wake:
+            self._position = frame
+            self._wake.notify_all()
+
+    def ready(self, frame: int, frames: int) -> bool:
+        """Whether every source has ``[frame, frame + frames)`` made."""
+        for source in self.sources:
+            size = source.chunk_frames
+            last = min(source.chunks - 1, (frame + max(frames, 1) - 1) // size)
+            first = min(max(0, frame // size - (1 if frame % size < source.overlap else 0)), last)
+            if not all(source.ready(i) for i in range(first, last + 1)):
+                return False
+        return True
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+
+    def _next_job(self) -> tuple[ChunkedSource, int] | None:
+        """The earliest missing chunk ahead of the position (all sources' chunk k before any
+        chunk k + 1), or None."""
+        position = self._position
+        size = min(s.chunk_frames for s in self.sources) if self.sources else 1
+        for step in range(0, self.ahead_frames + size, size):
+            for source in self.sources:
+                index = (position + step) // source.chunk_frames
+                head = step == 0 and position % source.chunk_frames < source.overlap
+                if head and index > 0 and not source.ready(index - 1):
+                    return source, index - 1
+                if index < source.chunks and not source.ready(index) and not source.busy(index):
+                    return source, index
+        return None
+
+    def _run(self) -> None:
+        _lower_priority()
+        while True:
+            with self._wake:
+                if self._closed:
+                    return
+                job = self._next_job()
+                if job is None:
+                    self._wake.wait(0.25)
+                    continue
+            source, index = job
+            try:
+                source.prefetch(index)
+            except Exception:  # a failing chunk is made again, and reported, by the reader
+                with self._wake:
+                    self._wake.wait(0.25)
+
+
+def _lower_priority() -> None:
+    """Nice this thread (not the process) a little, where the OS allows it."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
+
+
+def _window(source: Any, start: int, frames: int) -> np.ndarray:
+    """``frames`` of ``source`` from ``start``, zero-padded outside it."""
+    total = frames_of(source)
+    lo, hi = max(0, start), min(total, start + frames)
+    if lo == start and hi - lo == frames:
+        return np.asarray(source[lo:hi], dtype=np.float32)
+    out = np.zeros((frames, CHANNELS), dtype=np.float32)
+    if hi > lo:
+        out[lo - start : hi - start] = source[lo:hi]
+    return out
+
+
+def _equal_power(frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fade-in and fade-out gains of an equal-power crossfade, float32 (frames, 1) each."""
+    ramp = (np.arange(frames) + 0.5) / max(frames, 1)
+    fade_in = np.sin(ramp * np.pi / 2).astype(np.float32)[:, None]
+    fade_out = np.cos(ramp * np.pi / 2).astype(np.float32)[:, None]
+    return fade_in, fade_out
