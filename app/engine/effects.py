@@ -17,14 +17,27 @@ from app.core.effects import HIGH_SHELF_HZ, LOW_SHELF_HZ, Eq, MasterFx, StemFx
 COMPRESSOR_ATTACK_MS = 5.0
 COMPRESSOR_RELEASE_MS = 120.0
 MID_Q = 1.0
+# Plugins always run in pieces of this many frames (the render block), however long the call:
+# a plugin whose calls grow beyond what it was first prepared for is re-prepared and partly
+# reset by pedalboard, which would make a render in long chunks differ from playback in
+# blocks. With a fixed piece size both give the same samples (tests/engine/test_effects.py).
+PROCESS_FRAMES = 512
 
 
 def _eq(eq: Eq) -> list[pedalboard.Plugin]:
-    return [
-        pedalboard.LowShelfFilter(cutoff_frequency_hz=LOW_SHELF_HZ, gain_db=eq.low_db),
-        pedalboard.PeakFilter(cutoff_frequency_hz=eq.mid_hz, gain_db=eq.mid_db, q=MID_Q),
-        pedalboard.HighShelfFilter(cutoff_frequency_hz=HIGH_SHELF_HZ, gain_db=eq.high_db),
-    ]
+    """The bands that are not flat (a flat band would pass the audio unchanged, at a cost)."""
+    bands: list[pedalboard.Plugin] = []
+    if eq.low_db:
+        bands.append(pedalboard.LowShelfFilter(cutoff_frequency_hz=LOW_SHELF_HZ, gain_db=eq.low_db))
+    if eq.mid_db:
+        bands.append(
+            pedalboard.PeakFilter(cutoff_frequency_hz=eq.mid_hz, gain_db=eq.mid_db, q=MID_Q)
+        )
+    if eq.high_db:
+        bands.append(
+            pedalboard.HighShelfFilter(cutoff_frequency_hz=HIGH_SHELF_HZ, gain_db=eq.high_db)
+        )
+    return bands
 
 
 def _ladder(mode: pedalboard.LadderFilter.Mode, cutoff_hz: float) -> pedalboard.Plugin:
@@ -103,24 +116,43 @@ class Chain:
         if fx == self.fx:
             return
         fresh = _plugins(fx)
-        if _structure(fresh) == _structure(list(self._board)):
+        live = list(self._board)
+        if _structure(fresh) == _structure(live):
             # Same plugins, new parameters: copy them over so tails and envelopes carry on.
-            for live, new in zip(self._board, fresh, strict=True):
-                for name in _PARAMETERS.get(type(live), ()):
-                    setattr(live, name, getattr(new, name))
+            for plugin, new in zip(live, fresh, strict=True):
+                _copy_parameters(new, plugin)
         else:
-            self._board = pedalboard.Pedalboard(fresh)
+            # An effect or EQ band came or went: the plugins that stay keep their state (a
+            # reverb's tail is not cut because a band was added before it).
+            kept: dict[type, list[pedalboard.Plugin]] = {}
+            for plugin in live:
+                kept.setdefault(type(plugin), []).append(plugin)
+            plugins = []
+            for new in fresh:
+                same_kind = kept.get(type(new))
+                if same_kind:
+                    plugin = same_kind.pop(0)
+                    _copy_parameters(new, plugin)
+                    plugins.append(plugin)
+                else:
+                    plugins.append(new)
+            self._board = pedalboard.Pedalboard(plugins)
         self.fx = fx
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Run one block (float32 (frames, 2)) through the chain; returns a new array."""
         out = self._board.process(
-            block.T, self.sample_rate, buffer_size=max(block.shape[0], 1), reset=False
+            block.T, self.sample_rate, buffer_size=PROCESS_FRAMES, reset=False
         )
         return np.ascontiguousarray(out.T)
 
     def reset(self) -> None:
         self._board.reset()
+
+
+def _copy_parameters(source: pedalboard.Plugin, target: pedalboard.Plugin) -> None:
+    for name in _PARAMETERS.get(type(target), ()):
+        setattr(target, name, getattr(source, name))
 
 
 # The parameters of each plugin type that settings can change (for in-place updates).

@@ -20,10 +20,11 @@ import numpy as np
 
 from app.core.recipe import Recipe
 from app.core.track import TrackInfo
+from app.engine.effects import PROCESS_FRAMES
 from app.engine.loudness import normalise
 from app.engine.mixer import CHANNELS, Mixer, channel_gains, db_to_gain
 
-CHUNK_FRAMES = 32_768  # effects run over this many frames per call
+CHUNK_FRAMES = 64 * PROCESS_FRAMES  # frames per call into the effects (pieces of 512 inside)
 
 
 def render(

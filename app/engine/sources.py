@@ -5,7 +5,7 @@ The mixer and the timeline read a stem as ``stem[start:end]`` (float32, (frames,
 its ``shape``; a plain NumPy array is a source, and so is a :class:`ChunkedSource`:
 
 * :class:`StretchedSource` plays a stem at another tempo and/or key through Rubber Band
-  (``pedalboard.time_stretch``, high quality), one chunk at a time.
+  (``pedalboard.time_stretch``, high quality), one chunk at a time, the chunks crossfaded.
 
 A chunked source cuts its output into a fixed grid of ``chunk_frames`` chunks and makes each from
 its input alone, never from what was played before, so a chunk is the same sample for sample
@@ -31,6 +31,7 @@ STRETCH_CHUNK_FRAMES = 24_000  # 0.5 s at 48 kHz: the grain of a tempo/key chang
 STRETCH_MARGIN_FRAMES = 4_800  # input context either side of a chunk, so its edges are settled
 STRETCH_OVERLAP_FRAMES = 1_024  # equal-power crossfade between neighbouring chunks (~21 ms)
 CACHE_CHUNKS = 24
+SEAM_MIN_CORRELATION = -0.9  # below this a seam is left to dip rather than boosted > 10 dB
 
 
 def frames_of(source: Any) -> int:
@@ -56,6 +57,7 @@ class ChunkedSource:
         self._lock = threading.Lock()
         self._making: dict[int, threading.Event] = {}
         self._fade_in, self._fade_out = _equal_power(overlap)
+        self._seams: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         #: Chunks made while a reader waited for them (the prefetcher was late).
         self.late_chunks = 0
 
@@ -97,13 +99,38 @@ class ChunkedSource:
         if index == 0 or offset >= self.overlap:
             return piece
         n = min(frames, self.overlap - offset)
+        fade_in, fade_out = self._seam(index)
         tail = self.chunk(index - 1, wait=True)[self.chunk_frames + offset :][:n]
         piece = piece.copy()
-        piece[:n] = (
-            piece[:n] * self._fade_in[offset : offset + n]
-            + tail * self._fade_out[offset : offset + n]
-        )
+        piece[:n] = piece[:n] * fade_in[offset : offset + n] + tail * fade_out[offset : offset + n]
         return piece
+
+    def _seam(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The crossfade into chunk ``index``: equal power, corrected for how alike the two
+        sides are there.
+
+        Two chunks stretched from different starts carry the same partials with unrelated
+        phases: where they are out of phase a plain crossfade would dip (a steady tone by up
+        to 4 dB here). With ``rho`` the correlation of the two sides over the overlap, the sum
+        ``a*x + b*y`` has power ``a² + b² + 2ab*rho``; dividing by its root keeps the level.
+        It depends on these two chunks only, so it is the same however the source is read.
+        """
+        found = self._seams.get(index)
+        if found is not None:
+            return found
+        head = self.chunk(index, wait=True)[: self.overlap].astype(np.float64)
+        tail = self.chunk(index - 1, wait=True)[self.chunk_frames :].astype(np.float64)
+        energy = float(np.sqrt(np.sum(head * head) * np.sum(tail * tail)))
+        rho = float(np.sum(head * tail)) / energy if energy > 0 else 0.0
+        rho = min(1.0, max(SEAM_MIN_CORRELATION, rho))
+        a, b = self._fade_in[:, 0].astype(np.float64), self._fade_out[:, 0].astype(np.float64)
+        norm = 1.0 / np.sqrt(a * a + b * b + 2.0 * a * b * rho)
+        fades = ((a * norm).astype(np.float32)[:, None], (b * norm).astype(np.float32)[:, None])
+        with self._lock:
+            self._seams[index] = fades
+            while len(self._seams) > CACHE_CHUNKS:
+                self._seams.pop(next(iter(self._seams)))
+        return fades
 
     def ready(self, index: int) -> bool:
         with self._lock:

@@ -128,3 +128,33 @@ def test_an_echo_does_not_come_back_out_of_time_after_unmuting() -> None:
     for start in range(SAMPLE_RATE, 3 * SAMPLE_RATE, 512):
         mixer.render(start, out[start : start + 512])
     assert np.abs(out[SAMPLE_RATE + 2048 :]).max() < 1e-4
+
+
+@pytest.mark.parametrize(
+    "fx",
+    [
+        {"eq": {"low_db": 4.0, "mid_db": -6.0, "mid_hz": 900.0, "high_db": 3.0}},
+        {"filter": {"highpass_hz": 150.0, "lowpass_hz": 6000.0}},
+        {"compressor": {"threshold_db": -24.0, "ratio": 4.0}},
+        {"drive_db": 12.0},
+        {"chorus": {"rate_hz": 1.5, "depth": 0.4, "mix": 0.5}},
+        {"delay": {"time_s": 0.2, "feedback": 0.4, "mix": 0.3}},
+        {"reverb": {"room_size": 0.7, "mix": 0.3}},
+    ],
+)
+def test_every_effect_gives_the_same_samples_in_blocks_or_in_long_chunks(fx: dict) -> None:
+    """The render runs effects over long chunks and playback over 512-frame blocks (and a
+    render starts a plugin with one block, where a move ramps, then goes on in chunks)."""
+    rng = np.random.default_rng(3)
+    audio = (rng.standard_normal((3 * SAMPLE_RATE, 2)) * 0.2).astype(np.float32)
+
+    def run(sizes: list[int]) -> np.ndarray:
+        chain, pieces, pos = Chain(StemFx.from_dict(fx), SAMPLE_RATE), [], 0
+        for size in sizes:
+            pieces.append(chain.process(audio[pos : pos + size]))
+            pos += size
+        return np.concatenate(pieces)
+
+    blocks = run([512] * (len(audio) // 512))
+    chunked = run([512, 32768, 32768, 512, 65536 - 512])
+    np.testing.assert_array_equal(chunked, blocks[: len(chunked)])
