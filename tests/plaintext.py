@@ -28,5 +28,5 @@ def track_windows(studio, track, stride: int = WINDOW * 16) -> set[bytes]:
         blob = studio.cache.get(track.info.id, track.info.version, kind)
         key = track.licence.content_key(studio.device_keys(), kind)
         found |= windows(bytes(decrypt_stem(key, blob)), stride)
-        found |= audio_windows(track._stems[kind], stride)
+        found |= audio_windows(track._stems[kind][:], stride)  # decoded whole, as played
     return found

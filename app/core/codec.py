@@ -52,6 +52,22 @@ def decode_audio(data: bytes, *, channels: int = 2) -> tuple[np.ndarray, int]:
     return _to_channels(audio, channels), int(sample_rate)
 
 
+def decode_range(data: bytes, start: int, frames: int, *, channels: int = 2) -> np.ndarray:
+    """Decode frames ``[start, start + frames)`` of codec bytes: float32 (n, ``channels``),
+    n ≤ frames (fewer at the end). ``data`` should be ``bytes``: BytesIO shares it unchanged.
+
+    Raises:
+        AudioFormatError: the bytes are not audio libsndfile can decode.
+    """
+    try:
+        with sf.SoundFile(io.BytesIO(data)) as audio:
+            audio.seek(start)
+            piece = audio.read(frames, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioFormatError(f"These bytes are not audio Fanfare can read ({exc}).") from None
+    return _to_channels(piece, channels)
+
+
 def _to_channels(audio: np.ndarray, channels: int) -> np.ndarray:
     if audio.shape[1] == channels:
         return np.ascontiguousarray(audio)

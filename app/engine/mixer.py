@@ -34,7 +34,7 @@ from app.core.automation import GRID_FRAMES, make_move
 from app.core.recipe import GAIN_DB_MIN, MasterMix, Recipe, StemMix
 from app.core.track import Section, TrackInfo
 from app.engine.effects import Chain
-from app.engine.sources import Prefetcher, StretchedSource, frames_of
+from app.engine.sources import ChunkedSource, Prefetcher, StretchedSource, frames_of
 from app.engine.timeline import Timeline
 
 BLOCK_FRAMES = GRID_FRAMES
@@ -136,7 +136,7 @@ class Mixer:
         self._raw = [stems[n] for n in self.names]
         self._raw_frames = max(frames_of(s) for s in self._raw)
         self._lock = threading.Lock()
-        self._sound = self._make_sound(recipe, realtime=False)
+        self._sound = self._make_sound(recipe)
         self._pending: _Sound | None = None
         self._recipe = recipe
         self._state = -1  # index of the automation mix the last block used
@@ -217,7 +217,7 @@ class Mixer:
         """The output frame the next block will start at."""
         return self._next_frame
 
-    def _make_sound(self, recipe: Recipe, *, realtime: bool) -> _Sound:
+    def _make_sound(self, recipe: Recipe) -> _Sound:
         ratio, key = recipe.tempo_ratio, recipe.key_shift
         if (ratio, key) == (1.0, 0):
             stems: list[Any] = list(self._raw)
@@ -234,9 +234,6 @@ class Mixer:
             if track is None:
                 raise ValueError("an arranged recipe needs the track's sections")
             timeline = Timeline(recipe.arrangement, track)
-        prefetcher = None
-        if realtime and any(isinstance(s, StretchedSource) for s in stems):
-            prefetcher = Prefetcher(stems, round(PREFETCH_AHEAD_S * self.sample_rate))
         return _Sound(
             recipe=recipe,
             stems=stems,
@@ -244,7 +241,7 @@ class Mixer:
             source_frames=source_frames,
             timeline=timeline,
             states=recipe.states(),
-            prefetcher=prefetcher,
+            prefetcher=None,
         )
 
     def section_at(self, frame: int) -> tuple[int, int]:
@@ -303,9 +300,8 @@ class Mixer:
                 candidate.tempo_ratio,
                 candidate.key_shift,
             ):
-                sound = self._make_sound(candidate, realtime=True)
-                if sound.prefetcher is not None:
-                    sound.prefetcher.follow(self.map_frame(frame, sound))
+                sound = self._make_sound(candidate)
+                self._prefetch(sound, self.map_frame(frame, sound))
             else:
                 sound = self._restate(candidate, self._pending)
             with self._lock:
@@ -353,11 +349,20 @@ class Mixer:
 
     def follow(self, frame: int) -> None:
         """Playback is at ``frame``: keep the sources made ahead of it (render thread)."""
-        for sound in (self._sound, self._pending):
-            if sound is not None and sound.prefetcher is not None:
-                sound.prefetcher.follow(
-                    frame if sound is self._sound else self.map_frame(frame, sound)
-                )
+        current, pending = self._sound, self._pending
+        self._prefetch(current, frame)
+        if pending is not None:
+            self._prefetch(pending, self.map_frame(frame, pending))
+
+    def _prefetch(self, sound: _Sound, frame: int) -> None:
+        """Have ``sound``'s chunked sources made ahead of ``frame`` (started on first use:
+        only playback needs it; a render makes chunks as it reads them)."""
+        if sound.prefetcher is None:
+            chunked = [s for s in sound.stems if isinstance(s, ChunkedSource)]
+            if not chunked:
+                return
+            sound.prefetcher = Prefetcher(chunked, round(PREFETCH_AHEAD_S * self.sample_rate))
+        sound.prefetcher.follow(frame)
 
     @property
     def switch_waiting(self) -> bool:
@@ -370,7 +375,7 @@ class Mixer:
         if pending is None:
             return False
         if pending.prefetcher is None:
-            return True
+            return not any(isinstance(s, ChunkedSource) for s in pending.stems)
         return pending.prefetcher.ready(self.map_frame(frame, pending), 4 * self.block_frames)
 
     def switch(self, frame: int) -> int:

@@ -4,6 +4,8 @@
 The mixer and the timeline read a stem as ``stem[start:end]`` (float32, (frames, 2)) and ask
 its ``shape``; a plain NumPy array is a source, and so is a :class:`ChunkedSource`:
 
+* :class:`EncodedSource` keeps a stem as its codec bytes (FLAC) and decodes the stretch being
+  played: an 8-stem, 4-minute track holds its compressed size in memory, not 740 MB of float32.
 * :class:`StretchedSource` plays a stem at another tempo and/or key through Rubber Band
   (``pedalboard.time_stretch``, high quality), one chunk at a time, the chunks crossfaded.
 
@@ -26,11 +28,15 @@ from typing import Any
 import numpy as np
 import pedalboard
 
+from app.core.codec import decode_range
+
 CHANNELS = 2
 STRETCH_CHUNK_FRAMES = 24_000  # 0.5 s at 48 kHz: the grain of a tempo/key change's first audio
 STRETCH_MARGIN_FRAMES = 4_800  # input context either side of a chunk, so its edges are settled
 STRETCH_OVERLAP_FRAMES = 1_024  # equal-power crossfade between neighbouring chunks (~21 ms)
-CACHE_CHUNKS = 24
+CACHE_CHUNKS = 12
+DECODE_CHUNK_FRAMES = 48_000  # 1 s at 48 kHz: one FLAC seek and decode, ~1 ms
+DECODE_CACHE_CHUNKS = 8
 SEAM_MIN_CORRELATION = -0.9  # below this a seam is left to dip rather than boosted > 10 dB
 
 
@@ -47,8 +53,11 @@ class ChunkedSource:
     are crossfaded with the start of the next chunk.
     """
 
-    def __init__(self, frames: int, chunk_frames: int, overlap: int = 0) -> None:
+    def __init__(
+        self, frames: int, chunk_frames: int, overlap: int = 0, *, cache_chunks: int = CACHE_CHUNKS
+    ) -> None:
         self.frames = frames
+        self.cache_chunks = cache_chunks
         self.chunk_frames = chunk_frames
         self.overlap = overlap
         self.shape = (frames, CHANNELS)
@@ -167,7 +176,7 @@ class ChunkedSource:
             made = self._make(index)
             with self._lock:
                 self._cache[index] = made
-                while len(self._cache) > CACHE_CHUNKS:
+                while len(self._cache) > self.cache_chunks:
                     self._cache.popitem(last=False)
             return made
         finally:
@@ -182,6 +191,24 @@ class ChunkedSource:
 
     def _make(self, index: int) -> np.ndarray:
         raise NotImplementedError
+
+
+class EncodedSource(ChunkedSource):
+    """A stem kept as codec bytes in memory, decoded one chunk at a time.
+
+    Args:
+        data: the plaintext codec bytes (never written anywhere).
+        frames: the stem's length in frames (from its header).
+    """
+
+    def __init__(self, data: bytes, frames: int, *, chunk_frames: int = DECODE_CHUNK_FRAMES):
+        super().__init__(frames, chunk_frames, 0, cache_chunks=DECODE_CACHE_CHUNKS)
+        self.data = data
+
+    def _make(self, index: int) -> np.ndarray:
+        start = index * self.chunk_frames
+        piece = decode_range(self.data, start, min(self.chunk_frames, self.frames - start))
+        return np.ascontiguousarray(piece)
 
 
 class StretchedSource(ChunkedSource):

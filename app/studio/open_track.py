@@ -46,7 +46,7 @@ class OpenTrack:
         studio: Studio,
         info: TrackInfo,
         licence: Licence,
-        stems: dict[str, np.ndarray],
+        stems: dict[str, Any],
         *,
         offline: bool = False,
     ) -> None:

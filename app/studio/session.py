@@ -37,6 +37,7 @@ from app.core.keys import (
 )
 from app.core.licence import Licence, Revocations, verify_licence, verify_revocations
 from app.core.track import TrackInfo
+from app.engine.sources import EncodedSource
 from app.platform_client.client import PlatformClient
 from app.platform_client.errors import AuthError, PlatformError, PlatformUnreachableError
 from app.studio.errors import (
@@ -263,7 +264,8 @@ class Studio:
                     self.cache.discard(info.id, info.version, kind)
                 raise
         progress("Ready", 1.0)
-        track = OpenTrack(self, info, licence, stems, offline=offline)
+        sources = {kind: EncodedSource(s.data, s.frames) for kind, s in stems.items()}
+        track = OpenTrack(self, info, licence, sources, offline=offline)
         self._open_tracks.add(track)
         return track
 

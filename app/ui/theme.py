@@ -59,6 +59,15 @@ QPushButton#primary {{ background: {ACCENT}; color: #16120f; border: none; font-
 QPushButton#primary:disabled {{ background: #5b3a2a; color: #9a8a80; }}
 QPushButton#transport {{ font-size: 13pt; min-width: 44px; padding: 6px 10px; }}
 QPushButton#transport:checked {{ background: {ACCENT}; color: #16120f; }}
+QPushButton#record {{ padding: 5px 12px; }}
+QPushButton#record:checked {{ background: #e03131; color: #fff; border-color: #ff6b6b; }}
+QToolButton#moves {{ background: transparent; color: {TEXT_DIM}; font-weight: 400; }}
+QToolButton#moves:disabled {{ color: #555a66; background: transparent; }}
+QAbstractSpinBox {{ background: #0f1013; border: 1px solid #383c46; border-radius: 5px;
+    padding: 3px 6px; }}
+QAbstractSpinBox:disabled, QAbstractSpinBox QLineEdit:disabled {{ color: #555a66;
+    border-color: #25272e; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ width: 0; border: none; }}
 QLabel#clock {{ font-family: monospace; font-size: 14pt; color: {TEXT}; }}
 QProgressBar {{ background: #0f1013; border: none; border-radius: 4px; height: 8px;
     text-align: center; color: transparent; }}

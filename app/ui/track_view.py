@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -23,6 +25,25 @@ from app.ui.widgets.sections import SectionsBar
 from app.ui.widgets.transport import TransportBar, clock
 
 METER_INTERVAL_MS = 33  # ~30 Hz: smooth to the eye, nothing for the CPU
+# After the user touches a strip, it stops following the automation for a moment: a move is
+# heard (and so shown) only once the audio already queued has played out.
+FOLLOW_HOLD_S = 0.6
+
+
+NOTES_SHARP = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+NOTES_FLAT = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+
+
+def transposed(key: str, semitones: int) -> str:
+    """``key`` ("A major", "Eb minor") moved by ``semitones``; unchanged if not a note name."""
+    note, _, rest = key.partition(" ")
+    for names in (NOTES_SHARP, NOTES_FLAT):
+        if note in names:
+            index = (names.index(note) + semitones) % 12
+            # Spell a flat key with flats, everything else with sharps.
+            spelling = NOTES_FLAT if "b" in note[1:] else NOTES_SHARP
+            return " ".join(filter(None, (spelling[index], rest)))
+    return key
 
 
 def policy_summary(track: OpenTrack) -> str:
@@ -37,6 +58,12 @@ def policy_summary(track: OpenTrack) -> str:
         parts.append(f"{', '.join(no_mute)} can't be muted")
     high = policy.gain_db_range[1]
     parts.append(f"faders up to {high:+g} dB")
+    low_t, high_t = policy.tempo_ratio_range
+    if (low_t, high_t) != (1.0, 1.0):
+        parts.append(f"tempo {low_t:.0%}–{high_t:.0%}")
+    low_k, high_k = policy.key_shift_range
+    if (low_k, high_k) != (0, 0):
+        parts.append(f"key {low_k:+d} to {high_k:+d} semitones")
     if policy.publish:
         count = policy.min_audible_stems
         parts.append(
@@ -64,13 +91,11 @@ class TrackView(QWidget):
 
         title = QLabel(info.title)
         title.setObjectName("trackTitle")
-        meta = QLabel(
-            f"{info.artist}  ·  {info.bpm:g} BPM  ·  {info.key}  ·  {info.time_signature}  ·  "
-            f"{clock(info.duration_s)[:-2]}  ·  {len(info.stems)} stems"
-        )
-        meta.setObjectName("trackMeta")
+        self.meta = QLabel()
+        self.meta.setObjectName("trackMeta")
         layout.addWidget(title)
-        layout.addWidget(meta)
+        layout.addWidget(self.meta)
+        self._show_meta()
 
         self.sections = SectionsBar()
         self.sections.set_track(info.sections, info.duration_s)
@@ -113,13 +138,19 @@ class TrackView(QWidget):
         policy.setWordWrap(True)
         layout.addWidget(policy)
 
-        bottom = QHBoxLayout()
         self.transport = TransportBar()
         self.transport.set_duration(info.duration_s)
         self.transport.play_pause.connect(self.play_pause)
         self.transport.stop.connect(self._stop)
         self.transport.seek.connect(self._seek)
         self.transport.loop_toggled.connect(self._loop)
+        self.transport.set_ranges(
+            track.policy.tempo_ratio_range, track.policy.key_shift_range, who=info.artist
+        )
+        self.transport.tempo_changed.connect(lambda ratio: self._set_tempo(ratio=ratio))
+        self.transport.key_changed.connect(lambda semitones: self._set_tempo(key_shift=semitones))
+        self.transport.record_toggled.connect(self._record)
+        self.transport.clear_moves.connect(self.clear_moves)
         self.publish_button = QPushButton("Publish remix…")
         self.publish_button.setObjectName("primary")
         self.publish_button.setEnabled(track.policy.publish)
@@ -128,11 +159,9 @@ class TrackView(QWidget):
         self.arrange_button.setEnabled(bool(info.sections))
         self.arrange_button.setToolTip("Repeat, drop or reorder sections; mute stems per section")
         self.arrange_button.clicked.connect(self.open_arrangement)
-        bottom.addWidget(self.transport, 1)
-        bottom.addSpacing(12)
-        bottom.addWidget(self.arrange_button)
-        bottom.addWidget(self.publish_button)
-        layout.addLayout(bottom)
+        self.transport.add_action(self.arrange_button)
+        self.transport.add_action(self.publish_button)
+        layout.addWidget(self.transport)
 
         self.timer = QTimer(self)
         self.timer.setInterval(METER_INTERVAL_MS)
@@ -141,11 +170,17 @@ class TrackView(QWidget):
         self.publish_dialog: PublishDialog | None = None
         self.effects: dict[str, EffectsDialog] = {}
         self.arrangement_dialog: ArrangementDialog | None = None
+        self._shown_mix: tuple[object, object] | None = None  # what the strips follow
+        self._held: dict[str, float] = {}  # strip -> until when it does not follow
+        self._moves_shown = -1
+        self.transport.show_tempo(track.recipe.tempo_ratio, track.recipe.key_shift)
+        self.transport.show_recording(track.recording)
         self._tick()
 
     # --- edits ---------------------------------------------------------------------------------
 
     def _edit(self, kind: str, **changes: object) -> None:
+        self._held[kind] = time.monotonic() + FOLLOW_HOLD_S
         try:
             self.track.set_stem(kind, **changes)
         except FanfareError as exc:
@@ -153,10 +188,52 @@ class TrackView(QWidget):
             self._show_recipe(kind)  # put the control back where the engine still is
 
     def _edit_master(self, **changes: object) -> None:
+        self._held["master"] = time.monotonic() + FOLLOW_HOLD_S
         try:
             self.track.set_master(**changes)
         except FanfareError as exc:
             self.message.emit(str(exc))
+
+    def _set_tempo(self, **changes: object) -> None:
+        try:
+            self.track.set_tempo(**changes)
+        except FanfareError as exc:
+            self.message.emit(str(exc))
+        # Refused or not, show the recipe's values (the spin box may have rounded).
+        self.transport.show_tempo(self.track.recipe.tempo_ratio, self.track.recipe.key_shift)
+        self._show_meta()
+
+    def _show_meta(self) -> None:
+        """Artist, tempo and key as the remix plays them, time signature, length, stems."""
+        info, recipe = self.track.info, self.track.recipe
+        bpm = f"{info.bpm * recipe.tempo_ratio:.4g} BPM"
+        if recipe.tempo_ratio != 1.0:
+            bpm += f" (from {info.bpm:g})"
+        key = transposed(info.key, recipe.key_shift)
+        if recipe.key_shift:
+            key += f" (from {info.key})"
+        length = recipe.output_frames(info) / info.sample_rate
+        self.meta.setText(
+            f"{info.artist}  ·  {bpm}  ·  {key}  ·  {info.time_signature}  ·  "
+            f"{clock(length)[:-2]}  ·  {len(info.stems)} stems"
+        )
+
+    def _record(self, on: bool) -> None:
+        self.track.recording = on
+        self.message.emit(
+            "Recording moves: changes made while playing are recorded where you make them."
+            if on
+            else "Not recording moves: changes apply to the whole remix."
+        )
+
+    def clear_moves(self) -> None:
+        try:
+            self.track.clear_automation()
+        except FanfareError as exc:
+            self.message.emit(str(exc))
+            return
+        self.show_recipe()
+        self.message.emit("Recorded moves cleared.")
 
     def _show_recipe(self, kind: str) -> None:
         mix = self.track.recipe.stems[kind]
@@ -169,6 +246,11 @@ class TrackView(QWidget):
         for kind in self.strips:
             self._show_recipe(kind)
         self.master.set_gain_db(self.track.recipe.master.gain_db)
+        self.transport.show_tempo(self.track.recipe.tempo_ratio, self.track.recipe.key_shift)
+        self._show_meta()
+        self._shown_mix = None  # the next tick shows what the automation sets, if any
+        self._held.clear()
+        self._show_moves()
         for dialog in self.effects.values():
             dialog.show_current()
         if self.arrangement_dialog is not None:
@@ -198,6 +280,7 @@ class TrackView(QWidget):
 
     def _stop(self) -> None:
         self.track.stop()
+        self._held.clear()
         self._tick()
 
     def _seek(self, seconds: float) -> None:
@@ -205,6 +288,7 @@ class TrackView(QWidget):
             self.track.seek(seconds)
         except FanfareError as exc:
             self.failed.emit(str(exc))
+        self._held.clear()
         self._tick()
 
     def _loop(self, on: bool) -> None:
@@ -229,6 +313,41 @@ class TrackView(QWidget):
             self.transport.set_duration(self.track.duration_s)
         self.transport.show_position(position, playing, self.track.underruns)
         self.sections.set_position(self.track.source_position_s)
+        self._show_moves()
+        if self.track.recipe.automation:
+            self._follow_automation()
+
+    def _show_moves(self) -> None:
+        count = len(self.track.recipe.automation)
+        if count != self._moves_shown:
+            self._moves_shown = count
+            self.transport.show_moves(count)
+
+    def _follow_automation(self) -> None:
+        """Show the strips as the automation sets them at the playhead (without emitting)."""
+        stems, master = self.track.mix_now()
+        shown = self._shown_mix
+        if shown is not None and shown[0] is stems and shown[1] is master:
+            return  # the same state as at the last tick: nothing to redraw
+        now = time.monotonic()
+        held = False
+        for kind, strip in self.strips.items():
+            if (
+                self._held.get(kind, 0.0) > now
+                or strip.fader.isSliderDown()
+                or strip.pan.isSliderDown()
+            ):
+                held = True
+                continue
+            mix = stems[kind]
+            strip.set_gain_db(mix.gain_db)
+            strip.set_state(mute=mix.mute, solo=mix.solo, pan=mix.pan)
+        if self._held.get("master", 0.0) > now or self.master.fader.isSliderDown():
+            held = True
+        else:
+            self.master.set_gain_db(master.gain_db)
+        # A held strip still has to catch up later, so look again on the next tick.
+        self._shown_mix = None if held else (stems, master)
 
     def open_effects(self, kind: str) -> None:
         """The effects of one strip (or the master), live, non-modal."""

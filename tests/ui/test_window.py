@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.studio.session import Studio
 from app.ui.main_window import MainWindow
+from app.ui.track_view import TrackView
 
 pytestmark = pytest.mark.qt
 WAIT_MS = 30_000
@@ -136,3 +139,90 @@ def test_the_loop_button_loops_the_section_under_the_playhead(qtbot, window: Mai
     assert "Looping" in window.statusBar().currentMessage()
     qtbot.mouseClick(view.transport.loop_button, Qt.MouseButton.LeftButton)
     assert view.track.player.loop is None
+
+
+def test_the_tempo_control_changes_the_tempo_and_undo_puts_it_back(
+    qtbot, window: MainWindow
+) -> None:
+    _open(qtbot, window, 0)  # Neon Harbour: the artist allows 80 %..125 % and -3..+3 st
+    view = window.view
+    tempo = view.transport.tempo
+    assert tempo.isEnabled() and view.transport.key.isEnabled()
+    assert (tempo.minimum(), tempo.maximum()) == (80, 125)
+    assert tempo.value() == 100
+    before = view.track.duration_s
+    tempo.setValue(110)
+    assert view.track.recipe.tempo_ratio == pytest.approx(1.1)
+    qtbot.waitUntil(
+        lambda: view.transport.duration_s == pytest.approx(before / 1.1, abs=0.05),
+        timeout=WAIT_MS,
+    )
+    view.transport.key.setValue(2)
+    assert view.track.recipe.key_shift == 2
+    assert view.transport.key.text() == "+2 st"
+    view.undo()
+    assert view.transport.key.value() == 0
+    view.undo()
+    assert view.track.recipe.tempo_ratio == 1.0
+    assert tempo.value() == 100
+    qtbot.waitUntil(
+        lambda: view.transport.duration_s == pytest.approx(before, abs=0.05), timeout=WAIT_MS
+    )
+
+
+def test_a_key_the_artist_forbids_is_greyed_out_and_refused(qtbot, window: MainWindow) -> None:
+    # No demo track forbids key changes, so the open track's policy is narrowed here.
+    _open(qtbot, window, 0)
+    track = window.view.track
+    track.policy = replace(track.policy, key_shift_range=(0, 0))
+    view = TrackView(track)
+    qtbot.addWidget(view)
+    view.timer.stop()
+    assert not view.transport.key.isEnabled()
+    assert "does not allow changing the key" in view.transport.key.toolTip()
+    assert view.transport.tempo.isEnabled()
+    with qtbot.waitSignal(view.message) as said:
+        view._set_tempo(key_shift=1)
+    assert "does not allow changing the key" in said.args[0]
+    assert track.recipe.key_shift == 0
+    assert view.transport.key.value() == 0
+
+
+def test_recorded_moves_play_back_on_the_strips(qtbot, window: MainWindow) -> None:
+    _open(qtbot, window, 0)
+    view = window.view
+    fader = view.strips["drums"].fader
+    assert not view.transport.moves_button.isEnabled()
+    qtbot.mouseClick(view.transport.record_button, Qt.MouseButton.LeftButton)
+    assert view.track.recording
+    view.play_pause()
+    qtbot.waitUntil(lambda: view.track.position_s > 0.5, timeout=WAIT_MS)
+    fader.setValue(-12)  # -6 dB, recorded where it is heard
+    moves = view.track.recipe.automation
+    assert [(m.target, dict(m.changes)) for m in moves] == [("drums", {"gain_db": -6.0})]
+    assert view.track.recipe.stems["drums"].gain_db == 0.0  # the start is as it was
+    qtbot.waitUntil(lambda: view.transport.moves_button.isEnabled(), timeout=WAIT_MS)
+    assert view.transport.moves_button.text().startswith("1 move")
+
+    qtbot.mouseClick(view.transport.stop_button, Qt.MouseButton.LeftButton)
+    view.transport.seek.emit(0.0)
+    qtbot.waitUntil(lambda: fader.value() == 0, timeout=WAIT_MS)  # before the move
+    assert view.strips["drums"].gain_label.text() == "+0.0 dB"
+    view.transport.seek.emit(moves[0].frame / view.track.info.sample_rate + 0.5)
+    qtbot.waitUntil(lambda: fader.value() == -12, timeout=WAIT_MS)  # after it
+
+    qtbot.mouseClick(view.transport.moves_button, Qt.MouseButton.LeftButton)
+    assert view.track.recipe.automation == ()
+    assert fader.value() == 0
+    assert not view.transport.moves_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("key", "shift", "expected"),
+    [("A major", 2, "B major"), ("A major", -3, "F# major"), ("Eb minor", 1, "E minor"),
+     ("Bb major", 2, "C major"), ("D minor", 0, "D minor"), ("modal", 3, "modal")],
+)  # fmt: skip
+def test_the_header_names_the_key_the_remix_plays_in(key: str, shift: int, expected: str) -> None:
+    from app.ui.track_view import transposed
+
+    assert transposed(key, shift) == expected

@@ -1,12 +1,27 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The transport bar: play/pause, stop, the clock, a seek bar and the underrun counter."""
+"""The transport bar: play/pause, stop, loop, the clock, a seek bar, tempo and key, record moves
+and the underrun counter."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 SEEK_STEPS_PER_S = 10
+RECORD_TIP = (
+    "Record moves: while playing, fader and effect changes are recorded at the moment you make "
+    "them, and the render plays them back there"
+)
 
 
 def clock(seconds: float) -> str:
@@ -14,18 +29,43 @@ def clock(seconds: float) -> str:
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
 
+class KeySpinBox(QSpinBox):
+    """Semitones with their sign: "-2 st", "0 st", "+3 st"."""
+
+    def textFromValue(self, value: int) -> str:
+        return f"{value:+d}" if value else "0"
+
+    def valueFromText(self, text: str) -> int:
+        digits = text.replace(self.suffix(), "").replace(" ", "")
+        try:
+            return int(digits)
+        except ValueError:
+            return self.value()
+
+
 class TransportBar(QWidget):
-    """Emits ``play_pause``, ``stop`` and ``seek(seconds)``; shows what the owner tells it."""
+    """Emits ``play_pause``, ``stop``, ``seek(seconds)``, ``tempo_changed(ratio)``,
+    ``key_changed(semitones)``, ``record_toggled(on)`` and ``clear_moves``; shows what the
+    owner tells it (the ``show_*`` methods never emit)."""
 
     play_pause = Signal()
     stop = Signal()
     seek = Signal(float)
     loop_toggled = Signal(bool)
+    tempo_changed = Signal(float)
+    key_changed = Signal(int)
+    record_toggled = Signal(bool)
+    clear_moves = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(8)
+        layout = QHBoxLayout()  # play, stop, loop, the clock and the seek bar
+        self.remix_row = QHBoxLayout()  # tempo, key, record moves; the owner may add actions
+        rows.addLayout(layout)
+        rows.addLayout(self.remix_row)
         self.play_button = QPushButton("▶")
         self.play_button.setObjectName("transport")
         self.play_button.setToolTip("Play / pause (Space)")
@@ -47,12 +87,50 @@ class TransportBar(QWidget):
         self.loop_button.setCheckable(True)
         self.loop_button.setToolTip("Loop the section under the playhead")
         self.loop_button.toggled.connect(self.loop_toggled)
+        self.record_button = QPushButton("● Rec")
+        self.record_button.setObjectName("record")
+        self.record_button.setCheckable(True)
+        self.record_button.setToolTip(RECORD_TIP)
+        self.record_button.toggled.connect(self.record_toggled)
+        self.moves_button = QToolButton()
+        self.moves_button.setObjectName("moves")
+        self.moves_button.clicked.connect(self.clear_moves)
+        self.show_moves(0)
+
+        self.tempo = QDoubleSpinBox()
+        self.tempo.setObjectName("tempo")
+        self.tempo.setDecimals(0)
+        self.tempo.setSingleStep(1.0)
+        self.tempo.setSuffix(" %")
+        self.tempo.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.tempo.setMinimumWidth(72)
+        self.tempo.setKeyboardTracking(False)  # typing "110" is one edit, not three
+        self.tempo.valueChanged.connect(lambda v: self.tempo_changed.emit(round(v / 100.0, 4)))
+        self.key = KeySpinBox()
+        self.key.setObjectName("key")
+        self.key.setSuffix(" st")
+        self.key.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.key.setMinimumWidth(64)
+        self.key.setKeyboardTracking(False)
+        self.key.valueChanged.connect(self.key_changed)
+        self.set_ranges((1.0, 1.0), (0, 0))
+
         self.underruns = QLabel("")
         self.underruns.setObjectName("dim")
         for widget in (self.play_button, self.stop_button, self.loop_button, self.clock):
             layout.addWidget(widget)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.underruns)
+        for text, widget in (("Tempo", self.tempo), ("Key", self.key)):
+            label = QLabel(text)
+            label.setObjectName("dim")
+            label.setBuddy(widget)
+            self.remix_row.addWidget(label)
+            self.remix_row.addWidget(widget)
+            self.remix_row.addSpacing(8)
+        self.remix_row.addWidget(self.record_button)
+        self.remix_row.addWidget(self.moves_button)
+        self.remix_row.addStretch(1)
         self._duration_s = 0.0
 
     @property
@@ -69,3 +147,62 @@ class TransportBar(QWidget):
             self.slider.setValue(int(seconds * SEEK_STEPS_PER_S))
         self.play_button.setText("❚❚" if playing else "▶")
         self.underruns.setText(f"dropouts: {underruns}" if underruns else "")
+
+    def add_action(self, widget: QWidget) -> None:
+        """Put ``widget`` at the end of the tempo/key/record row (the owner's buttons)."""
+        self.remix_row.addWidget(widget)
+
+    def set_ranges(
+        self, tempo_range: tuple[float, float], key_range: tuple[int, int], who: str = "The artist"
+    ) -> None:
+        """What the policy allows: a single value disables the control, and says why."""
+        low, high = tempo_range
+        self.tempo.blockSignals(True)
+        self.tempo.setRange(round(low * 100), round(high * 100))
+        self.tempo.blockSignals(False)
+        if low == high:
+            self.tempo.setEnabled(False)
+            self.tempo.setToolTip(f"{who} does not allow changing the tempo")
+        else:
+            self.tempo.setEnabled(True)
+            self.tempo.setToolTip(
+                f"Tempo, the pitch kept: {low:.0%} to {high:.0%} of the original allowed "
+                "(scroll, use the arrow keys or type)"
+            )
+        low_key, high_key = key_range
+        self.key.blockSignals(True)
+        self.key.setRange(low_key, high_key)
+        self.key.blockSignals(False)
+        if low_key == high_key:
+            self.key.setEnabled(False)
+            self.key.setToolTip(f"{who} does not allow changing the key")
+        else:
+            self.key.setEnabled(True)
+            self.key.setToolTip(
+                f"Key, in semitones, the tempo kept: {low_key:+d} to {high_key:+d} allowed "
+                "(scroll, use the arrow keys or type)"
+            )
+
+    def show_tempo(self, ratio: float, key_shift: int) -> None:
+        """Show the recipe's tempo and key without emitting."""
+        for box, value in ((self.tempo, ratio * 100.0), (self.key, key_shift)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+
+    def show_recording(self, on: bool) -> None:
+        self.record_button.blockSignals(True)
+        self.record_button.setChecked(on)
+        self.record_button.blockSignals(False)
+
+    def show_moves(self, count: int) -> None:
+        """The number of recorded moves; the button clears them."""
+        self.moves_button.setEnabled(count > 0)
+        self.moves_button.setText(
+            f"{count} move{'s' if count != 1 else ''}" + (" ✕" if count else "")
+        )
+        self.moves_button.setToolTip(
+            f"Clear the {count} recorded move{'s' if count != 1 else ''} (undo brings them back)"
+            if count
+            else "No recorded moves: turn on Rec and play to record fader and effect changes"
+        )
