@@ -71,6 +71,16 @@ def render_speed(quick: bool) -> list[tuple[str, float, str, str, bool | None]]:
             seconds / ours_s >= 60,
         ),
     ]
+    plain_s = statistics.median(_plain_pedalboard(stems) for _ in range(1 if quick else 3))
+    rows.append(
+        (
+            "plain pedalboard script, same plugins, 2 threads (the plugins' own speed)",
+            seconds / plain_s,
+            "x real time",
+            "",
+            None,
+        )
+    )
     if shutil.which("sox") is None:
         return rows
     folder = Path(tempfile.mkdtemp(prefix="fanfare-bench-sox-"))
@@ -105,6 +115,33 @@ def render_speed(quick: bool) -> list[tuple[str, float, str, str, bool | None]]:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return rows
+
+
+def _plain_pedalboard(stems: dict[str, np.ndarray]) -> float:
+    """Seconds for the bare plugin work of the render: each whole stem through the same
+    pedalboard plugins in one call, on two threads, summed. No faders, automation or limiter:
+    the ceiling a render built on these plugins can reach."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pedalboard
+
+    def one(audio: np.ndarray) -> np.ndarray:
+        board = pedalboard.Pedalboard(
+            [
+                pedalboard.PeakFilter(cutoff_frequency_hz=1000.0, gain_db=-3.0, q=1.0),
+                pedalboard.Compressor(
+                    threshold_db=-18.0, ratio=3.0, attack_ms=5.0, release_ms=120.0
+                ),
+                pedalboard.Reverb(room_size=0.5, wet_level=0.2, dry_level=0.8),
+            ]
+        )
+        return board.process(audio.T, SAMPLE_RATE)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        total = sum(pool.map(one, stems.values()))
+    del total
+    return time.perf_counter() - start
 
 
 def feeder_block_time(quick: bool) -> list[tuple[str, float, str, str, bool | None]]:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -134,13 +135,17 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _platform(workers: int = 1) -> Iterator[str]:
-    """A seeded platform in its own processes (``workers`` uvicorn workers), limits lifted."""
+def _platform(workers: int = 1, setup: Callable[[Path], None] | None = None) -> Iterator[str]:
+    """A seeded platform in its own processes (``workers`` uvicorn workers), limits lifted.
+
+    ``setup`` runs on the data folder after seeding, before the server starts."""
     from app.server.cli import main as platform_cli
 
     folder = Path(tempfile.mkdtemp(prefix="fanfare-bench-"))
     with contextlib.redirect_stdout(sys.stderr):
         platform_cli(["seed-demo", "--data", str(folder)])
+    if setup is not None:
+        setup(folder)
     port = _free_port()
     env = dict(os.environ, FANFARE_LICENCE_PER_MINUTE="1e9", FANFARE_LOGIN_PER_MINUTE="1e9")
     process = subprocess.Popen(
@@ -298,43 +303,131 @@ def _engine(fn_name: str) -> Callable[[bool], list[Figure]]:
     return run
 
 
-for _name in ("render_speed", "feeder_block_time", "control_latency", "peak_memory"):
+for _name in ("render_speed", "feeder_block_time", "control_latency"):
     benchmark(_engine(_name))
 
 
 # --- the studio ----------------------------------------------------------------------------------
 
 
+LONG_TRACK_S = 240.0
+LONG_KINDS = ("drums", "bass", "keys", "chords", "lead", "pad", "guitar", "other")
+LONG_SOURCES = (
+    "neon-harbour/drums", "neon-harbour/bass", "neon-harbour/keys", "paper-moons/keys",
+    "neon-harbour/lead", "neon-harbour/pad", "copper-wire/guitar", "copper-wire/keys",
+)  # fmt: skip
+
+
+def _long_stems(folder: Path, seconds: float) -> dict[str, Path]:
+    """8 stems of music, ``seconds`` long: the demo's stems (SoundFont renders) repeated, as
+    24-bit FLAC, the way the platform takes stems. Benchmark input, not user content."""
+    import numpy as np
+    import soundfile as sf
+
+    paths = {}
+    for kind, source in zip(LONG_KINDS, LONG_SOURCES, strict=True):
+        audio, rate = sf.read(ROOT / "assets/demo/stems" / f"{source}.ogg", dtype="float32")
+        frames = int(seconds * rate)
+        tiled = np.resize(audio, (frames, audio.shape[1]) if audio.ndim == 2 else (frames,))
+        paths[kind] = folder / f"{kind}.flac"
+        sf.write(paths[kind], tiled, rate, subtype="PCM_24")
+    return paths
+
+
+@contextlib.contextmanager
+def _long_track_platform(seconds: float) -> Iterator[str]:
+    """The demo platform plus ``long-night``: 8 stems x ``seconds``, tempo and key allowed."""
+    with _platform(setup=lambda folder: _publish_long(folder, seconds)) as url:
+        yield url
+
+
+def _publish_long(folder: Path, seconds: float) -> None:
+    from app.server.cli import main as platform_cli
+
+    work = Path(tempfile.mkdtemp(prefix="fanfare-bench-long-"))
+    try:
+        stems = _long_stems(work, seconds)
+        policy = work / "policy.json"
+        policy.write_text(
+            '{"version": 1, "min_audible_stems": 2, "tempo_ratio_range": [0.8, 1.25], '
+            '"key_shift_range": [-3, 3], "effects": ["eq", "compressor", "reverb"]}'
+        )
+        sections = work / "sections.json"
+        bar = 4 * 60 / 118
+        sections.write_text(
+            "["
+            + ", ".join(
+                f'{{"name": "part {i + 1}", "start_s": {i * 8 * bar:.4f}, '
+                f'"end_s": {min(seconds, (i + 1) * 8 * bar):.4f}}}'
+                for i in range(int(seconds // (8 * bar)))
+            )
+            + "]"
+        )
+        args = ["publish", "--data", str(folder), "--artist", "nova-lane"]
+        args += ["--title", "Long Night", "--track-id", "long-night", "--bpm", "118"]
+        args += ["--key", "A major", "--policy", str(policy), "--sections", str(sections)]
+        for kind, path in stems.items():
+            args += ["--stem", f"{kind}={path}"]
+        with contextlib.redirect_stdout(sys.stderr):
+            platform_cli(args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _wait_for_audio(track: Any, start: float, limit_s: float = 5.0) -> float:
+    """Seconds from ``start`` until the device has consumed frames past the play position."""
+    first = track.player.position_frames
+    while track.player.position_frames == first and time.perf_counter() - start < limit_s:
+        time.sleep(0.0005)
+    return time.perf_counter() - start
+
+
 @benchmark
 def first_audio(quick: bool) -> list[Figure]:
-    """Open a cached, licensed track, then time from play() to the device pulling audio."""
+    """Open a cached, licensed 8-stem 4-minute track; time play() to the device pulling audio,
+    and a tempo change to the first block of the new sound."""
     home = _isolated_home()
     from app.engine.output import OutputUnavailableError
     from app.studio.session import Studio
 
+    seconds = 60.0 if quick else LONG_TRACK_S
     figures = []
-    with _platform() as url:
+    opens: list[float] = []
+    firsts: list[float] = []
+    retimes: list[float] = []  # to a retimed or transposed sound: made by Rubber Band first
+    unchanged: list[float] = []  # back to the stems as written
+    with _long_track_platform(seconds) as url:
         studio = Studio(url)
         studio.login("fan", "fanfare-demo")
-        studio.open_track("neon-harbour").close()  # fills the encrypted cache
-        opens, firsts = [], []
+        studio.open_track("long-night").close()  # fills the encrypted cache
         for _ in range(3 if quick else 5):
             start = time.perf_counter()
-            track = studio.open_track("neon-harbour")
+            track = studio.open_track("long-night")
             opens.append(time.perf_counter() - start)
             try:
+                track.seek(30.0)  # mid-track, as after a click on the timeline
                 start = time.perf_counter()
                 track.play()
-                while track.player.position_frames == 0 and time.perf_counter() - start < 5:
-                    time.sleep(0.001)
-                firsts.append(time.perf_counter() - start)
+                firsts.append(_wait_for_audio(track, start))
+                time.sleep(1.0)
+                for change in ({"ratio": 1.1}, {"ratio": 1.0}, {"key_shift": 2}, {"key_shift": 0}):
+                    start = time.perf_counter()
+                    track.set_tempo(**change)
+                    while track.mixer.switch_waiting and time.perf_counter() - start < 5:
+                        time.sleep(0.002)
+                    plain = track.recipe.tempo_ratio == 1.0 and track.recipe.key_shift == 0
+                    (unchanged if plain else retimes).append(time.perf_counter() - start)
+                    print(change, round((time.perf_counter() - start) * 1000), file=sys.stderr)
+                    time.sleep(0.5)
+                track.pause()
             except OutputUnavailableError:
                 pass
             track.close()
         studio.close()
+    label = f"8 stems x {seconds:.0f} s"
     figures.append(
         Figure(
-            "open a cached track (licence, decrypt, decode 5 stems x 75 s)",
+            f"open a cached track ({label}: licence, decrypt, check)",
             statistics.median(opens) * 1000,
             "ms",
             "",
@@ -344,10 +437,142 @@ def first_audio(quick: bool) -> list[Figure]:
     if firsts:
         value = statistics.median(firsts) * 1000
         figures.append(
-            Figure("play -> first audio pulled by the device", value, "ms", "<= 300", value <= 300)
+            Figure(
+                f"play -> first audio pulled by the device ({label})",
+                value,
+                "ms",
+                "<= 300",
+                value <= 300,
+            )
         )
+        from app.engine.output import RING_FRAMES
+
+        ring_ms = RING_FRAMES / 48.0
+        value = statistics.median(retimes) * 1000 + ring_ms
+        figures.append(
+            Figure(f"tempo x1.1 or key +2 -> heard ({label}), median", value, "ms", "<= 250",
+                   value <= 250)
+        )  # fmt: skip
+        worst = max(retimes) * 1000 + ring_ms
+        figures.append(Figure("tempo or key change -> heard, worst", worst, "ms", "", None))
+        value = statistics.median(unchanged) * 1000 + ring_ms
+        figures.append(Figure("back to the written tempo and key -> heard", value, "ms", "", None))
     shutil.rmtree(home, ignore_errors=True)
     return figures
+
+
+PEAK_RSS = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from app.engine.output import OutputUnavailableError
+from app.studio.session import Studio
+studio = Studio(sys.argv[2])
+studio.login("fan", "fanfare-demo")
+track = studio.open_track("long-night")
+try:
+    track.seek(60.0)
+    track.play()
+    time.sleep(5)
+    track.set_tempo(ratio=1.1)  # retimed stems are made ahead in chunks, not whole
+    time.sleep(5)
+except OutputUnavailableError:
+    pass
+print("underruns", track.underruns, file=sys.stderr)
+track.close()
+studio.close()
+# VmHWM: this process's own peak (ru_maxrss would carry the parent's peak over exec).
+status = open("/proc/self/status").read()
+print(int(status.split("VmHWM:")[1].split()[0]) * 1024, flush=True)
+"""
+
+
+@benchmark
+def peak_memory(quick: bool) -> list[Figure]:
+    """Peak resident memory of a fresh process that opens the 8-stem track, plays it, and
+    changes its tempo."""
+    home = _isolated_home()
+    seconds = 60.0 if quick else LONG_TRACK_S
+    with _long_track_platform(seconds) as url:
+        out = subprocess.run(
+            [sys.executable, "-c", PEAK_RSS, str(ROOT), url],
+            capture_output=True, text=True, check=True, env=dict(os.environ),
+        )  # fmt: skip
+    shutil.rmtree(home, ignore_errors=True)
+    rss_mb = int(out.stdout.strip().splitlines()[-1]) / 1e6
+    return [
+        Figure(
+            f"peak RSS, 8 stems x {seconds:.0f} s open, playing, retimed",
+            rss_mb,
+            "MB",
+            "<= 400",
+            rss_mb <= 400,
+        )
+    ]
+
+
+SOAK = """
+import os, subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from app.core.effects import Compressor, Eq, Reverb, StemFx
+from app.studio.session import Studio
+from app.ui.track_view import TrackView
+app = QApplication([])
+studio = Studio(sys.argv[2])
+studio.login("fan", "fanfare-demo")
+track = studio.open_track("long-night")
+fx = StemFx(eq=Eq(mid_db=-3.0), compressor=Compressor(threshold_db=-18.0, ratio=3.0),
+            reverb=Reverb(room_size=0.5, mix=0.2))
+for kind in track.info.stem_kinds:
+    track.set_stem(kind, fx=fx)
+view = TrackView(track)
+view.resize(1180, 720)
+view.show()
+from PySide6.QtCore import QEvent, QObject
+class Paints(QObject):
+    count = 0
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            Paints.count += 1
+        return False
+paints = Paints()
+app.installEventFilter(paints)
+busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+track.play()
+track.player.set_loop(0, track.mixer.frames)  # a soak longer than the track goes round
+QTimer.singleShot(int(float(sys.argv[3]) * 1000), app.quit)
+app.exec()
+busy.kill()
+print(track.underruns, Paints.count, track.position_s, flush=True)
+track.close()
+studio.close()
+"""
+
+
+@benchmark
+def soak(quick: bool) -> list[Figure]:
+    """Underruns over a long playback of the 8-stem track with effects on every strip, the
+    window open and redrawing its meters, and another process spinning on the other core."""
+    home = _isolated_home()
+    seconds = 60.0 if quick else 600.0
+    with _long_track_platform(LONG_TRACK_S) as url:
+        out = subprocess.run(
+            [sys.executable, "-c", SOAK, str(ROOT), url, str(seconds)],
+            capture_output=True, text=True, check=True, env=dict(os.environ),
+        )  # fmt: skip
+    shutil.rmtree(home, ignore_errors=True)
+    underruns, paints, _ = out.stdout.strip().splitlines()[-1].split()
+    label = (
+        f"{seconds / 60:.0f} min, 8 stems with EQ+comp+reverb, window redrawing, other core busy"
+    )
+    return [
+        Figure(f"underruns in a soak ({label})", int(underruns), "count", "0",
+               int(underruns) == 0),
+        Figure("widget paints during the soak (meters, clock, playhead)", int(paints), "count",
+               "", None),
+    ]  # fmt: skip
 
 
 def main() -> int:

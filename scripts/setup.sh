@@ -10,7 +10,7 @@ set -euo pipefail
 FANFARE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FANFARE_VENV=${FANFARE_VENV:-$FANFARE_ROOT/.venv}
 FANFARE_DEBS=(
-  libportaudio2 pulseaudio
+  libportaudio2 pulseaudio pulseaudio-utils
   libegl1 libgl1 libopengl0 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libdbus-1-3
   libglib2.0-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-xfixes0
@@ -68,6 +68,7 @@ fanfare_pulse() {  # a paced audio device even on a machine without a sound card
   mkdir -p "$dir"
   if PULSE_SERVER="unix:$dir/native" pactl info >/dev/null 2>&1; then
     export PULSE_SERVER="unix:$dir/native"
+    fanfare_pulse_awake "$dir"
     return 0
   fi
   if pulseaudio --check 2>/dev/null; then
@@ -85,4 +86,20 @@ fanfare_pulse() {  # a paced audio device even on a machine without a sound card
     sleep 0.1
   done
   export PULSE_SERVER="unix:$dir/native"
+  fanfare_pulse_awake "$dir"
+}
+
+# A null sink left idle sleeps on a 2 s timer and takes a new stream only when it next wakes
+# (measured: ~1.5 s before the first frame is pulled; a sound card does not do this). Reading
+# its monitor at a 60 ms latency keeps it awake, so first-audio times measure Fanfare (at
+# 10-30 ms the null sink itself underflows here, with or without Fanfare).
+fanfare_pulse_awake() {
+  local dir=$1
+  command -v pacat >/dev/null 2>&1 || return 0
+  if [ -f "$dir/awake.pid" ] && kill -0 "$(cat "$dir/awake.pid")" 2>/dev/null; then
+    return 0
+  fi
+  PULSE_SERVER="unix:$dir/native" nohup pacat -r --latency-msec=60 -d null.monitor \
+    >/dev/null 2>&1 &
+  echo $! >"$dir/awake.pid"
 }

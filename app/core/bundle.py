@@ -12,17 +12,21 @@ AES-256-GCM. The full byte layout is specified in docs/formats.md. In short:
   associated data, so chunks cannot be reordered, dropped, duplicated or moved between stems,
   and truncation is detected because the final chunk carries the flag.
 
-Nothing here touches a disk: input and output are ``bytes``.
+Nothing here touches a disk: input and output are ``bytes``, or, for :class:`StemReader`, a
+``read_at(offset, size)`` function the caller supplies (the vault reads its cache file with it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import os
 import struct
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -357,3 +361,160 @@ def decrypt_stem(
     out = bytearray(plaintext_size(blob))
     decrypt_into(content_key, blob, out, expect=expect)
     return out
+
+
+class StemReader:
+    """Random access to a stem's plaintext, decrypting only the chunks that are read.
+
+    The studio plays a long track without holding it in memory: the encrypted blob stays in the
+    on-disk cache, and the decoder reads the codec stream through :meth:`open`, which decrypts
+    and authenticates each 64 KiB chunk it touches (kept in a small cache). :meth:`verify`
+    authenticates every chunk once, keeping none, so a damaged blob is refused when the track
+    opens, not half-way through a song.
+
+    Args:
+        content_key: the stem's 32-byte content key (from the licence).
+        read_at: ``read_at(offset, size)`` returns ``size`` bytes of the blob from ``offset``
+            (fewer only at its end).
+        size: the blob's length in bytes.
+        expect: ``(track_id, track_version, stem)`` the caller asked for.
+
+    Raises (here or on reading): the errors of :func:`iter_decrypt`.
+    """
+
+    CACHED_CHUNKS = 8
+
+    def __init__(
+        self,
+        content_key: bytes,
+        read_at: Callable[[int, int], bytes],
+        size: int,
+        *,
+        expect: tuple[str, int, str] | None = None,
+    ) -> None:
+        head_guess = read_at(0, min(size, _PREFIX_FIXED + MAX_META_SIZE + SALT_SIZE + COMMIT_SIZE))
+        parsed = _parse(head_guess)
+        header = parsed.header
+        if expect is not None and (header.track_id, header.track_version, header.stem) != expect:
+            raise BundleMismatchError(
+                f"This download holds stem {header.stem!r} of {header.track_id} "
+                f"v{header.track_version}, not the one requested."
+            )
+        if len(content_key) != KEY_SIZE or not hmac.compare_digest(
+            _derive(content_key, parsed.salt, b"commit", parsed.prefix), parsed.commitment
+        ):
+            raise BundleKeyError("The licence's key does not open this stem.")
+        body = size - len(parsed.head)
+        if body < TAG_SIZE:
+            raise BundleTruncatedError(
+                "This stem download is truncated: its final chunk is missing."
+            )
+        self.header = header
+        self._aead = AESGCM(_derive(content_key, parsed.salt, b"payload", parsed.prefix))
+        self._head = parsed.head
+        self._read_at = read_at
+        self._sealed = header.chunk_size + TAG_SIZE
+        self._body_start = len(parsed.head)
+        self._body_size = body
+        self.chunks = max(1, -(-body // self._sealed))
+        #: Length of the plaintext (the codec stream) in bytes.
+        self.size = body - self.chunks * TAG_SIZE
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _open_chunk(self, index: int) -> bytes:
+        offset = index * self._sealed
+        chunk = self._read_at(self._body_start + offset, self._sealed)
+        last = index == self.chunks - 1
+        try:
+            plain = self._aead.decrypt(_nonce(index, last), chunk, self._head)
+        except InvalidTag:
+            raise BundleTamperedError(
+                f"This stem was altered or damaged (chunk {index} failed authentication).", index
+            ) from None
+        if last and not plain and index > 0:
+            raise BundleTamperedError("This stem's final chunk is empty.", index)
+        return plain
+
+    def chunk(self, index: int) -> bytes:
+        """The plaintext of chunk ``index`` (authenticated)."""
+        with self._lock:
+            found = self._cache.get(index)
+            if found is not None:
+                self._cache.move_to_end(index)
+                return found
+        plain = self._open_chunk(index)
+        with self._lock:
+            self._cache[index] = plain
+            while len(self._cache) > self.CACHED_CHUNKS:
+                self._cache.popitem(last=False)
+        return plain
+
+    def verify(self) -> None:
+        """Authenticate every chunk (nothing is kept); raises like :func:`iter_decrypt`, with
+        truncation and trailing bytes told apart from tampering."""
+        for index in range(self.chunks):
+            try:
+                self._open_chunk(index)
+            except BundleTamperedError:
+                body = memoryview(self._read_at(self._body_start, self._body_size))
+                start = index * self._sealed
+                end = min(start + self._sealed, self._body_size)
+                raise _classify_failure(
+                    self._aead, body, index, end, end >= self._body_size, body[start:end],
+                    self._head,
+                ) from None  # fmt: skip
+
+    def read(self, offset: int, size: int) -> bytes:
+        """``size`` plaintext bytes from ``offset`` (fewer at the end)."""
+        end = min(self.size, offset + size)
+        if end <= offset:
+            return b""
+        step = self.header.chunk_size
+        parts = []
+        for index in range(offset // step, (end - 1) // step + 1):
+            plain = self.chunk(index)
+            lo = max(offset, index * step) - index * step
+            hi = min(end, (index + 1) * step) - index * step
+            parts.append(plain[lo:hi])
+        return b"".join(parts)
+
+    def open(self) -> PlainStream:
+        """A read-only, seekable file over the plaintext, for a decoder (one per thread)."""
+        return PlainStream(self)
+
+
+class PlainStream(io.RawIOBase):
+    """A seekable, read-only file view of a :class:`StemReader`'s plaintext."""
+
+    def __init__(self, reader: StemReader) -> None:
+        super().__init__()
+        self._reader = reader
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._reader.size}
+        self._position = max(0, base[whence] + offset)
+        return self._position
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        data = self._reader.read(self._position, len(buffer))
+        memoryview(buffer)[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self._reader.size - self._position
+        data = self._reader.read(self._position, size)
+        self._position += len(data)
+        return data

@@ -8,6 +8,7 @@ Arrays are float32 of shape (frames, channels).
 from __future__ import annotations
 
 import io
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -24,14 +25,14 @@ def encode_flac(audio: np.ndarray, sample_rate: int, *, subtype: str = "PCM_24")
     return buffer.getvalue()
 
 
-def audio_info(data: bytes) -> tuple[int, int, int]:
+def audio_info(data: bytes | BinaryIO) -> tuple[int, int, int]:
     """(frames, sample rate, channels) from the header alone, before any decoding.
 
     Raises:
         AudioFormatError: the bytes are not audio libsndfile can read.
     """
     try:
-        info = sf.info(io.BytesIO(data))
+        info = sf.info(io.BytesIO(data) if isinstance(data, bytes | bytearray) else data)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioFormatError(f"These bytes are not audio Fanfare can read ({exc}).") from None
     return int(info.frames), int(info.samplerate), int(info.channels)
@@ -52,15 +53,18 @@ def decode_audio(data: bytes, *, channels: int = 2) -> tuple[np.ndarray, int]:
     return _to_channels(audio, channels), int(sample_rate)
 
 
-def decode_range(data: bytes, start: int, frames: int, *, channels: int = 2) -> np.ndarray:
-    """Decode frames ``[start, start + frames)`` of codec bytes: float32 (n, ``channels``),
-    n ≤ frames (fewer at the end). ``data`` should be ``bytes``: BytesIO shares it unchanged.
+def decode_range(
+    data: bytes | BinaryIO, start: int, frames: int, *, channels: int = 2
+) -> np.ndarray:
+    """Decode frames ``[start, start + frames)`` of codec bytes (or a seekable file of them):
+    float32 (n, ``channels``), n ≤ frames (fewer at the end).
 
     Raises:
         AudioFormatError: the bytes are not audio libsndfile can decode.
     """
     try:
-        with sf.SoundFile(io.BytesIO(data)) as audio:
+        source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+        with sf.SoundFile(source) as audio:
             audio.seek(start)
             piece = audio.read(frames, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:

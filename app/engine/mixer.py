@@ -39,6 +39,8 @@ from app.engine.timeline import Timeline
 
 BLOCK_FRAMES = GRID_FRAMES
 PREFETCH_AHEAD_S = 3.0
+SWITCH_MARGIN = 1.5  # how much longer than expected making a new sound may take
+SWITCH_READY_BLOCKS = 4  # a new sound is switched to once this much past the playhead is made
 CHANNELS = 2
 LIMITER_RELEASE_S = 0.1
 
@@ -99,9 +101,9 @@ class _Sound:
     def key(self) -> tuple[float, int]:
         return (self.recipe.tempo_ratio, self.recipe.key_shift)
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = False) -> None:
         if self.prefetcher is not None:
-            self.prefetcher.close()
+            self.prefetcher.close(wait=wait)
 
 
 class Mixer:
@@ -301,7 +303,7 @@ class Mixer:
                 candidate.key_shift,
             ):
                 sound = self._make_sound(candidate)
-                self._prefetch(sound, self.map_frame(frame, sound))
+                self._prefetch(sound, self.map_frame(frame + self._switch_lead(), sound))
             else:
                 sound = self._restate(candidate, self._pending)
             with self._lock:
@@ -352,7 +354,21 @@ class Mixer:
         current, pending = self._sound, self._pending
         self._prefetch(current, frame)
         if pending is not None:
-            self._prefetch(pending, self.map_frame(frame, pending))
+            # Made from where playback will be once it is made, not from where it is now; and
+            # kept there (chunk by chunk from that point on) unless playback overtakes it.
+            here = self.map_frame(frame, pending)
+            if pending.prefetcher is None or here >= pending.prefetcher.position:
+                self._prefetch(pending, self.map_frame(frame + self._switch_lead(), pending))
+
+    def _switch_lead(self) -> int:
+        """Frames playback moves on while a new tempo/key's first chunks are made (two threads
+        each making half the stems' chunk), with a margin: they are made from there, so the
+        playhead meets them just as they are done rather than having passed them."""
+        rounds = -(-len(self.names) // 2)
+        seconds = SWITCH_MARGIN * rounds * StretchedSource.recent_make_s
+        # Plus the stretch switch_ready wants made past the playhead, so that what is made
+        # first covers it all (else, near a chunk's end, a second round would be waited for).
+        return round(seconds * self.sample_rate) + SWITCH_READY_BLOCKS * self.block_frames
 
     def _prefetch(self, sound: _Sound, frame: int) -> None:
         """Have ``sound``'s chunked sources made ahead of ``frame`` (started on first use:
@@ -361,8 +377,10 @@ class Mixer:
             chunked = [s for s in sound.stems if isinstance(s, ChunkedSource)]
             if not chunked:
                 return
-            sound.prefetcher = Prefetcher(chunked, round(PREFETCH_AHEAD_S * self.sample_rate))
-        sound.prefetcher.follow(frame)
+            ahead = round(PREFETCH_AHEAD_S * self.sample_rate)
+            sound.prefetcher = Prefetcher(chunked, ahead, frame)
+        else:
+            sound.prefetcher.follow(frame)
 
     @property
     def switch_waiting(self) -> bool:
@@ -376,7 +394,9 @@ class Mixer:
             return False
         if pending.prefetcher is None:
             return not any(isinstance(s, ChunkedSource) for s in pending.stems)
-        return pending.prefetcher.ready(self.map_frame(frame, pending), 4 * self.block_frames)
+        return pending.prefetcher.ready(
+            self.map_frame(frame, pending), SWITCH_READY_BLOCKS * self.block_frames
+        )
 
     def switch(self, frame: int) -> int:
         """Make a waiting tempo/key change sound from output ``frame`` of the old timeline on;
@@ -393,10 +413,10 @@ class Mixer:
         return mapped
 
     def close(self) -> None:
-        """Stop the prefetch threads."""
+        """Stop the prefetch threads, waiting for a chunk being made to be done."""
         for sound in (self._sound, self._pending):
             if sound is not None:
-                sound.close()
+                sound.close(wait=True)
 
     def reset(self, frame: int = 0) -> None:
         """Forget ramps, effect tails and limiter state (after a seek to output ``frame``):

@@ -4,8 +4,8 @@
 The mixer and the timeline read a stem as ``stem[start:end]`` (float32, (frames, 2)) and ask
 its ``shape``; a plain NumPy array is a source, and so is a :class:`ChunkedSource`:
 
-* :class:`EncodedSource` keeps a stem as its codec bytes (FLAC) and decodes the stretch being
-  played: an 8-stem, 4-minute track holds its compressed size in memory, not 740 MB of float32.
+* :class:`EncodedSource` decodes a stem's codec stream (FLAC) a second at a time around where
+  it is read: an 8-stem, 4-minute track is not 740 MB of float32 in memory.
 * :class:`StretchedSource` plays a stem at another tempo and/or key through Rubber Band
   (``pedalboard.time_stretch``, high quality), one chunk at a time, the chunks crossfaded.
 
@@ -21,22 +21,24 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO
 
 import numpy as np
 import pedalboard
+import soxr
 
 from app.core.codec import decode_range
 
 CHANNELS = 2
 STRETCH_CHUNK_FRAMES = 24_000  # 0.5 s at 48 kHz: the grain of a tempo/key change's first audio
-STRETCH_MARGIN_FRAMES = 4_800  # input context either side of a chunk, so its edges are settled
+STRETCH_MARGIN_FRAMES = 2_400  # input context either side of a chunk, so its edges are settled
 STRETCH_OVERLAP_FRAMES = 1_024  # equal-power crossfade between neighbouring chunks (~21 ms)
 CACHE_CHUNKS = 12
 DECODE_CHUNK_FRAMES = 48_000  # 1 s at 48 kHz: one FLAC seek and decode, ~1 ms
-DECODE_CACHE_CHUNKS = 8
+DECODE_CACHE_CHUNKS = 6  # the second being played, the one before, and 3 s made ahead
 SEAM_MIN_CORRELATION = -0.9  # below this a seam is left to dip rather than boosted > 10 dB
 
 
@@ -194,21 +196,29 @@ class ChunkedSource:
 
 
 class EncodedSource(ChunkedSource):
-    """A stem kept as codec bytes in memory, decoded one chunk at a time.
+    """A stem read from its codec stream, decoded one chunk at a time.
 
     Args:
-        data: the plaintext codec bytes (never written anywhere).
+        open_stream: returns a fresh seekable file of the codec bytes (each decode opens its
+            own, so decodes on several threads do not share a position); the studio's decrypts
+            as it is read.
         frames: the stem's length in frames (from its header).
     """
 
-    def __init__(self, data: bytes, frames: int, *, chunk_frames: int = DECODE_CHUNK_FRAMES):
+    def __init__(
+        self,
+        open_stream: Callable[[], BinaryIO],
+        frames: int,
+        *,
+        chunk_frames: int = DECODE_CHUNK_FRAMES,
+    ) -> None:
         super().__init__(frames, chunk_frames, 0, cache_chunks=DECODE_CACHE_CHUNKS)
-        self.data = data
+        self.open_stream = open_stream
 
     def _make(self, index: int) -> np.ndarray:
         start = index * self.chunk_frames
-        piece = decode_range(self.data, start, min(self.chunk_frames, self.frames - start))
-        return np.ascontiguousarray(piece)
+        count = min(self.chunk_frames, self.frames - start)
+        return np.ascontiguousarray(decode_range(self.open_stream(), start, count))
 
 
 class StretchedSource(ChunkedSource):
@@ -223,6 +233,10 @@ class StretchedSource(ChunkedSource):
         inner: the stem, (frames, 2) float32 (an array or another source).
         formants: keep the formants when shifting the key (for voices: no chipmunks).
     """
+
+    #: Seconds one chunk took to make, recently (a moving average over every stretched source):
+    #: how far ahead a tempo or key change starts making its sound.
+    recent_make_s = 0.06
 
     def __init__(
         self,
@@ -247,16 +261,34 @@ class StretchedSource(ChunkedSource):
         begin = int(np.floor(index * size * ratio)) - margin
         end = int(np.ceil((index * size + want) * ratio)) + margin
         segment = _window(self.inner, begin, end - begin)
-        if not segment.any():
+        if not segment.any():  # silence stretches to silence, at no cost
             return np.zeros((want, CHANNELS), dtype=np.float32)
-        stretched = pedalboard.time_stretch(
-            np.ascontiguousarray(segment.T),
-            float(self.sample_rate),
-            stretch_factor=ratio,
-            pitch_shift_in_semitones=float(self.semitones),
-            high_quality=True,
-            preserve_formants=self.formants,
-        ).T
+        started = time.perf_counter()
+        made = self._stretch(segment, index, begin, want)
+        took = time.perf_counter() - started
+        StretchedSource.recent_make_s += 0.2 * (took - StretchedSource.recent_make_s)
+        return made
+
+    def _stretch(self, segment: np.ndarray, index: int, begin: int, want: int) -> np.ndarray:
+        """Chunk ``index`` from ``segment``, the input from frame ``begin`` (with margins)."""
+        ratio, size = self.ratio, self.chunk_frames
+        rate = float(self.sample_rate)
+        if self.semitones and not self.formants:
+            # A key change as a stretch to (ratio / shift) and a resample by shift: the same
+            # pitch within a cent, at about twice the speed of Rubber Band's own pitch path
+            # (which is kept for voices, whose formants it preserves).
+            shift = 2.0 ** (self.semitones / 12.0)
+            stretched = pedalboard.time_stretch(
+                np.ascontiguousarray(segment.T), rate, stretch_factor=ratio / shift,
+                high_quality=True, preserve_formants=False,
+            ).T  # fmt: skip
+            stretched = soxr.resample(stretched, rate * shift, rate, quality="HQ")
+        else:
+            stretched = pedalboard.time_stretch(
+                np.ascontiguousarray(segment.T), rate, stretch_factor=ratio,
+                pitch_shift_in_semitones=float(self.semitones), high_quality=True,
+                preserve_formants=self.formants,
+            ).T  # fmt: skip
         # Output frame (index * size) plays input frame (index * size * ratio), which is
         # (index * size * ratio - begin) / ratio frames into the stretched segment.
         skip = round(index * size - begin / ratio)
@@ -267,25 +299,32 @@ class StretchedSource(ChunkedSource):
 
 
 class Prefetcher:
-    """Makes the chunks ahead of a read position, for a set of sources, on a worker thread.
+    """Makes the chunks ahead of a read position, for a set of sources, on two threads.
 
-    The thread runs at a lower priority than the render thread (Linux: per-thread nice), so
+    The threads run at a lower priority than the render thread (Linux: per-thread nice), so
     making chunks never starves playback on a two-core machine.
     """
 
-    def __init__(self, sources: Sequence[ChunkedSource], ahead_frames: int) -> None:
+    def __init__(
+        self, sources: Sequence[ChunkedSource], ahead_frames: int, position: int = 0
+    ) -> None:
         self.sources = list(sources)
         self.ahead_frames = ahead_frames
-        self._position = 0
+        self._position = position  # set before the threads start, so none starts elsewhere
         self._wake = threading.Condition()
         self._closed = False
+        self._claimed: set[tuple[int, int]] = set()
         self._threads = [
             threading.Thread(target=self._run, name=f"fanfare-prefetch-{n}", daemon=True)
             for n in range(2)
         ]
-        self._turn = 0
         for thread in self._threads:
             thread.start()
+
+    @property
+    def position(self) -> int:
+        """Where the chunks are made from (the reader's position, as last told)."""
+        return self._position
 
     def follow(self, frame: int) -> None:
         """The reader is at ``frame``: make what lies ahead of it."""
@@ -303,10 +342,17 @@ class Prefetcher:
                 return False
         return True
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = False) -> None:
+        """Stop the threads; with ``wait``, until the chunk each may be making is done (at
+        most one chunk's time: a Rubber Band call cannot be interrupted, and must not be
+        running when the process exits)."""
         with self._wake:
             self._closed = True
             self._wake.notify_all()
+        if wait:
+            for thread in self._threads:
+                if thread is not threading.current_thread():
+                    thread.join(timeout=5.0)
 
     def _next_job(self) -> tuple[ChunkedSource, int] | None:
         """The earliest missing chunk ahead of the position (all sources' chunk k before any
@@ -317,11 +363,18 @@ class Prefetcher:
             for source in self.sources:
                 index = (position + step) // source.chunk_frames
                 head = step == 0 and position % source.chunk_frames < source.overlap
-                if head and index > 0 and not source.ready(index - 1):
-                    return source, index - 1
-                if index < source.chunks and not source.ready(index) and not source.busy(index):
-                    return source, index
+                for wanted in (index - 1, index) if head else (index,):
+                    if 0 <= wanted < source.chunks and self._free(source, wanted):
+                        return source, wanted
         return None
+
+    def _free(self, source: ChunkedSource, index: int) -> bool:
+        """Whether chunk ``index`` of ``source`` is neither made nor being made (lock held)."""
+        return (
+            (id(source), index) not in self._claimed
+            and not source.ready(index)
+            and not source.busy(index)
+        )
 
     def _run(self) -> None:
         _lower_priority()
@@ -333,12 +386,17 @@ class Prefetcher:
                 if job is None:
                     self._wake.wait(0.25)
                     continue
-            source, index = job
+                source, index = job
+                # Claimed before the lock is let go, so the other thread takes another chunk.
+                self._claimed.add((id(source), index))
             try:
                 source.prefetch(index)
             except Exception:  # a failing chunk is made again, and reported, by the reader
                 with self._wake:
                     self._wake.wait(0.25)
+            finally:
+                with self._wake:
+                    self._claimed.discard((id(source), index))
 
 
 def _lower_priority() -> None:

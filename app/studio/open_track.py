@@ -49,8 +49,10 @@ class OpenTrack:
         stems: dict[str, Any],
         *,
         offline: bool = False,
+        resources: list[Any] | None = None,
     ) -> None:
         self.studio = studio
+        self._resources = resources or []  # closed with the track (the open cache files)
         self.info = info
         self.licence = licence
         self.offline = offline
@@ -402,3 +404,5 @@ class OpenTrack:
             self._player.close()
         self.mixer.close()
         self._stems.clear()
+        for resource in self._resources:
+            resource.close()

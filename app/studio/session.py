@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from app.core.encoding import unb64u
 from app.core.errors import (
     BundleError,
+    BundleHeaderError,
     FanfareError,
     LicenceError,
     LicenceExpiredError,
@@ -37,6 +38,7 @@ from app.core.keys import (
 )
 from app.core.licence import Licence, Revocations, verify_licence, verify_revocations
 from app.core.track import TrackInfo
+from app.engine.allocator import limit_malloc_arenas
 from app.engine.sources import EncodedSource
 from app.platform_client.client import PlatformClient
 from app.platform_client.errors import AuthError, PlatformError, PlatformUnreachableError
@@ -48,7 +50,7 @@ from app.studio.errors import (
 )
 from app.studio.open_track import OpenTrack, Progress, quiet
 from app.studio.profile import Profile, ProfileBook, StudioPaths
-from app.vault.cache import BlobCache
+from app.vault.cache import BlobCache, BlobFile
 from app.vault.content import open_stems
 from app.vault.device import forget_device_keys, load_or_create_device_keys
 from app.vault.licences import LicenceCache
@@ -73,6 +75,7 @@ class Studio:
         secrets: SecretStore | None = None,
         device: str | int | None = None,
     ) -> None:
+        limit_malloc_arenas()  # before any engine thread allocates
         self.paths = paths or StudioPaths.default()
         self.url = platform_url.rstrip("/")
         self.secrets = secrets or SecretStore(self.paths.secrets_file)
@@ -244,28 +247,36 @@ class Studio:
         except PlatformUnreachableError as exc:
             info, licence = self._offline_licence(track_id, exc)
             offline = True
-        blobs = {}
-        for index, kind in enumerate(info.stem_kinds):
-            progress(f"Fetching the {kind} stem", 0.1 + 0.6 * index / len(info.stems))
-            blobs[kind] = self._blob(info, kind)
-        progress("Decrypting in memory", 0.75)
+        files: dict[str, BlobFile] = {}
         try:
-            stems = open_stems(info, blobs, licence, self.device_keys())
-        except BundleError:
-            # A damaged cache entry: fetch every stem once more before giving up, and keep
-            # nothing that failed authentication.
-            for kind in info.stem_kinds:
-                self.cache.discard(info.id, info.version, kind)
-                blobs[kind] = self._blob(info, kind)
+            for index, kind in enumerate(info.stem_kinds):
+                progress(f"Fetching the {kind} stem", 0.1 + 0.6 * index / len(info.stems))
+                files[kind] = self._blob_file(info, kind)
+            progress("Checking the stems", 0.75)
             try:
-                stems = open_stems(info, blobs, licence, self.device_keys())
+                stems = open_stems(info, files, licence, self.device_keys())
             except BundleError:
+                # A damaged cache entry: fetch every stem once more before giving up, and keep
+                # nothing that failed authentication.
                 for kind in info.stem_kinds:
+                    files.pop(kind).close()
                     self.cache.discard(info.id, info.version, kind)
-                raise
+                    files[kind] = self._blob_file(info, kind)
+                try:
+                    stems = open_stems(info, files, licence, self.device_keys())
+                except BundleError:
+                    for kind in info.stem_kinds:
+                        self.cache.discard(info.id, info.version, kind)
+                    raise
+        except BaseException:
+            for blob in files.values():
+                blob.close()
+            raise
         progress("Ready", 1.0)
-        sources = {kind: EncodedSource(s.data, s.frames) for kind, s in stems.items()}
-        track = OpenTrack(self, info, licence, sources, offline=offline)
+        sources = {kind: EncodedSource(s.open, s.frames) for kind, s in stems.items()}
+        track = OpenTrack(
+            self, info, licence, sources, offline=offline, resources=list(files.values())
+        )
         self._open_tracks.add(track)
         return track
 
@@ -371,11 +382,16 @@ class Studio:
         folder = self.paths.cache_dir / "tracks" / self._scope
         return [p.stem for p in folder.glob("*.json")] if folder.exists() else []
 
-    def _blob(self, info: TrackInfo, kind: str) -> bytes:
-        blob = self.cache.get(info.id, info.version, kind)
+    def _blob_file(self, info: TrackInfo, kind: str) -> BlobFile:
+        """The stem's encrypted blob in the cache, downloaded first if it is not there."""
+        blob = self.cache.open(info.id, info.version, kind)
         if blob is None:
-            blob = self._signed(lambda: self.client.stem_blob(info.id, info.version, kind))
-            self.cache.put(info.id, info.version, kind, blob)
+            data = self._signed(lambda: self.client.stem_blob(info.id, info.version, kind))
+            self.cache.put(info.id, info.version, kind, data)
+            del data
+            blob = self.cache.open(info.id, info.version, kind)
+            if blob is None:
+                raise BundleHeaderError(f"The {kind} stem the platform sent is not a Fanfare stem.")
         return blob
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -16,6 +17,26 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 def _safe(name: str) -> str:
     """One path component from a platform-supplied name: no separators, never ``..``."""
     return _SAFE.sub("_", name).lstrip(".") or "_"
+
+
+class BlobFile:
+    """An open cached blob, read at offsets (``os.pread``: safe from several threads)."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = -1  # so a failed open leaves nothing for close() to trip on
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self.size = os.fstat(self._fd).st_size
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return os.pread(self._fd, size, offset)
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
 
 
 class BlobCache:
@@ -40,6 +61,28 @@ class BlobCache:
             path.unlink(missing_ok=True)
             return None
         if (header.track_id, header.track_version, header.stem) != (track_id, version, stem):
+            path.unlink(missing_ok=True)
+            return None
+        return blob
+
+    def open(self, track_id: str, version: int, stem: str) -> BlobFile | None:
+        """The cached blob opened for reading at offsets, or None (a blob whose header is not
+        genuine, or for another stem, is discarded)."""
+        path = self.path(track_id, version, stem)
+        try:
+            blob = BlobFile(path)
+        except FileNotFoundError:
+            return None
+        try:
+            header = read_header(blob.read_at(0, 8192))
+        except BundleError:
+            header = None
+        if header is None or (header.track_id, header.track_version, header.stem) != (
+            track_id,
+            version,
+            stem,
+        ):
+            blob.close()
             path.unlink(missing_ok=True)
             return None
         return blob
