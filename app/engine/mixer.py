@@ -580,6 +580,18 @@ class Mixer:
         np.clip(out, -ceiling, ceiling, out=out)
 
 
+def output_frames(recipe: Recipe, track: TrackInfo) -> int:
+    """The exact length in frames of what a mixer renders for ``recipe`` (stems of
+    ``track.frames``): the arranged sections on the timeline retimed by the tempo."""
+    if recipe.tempo_ratio == 1.0 and recipe.key_shift == 0:
+        timed = track
+    else:
+        timed = _retimed(track, recipe.tempo_ratio, round(track.frames / recipe.tempo_ratio))
+    if recipe.arrangement.is_default:
+        return timed.frames
+    return sum(segment.frames for segment in recipe.arrangement.segments(timed))
+
+
 def grid_up(frame: int) -> int:
     """``frame`` rounded up onto the block grid (where a block after a seek ends)."""
     return -(-frame // GRID_FRAMES) * GRID_FRAMES

@@ -26,6 +26,7 @@ from app.core.keys import ed25519_public_from_b64
 from app.core.policy import Policy, company_reasons, evaluate
 from app.core.provenance import read_record, verify_record
 from app.core.recipe import AUDIBLE_RANGE_DB, Recipe
+from app.engine.mixer import output_frames
 from app.engine.offline import render_derivative
 from app.server.blobs import BlobStore
 from app.server.catalog import track_info
@@ -159,8 +160,8 @@ def verify_upload(
             "The artist's policy does not allow this remix: " + "; ".join(decision.reasons) + "."
         )
 
-    # The arranged length: repeats and drops change it (the policy above capped it).
-    expected_frames = sum(s.frames for s in recipe.arrangement.segments(info))
+    # The remix's length: repeats, drops and the tempo change it (the policy above capped it).
+    expected_frames = output_frames(recipe, info)
     try:
         # The header first: a file claiming hours of audio is refused before it is decoded.
         frames, rate, channels = audio_info(audio)
@@ -202,7 +203,7 @@ def verify_upload(
         licence=licence,
         device=device,
         audible_stems=recipe.audible_stems(),
-        duration_s=track.frames / track.sample_rate,
+        duration_s=expected_frames / track.sample_rate,
         audio_sha256=audio_sha256,
     )
 

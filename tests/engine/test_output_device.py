@@ -92,3 +92,35 @@ def test_a_loop_keeps_the_playhead_inside_it(player: Player) -> None:
     assert player.underruns == 0
     player.set_loop(None)
     assert wait_for(lambda: player.position_frames > end)  # and then plays on past it
+
+
+def test_a_tempo_change_while_playing_switches_without_a_gap_or_a_lost_place() -> None:
+    stems = {"keys": np.ascontiguousarray(sine(440.0, 10.0, 0.3))}
+    recipe = Recipe("s", 1, "t", {"keys": StemMix()})
+    mixer = Mixer(stems, SAMPLE_RATE, recipe)
+    player = Player(mixer)
+    try:
+        player.play()
+    except OutputUnavailableError as exc:
+        if device_required():
+            raise
+        pytest.skip(f"no audio device here: {exc}")
+    try:
+        assert wait_for(lambda: player.position_frames > SAMPLE_RATE // 2)
+        mixer.set_recipe(recipe.with_tempo(ratio=1.25, key_shift=2))
+        before = player.position_frames
+        assert wait_for(lambda: not mixer.switch_waiting, timeout_s=3.0)
+        after = player.position_frames
+        # The same place in the music on the new, shorter timeline (give or take the ring
+        # and the time the switch took).
+        assert mixer.frames == round(10.0 * SAMPLE_RATE / 1.25)
+        assert before / 1.25 - SAMPLE_RATE // 10 <= after <= before / 1.25 + SAMPLE_RATE
+        # A recipe the engine cannot take is refused, and the music goes on.
+        with pytest.raises(ValueError, match="other stems"):
+            mixer.set_recipe(Recipe("s", 1, "t", {"bass": StemMix()}))
+        moving = player.position_frames
+        assert wait_for(lambda: player.position_frames > moving + SAMPLE_RATE // 10)
+        assert player.state is TransportState.PLAYING
+        assert player.underruns == 0
+    finally:
+        player.close()

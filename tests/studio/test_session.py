@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.automation import make_move
 from app.core.codec import decode_audio
 from app.core.errors import BundleTamperedError, PolicyDenied
 from app.engine.loudness import measure
@@ -66,6 +67,24 @@ def test_open_remix_within_the_policy_and_publish(studio: Studio) -> None:
     loudness = measure(audio, rate)
     assert loudness.integrated_lufs == pytest.approx(-14.0, abs=0.5)
     assert loudness.true_peak_dbtp <= -1.0 + 0.05  # 24-bit encoding adds at most a hair
+    track.close()
+
+
+def test_a_retimed_transposed_automated_remix_is_verified_and_published(studio: Studio) -> None:
+    """The platform re-renders tempo, key and recorded moves from the recipe and gets the
+    same audio the studio uploaded."""
+    track = studio.open_track("neon-harbour")
+    track.set_tempo(ratio=1.2, key_shift=-2)
+    moved = track.recipe.with_moves((make_move(48_128, "drums", {"gain_db": -9.0}),))
+    track.apply(moved)
+    result = track.publish(title="Faster, lower")
+    assert result["status"] == "published"
+    response = studio.client._request("GET", f"/derivatives/{result['id']}/audio")
+    audio, _ = decode_audio(response.content)
+    assert len(audio) == round(track.info.frames / 1.2)
+    with pytest.raises(PolicyDenied, match="tempo may only change"):
+        track.set_tempo(ratio=1.5)
+    assert track.recipe.tempo_ratio == 1.2  # refused: nothing changed
     track.close()
 
 
