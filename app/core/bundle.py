@@ -244,11 +244,12 @@ class _Sealed:
             raise BundleTamperedError("This stem's final chunk is empty.", self.index)
 
 
-def _sealed_chunks(
-    content_key: bytes, blob: bytes, expect: tuple[str, int, str] | None
-) -> Iterator[_Sealed]:
-    """Check header, expectation and key commitment, then yield the chunks in order."""
-    parsed = _parse(blob)
+def _open_header(
+    content_key: bytes, head: bytes, expect: tuple[str, int, str] | None
+) -> tuple[_Parsed, AESGCM]:
+    """Parse the header at the start of ``head``, check it is the stem expected and that the
+    key is the one it was sealed with; returns it and the payload cipher."""
+    parsed = _parse(head)
     header = parsed.header
     if expect is not None and (header.track_id, header.track_version, header.stem) != expect:
         raise BundleMismatchError(
@@ -259,7 +260,15 @@ def _sealed_chunks(
         _derive(content_key, parsed.salt, b"commit", parsed.prefix), parsed.commitment
     ):
         raise BundleKeyError("The licence's key does not open this stem.")
-    aead = AESGCM(_derive(content_key, parsed.salt, b"payload", parsed.prefix))
+    return parsed, AESGCM(_derive(content_key, parsed.salt, b"payload", parsed.prefix))
+
+
+def _sealed_chunks(
+    content_key: bytes, blob: bytes, expect: tuple[str, int, str] | None
+) -> Iterator[_Sealed]:
+    """Check header, expectation and key commitment, then yield the chunks in order."""
+    parsed, aead = _open_header(content_key, blob, expect)
+    header = parsed.header
     body = memoryview(blob)[len(parsed.head) :]
     size = header.chunk_size + TAG_SIZE
     if len(body) < TAG_SIZE:
@@ -392,25 +401,16 @@ class StemReader:
         *,
         expect: tuple[str, int, str] | None = None,
     ) -> None:
-        head_guess = read_at(0, min(size, _PREFIX_FIXED + MAX_META_SIZE + SALT_SIZE + COMMIT_SIZE))
-        parsed = _parse(head_guess)
+        longest_head = _PREFIX_FIXED + MAX_META_SIZE + SALT_SIZE + COMMIT_SIZE
+        parsed, aead = _open_header(content_key, read_at(0, min(size, longest_head)), expect)
         header = parsed.header
-        if expect is not None and (header.track_id, header.track_version, header.stem) != expect:
-            raise BundleMismatchError(
-                f"This download holds stem {header.stem!r} of {header.track_id} "
-                f"v{header.track_version}, not the one requested."
-            )
-        if len(content_key) != KEY_SIZE or not hmac.compare_digest(
-            _derive(content_key, parsed.salt, b"commit", parsed.prefix), parsed.commitment
-        ):
-            raise BundleKeyError("The licence's key does not open this stem.")
         body = size - len(parsed.head)
         if body < TAG_SIZE:
             raise BundleTruncatedError(
                 "This stem download is truncated: its final chunk is missing."
             )
         self.header = header
-        self._aead = AESGCM(_derive(content_key, parsed.salt, b"payload", parsed.prefix))
+        self._aead = aead
         self._head = parsed.head
         self._read_at = read_at
         self._sealed = header.chunk_size + TAG_SIZE

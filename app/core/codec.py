@@ -8,6 +8,7 @@ Arrays are float32 of shape (frames, channels).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import BinaryIO
 
 import numpy as np
@@ -70,6 +71,41 @@ def decode_range(
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioFormatError(f"These bytes are not audio Fanfare can read ({exc}).") from None
     return _to_channels(piece, channels)
+
+
+class StreamDecoder:
+    """Decodes one codec stream by frame ranges, keeping its place: reading on from where the
+    last read ended costs no seek (a FLAC seek is a search through the stream).
+
+    Not thread-safe: one reader at a time (the caller holds a lock).
+
+    Raises (from ``read``): AudioFormatError.
+    """
+
+    def __init__(self, open_stream: Callable[[], BinaryIO], *, channels: int = 2) -> None:
+        self._open = open_stream
+        self._channels = channels
+        self._file: sf.SoundFile | None = None
+        self._next = -1  # the frame the open decoder will read next
+
+    def read(self, start: int, frames: int) -> np.ndarray:
+        """Frames ``[start, start + frames)``: float32 (n, channels), n ≤ frames."""
+        try:
+            if self._file is None or start != self._next:
+                self.close()
+                self._file = sf.SoundFile(self._open())
+                self._file.seek(start)
+            piece = self._file.read(frames, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+            self.close()
+            raise AudioFormatError(f"These bytes are not audio Fanfare can read ({exc}).") from None
+        self._next = start + piece.shape[0]
+        return _to_channels(piece, self._channels)
+
+    def close(self) -> None:
+        file, self._file, self._next = self._file, None, -1
+        if file is not None:
+            file.close()
 
 
 def _to_channels(audio: np.ndarray, channels: int) -> np.ndarray:

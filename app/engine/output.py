@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import enum
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,10 @@ from app.core.errors import FanfareError
 from app.engine.mixer import CHANNELS, Mixer
 
 DEVICE_BLOCK_FRAMES = 256
+# While audio plays, Python hands the GIL between threads every 0.5 ms instead of every 5 ms:
+# the feeder must get it back within a few milliseconds of asking, even while the window's
+# paint code or a decode holds it, or the 21 ms ring runs dry.
+PLAYING_SWITCH_INTERVAL_S = 0.0005
 RING_FRAMES = 1024  # ~21 ms at 48 kHz: the render-ahead window, and so the control latency
 BYTES_PER_FRAME = 4 * CHANNELS
 LOOP_FADE_FRAMES = 240  # 5 ms at 48 kHz
@@ -178,6 +183,7 @@ class Player:
         stream = _open_stream(self.mixer.sample_rate, self.device)
         import rtmixer
 
+        sys.setswitchinterval(min(sys.getswitchinterval(), PLAYING_SWITCH_INTERVAL_S))
         self._ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
         if self.mixer.switch_waiting:  # a tempo/key change made while stopped
             self._position = self.mixer.switch(self._position)
@@ -317,7 +323,7 @@ class Player:
                         return
                     self.underruns += 1
                     self._queue_action()
-                self._stop.wait(period / 2)
+                self._stop.wait(period / 4)
         except Exception as exc:  # an effect or the device failed: stop, and say so
             self._end(TransportState.PAUSED, f"Playback stopped because of an error ({exc}).")
 

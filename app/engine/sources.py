@@ -22,7 +22,6 @@ import contextlib
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO
 
@@ -30,7 +29,7 @@ import numpy as np
 import pedalboard
 import soxr
 
-from app.core.codec import decode_range
+from app.core.codec import StreamDecoder
 
 CHANNELS = 2
 STRETCH_CHUNK_FRAMES = 24_000  # 0.5 s at 48 kHz: the grain of a tempo/key change's first audio
@@ -64,7 +63,8 @@ class ChunkedSource:
         self.overlap = overlap
         self.shape = (frames, CHANNELS)
         self.dtype = np.dtype(np.float32)
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache: dict[int, np.ndarray] = {}
+        self._reading = 0  # the chunk the reader last asked for
         self._lock = threading.Lock()
         self._making: dict[int, threading.Event] = {}
         self._fade_in, self._fade_out = _equal_power(overlap)
@@ -155,9 +155,10 @@ class ChunkedSource:
     def chunk(self, index: int, *, wait: bool = False) -> np.ndarray:
         """Chunk ``index`` (raw, with its overlap tail), made now if nobody is making it."""
         with self._lock:
+            if wait:
+                self._reading = index
             found = self._cache.get(index)
             if found is not None:
-                self._cache.move_to_end(index)
                 return found
             event = self._making.get(index)
             if event is None:
@@ -179,12 +180,22 @@ class ChunkedSource:
             with self._lock:
                 self._cache[index] = made
                 while len(self._cache) > self.cache_chunks:
-                    self._cache.popitem(last=False)
+                    del self._cache[self._evictable()]
             return made
         finally:
             with self._lock:
                 del self._making[index]
             event.set()
+
+    def _evictable(self) -> int:
+        """The chunk to drop (lock held): the one furthest behind where the reader is, else the
+        one furthest ahead. Never least-recently-used: that would drop chunks made ahead
+        before they are played, while the ones just played stay."""
+        reading = self._reading
+        behind = [i for i in self._cache if i < reading - 1]  # keep one behind for seams
+        if behind:
+            return min(behind)
+        return max(self._cache, key=lambda i: abs(i - reading))
 
     def prefetch(self, index: int) -> None:
         """Make chunk ``index`` unless it is cached (a prefetcher's call)."""
@@ -214,11 +225,17 @@ class EncodedSource(ChunkedSource):
     ) -> None:
         super().__init__(frames, chunk_frames, 0, cache_chunks=DECODE_CACHE_CHUNKS)
         self.open_stream = open_stream
+        # One decoder that reads on in order: playback asks for chunk after chunk, and a
+        # fresh decoder per chunk would search the FLAC stream for its start every time
+        # (measured: the search's many small reads held the GIL enough to starve the feeder).
+        self._decoder = StreamDecoder(open_stream)
+        self._decoding = threading.Lock()
 
     def _make(self, index: int) -> np.ndarray:
         start = index * self.chunk_frames
         count = min(self.chunk_frames, self.frames - start)
-        return np.ascontiguousarray(decode_range(self.open_stream(), start, count))
+        with self._decoding:
+            return np.ascontiguousarray(self._decoder.read(start, count))
 
 
 class StretchedSource(ChunkedSource):
@@ -260,7 +277,7 @@ class StretchedSource(ChunkedSource):
         want = size + self.overlap
         begin = int(np.floor(index * size * ratio)) - margin
         end = int(np.ceil((index * size + want) * ratio)) + margin
-        segment = _window(self.inner, begin, end - begin)
+        segment = window(self.inner, begin, end - begin)
         if not segment.any():  # silence stretches to silence, at no cost
             return np.zeros((want, CHANNELS), dtype=np.float32)
         started = time.perf_counter()
@@ -369,9 +386,11 @@ class Prefetcher:
         return None
 
     def _free(self, source: ChunkedSource, index: int) -> bool:
-        """Whether chunk ``index`` of ``source`` is neither made nor being made (lock held)."""
+        """Whether chunk ``index`` of ``source`` should be made now (lock held): it is neither
+        made nor being made, and no other chunk of the same source is being made (one thread
+        per source, in order: a decoder reading on needs no seek, and FLAC seeks are slow)."""
         return (
-            (id(source), index) not in self._claimed
+            id(source) not in {owner for owner, _ in self._claimed}
             and not source.ready(index)
             and not source.busy(index)
         )
@@ -405,7 +424,7 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
 
 
-def _window(source: Any, start: int, frames: int) -> np.ndarray:
+def window(source: Any, start: int, frames: int) -> np.ndarray:
     """``frames`` of ``source`` from ``start``, zero-padded outside it."""
     total = frames_of(source)
     lo, hi = max(0, start), min(total, start + frames)

@@ -33,9 +33,10 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = FLOW_TIMEOUT_S) -
     return True
 
 
-@pytest.fixture
-def player() -> Iterator[Player]:
-    stems = {"keys": np.ascontiguousarray(sine(440.0, 4.0, 0.3))}
+def playing(seconds: float) -> Player:
+    """A player of a ``seconds``-long 440 Hz tone, playing (skips the test without a device,
+    unless one is required)."""
+    stems = {"keys": np.ascontiguousarray(sine(440.0, seconds, 0.3))}
     mixer = Mixer(stems, SAMPLE_RATE, Recipe("s", 1, "t", {"keys": StemMix()}))
     player = Player(mixer)
     try:
@@ -44,6 +45,12 @@ def player() -> Iterator[Player]:
         if device_required():
             raise
         pytest.skip(f"no audio device here: {exc}")
+    return player
+
+
+@pytest.fixture
+def player() -> Iterator[Player]:
+    player = playing(4.0)
     yield player
     player.close()
 
@@ -95,16 +102,8 @@ def test_a_loop_keeps_the_playhead_inside_it(player: Player) -> None:
 
 
 def test_a_tempo_change_while_playing_switches_without_a_gap_or_a_lost_place() -> None:
-    stems = {"keys": np.ascontiguousarray(sine(440.0, 10.0, 0.3))}
-    recipe = Recipe("s", 1, "t", {"keys": StemMix()})
-    mixer = Mixer(stems, SAMPLE_RATE, recipe)
-    player = Player(mixer)
-    try:
-        player.play()
-    except OutputUnavailableError as exc:
-        if device_required():
-            raise
-        pytest.skip(f"no audio device here: {exc}")
+    player = playing(10.0)
+    mixer, recipe = player.mixer, player.mixer.recipe
     try:
         assert wait_for(lambda: player.position_frames > SAMPLE_RATE // 2)
         mixer.set_recipe(recipe.with_tempo(ratio=1.25, key_shift=2))

@@ -157,31 +157,16 @@ class TransportBar(QWidget):
     ) -> None:
         """What the policy allows: a single value disables the control, and says why."""
         low, high = tempo_range
-        self.tempo.blockSignals(True)
-        self.tempo.setRange(round(low * 100), round(high * 100))
-        self.tempo.blockSignals(False)
-        if low == high:
-            self.tempo.setEnabled(False)
-            self.tempo.setToolTip(f"{who} does not allow changing the tempo")
-        else:
-            self.tempo.setEnabled(True)
-            self.tempo.setToolTip(
-                f"Tempo, the pitch kept: {low:.0%} to {high:.0%} of the original allowed "
-                "(scroll, use the arrow keys or type)"
-            )
+        _limit(
+            self.tempo, round(low * 100), round(high * 100),
+            f"{who} does not allow changing the tempo",
+            f"Tempo, the pitch kept: {low:.0%} to {high:.0%} of the original allowed",
+        )  # fmt: skip
         low_key, high_key = key_range
-        self.key.blockSignals(True)
-        self.key.setRange(low_key, high_key)
-        self.key.blockSignals(False)
-        if low_key == high_key:
-            self.key.setEnabled(False)
-            self.key.setToolTip(f"{who} does not allow changing the key")
-        else:
-            self.key.setEnabled(True)
-            self.key.setToolTip(
-                f"Key, in semitones, the tempo kept: {low_key:+d} to {high_key:+d} allowed "
-                "(scroll, use the arrow keys or type)"
-            )
+        _limit(
+            self.key, low_key, high_key, f"{who} does not allow changing the key",
+            f"Key, in semitones, the tempo kept: {low_key:+d} to {high_key:+d} allowed",
+        )  # fmt: skip
 
     def show_tempo(self, ratio: float, key_shift: int) -> None:
         """Show the recipe's tempo and key without emitting."""
@@ -206,3 +191,16 @@ class TransportBar(QWidget):
             if count
             else "No recorded moves: turn on Rec and play to record fader and effect changes"
         )
+
+
+def _limit(
+    control: QSpinBox | QDoubleSpinBox, low: int, high: int, refused: str, allowed: str
+) -> None:
+    """Set a spin box's range from the policy: one value disables it, with the reason."""
+    control.blockSignals(True)
+    control.setRange(low, high)
+    control.blockSignals(False)
+    control.setEnabled(low != high)
+    control.setToolTip(
+        refused if low == high else f"{allowed} (scroll, use the arrow keys or type)"
+    )
