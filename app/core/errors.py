@@ -111,3 +111,14 @@ class AudioFormatError(FanfareError):
 
 class ProvenanceError(FanfareError):
     """A provenance record is malformed or its signature does not verify."""
+
+
+# --- style models --------------------------------------------------------------------------------
+
+
+class StyleModelError(FanfareError):
+    """A style model is malformed, altered, unsigned, fails its self-test, or cannot run."""
+
+
+class StyleModelVersionError(StyleModelError):
+    """A style model was packaged for a newer Fanfare (its manifest schema is unknown here)."""

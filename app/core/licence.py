@@ -63,6 +63,9 @@ class Licence:
     watermark_session: str
     #: Rights per content key (stem): e.g. ``("play", "remix", "restyle")``.
     key_rights: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The style models (``id@version`` → family) this licence lets the fan place on the
+    #: stems it may restyle: those the platform offered at issue that the policy allows.
+    models: dict[str, str] = field(default_factory=dict)
     kid: str = ""
     raw: bytes = field(default=b"", repr=False, compare=False)
 
@@ -83,6 +86,7 @@ class Licence:
             "rights": self.rights,
             "sealed_keys": [self._key_entry(s, c) for s, c in self.sealed_keys.items()],
             "watermark_session": self.watermark_session,
+            "models": [{"ref": ref, "family": f} for ref, f in sorted(self.models.items())],
         }
 
     def _key_entry(self, stem: str, sealed: bytes) -> dict[str, Any]:
@@ -251,6 +255,10 @@ def _licence_from_body(body: dict[str, Any], kid: str, raw: bytes) -> Licence:
             sealed_keys=sealed,
             watermark_session=_typed(body["watermark_session"], str),
             key_rights=key_rights,
+            models={
+                _typed(m["ref"], str): _typed(m["family"], str)
+                for m in _typed(body.get("models", []), list)
+            },
             kid=kid,
             raw=raw,
         )

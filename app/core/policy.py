@@ -6,21 +6,26 @@ Policy document (JSON, version 1)::
     {"version": 1, "remix": true, "publish": true, "gain_db_range": [-60.0, 6.0],
      "stems": {"lead": {"solo": false, "mute": true}}, "min_audible_stems": 2,
      "tempo_ratio_range": [0.8, 1.25], "key_shift_range": [-3, 3],
-     "effects": ["eq", "reverb"], "style_families": ["timbre"], "max_length_s": 600,
+     "effects": ["eq", "reverb"], "style_families": ["timbre"],
+     "style_models": ["timbre.violin"], "max_length_s": 600,
      "downloadable": false, "revenue_split": {"artist": 0.6, "fan": 0.1, "platform": 0.3}}
 
 ``stems`` holds per-stem overrides; a stem not listed may be soloed and muted. ``solo: false``
 means the stem may never be heard alone (by solo, or by muting everything else), because a remix
-that is one stem alone is that stem leaked.
+that is one stem alone is that stem leaked. ``restyle: false`` keeps style models off a stem.
+
+Style models: ``style_families`` names the families ("timbre", "character") a fan may place on
+the stems that allow restyling; ``style_models``, when present, narrows that to these model ids.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.core.errors import PolicyDenied, PolicyError
-from app.core.recipe import GAIN_DB_MIN, Recipe
+from app.core.recipe import GAIN_DB_MIN, Recipe, styles_of
 from app.core.track import TrackInfo
 from app.core.validate import flag as _flag
 from app.core.validate import integer as _integer
@@ -53,6 +58,7 @@ class Policy:
     key_shift_range: tuple[int, int] = (0, 0)
     effects: tuple[str, ...] = ()
     style_families: tuple[str, ...] = ()
+    style_models: tuple[str, ...] | None = None
     max_length_s: float = 600.0
     downloadable: bool = False
     revenue_split: dict[str, float] = field(default_factory=lambda: {"artist": 1.0})
@@ -86,6 +92,11 @@ class Policy:
                 key_shift_range=_pair(doc.get("key_shift_range", [0, 0]), _integer),
                 effects=tuple(_name(e) for e in _list(doc.get("effects", []))),
                 style_families=tuple(_name(f) for f in _list(doc.get("style_families", []))),
+                style_models=(
+                    None
+                    if doc.get("style_models") is None
+                    else tuple(_name(m) for m in _list(doc["style_models"]))
+                ),
                 max_length_s=_number(doc.get("max_length_s", 600.0)),
                 downloadable=_flag(doc.get("downloadable", False)),
                 revenue_split={
@@ -116,10 +127,17 @@ class Policy:
             "key_shift_range": list(self.key_shift_range),
             "effects": list(self.effects),
             "style_families": list(self.style_families),
+            **({} if self.style_models is None else {"style_models": list(self.style_models)}),
             "max_length_s": self.max_length_s,
             "downloadable": self.downloadable,
             "revenue_split": dict(self.revenue_split),
         }
+
+    def allows_model(self, model_id: str, family: str) -> bool:
+        """Whether a fan may place this model (on a stem that may be restyled)."""
+        return family in self.style_families and (
+            self.style_models is None or model_id in self.style_models
+        )
 
     def key_rights(self, stem: str) -> list[str]:
         """The rights a licence grants on one stem's content key."""
@@ -133,7 +151,8 @@ class Policy:
 
 _FIELDS = {
     "version", "remix", "publish", "gain_db_range", "stems", "min_audible_stems",
-    "tempo_ratio_range", "key_shift_range", "effects", "style_families", "max_length_s",
+    "tempo_ratio_range", "key_shift_range", "effects", "style_families", "style_models",
+    "max_length_s",
     "downloadable", "revenue_split",
 }  # fmt: skip
 _STEM_FIELDS = {"solo", "mute", "restyle"}
@@ -202,6 +221,7 @@ def evaluate(
     *,
     publishing: bool = False,
     track: TrackInfo | None = None,
+    models: Mapping[str, str] | None = None,
 ) -> Decision:
     """Check ``recipe`` against ``policy``.
 
@@ -209,6 +229,8 @@ def evaluate(
         publishing: also apply the rules for a published derivative (publishing allowed, the
             minimum number of audible stems).
         track: the track, to check the arranged length against ``max_length_s``.
+        models: the family of each style model the caller knows (``id@version`` → family):
+            a style whose model is not among them is refused as not offered.
     """
     reasons: list[str] = []
     if not policy.remix:
@@ -227,6 +249,7 @@ def evaluate(
             if (low_key, high_key) != (0, 0)
             else "the artist does not allow changing the key"
         )
+    reasons += _style_reasons(policy, recipe, models or {})
     # Automation passes through several mixes: the rules hold in every one of them.
     for _, stems, master in recipe.states():
         reasons += _mix_reasons(policy, replace(recipe, stems=stems, master=master), publishing)
@@ -242,6 +265,20 @@ def evaluate(
     # Keep the order stable and drop repeats (solo + alone can both fire for one stem).
     unique = tuple(dict.fromkeys(reasons))
     return Decision(allowed=not unique, reasons=unique)
+
+
+def _style_reasons(policy: Policy, recipe: Recipe, models: Mapping[str, str]) -> list[str]:
+    """The rules on style models: the stem may be restyled, the model is offered and allowed."""
+    reasons = []
+    for kind, slot in styles_of(recipe).items():
+        family = models.get(slot.ref)
+        if not policy.rule(kind).restyle:
+            reasons.append(f"the {kind} stem may not be restyled")
+        elif family is None:
+            reasons.append(f"the style model {slot.ref} is not offered by this platform")
+        elif not policy.allows_model(slot.model, family):
+            reasons.append(f"the artist does not allow the style model {slot.model} ({kind})")
+    return reasons
 
 
 def _mix_reasons(policy: Policy, recipe: Recipe, publishing: bool) -> list[str]:

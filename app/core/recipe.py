@@ -1,15 +1,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The recipe: a remix as data (no audio), versioned, with registered migrations.
 
-Wire form (JSON, version 3)::
+Wire form (JSON, version 4)::
 
-    {"schema": "fanfare.recipe", "version": 2,
+    {"schema": "fanfare.recipe", "version": 4,
      "track": {"id": "neon-harbour", "version": 1},
      "title": "My remix",
      "stems": {"drums": {"gain_db": 0.0, "pan": 0.0, "mute": false, "solo": false,
                          "fx": {"eq": {...}, "filter": {...}, "compressor": {...},
                                 "drive_db": 0.0, "chorus": {...}, "delay": {...},
-                                "reverb": {...}}}, ...},
+                                "reverb": {...}},
+                         "style": null | {"model": "timbre.violin", "version": 1,
+                                          "knobs": {...}, "mix": 1.0, "octave": null}}, ...},
      "master": {"gain_db": 0.0, "limiter_ceiling_db": -1.0, "fx": {"eq": {...},
                 "compressor": {...}}},
      "arrangement": {"sections": null | [{"section": 0, "mutes": ["lead"]}, ...],
@@ -21,7 +23,8 @@ Effect settings and their ranges are in ``app.core.effects``, automation in
 ``app.core.automation``. ``tempo_ratio`` speeds the whole remix up (1.25 is 25 % faster, the
 pitch kept); ``key_shift`` moves it by whole semitones (the tempo kept). Version 1 had no
 ``fx`` and is migrated by adding neutral chains; version 2 had no tempo, key or automation and is
-migrated by adding the neutral ones.
+migrated by adding the neutral ones; version 3 had no style models and is migrated by adding
+``"style": null`` to every stem. Style slots are in ``app.core.style_slot``.
 
 A recipe from a newer Fanfare is refused (RecipeVersionError); an older one is migrated step by
 step through ``MIGRATIONS`` before it is parsed.
@@ -40,6 +43,7 @@ from app.core.automation import MASTER, Move
 from app.core.effects import MasterFx, StemFx
 from app.core.encoding import canonical_json, sha256_hex
 from app.core.errors import RecipeError, RecipeVersionError
+from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
 from app.core.validate import flag as _flag
 from app.core.validate import integer as _integer
@@ -48,7 +52,7 @@ from app.core.validate import number as _number
 from app.core.validate import string as _string
 
 SCHEMA = "fanfare.recipe"
-VERSION = 3
+VERSION = 4
 MAX_RECIPE_BYTES = 1024 * 1024
 GAIN_DB_MIN = -60.0  # at or below this a fader is silent
 GAIN_DB_MAX = 12.0
@@ -73,13 +77,15 @@ def migration(from_version: int) -> Callable[[Callable[..., Any]], Callable[...,
 
 @dataclass(frozen=True)
 class StemMix:
-    """One channel strip: effects, then ``gain_db`` in dB and ``pan`` from -1 (L) to +1 (R)."""
+    """One channel strip: a style model (on the stem as it is read), effects, then ``gain_db``
+    in dB and ``pan`` from -1 (L) to +1 (R)."""
 
     gain_db: float = 0.0
     pan: float = 0.0
     mute: bool = False
     solo: bool = False
     fx: StemFx = field(default_factory=StemFx)
+    style: StyleSlot | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,7 @@ class Recipe:
                     "mute": s.mute,
                     "solo": s.solo,
                     "fx": s.fx.to_dict(),
+                    "style": s.style.to_dict() if s.style else None,
                 }
                 for k, s in self.stems.items()
             },
@@ -264,6 +271,7 @@ def _from_dict(doc: dict[str, Any]) -> Recipe:
                 mute=_flag(s.get("mute", False)),
                 solo=_flag(s.get("solo", False)),
                 fx=StemFx.from_dict(s.get("fx", {})),
+                style=StyleSlot.from_dict(s.get("style")),
             )
             for kind, s in _mapping(doc["stems"]).items()
         }
@@ -303,6 +311,20 @@ def _add_effect_chains(doc: dict[str, Any]) -> dict[str, Any]:
 def _add_tempo_and_automation(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 3 added tempo, key and automation: a version-2 recipe gets the neutral ones."""
     return {**doc, "version": 3, "tempo_ratio": 1.0, "key_shift": 0, "automation": []}
+
+
+@migration(from_version=3)
+def _add_style_slots(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 added style models: a version-3 recipe gets none on every stem."""
+    stems = doc.get("stems")
+    if isinstance(stems, dict):
+        stems = {k: {**v, "style": None} if isinstance(v, dict) else v for k, v in stems.items()}
+    return {**doc, "version": 4, "stems": stems}
+
+
+def styles_of(recipe: Recipe) -> dict[str, StyleSlot]:
+    """The style on each stem that has one (styles are not automated: one per stem)."""
+    return {kind: mix.style for kind, mix in recipe.stems.items() if mix.style is not None}
 
 
 def _checked(recipe: Recipe) -> Recipe:

@@ -24,18 +24,22 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from app.core.automation import GRID_FRAMES, make_move
-from app.core.recipe import GAIN_DB_MIN, MasterMix, Recipe, StemMix
+from app.core.errors import StyleModelError
+from app.core.recipe import GAIN_DB_MIN, MasterMix, Recipe, StemMix, styles_of
+from app.core.style_slot import StyleSlot
 from app.core.track import Section, TrackInfo
 from app.engine.effects import Chain
 from app.engine.sources import ChunkedSource, Prefetcher, StretchedSource, frames_of
+from app.engine.styled import StyledSource
 from app.engine.timeline import Timeline
+from app.styles.package import StylePackage
 
 BLOCK_FRAMES = GRID_FRAMES
 PREFETCH_AHEAD_S = 3.0
@@ -80,6 +84,16 @@ class BlockSettings:
     timeline: Timeline | None
 
 
+def sound_key(recipe: Recipe) -> tuple[Any, ...]:
+    """What makes the stems' sources: tempo, key and each stem's style. A change to it is made
+    ahead and switched to; any other change is a new mix of the same sources."""
+    styles = tuple(
+        (name, slot.ref, slot.knobs, slot.mix, slot.octave)
+        for name, slot in sorted(styles_of(recipe).items())
+    )
+    return (recipe.tempo_ratio, recipe.key_shift, styles)
+
+
 @dataclass
 class _Sound:
     """What the stems sound like under one tempo and key: the sources, the arranged timeline
@@ -98,8 +112,8 @@ class _Sound:
         self.state_frames = [frame for frame, _, _ in self.states]
 
     @property
-    def key(self) -> tuple[float, int]:
-        return (self.recipe.tempo_ratio, self.recipe.key_shift)
+    def key(self) -> tuple[Any, ...]:
+        return sound_key(self.recipe)
 
     def close(self, *, wait: bool = False) -> None:
         if self.prefetcher is not None:
@@ -115,6 +129,8 @@ class Mixer:
         recipe: the initial settings; change them with :meth:`set_recipe`.
         block_frames: frames per render block.
         track: the track's metadata (sections); needed to arrange or retime it.
+        styles: the verified style-model package for a model ``id@version`` (raises
+            StyleModelError when it has none); needed to play a recipe with styles.
     """
 
     def __init__(
@@ -125,8 +141,11 @@ class Mixer:
         *,
         block_frames: int = BLOCK_FRAMES,
         track: TrackInfo | None = None,
+        styles: Callable[[str], StylePackage] | None = None,
     ) -> None:
         self.names = list(recipe.stems)
+        self._styles = styles
+        self._styled: dict[str, StyledSource] = {}  # the latest styled source of each stem
         self.track = track
         missing = [n for n in self.names if n not in stems]
         if missing:
@@ -221,13 +240,18 @@ class Mixer:
 
     def _make_sound(self, recipe: Recipe) -> _Sound:
         ratio, key = recipe.tempo_ratio, recipe.key_shift
+        styles = styles_of(recipe)
+        sources = [
+            self._styled_source(name, raw, styles[name]) if name in styles else raw
+            for name, raw in zip(self.names, self._raw, strict=True)
+        ]
         if (ratio, key) == (1.0, 0):
-            stems: list[Any] = list(self._raw)
+            stems: list[Any] = sources
             track = self.track
         else:
             stems = [
-                StretchedSource(raw, self.sample_rate, ratio, key, formants=name == "vocal")
-                for name, raw in zip(self.names, self._raw, strict=True)
+                StretchedSource(source, self.sample_rate, ratio, key, formants=name == "vocal")
+                for name, source in zip(self.names, sources, strict=True)
             ]
             track = _retimed(self.track, ratio, frames_of(stems[0])) if self.track else None
         source_frames = max(frames_of(s) for s in stems)
@@ -245,6 +269,38 @@ class Mixer:
             states=recipe.states(),
             prefetcher=None,
         )
+
+    def _styled_source(self, name: str, raw: Any, slot: StyleSlot) -> StyledSource:
+        """Stem ``name`` through its style: the source already made for these settings, or one
+        sharing its analysis when only knobs or the mix changed, or a new one."""
+        key = (slot.ref, slot.knobs, slot.mix, slot.octave)
+        old = self._styled.get(name)
+        if old is not None and old.key == key:
+            return old
+        if self._styles is None:
+            raise StyleModelError("This mixer was made without style models.")
+        package = self._styles(slot.ref)
+        knobs = package.manifest.knob_values(slot.knob_values)
+        source = None
+        if old is not None and old.key[0] == slot.ref and old.key[3] == slot.octave:
+            processor = old.processor.with_knobs(knobs) if old.adjustment is not None else None
+            if processor is not None:
+                source = old.restyled(processor, slot.mix, key)
+        if source is None:
+            processor = package.processor(knobs, self.sample_rate, octave_shift=slot.octave)
+            source = StyledSource(raw, processor, slot.mix, key)
+        self._styled[name] = source
+        return source
+
+    def adjustments(self) -> dict[str, str]:
+        """What the style runtime adjusted on each styled stem (e.g. moved it an octave), in a
+        sentence, for the stems whose analysis has run."""
+        found = {}
+        for name, source in self._styled.items():
+            adjustment = source.adjustment
+            if adjustment is not None and adjustment.message:
+                found[name] = adjustment.message
+        return found
 
     def section_at(self, frame: int) -> tuple[int, int]:
         """The output frames ``[start, end)`` of the section (or arranged segment) at ``frame``."""
@@ -294,14 +350,11 @@ class Mixer:
                 target, changes = live
                 move = make_move(grid_up(frame), target, changes)
                 candidate = recipe.with_moves((*recipe.automation, move))
-            retimed = (candidate.tempo_ratio, candidate.key_shift) != self._sound.key
+            retimed = sound_key(candidate) != self._sound.key
             sound = None
             if not retimed:
                 sound = self._restate(candidate)
-            elif self._pending is None or self._pending.key != (
-                candidate.tempo_ratio,
-                candidate.key_shift,
-            ):
+            elif self._pending is None or self._pending.key != sound_key(candidate):
                 sound = self._make_sound(candidate)
                 self._prefetch(sound, self.map_frame(frame + self._switch_lead(), sound))
             else:
@@ -365,7 +418,10 @@ class Mixer:
         each making half the stems' chunk), with a margin: they are made from there, so the
         playhead meets them just as they are done rather than having passed them."""
         rounds = -(-len(self.names) // 2)
-        seconds = SWITCH_MARGIN * rounds * StretchedSource.recent_make_s
+        per_chunk = StretchedSource.recent_make_s + (
+            StyledSource.recent_make_s if self._styled else 0.0
+        )
+        seconds = SWITCH_MARGIN * rounds * per_chunk
         # Plus the stretch switch_ready wants made past the playhead, so that what is made
         # first covers it all (else, near a chunk's end, a second round would be waited for).
         return round(seconds * self.sample_rate) + SWITCH_READY_BLOCKS * self.block_frames

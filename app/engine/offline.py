@@ -23,6 +23,7 @@ from app.core.track import TrackInfo
 from app.engine.effects import PROCESS_FRAMES
 from app.engine.loudness import normalise
 from app.engine.mixer import CHANNELS, Mixer, channel_gains, db_to_gain
+from app.styles.package import StylePackage
 
 CHUNK_FRAMES = 64 * PROCESS_FRAMES  # frames per call into the effects (pieces of 512 inside)
 
@@ -35,6 +36,7 @@ def render(
     progress: Callable[[float], None] | None = None,
     track: TrackInfo | None = None,
     levels: dict[str, float] | None = None,
+    styles: Callable[[str], StylePackage] | None = None,
 ) -> np.ndarray:
     """Render the whole remix; returns float32 (frames, 2) in memory (never a file).
 
@@ -43,8 +45,9 @@ def render(
         track: the track's metadata; needed when the recipe rearranges or retimes it.
         levels: if given, filled with each stem's level in the mix, in dB relative to the
             loudest stem (0 for the loudest, -inf for a silent one).
+        styles: the style-model package for a model ``id@version``, for recipes with styles.
     """
-    mixer = Mixer(stems, sample_rate, recipe, track=track)
+    mixer = Mixer(stems, sample_rate, recipe, track=track, styles=styles)
     frames = mixer.frames
     spans = _spans(mixer, frames)
     outs = [np.zeros((frames, CHANNELS), dtype=np.float32) for _ in mixer.groups]
@@ -216,11 +219,14 @@ def render_derivative(
     progress: Callable[[float], None] | None = None,
     track: TrackInfo | None = None,
     levels: dict[str, float] | None = None,
+    styles: Callable[[str], StylePackage] | None = None,
 ) -> tuple[np.ndarray, float]:
     """The published form of a remix: the render as heard, loudness-normalised.
 
     Returns (float32 (frames, 2), normalisation gain in dB). The studio uploads this and the
     platform recomputes it to verify the upload.
     """
-    audio = render(stems, sample_rate, recipe, progress=progress, track=track, levels=levels)
+    audio = render(
+        stems, sample_rate, recipe, progress=progress, track=track, levels=levels, styles=styles
+    )
     return normalise(audio, sample_rate)

@@ -132,6 +132,20 @@ class PlatformClient:
     def devices(self) -> list[dict[str, Any]]:
         return list(self._json("GET", "/devices"))
 
+    # --- style models --------------------------------------------------------------------------
+
+    def models(self) -> list[dict[str, Any]]:
+        """The style models the platform offers (id, version, family, knobs, …)."""
+        return list(self._json("GET", "/models")["models"])
+
+    def model_manifest(self, model_id: str, version: int) -> bytes:
+        """A model's manifest in the platform's signed envelope."""
+        return self._request("GET", f"/models/{_seg(model_id)}/{int(version)}/manifest").content
+
+    def model_file(self, model_id: str, version: int, name: str) -> bytes:
+        path = f"/models/{_seg(model_id)}/{int(version)}/files/{_seg(name)}"
+        return self._request("GET", path).content
+
     # --- derivatives ---------------------------------------------------------------------------
 
     def upload_derivative(

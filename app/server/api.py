@@ -22,6 +22,7 @@ from app.server.ca import DeviceCA
 from app.server.config import MAX_UPLOAD_BYTES, ServerConfig
 from app.server.db import User, make_engine, make_sessions
 from app.server.ratelimit import RateLimiter
+from app.server.style_models import PackageCache
 from app.server.vaultkeys import Signer
 from app.server.verify import StemAudioCache
 
@@ -39,6 +40,7 @@ class Platform:
     signer: Signer
     ca: DeviceCA
     stem_cache: StemAudioCache
+    style_cache: PackageCache
     login_limiter: RateLimiter
     licence_limiter: RateLimiter
     upload_limiter: RateLimiter
@@ -58,6 +60,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         signer=signer,
         ca=ca,
         stem_cache=StemAudioCache(),
+        style_cache=PackageCache(),
         login_limiter=RateLimiter(config.login_per_minute, burst=10),
         licence_limiter=RateLimiter(config.licence_per_minute, burst=30),
         # Each upload costs a full re-render: a few at once, then a steady trickle.
@@ -90,9 +93,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         log.exception("unhandled error", exc_info=exc)
         return _error(500, "The platform hit an internal error; nothing was changed.")
 
-    from app.server.routes import auth, catalog, derivatives, devices, licences
+    from app.server.routes import auth, catalog, derivatives, devices, licences, models
 
-    for module in (auth, devices, catalog, licences, derivatives):
+    for module in (auth, devices, catalog, licences, derivatives, models):
         app.include_router(module.router, prefix="/api/v1")
     return app
 

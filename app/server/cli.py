@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     rotate = keys_sub.add_parser("rotate", help="sign new licences with a new key")
     data_arg(rotate, True)
 
+    models = sub.add_parser("models", help="manage the style models the platform offers")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_add = models_sub.add_parser("add", help="check, sign and offer a model package")
+    models_add.add_argument("folder", type=Path, help="a folder with manifest.json and its files")
+    data_arg(models_add, True)
+    data_arg(models_sub.add_parser("list", help="the models offered"), True)
     seed = sub.add_parser("seed-demo", help="seed an empty platform with the demo catalogue")
     data_arg(seed, True)
     return parser
@@ -200,6 +206,22 @@ def _rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace) -> int:
+    from app.server.style_models import listing, register_model
+    from app.server.vaultkeys import Signer
+
+    config = _config(args)
+    with make_sessions(make_engine(config.database_url))() as session:
+        if args.models_command == "add":
+            signer = Signer.load_or_create(session, config.master_key)
+            row = register_model(session, BlobStore(config.blob_dir), signer, args.folder)
+            print(f"Offering {row.ref} ({row.family}); its manifest is signed with {signer.kid}.")
+            return 0
+        for model in listing(session):
+            print(f"{model['ref']:28} {model['family']:10} {model['display_name']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -211,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             return _publish(args)
         if args.command == "keys":
             return _rotate(args)
+        if args.command == "models":
+            return _models(args)
         seeded = _seed(_config(args))
         print("Seeded the demo catalogue." if seeded else "The platform already has accounts.")
         return 0

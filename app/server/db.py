@@ -151,6 +151,19 @@ class Derivative(Base):
     created_at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
+class StyleModel(Base):
+    """A style-model package the platform offers: its manifest (as signed) and file blobs."""
+
+    __tablename__ = "style_models"
+    ref: Mapped[str] = mapped_column(String(80), primary_key=True)  # "id@version"
+    model_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    family: Mapped[str] = mapped_column(String(32))
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signed_manifest: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets settings that suit a threaded web server."""
     kwargs: dict[str, Any] = {}

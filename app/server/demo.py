@@ -2,7 +2,8 @@
 """The demo catalogue and accounts that an empty platform can be seeded with.
 
 The catalogue comes from ``assets/demo/catalogue.json`` (made by ``assets/demo/make_demo.py``);
-its stems go through the same ingest as any artist's upload.
+its stems go through the same ingest as any artist's upload. The style models shipped in
+``models/`` are registered (checked, signed) on every seed, so a new release's models appear.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from app.server.accounts import create_user
 from app.server.blobs import BlobStore
 from app.server.db import Track, User
 from app.server.ingest import SourceStem, publish_track
+from app.server.style_models import seed_models
+from app.server.vaultkeys import Signer
 
 DEMO_PASSWORD = "fanfare-demo"
 DEMO_FAN = "fan"
@@ -43,6 +46,8 @@ def seed_demo(session: Session, blobs: BlobStore, master_key: bytes) -> bool:
     """
     catalogue_path = assets_dir() / "demo" / "catalogue.json"
     catalogue = json.loads(catalogue_path.read_text(encoding="utf-8"))
+    # The style models shipped with this release, including ones added since the first seed.
+    seed_models(session, blobs, Signer.load_or_create(session, master_key))
     if all(session.get(Track, entry["id"]) for entry in catalogue["tracks"]):
         return False
     users = {

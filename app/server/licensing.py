@@ -21,6 +21,7 @@ from app.server.config import OFFLINE_GRACE_S
 from app.server.db import Device, Track, User, new_id, now_s
 from app.server.db import Licence as LicenceRow
 from app.server.ingest import stems_of
+from app.server.style_models import offered
 from app.server.vaultkeys import Signer, stem_key_purpose, unwrap
 
 
@@ -86,6 +87,11 @@ def issue_licence(
         sealed_keys={},
         watermark_session=secrets.token_hex(16),
         key_rights={stem.kind: tuple(policy.key_rights(stem.kind)) for stem in stems},
+        models={
+            ref: family
+            for ref, family in offered(session).items()
+            if policy.remix and policy.allows_model(ref.split("@")[0], family)
+        },
     )
     data = sign_licence(
         body,

@@ -4,8 +4,9 @@
 In order: the recipe parses and fits the licensed track; the provenance record is signed by one
 of the uploader's enrolled devices and binds exactly this audio, this recipe and a licence this
 user holds for this track; the artist's policy allows the recipe; and the platform re-renders the
-recipe from its own copy of the stems and compares it with the upload, so what is published is
-what the recipe says, not a raw stem passed off as a remix.
+recipe from its own copy of the stems (with its own copy of any style model) and compares it
+with the upload, so what is published is what the recipe says, not a raw stem passed off as a
+remix. The provenance record's AI disclosure must name exactly the style models the recipe uses.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ from sqlalchemy.orm import Session
 from app.core import recipe as recipe_format
 from app.core.bundle import decrypt_stem
 from app.core.codec import audio_info, decode_audio
-from app.core.errors import AudioFormatError, FanfareError, ProvenanceError, RecipeError
+from app.core.errors import (
+    AudioFormatError,
+    FanfareError,
+    ProvenanceError,
+    RecipeError,
+    StyleModelError,
+)
 from app.core.keys import ed25519_public_from_b64
 from app.core.policy import Policy, company_reasons, evaluate
 from app.core.provenance import read_record, verify_record
-from app.core.recipe import AUDIBLE_RANGE_DB, Recipe
+from app.core.recipe import AUDIBLE_RANGE_DB, Recipe, styles_of
 from app.engine.mixer import output_frames
 from app.engine.offline import render_derivative
 from app.server.blobs import BlobStore
@@ -33,6 +40,8 @@ from app.server.catalog import track_info
 from app.server.db import Device, Licence, Track, User, now_s
 from app.server.ingest import stems_of
 from app.server.licensing import EntitlementError, check_entitlement
+from app.server.style_models import PackageCache
+from app.server.style_models import offered as style_offered
 from app.server.vaultkeys import stem_key_purpose, unwrap
 
 # The upload is FLAC at 24 bits: one step is 2**-23. A re-render that differs by more than a few
@@ -93,6 +102,7 @@ def verify_upload(
     blobs: BlobStore,
     master_key: bytes,
     cache: StemAudioCache,
+    models: PackageCache,
     user: User,
     *,
     audio: bytes,
@@ -154,7 +164,20 @@ def verify_upload(
         recipe.check_fits(info)
     except RecipeError as exc:
         raise VerificationError(str(exc)) from None
-    decision = evaluate(Policy.from_dict(track.policy), recipe, publishing=True, track=info)
+    styles = styles_of(recipe)
+    used = sorted({slot.ref for slot in styles.values()})
+    if sorted(ai["models"]) != used or ai["used"] != bool(used):
+        raise VerificationError(
+            "The provenance record's AI disclosure does not name the style models the recipe "
+            "uses (" + (", ".join(used) or "none") + ")."
+        )
+    decision = evaluate(
+        Policy.from_dict(track.policy),
+        recipe,
+        publishing=True,
+        track=info,
+        models=style_offered(session),
+    )
     if not decision.allowed:
         raise VerificationError(
             "The artist's policy does not allow this remix: " + "; ".join(decision.reasons) + "."
@@ -177,9 +200,17 @@ def verify_upload(
         raise VerificationError("The uploaded audio is shorter than its header says.")
     stems = cache.get(session, blobs, master_key, track)
     levels: dict[str, float] = {}
-    expected, _gain_db = render_derivative(
-        stems, track.sample_rate, recipe, track=info, levels=levels
-    )
+    try:
+        expected, _gain_db = render_derivative(
+            stems,
+            track.sample_rate,
+            recipe,
+            track=info,
+            levels=levels,
+            styles=lambda ref: models.get(session, blobs, ref),
+        )
+    except StyleModelError as exc:
+        raise VerificationError(str(exc)) from None
     # What the re-render measures as heard, not only what the recipe's faders say: a stem
     # filtered or compressed into silence does not keep another one company.
     heard = [k for k, db in levels.items() if db >= -AUDIBLE_RANGE_DB]

@@ -15,16 +15,18 @@ import numpy as np
 from app import __version__
 from app.core.automation import MASTER, make_move
 from app.core.codec import encode_flac
-from app.core.errors import LicenceError, PolicyDenied
+from app.core.errors import LicenceError, PolicyDenied, StyleModelError
 from app.core.licence import Licence
 from app.core.policy import Decision, Policy, company_reasons, evaluate
 from app.core.provenance import sign_record
-from app.core.recipe import AUDIBLE_RANGE_DB, MasterMix, Recipe, StemMix
+from app.core.recipe import AUDIBLE_RANGE_DB, MasterMix, Recipe, StemMix, styles_of
+from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
 from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
 from app.engine.output import Player, TransportState
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
+from app.styles.package import StylePackage
 
 if TYPE_CHECKING:
     from app.studio.session import Studio
@@ -59,7 +61,10 @@ class OpenTrack:
         self.policy = Policy.from_dict(licence.policy)
         self.recipe = Recipe.default_for(info)
         self._stems = stems
-        self.mixer = Mixer(stems, info.sample_rate, self.recipe, track=info)
+        self.mixer = Mixer(
+            stems, info.sample_rate, self.recipe, track=info, styles=self.style_package
+        )
+        self._told_adjustments: dict[str, str] = {}
         self._player: Player | None = None
         self._messages: list[str] = []
         self._message_lock = threading.Lock()
@@ -83,7 +88,12 @@ class OpenTrack:
             self._messages.append(message)
 
     def take_messages(self) -> list[str]:
-        """Sentences for the user since the last call (licence stopped playback, renewed...)."""
+        """Sentences for the user since the last call (licence stopped playback, renewed, a
+        style model moved a melody by octaves...)."""
+        for kind, message in self.mixer.adjustments().items():
+            if self._told_adjustments.get(kind) != message:
+                self._told_adjustments[kind] = message
+                self._tell(message)
         with self._message_lock:
             messages = list(self._messages)
             self._messages.clear()
@@ -135,8 +145,60 @@ class OpenTrack:
     # --- the recipe ------------------------------------------------------------------------------
 
     def check(self, recipe: Recipe, *, publishing: bool = False) -> Decision:
-        """What the policy says of ``recipe`` (the window greys out what it would refuse)."""
-        return evaluate(self.policy, recipe, publishing=publishing, track=self.info)
+        """What the policy says of ``recipe`` (the window greys out what it would refuse).
+
+        Style models count as offered only when this licence covers them, and a styled stem
+        needs the licence's restyle right on its key.
+        """
+        decision = evaluate(
+            self.policy,
+            recipe,
+            publishing=publishing,
+            track=self.info,
+            models=self.licence.models,
+        )
+        refused = [
+            f"your licence does not allow restyling the {kind} stem"
+            for kind in styles_of(recipe)
+            if "restyle" not in self.licence.rights_for(kind)
+        ]
+        if refused:
+            return Decision(False, tuple(dict.fromkeys((*decision.reasons, *refused))))
+        return decision
+
+    # --- style models ---------------------------------------------------------------------------
+
+    def style_package(self, ref: str) -> StylePackage:
+        """The verified package of a model this licence covers (the mixer's resolver).
+
+        Raises StyleModelError for a model the licence does not cover, or one that fails its
+        signature, hashes or self-test.
+        """
+        if ref not in self.licence.models:
+            raise StyleModelError(f"Your licence for this track does not cover the model {ref}.")
+        return self.studio.styles.package(ref)
+
+    def models(self) -> list[dict[str, Any]]:
+        """The platform's style models, each with ``allowed`` (this licence covers it and the
+        policy allows it) and ``stems`` (the stems of this track it may be placed on)."""
+        offered = self.studio._signed(self.studio.styles.offered)
+        restylable = [k for k in self.info.stem_kinds if "restyle" in self.licence.rights_for(k)]
+        for model in offered:
+            allowed = model["ref"] in self.licence.models
+            model["allowed"] = allowed
+            model["stems"] = restylable if allowed else []
+        return offered
+
+    def set_style(self, kind: str, slot: StyleSlot | None) -> None:
+        """Place a style model on a stem (None removes it). The model is fetched and checked
+        first; while playing, the styled sound takes over once it is made (under a second).
+
+        Raises PolicyDenied, StyleModelError (unknown knob, value out of range, bad package).
+        """
+        if slot is not None:
+            package = self.style_package(slot.ref)  # fetched and verified before it is used
+            package.manifest.knob_values(slot.knob_values)
+        self.apply(self.recipe.with_stem(kind, style=slot), edit=(kind, "style"))
 
     def apply(
         self,
@@ -326,6 +388,7 @@ class OpenTrack:
             recipe,
             progress=lambda f: progress("Rendering", 0.05 + 0.6 * f),
             track=self.info,
+            styles=self.style_package,
         )
 
     def publish(
@@ -356,6 +419,7 @@ class OpenTrack:
             progress=lambda f: progress("Rendering", 0.05 + 0.6 * f),
             track=self.info,
             levels=levels,
+            styles=self.style_package,
         )
         # The platform checks who is really heard in its re-render; say so here first.
         heard = [k for k, db in levels.items() if db >= -AUDIBLE_RANGE_DB]
@@ -378,6 +442,7 @@ class OpenTrack:
         return dict(result)
 
     def _provenance(self, recipe: Recipe, flac: bytes) -> bytes:
+        used = sorted({slot.ref for slot in styles_of(recipe).values()})
         record = {
             "audio_sha256": hashlib.sha256(flac).hexdigest(),
             "audio_format": "audio/flac",
@@ -392,7 +457,8 @@ class OpenTrack:
             "ingredients": [
                 f"{self.info.id}/v{self.info.version}/{k}" for k in self.info.stem_kinds
             ],
-            "ai": {"used": False, "models": []},
+            # Disclosure: which style models made this remix (the platform checks it matches).
+            "ai": {"used": bool(used), "models": used},
             "software": {"name": "Fanfare", "version": __version__},
         }
         return sign_record(record, self.studio.device_keys().signing)

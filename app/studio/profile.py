@@ -45,6 +45,10 @@ class StudioPaths:
         return self.cache_dir / "stems"
 
     @property
+    def model_cache_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+    @property
     def licence_cache_dir(self) -> Path:
         return self.data_dir / "licences"
 

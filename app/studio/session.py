@@ -50,6 +50,7 @@ from app.studio.errors import (
 )
 from app.studio.open_track import OpenTrack, Progress, quiet
 from app.studio.profile import Profile, ProfileBook, StudioPaths
+from app.studio.style_library import StyleLibrary
 from app.vault.cache import BlobCache, BlobFile
 from app.vault.content import open_stems
 from app.vault.device import forget_device_keys, load_or_create_device_keys
@@ -85,6 +86,7 @@ class Studio:
         self.client = PlatformClient(self.url, self.secrets.get(self._token_name))
         self.cache = BlobCache(self.paths.blob_cache_dir)
         self.licences = LicenceCache(self.paths.licence_cache_dir, self.secrets)
+        self.styles = StyleLibrary(self.client, self._pinned, self.paths.model_cache_dir)
         #: Licence ids the platform says are revoked (from the last sync).
         self.revoked_licences: set[str] = set()
         #: Sentences the user should see once (e.g. where device keys are kept).

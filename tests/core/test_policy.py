@@ -136,3 +136,42 @@ def test_a_rule_broken_only_by_an_automation_move_is_refused() -> None:
     assert evaluate(POLICY, muted).reasons == ("the drums stem may not be muted",)
     ridden = _recipe().with_moves((make_move(512, "drums", {"gain_db": -3.0}),))
     assert evaluate(POLICY, ridden).allowed
+
+
+def test_style_models_need_the_family_the_model_and_a_stem_that_may_be_restyled() -> None:
+    from app.core.style_slot import StyleSlot
+
+    policy = Policy.from_dict(
+        {
+            "version": 1,
+            "stems": {"drums": {"restyle": False}},
+            "style_families": ["timbre"],
+            "style_models": ["timbre.violin", "timbre.flute"],
+        }
+    )
+    offered = {
+        "timbre.violin@1": "timbre",
+        "timbre.trumpet@1": "timbre",
+        "character.tape@1": "character",
+    }
+    violin = StyleSlot.make("timbre.violin", 1)
+    assert evaluate(policy, _recipe(lead=StemMix(style=violin)), models=offered).allowed
+    cases = {
+        "drums": (violin, "the drums stem may not be restyled"),
+        "bass": (
+            StyleSlot.make("character.tape", 1),
+            "does not allow the style model character.tape",
+        ),
+        "keys": (
+            StyleSlot.make("timbre.trumpet", 1),
+            "does not allow the style model timbre.trumpet",
+        ),
+        "lead": (StyleSlot.make("timbre.flute", 1), "timbre.flute@1 is not offered"),
+    }
+    for stem, (slot, reason) in cases.items():
+        decision = evaluate(policy, _recipe(**{stem: StemMix(style=slot)}), models=offered)
+        assert not decision.allowed
+        assert any(reason in r for r in decision.reasons), decision.reasons
+    # Without the caller knowing the model (no offer), nothing is allowed by default.
+    assert not evaluate(policy, _recipe(lead=StemMix(style=violin))).allowed
+    assert Policy.from_dict(policy.to_dict()) == policy

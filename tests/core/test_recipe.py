@@ -16,6 +16,7 @@ from app.core.track import StemInfo, TrackInfo
 GOLDEN = Path(__file__).parent / "golden" / "recipe_v1.json"
 GOLDEN_V2 = Path(__file__).parent / "golden" / "recipe_v2.json"
 GOLDEN_V3 = Path(__file__).parent / "golden" / "recipe_v3.json"
+GOLDEN_V4 = Path(__file__).parent / "golden" / "recipe_v4.json"
 TRACK = TrackInfo(
     id="neon-harbour",
     version=1,
@@ -50,18 +51,36 @@ def test_golden_v2_file_migrates_to_the_same_remix_at_its_own_tempo() -> None:
     assert recipe.arrangement.sections[3].mutes == ("lead",)
     assert recipe.arrangement.fade_out_s == 2.5
     assert (recipe.tempo_ratio, recipe.key_shift, recipe.automation) == (1.0, 0, ())
-    # The migration only adds: the version-2 document is the version-3 one minus the new keys.
+    # The migrations only add: the version-2 document is the current one minus the new keys.
     doc = recipe.to_dict()
     assert {k: doc.pop(k) for k in ("tempo_ratio", "key_shift", "automation")} == {
         "tempo_ratio": 1.0,
         "key_shift": 0,
         "automation": [],
     }
-    assert doc == {**json.loads(GOLDEN_V2.read_text()), "version": 3}
+    assert all(stem.pop("style") is None for stem in doc["stems"].values())
+    assert doc == {**json.loads(GOLDEN_V2.read_text()), "version": 4}
 
 
-def test_golden_v3_file_round_trips_exactly() -> None:
+def test_golden_v3_file_migrates_to_the_same_remix_without_styles() -> None:
     recipe = recipe_format.loads(GOLDEN_V3.read_bytes())
+    assert all(stem.style is None for stem in recipe.stems.values())
+    doc = recipe.to_dict()
+    assert all(stem.pop("style") is None for stem in doc["stems"].values())
+    assert doc == {**json.loads(GOLDEN_V3.read_text()), "version": 4}
+
+
+def test_golden_v4_file_round_trips_exactly() -> None:
+    recipe = recipe_format.loads(GOLDEN_V4.read_bytes())
+    lead = recipe.stems["lead"].style
+    assert lead is not None
+    assert (lead.ref, lead.knob_values, lead.mix, lead.octave) == (
+        "timbre.violin@1",
+        {"breath": 0.3, "brightness": 0.6},
+        0.8,
+        1,
+    )
+    assert recipe_format.styles_of(recipe).keys() == {"lead", "bass"}
     assert (recipe.tempo_ratio, recipe.key_shift) == (1.1, -2)
     assert [(m.frame, m.target, m.fields) for m in recipe.automation] == [
         (48128, "drums", ("gain_db",)),
@@ -74,7 +93,7 @@ def test_golden_v3_file_round_trips_exactly() -> None:
     assert states[2][1]["bass"].fx.filter.highpass_hz == 400.0
     assert states[2][2].gain_db == -2.0
     # Writing it back gives the same document (the golden file is the format's contract).
-    assert recipe.to_dict() == json.loads(GOLDEN_V3.read_text())
+    assert recipe.to_dict() == json.loads(GOLDEN_V4.read_text())
 
 
 def test_a_tempo_change_keeps_recorded_moves_in_place_in_the_music() -> None:
@@ -94,8 +113,8 @@ def test_round_trip_and_digest_are_stable() -> None:
 
 
 def test_a_newer_recipe_is_refused_with_a_clear_reason() -> None:
-    doc = json.loads(GOLDEN_V3.read_text())
-    doc["version"] = 4
+    doc = json.loads(GOLDEN_V4.read_text())
+    doc["version"] = 5
     with pytest.raises(RecipeVersionError, match="newer Fanfare"):
         recipe_format.loads(json.dumps(doc))
 
@@ -103,16 +122,16 @@ def test_a_newer_recipe_is_refused_with_a_clear_reason() -> None:
 def test_registered_migrations_chain_up_to_the_current_version(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Pretend a version 4 whose reference level is 1 dB lower than version 3's: a version-1
-    # file must come through the real 1 -> 2 and 2 -> 3 migrations, then the registered 3 -> 4.
-    def three_to_four(old: dict) -> dict:
+    # Pretend a version 5 whose reference level is 1 dB lower than version 4's: a version-1
+    # file must come through the real 1 -> 2, 2 -> 3 and 3 -> 4 migrations, then 4 -> 5.
+    def four_to_five(old: dict) -> dict:
         stems = {
             k: {**v, "gain_db": max(v["gain_db"] - 1.0, -60.0)} for k, v in old["stems"].items()
         }
-        return {**old, "version": 4, "stems": stems}
+        return {**old, "version": 5, "stems": stems}
 
-    monkeypatch.setattr(recipe_format, "VERSION", 4)
-    monkeypatch.setitem(recipe_format.MIGRATIONS, 3, three_to_four)
+    monkeypatch.setattr(recipe_format, "VERSION", 5)
+    monkeypatch.setitem(recipe_format.MIGRATIONS, 4, four_to_five)
     recipe = recipe_format.loads(GOLDEN.read_bytes())
     assert recipe.stems["bass"].gain_db == pytest.approx(0.5)
     assert recipe.stems["drums"].gain_db == pytest.approx(-4.0)
@@ -140,10 +159,16 @@ def test_registered_migrations_chain_up_to_the_current_version(
         (lambda d: d["automation"][0]["set"].update(gain_db=40), "outside"),
         (lambda d: d["automation"][1]["set"].update(fx={"flanger": {}}), "unknown effect"),
         (lambda d: d.update(automation={"frame": 0}), "list"),
+        (lambda d: d["stems"]["lead"]["style"].update(mix=1.5), "mix must be within 0..1"),
+        (lambda d: d["stems"]["lead"]["style"].update(octave=9), "octave must be within"),
+        (lambda d: d["stems"]["lead"]["style"].update(knobs={"breath": "lots"}), "number"),
+        (lambda d: d["stems"]["lead"]["style"].update(model=""), "1 to 64"),
+        (lambda d: d["stems"]["lead"]["style"].update(colour=1), "unknown style field"),
+        (lambda d: d["stems"]["bass"].update(style="violin"), "expected an object"),
     ],
 )
 def test_malformed_recipes_are_refused(edit, message: str) -> None:
-    doc = json.loads(GOLDEN_V3.read_text())
+    doc = json.loads(GOLDEN_V4.read_text())
     edit(doc)
     with pytest.raises(RecipeError, match=message):
         recipe_format.loads(json.dumps(doc))

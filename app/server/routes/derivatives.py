@@ -93,6 +93,7 @@ def _verify_and_store(
             platform.blobs,
             platform.config.master_key,
             platform.stem_cache,
+            platform.style_cache,
             user,
             audio=audio_bytes,
             recipe_bytes=recipe_bytes,
