@@ -9,6 +9,7 @@
     fanfare render --recipe FILE [--publish] [--title T]
     fanfare derivatives [--json] [--all]
     fanfare devices [--json] | fanfare devices revoke DEVICE_ID
+    fanfare models [--track TRACK_ID] [--json]
 
 These command names and their JSON fields are relied on outside the code: keep them stable.
 Errors are one sentence on stderr and a non-zero exit status, never a traceback.
@@ -72,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     revoke = devices_sub.add_parser("revoke", help="revoke a device and its licences")
     revoke.add_argument("device_id")
 
+    models = sub.add_parser(
+        "models", help="list the style models offered, and which your licences allow"
+    )
+    models.add_argument("--platform")
+    models.add_argument("--track", help="only this track's licence (default: every track)")
+    models.add_argument("--json", action="store_true", help="print a JSON array")
+
     derivatives = sub.add_parser("derivatives", help="list my published derivatives")
     derivatives.add_argument("--platform")
     derivatives.add_argument("--json", action="store_true")
@@ -88,6 +96,19 @@ def _studio(url: str | None) -> Studio:
             "'fanfare login --platform URL --user NAME --password PASSWORD' first."
         )
     return Studio(url, paths=paths)
+
+
+def _models(args: argparse.Namespace) -> int:
+    models = _studio(args.platform).models(args.track)
+    if args.json:
+        _print_json(models)
+        return 0
+    if not models:
+        print("This platform offers no style models.")
+    for m in models:
+        allowed = ", ".join(m["allowed_tracks"]) or "no track you can license"
+        print(f"{m['ref']:24} {m['family']:10} {m['display_name']:14} allowed on: {allowed}")
+    return 0
 
 
 def _print_json(value: Any) -> None:
@@ -238,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "render": _render,
         "derivatives": _derivatives,
         "devices": _devices,
+        "models": _models,
     }
     try:
         return handlers[args.command](args)

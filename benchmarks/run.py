@@ -307,6 +307,23 @@ for _name in ("render_speed", "feeder_block_time", "control_latency"):
     benchmark(_engine(_name))
 
 
+# --- style models (benchmarks/styles.py) ---------------------------------------------------------
+
+
+def _styles(fn_name: str) -> Callable[[bool], list[Figure]]:
+    def run(quick: bool) -> list[Figure]:
+        import benchmarks.styles as styles
+
+        return [Figure(*row) for row in getattr(styles, fn_name)(quick)]
+
+    run.__name__ = fn_name
+    return run
+
+
+for _name in ("style_speed", "style_playback"):
+    benchmark(_styles(_name))
+
+
 # --- the studio ----------------------------------------------------------------------------------
 
 

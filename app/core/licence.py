@@ -63,8 +63,10 @@ class Licence:
     watermark_session: str
     #: Rights per content key (stem): e.g. ``("play", "remix", "restyle")``.
     key_rights: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    #: The style models (``id@version`` → family) this licence lets the fan place on the
-    #: stems it may restyle: those the platform offered at issue that the policy allows.
+    #: The style models (``id@version`` → family) the platform offered when it issued this
+    #: licence: the only ones the studio will load for this track. Which of them a fan may
+    #: place, and on which stems, is the policy's to say (``style_families``,
+    #: ``style_models``, ``restyle``).
     models: dict[str, str] = field(default_factory=dict)
     kid: str = ""
     raw: bytes = field(default=b"", repr=False, compare=False)

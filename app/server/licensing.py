@@ -83,15 +83,16 @@ def issue_licence(
         expires_at=issued + ttl_s,
         renew_after=issued + ttl_s // 2,
         offline_grace_s=min(OFFLINE_GRACE_S, ttl_s),
-        rights={"play": True, "remix": policy.remix, "publish": policy.publish},
+        rights={
+            "play": True,
+            "remix": policy.remix,
+            "publish": policy.publish,
+            "restyle": policy.remix and bool(policy.style_families),
+        },
         sealed_keys={},
         watermark_session=secrets.token_hex(16),
         key_rights={stem.kind: tuple(policy.key_rights(stem.kind)) for stem in stems},
-        models={
-            ref: family
-            for ref, family in offered(session).items()
-            if policy.remix and policy.allows_model(ref.split("@")[0], family)
-        },
+        models=offered(session),
     )
     data = sign_licence(
         body,

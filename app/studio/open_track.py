@@ -182,10 +182,16 @@ class OpenTrack:
         """The platform's style models, each with ``allowed`` (this licence covers it and the
         policy allows it) and ``stems`` (the stems of this track it may be placed on)."""
         offered = self.studio._signed(self.studio.styles.offered)
-        restylable = [k for k in self.info.stem_kinds if "restyle" in self.licence.rights_for(k)]
+        restylable = [
+            k
+            for k in self.info.stem_kinds
+            if "restyle" in self.licence.rights_for(k) and self.policy.rule(k).restyle
+        ]
         for model in offered:
-            allowed = model["ref"] in self.licence.models
-            model["allowed"] = allowed
+            allowed = model["ref"] in self.licence.models and self.policy.allows_model(
+                model["id"], model["family"]
+            )
+            model["allowed"] = allowed and bool(restylable)
             model["stems"] = restylable if allowed else []
         return offered
 
@@ -195,10 +201,12 @@ class OpenTrack:
 
         Raises PolicyDenied, StyleModelError (unknown knob, value out of range, bad package).
         """
+        recipe = self.recipe.with_stem(kind, style=slot)
         if slot is not None:
+            self.check(recipe).raise_if_denied()  # the artist's reasons before any download
             package = self.style_package(slot.ref)  # fetched and verified before it is used
             package.manifest.knob_values(slot.knob_values)
-        self.apply(self.recipe.with_stem(kind, style=slot), edit=(kind, "style"))
+        self.apply(recipe, edit=(kind, "style"))
 
     def apply(
         self,

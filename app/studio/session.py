@@ -37,11 +37,18 @@ from app.core.keys import (
     key_id,
 )
 from app.core.licence import Licence, Revocations, verify_licence, verify_revocations
+from app.core.policy import Policy
 from app.core.track import TrackInfo
 from app.engine.allocator import limit_malloc_arenas
 from app.engine.sources import EncodedSource
 from app.platform_client.client import PlatformClient
-from app.platform_client.errors import AuthError, PlatformError, PlatformUnreachableError
+from app.platform_client.errors import (
+    AuthError,
+    ForbiddenError,
+    NotFoundError,
+    PlatformError,
+    PlatformUnreachableError,
+)
 from app.studio.errors import (
     DeviceRevokedError,
     LicenceRevokedError,
@@ -50,7 +57,7 @@ from app.studio.errors import (
 )
 from app.studio.open_track import OpenTrack, Progress, quiet
 from app.studio.profile import Profile, ProfileBook, StudioPaths
-from app.studio.style_library import StyleLibrary
+from app.studio.style_library import StyleLibrary, split_ref
 from app.vault.cache import BlobCache, BlobFile
 from app.vault.content import open_stems
 from app.vault.device import forget_device_keys, load_or_create_device_keys
@@ -223,6 +230,36 @@ class Studio:
     def derivatives(self, *, mine: bool = True) -> list[dict[str, Any]]:
         self._require_sign_in()
         return self._signed(lambda: self.client.derivatives(mine=mine))
+
+    def models(self, track_id: str | None = None) -> list[dict[str, Any]]:
+        """The style models the platform offers, each with ``allowed_tracks``: the tracks
+        (``track_id`` only, when given) whose current licence lets this fan use it.
+
+        Tracks this account may not license are left out of ``allowed_tracks``.
+        """
+        self._require_sign_in()
+        offered = self._signed(self.styles.offered)
+        tracks = [self.track(track_id)] if track_id else self.tracks()
+        covered: dict[str, list[str]] = {m["ref"]: [] for m in offered}
+        for info in tracks:
+            try:
+                licence = self._licence(info)
+            except (ForbiddenError, NotFoundError):
+                if track_id:
+                    raise
+                continue
+            policy = Policy.from_dict(licence.policy)
+            if not any(
+                policy.rule(kind).restyle and "restyle" in licence.rights_for(kind)
+                for kind in info.stem_kinds
+            ):
+                continue
+            for ref, family in licence.models.items():
+                if policy.allows_model(split_ref(ref)[0], family):
+                    covered.setdefault(ref, []).append(info.id)
+        for model in offered:
+            model["allowed_tracks"] = covered.get(model["ref"], [])
+        return offered
 
     def _signed(self, call: Callable[[], Any]) -> Any:
         try:

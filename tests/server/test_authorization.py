@@ -36,6 +36,7 @@ from app.server import ratelimit
 from app.server.api import create_app
 from app.server.config import ServerConfig
 from app.server.routes import derivatives as derivative_routes
+from app.server.style_models import shipped_packages
 from tests.server.conftest import copy_platform
 from tests.server.test_api import (
     API,
@@ -67,6 +68,17 @@ ACCOUNTS = {
     ADMIN: "admin",
 }
 SUPERFAN_TRACK = "copper-wire"  # marlow-reed's, open to superfans only
+
+
+def _shipped_model() -> str:
+    """The API path of a style model shipped in models/ (the seed registers them all)."""
+    packages = shipped_packages()
+    assert packages, "no style model is shipped in models/"
+    doc = json.loads((packages[0] / "manifest.json").read_text())
+    return f"/models/{doc['id']}/{doc['model_version']}"
+
+
+MODEL = _shipped_model()
 UNLIMITED = 1e9  # per minute: the matrix's own requests never meet a rate limit
 
 
@@ -255,6 +267,9 @@ ENDPOINTS: dict[str, Call] = {
     "GET track": _get(f"/tracks/{TRACK}"),
     "PATCH track": _patch_track,
     "GET stem": _get(STEM),
+    "GET models": _get("/models"),
+    "GET model manifest": _get(f"{MODEL}/manifest"),
+    "GET model file": _get(f"{MODEL}/files/model.onnx"),
     "POST licence": _licence_for(TRACK),
     "POST renew the fan's licence": _on_the_fans_licence("renew"),
     "POST revoke the fan's licence": _on_the_fans_licence("revoke"),
@@ -292,6 +307,9 @@ MATRIX = [
     *row("GET track",                                401, 200, 200, 200, 200, 200),
     *row("PATCH track",                              401, 403, 403, 200, 403, 200),
     *row("GET stem",                                 401, 200, 200, 200, 200, 200),
+    *row("GET models",                               401, 200, 200, 200, 200, 200),
+    *row("GET model manifest",                       401, 200, 200, 200, 200, 200),
+    *row("GET model file",                           401, 200, 200, 200, 200, 200),
     *row("POST licence",                             401, 201, 201, 201, 201, 201),
     *row("POST renew the fan's licence",             401, 201, 404, 404, 404, 403),
     *row("POST revoke the fan's licence",            401, 403, 403, 403, 403, 200),
@@ -341,6 +359,9 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("GET", "/tracks/{track_id}"),
         ("PATCH", "/tracks/{track_id}"),
         ("GET", "/tracks/{track_id}/versions/{version}/stems/{kind}"),
+        ("GET", "/models"),
+        ("GET", "/models/{model_id}/{version}/manifest"),
+        ("GET", "/models/{model_id}/{version}/files/{name}"),
         ("POST", "/licences"),
         ("POST", "/licences/{licence_id}/renew"),
         ("POST", "/licences/{licence_id}/revoke"),

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from app.core.policy import Policy
+from app.core.recipe import styles_of
 from app.server.api import PlatformDep, SessionDep, UserDep
 from app.server.db import Derivative, Track, User, new_id
 from app.server.verify import VerificationError, verify_upload
@@ -122,6 +123,10 @@ def _verify_and_store(
                 "made_with": "Fanfare stem remix",
                 "ai_used": bool(verified.record.get("ai", {}).get("used", False)),
                 "ai_models": list(verified.record.get("ai", {}).get("models", [])),
+                # Which stems a style model played, so listeners know what they hear.
+                "styled_stems": {
+                    kind: slot.ref for kind, slot in styles_of(verified.recipe).items()
+                },
                 "stems_used": verified.audible_stems,
                 "source": {"track_id": verified.track.id, "title": verified.track.title},
             },
