@@ -31,8 +31,10 @@ def make_session(model: bytes) -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    # Decaying recurrent states must not fall into denormals (slow on x86).
-    options.add_session_config_entry("session.set_denormal_as_zero", "1")
+    # Not "session.set_denormal_as_zero": with one intra-op thread the model runs on the
+    # caller's thread, and that option leaves FTZ/DAZ set there, changing every later float
+    # operation of the thread (NumPy included): a render would then depend on which thread had
+    # run a model before. The models are trained and checked without denormal trouble instead.
     options.log_severity_level = 3
     try:
         return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
