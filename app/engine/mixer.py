@@ -272,7 +272,7 @@ class Mixer:
 
     def _styled_source(self, name: str, raw: Any, slot: StyleSlot) -> StyledSource:
         """Stem ``name`` through its style: the source already made for these settings, or one
-        sharing its analysis when only knobs or the mix changed, or a new one."""
+        sharing the analysis of the last one made with this model and octave, or a new one."""
         key = (slot.ref, slot.knobs, slot.mix, slot.octave)
         old = self._styled.get(name)
         if old is not None and old.key == key:
@@ -281,14 +281,11 @@ class Mixer:
             raise StyleModelError("This mixer was made without style models.")
         package = self._styles(slot.ref)
         knobs = package.manifest.knob_values(slot.knob_values)
-        source = None
+        processor = package.processor(knobs, self.sample_rate, octave_shift=slot.octave)
+        base = None
         if old is not None and old.key[0] == slot.ref and old.key[3] == slot.octave:
-            processor = old.processor.with_knobs(knobs) if old.adjustment is not None else None
-            if processor is not None:
-                source = old.restyled(processor, slot.mix, key)
-        if source is None:
-            processor = package.processor(knobs, self.sample_rate, octave_shift=slot.octave)
-            source = StyledSource(raw, processor, slot.mix, key)
+            base = old.base or old  # the source that runs (or ran) the analysis
+        source = StyledSource(raw, processor, slot.mix, key, base=base, knobs=knobs)
         self._styled[name] = source
         return source
 
@@ -469,7 +466,12 @@ class Mixer:
         return mapped
 
     def close(self) -> None:
-        """Stop the prefetch threads, waiting for a chunk being made to be done."""
+        """Stop the prefetch threads, waiting for a chunk being made to be done (a style
+        model's analysis in progress is cancelled at its next read of the stem)."""
+        for source in self._styled.values():
+            source.cancel()
+            if source.base is not None:
+                source.base.cancel()
         for sound in (self._sound, self._pending):
             if sound is not None:
                 sound.close(wait=True)

@@ -8,8 +8,9 @@ as written, before tempo and key (a retimed styled stem is a StretchedSource ove
 tempo change never re-runs a model and the model always sees the register it was trained for.
 
 The processor's whole-stem analysis (``prepare``: e.g. the pitch of a melody) runs once, on the
-first chunk's thread, and is shared with the processors made for later knob values
-(``StyleProcessor.with_knobs``), so turning a knob costs one chunk, not an analysis.
+first chunk's thread, and is shared with the sources made for later knob values (their
+``base``; ``StyleProcessor.with_knobs``), so turning a knob costs one chunk, not an analysis,
+even while the first analysis is still running.
 """
 
 from __future__ import annotations
@@ -27,37 +28,66 @@ STYLE_CHUNK_FRAMES = 24_000  # 0.5 s at 48 kHz: what a knob change waits for at 
 STYLE_OVERLAP_FRAMES = 512  # crossfade between chunks (~11 ms): any state settling is hidden
 
 
+class StyleCancelled(RuntimeError):
+    """A styled source was cancelled while it was being made (its track is closing)."""
+
+
 class StyledSource(ChunkedSource):
     """``inner`` (a stem, (frames, 2) float32) through ``processor``, ``mix`` wet.
 
     Args:
         key: what identifies this styling (model, knobs, octave, mix), for reuse.
+        base: a source of the same stem, model and octave whose analysis this one shares:
+            its processor becomes ``base.processor.with_knobs(knobs)`` once that has run.
     """
 
     #: Seconds one chunk took to make, recently (all styled sources): the benchmarks read it.
     recent_make_s = 0.01
 
     def __init__(
-        self, inner: Any, processor: StyleProcessor, mix: float, key: tuple[Any, ...]
+        self,
+        inner: Any,
+        processor: StyleProcessor,
+        mix: float,
+        key: tuple[Any, ...],
+        *,
+        base: StyledSource | None = None,
+        knobs: dict[str, float] | None = None,
     ) -> None:
         super().__init__(frames_of(inner), STYLE_CHUNK_FRAMES, STYLE_OVERLAP_FRAMES)
         self.inner = inner
         self.processor = processor
         self.mix = mix
         self.key = key
+        self.base = base
+        self._knobs = knobs or {}
         self._prepared: Adjustment | None = None
         self._preparing = threading.Lock()
+        self._cancelled = False
 
     def read_dry(self, start: int, frames: int) -> np.ndarray:
         """The dry stem at ``[start, start + frames)``, zero outside it (the processor's
-        reader)."""
+        reader). Raises StyleCancelled once the source is cancelled, so an analysis in
+        progress stops instead of reading a stem that is being closed."""
+        if self._cancelled:
+            raise StyleCancelled("this styled stem was closed")
         return window(self.inner, start, frames)
 
+    def cancel(self) -> None:
+        """Stop any analysis or chunk in progress at its next read (the track is closing)."""
+        self._cancelled = True
+
     def prepare(self) -> Adjustment:
-        """Run the processor's whole-stem analysis once (thread-safe); returns what it
-        adjusted."""
+        """Run the whole-stem analysis once (thread-safe), or take the base's; returns what
+        it adjusted."""
         with self._preparing:
             if self._prepared is None:
+                if self.base is not None:
+                    adjustment = self.base.prepare()
+                    derived = self.base.processor.with_knobs(self._knobs)
+                    if derived is not None:
+                        self.processor, self._prepared = derived, adjustment
+                        return adjustment
                 self._prepared = self.processor.prepare(self.read_dry, self.frames)
             return self._prepared
 
@@ -65,13 +95,6 @@ class StyledSource(ChunkedSource):
     def adjustment(self) -> Adjustment | None:
         """What the analysis adjusted, once it has run."""
         return self._prepared
-
-    def restyled(self, processor: StyleProcessor, mix: float, key: tuple[Any, ...]) -> StyledSource:
-        """The same stem with other knob values: ``processor`` came from
-        ``self.processor.with_knobs`` and shares this one's analysis."""
-        source = StyledSource(self.inner, processor, mix, key)
-        source._prepared = self._prepared
-        return source
 
     def _make(self, index: int) -> np.ndarray:
         self.prepare()

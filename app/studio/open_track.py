@@ -206,7 +206,8 @@ class OpenTrack:
             self.check(recipe).raise_if_denied()  # the artist's reasons before any download
             package = self.style_package(slot.ref)  # fetched and verified before it is used
             package.manifest.knob_values(slot.knob_values)
-        self.apply(recipe, edit=(kind, "style"))
+        # A knob drag on one model is one undo step; picking another model is a step of its own.
+        self.apply(recipe, edit=(kind, "style", slot.ref if slot else None))
 
     def apply(
         self,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -20,6 +21,7 @@ from app.studio.open_track import OpenTrack
 from app.ui.arrangement_dialog import ArrangementDialog
 from app.ui.effects_dialog import EffectsDialog
 from app.ui.publish_dialog import PublishDialog
+from app.ui.style_dialog import StyleDialog, short_name, style_refusal
 from app.ui.widgets.channel_strip import ChannelStrip
 from app.ui.widgets.sections import SectionsBar
 from app.ui.widgets.transport import TransportBar, clock
@@ -119,6 +121,8 @@ class TrackView(QWidget):
             strip.mute_toggled.connect(lambda k, v: self._edit(k, mute=v))
             strip.solo_toggled.connect(lambda k, v: self._edit(k, solo=v))
             strip.effects_requested.connect(self.open_effects)
+            strip.set_style_permission(style_refusal(track, kind))
+            strip.style_requested.connect(self.open_style)
             row.addWidget(strip)
             self.strips[kind] = strip
         row.addStretch()
@@ -169,6 +173,11 @@ class TrackView(QWidget):
         self.timer.start()
         self.publish_dialog: PublishDialog | None = None
         self.effects: dict[str, EffectsDialog] = {}
+        self.styles: dict[str, StyleDialog] = {}
+        #: The platform's style models, once a style panel has fetched them (one call a track).
+        self.style_models: list[dict[str, Any]] | None = None
+        # stem -> (model ref, what the style runtime did to the stem with that model)
+        self._style_notes: dict[str, tuple[str, str]] = {}
         self.arrangement_dialog: ArrangementDialog | None = None
         self._shown_mix: tuple[object, object] | None = None  # what the strips follow
         self._held: dict[str, float] = {}  # strip -> until when it does not follow
@@ -240,6 +249,21 @@ class TrackView(QWidget):
         strip = self.strips[kind]
         strip.set_gain_db(mix.gain_db)
         strip.set_state(mute=mix.mute, solo=mix.solo, pan=mix.pan)
+        self._show_style(kind)
+
+    def _show_style(self, kind: str) -> None:
+        """The strip's style button: the placed model's name, and what it did to the stem."""
+        slot = self.track.recipe.stems[kind].style
+        ref, note = self._style_notes.get(kind, ("", ""))
+        if slot is None or slot.ref != ref:
+            note = ""  # said of another model
+        if kind in self.styles:
+            self.styles[kind].show_note(note)
+        if slot is None:
+            self.strips[kind].show_style(None)
+            return
+        names = {str(m["id"]): str(m["display_name"]) for m in self.style_models or ()}
+        self.strips[kind].show_style(short_name(slot.model, names), note)
 
     def show_recipe(self) -> None:
         """Put every control where the current recipe is (after undo or redo)."""
@@ -253,6 +277,8 @@ class TrackView(QWidget):
         self._show_moves()
         for dialog in self.effects.values():
             dialog.show_current()
+        for style_dialog in self.styles.values():
+            style_dialog.show_current()
         if self.arrangement_dialog is not None:
             self.arrangement_dialog.show_current()
 
@@ -301,8 +327,9 @@ class TrackView(QWidget):
             self.message.emit(f"Looping {clock(region[0])} – {clock(region[1])}.")
 
     def _tick(self) -> None:
-        for message in self.track.take_messages():
-            self.failed.emit(message)
+        messages = self.track.take_messages()
+        if messages:
+            self._tell(messages)
         playing = self.track.playing
         peaks = self.track.mixer.peaks
         for index, kind in enumerate(self.track.mixer.names):
@@ -316,6 +343,22 @@ class TrackView(QWidget):
         self._show_moves()
         if self.track.recipe.automation:
             self._follow_automation()
+
+    def _tell(self, messages: list[str]) -> None:
+        """Show the studio's sentences: what a style model did to a stem (e.g. moved its melody
+        an octave) goes on the strip, its panel and the status bar; anything else (the licence
+        stopped playback...) in an error dialog."""
+        adjusted = {text: kind for kind, text in self.track.mixer.adjustments().items()}
+        for message in messages:
+            kind = adjusted.get(message)
+            if kind is None or kind not in self.strips:
+                self.failed.emit(message)
+                continue
+            slot = self.track.recipe.stems[kind].style
+            if slot is not None:
+                self._style_notes[kind] = (slot.ref, message)
+                self._show_style(kind)
+            self.message.emit(message)  # news, not an error: the status bar, no dialog
 
     def _show_moves(self) -> None:
         count = len(self.track.recipe.automation)
@@ -358,6 +401,30 @@ class TrackView(QWidget):
         dialog.show()
         dialog.raise_()
 
+    def open_style(self, kind: str) -> None:
+        """The style model of one stem, non-modal; the platform's models are fetched once."""
+        dialog = self.styles.get(kind)
+        if dialog is None:
+            dialog = self.styles[kind] = StyleDialog(self.track, kind, self.style_models, self)
+            dialog.models_loaded.connect(self._style_models_loaded)
+            dialog.changed.connect(self._show_style)
+            dialog.message.connect(self.message)
+            dialog.undo_requested.connect(self.undo)
+            dialog.redo_requested.connect(self.redo)
+        dialog.show_current()
+        self._show_style(kind)
+        dialog.ensure_models()
+        dialog.show()
+        dialog.raise_()
+
+    def _style_models_loaded(self, models: list[dict[str, Any]]) -> None:
+        self.style_models = models
+        for dialog in self.styles.values():
+            if dialog.models is None:
+                dialog.set_models(models)
+        for kind in self.strips:
+            self._show_style(kind)
+
     def open_arrangement(self) -> None:
         if self.arrangement_dialog is None:
             self.arrangement_dialog = ArrangementDialog(self.track, self)
@@ -370,4 +437,6 @@ class TrackView(QWidget):
 
     def close_track(self) -> None:
         self.timer.stop()
+        for dialog in self.styles.values():
+            dialog.shut()
         self.track.close()

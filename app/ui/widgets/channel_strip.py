@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""One channel strip: name, peak meter, gain fader, pan knob, mute and solo."""
+"""One channel strip: name, effects and style buttons, peak meter, gain fader, pan knob, mute and
+solo."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QDial,
     QFrame,
@@ -15,10 +17,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.theme import ACCENT, ACCENT_SOFT
 from app.ui.widgets.meter import LevelMeter
 
 STEPS_PER_DB = 2  # the fader moves in 0.5 dB steps
 FLOOR_DB = -60.0
+# FX and Style share a row: 32 + 4 + 52 px is the strip's inner width (104 - 2 × 8 margins).
+FX_BUTTON_WIDTH = 32
+STYLE_BUTTON_WIDTH = 52  # longer model names are elided (the tooltip has the whole name)
+# The style button's own look (the FX button's, lit in the accent while a model is placed).
+STYLE_BUTTON_CSS = f"""
+QToolButton {{ font-size: 8pt; padding: 1px 3px; color: {ACCENT_SOFT}; }}
+QToolButton[placed="true"] {{ background: {ACCENT}; color: #16120f; border-color: {ACCENT}; }}
+"""
 
 
 def format_db(gain_db: float) -> str:
@@ -36,6 +47,7 @@ class ChannelStrip(QFrame):
     mute_toggled = Signal(str, bool)
     solo_toggled = Signal(str, bool)
     effects_requested = Signal(str)
+    style_requested = Signal(str)
 
     def __init__(
         self,
@@ -62,9 +74,23 @@ class ChannelStrip(QFrame):
         self.fx.setObjectName("fx")
         self.fx.setToolTip(f"Effects on {kind}")
         self.fx.clicked.connect(lambda: self.effects_requested.emit(self.kind))
+        if not master:  # narrower than the theme's FX button, to leave room for Style
+            self.fx.setStyleSheet("QToolButton { padding: 1px 6px; }")
+            self.fx.setFixedWidth(FX_BUTTON_WIDTH)
+        self.style_button = QToolButton()
+        self.style_button.setObjectName("style")
+        self.style_button.setStyleSheet(STYLE_BUTTON_CSS)
+        self.style_button.setFixedWidth(STYLE_BUTTON_WIDTH)
+        self.style_button.clicked.connect(lambda: self.style_requested.emit(self.kind))
+        self.show_style(None)
         fx_row = QHBoxLayout()
+        fx_row.setSpacing(4)
         fx_row.addStretch()
         fx_row.addWidget(self.fx)
+        if not master:
+            fx_row.addWidget(self.style_button)
+        else:
+            self.style_button.hide()
         fx_row.addStretch()
         layout.addLayout(fx_row)
 
@@ -150,3 +176,35 @@ class ChannelStrip(QFrame):
             self.solo.setToolTip(f"Solo is not allowed: {reason}")
         if not can_mute:
             self.mute.setToolTip(f"Mute is not allowed: {reason}")
+
+    def show_style(self, name: str | None, detail: str = "") -> None:
+        """Show the placed style model's name (lit), or "Style" when none is placed.
+
+        Args:
+            name: the model's display name, or None.
+            detail: more for the tooltip (e.g. what the model did to the melody).
+        """
+        placed = name is not None
+        if placed:
+            font = QFont(self.style_button.font())
+            font.setPointSizeF(8)
+            font.setBold(True)
+            room = STYLE_BUTTON_WIDTH - 8  # the padding and border
+            text = QFontMetrics(font).elidedText(name, Qt.TextElideMode.ElideRight, room)
+            self.style_button.setText(text)
+        else:
+            self.style_button.setText("Style")
+        if self.style_button.isEnabled():
+            tip = f"Style model on {self.kind}: {name}" if placed else f"Style model on {self.kind}"
+            self.style_button.setToolTip("\n".join(filter(None, (tip, detail))))
+        if self.style_button.property("placed") != placed:
+            self.style_button.setProperty("placed", placed)
+            # A dynamic property only restyles once the style sheet is applied again.
+            self.style_button.style().unpolish(self.style_button)
+            self.style_button.style().polish(self.style_button)
+
+    def set_style_permission(self, reason: str | None) -> None:
+        """Grey out the style button when the artist allows no style model on this stem."""
+        self.style_button.setEnabled(reason is None)
+        if reason is not None:
+            self.style_button.setToolTip(f"Style models are not allowed: {reason}")
