@@ -142,3 +142,33 @@ def test_refusals_are_one_clear_sentence(platform_url: str, tmp_path: Path) -> N
     missing = fanfare("render", "--recipe", str(tmp_path / "nope.json"), ok=False)
     assert "Cannot read the recipe" in missing.stderr
     assert json.loads(fanfare("derivatives", "--json").stdout) == []
+
+
+def test_models_are_listed_and_a_styled_recipe_publishes(platform_url: str, tmp_path: Path) -> None:
+    fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
+    models = {m["id"]: m for m in json.loads(fanfare("models", "--json").stdout)}
+    assert {"timbre.violin", "character.tape", "character.tube"} <= set(models)
+    assert models["timbre.violin"]["family"] == "timbre"
+    assert models["timbre.violin"]["version"] == 1
+    assert sorted(models["timbre.violin"]["allowed_tracks"]) == ["neon-harbour", "paper-moons"]
+    listing = fanfare("models", "--track", "copper-wire").stdout
+    assert "timbre.violin@1" in listing and "no track you can license" in listing
+
+    recipe_path = tmp_path / "violin.json"
+    fanfare("recipe", "init", "paper-moons", "-o", str(recipe_path))
+    recipe = json.loads(recipe_path.read_text())
+    recipe["title"] = "Moons on strings"
+    recipe["stems"]["lead"]["style"] = {"model": "timbre.violin", "version": 1, "knobs": {}}
+    recipe_path.write_text(json.dumps(recipe))
+    published = fanfare("render", "--recipe", str(recipe_path), "--publish").stdout
+    assert "status published" in published
+    rows = json.loads(fanfare("derivatives", "--json").stdout)
+    assert rows[0]["disclosure"]["ai_models"] == ["timbre.violin@1"]
+    assert rows[0]["disclosure"]["styled_stems"] == {"lead": "timbre.violin@1"}
+
+    # A knob beyond its range is one clear sentence, and nothing is published.
+    recipe["stems"]["lead"]["style"]["knobs"] = {"breath": 99.0}
+    recipe_path.write_text(json.dumps(recipe))
+    refused = fanfare("render", "--recipe", str(recipe_path), "--publish", ok=False)
+    assert "must stay within" in refused.stderr
+    assert len(json.loads(fanfare("derivatives", "--json").stdout)) == 1
