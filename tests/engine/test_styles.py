@@ -155,3 +155,32 @@ def test_a_model_the_engine_cannot_get_is_refused_with_the_reason(packages) -> N
         mixer.set_recipe(_styled_recipe())
     assert mixer.recipe.stems["lead"].style is None  # the mixer goes on as it was
     mixer.close()
+
+
+class _Watched:
+    """A stem that notes every read made after it was closed (as a cache file would fail)."""
+
+    def __init__(self, audio: np.ndarray) -> None:
+        self.audio, self.shape, self.closed, self.late_reads = audio, audio.shape, False, 0
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        self.late_reads += self.closed
+        return self.audio[key]
+
+
+def test_closing_while_a_style_is_analysed_stops_reading_the_stem(packages) -> None:
+    """A track closed just after a timbre model was placed on a long stem: the analysis in
+    progress reads nothing more, and closing waits at most for the step it is in."""
+    lead = _Watched(_melody(120.0))
+    bass = np.ascontiguousarray(np.resize(_stems()["bass"], lead.shape))
+    plain = Recipe("t", 1, "r", {"lead": StemMix(), "bass": StemMix()})
+    mixer = Mixer({"lead": lead, "bass": bass}, SAMPLE_RATE, plain, styles=packages.__getitem__)
+    mixer.set_recipe(plain.with_stem("lead", style=StyleSlot.make("timbre.violin", 1)))
+    mixer.follow(0)  # as playback would: the new sound starts being made ahead
+    time.sleep(0.05)
+    closing = time.perf_counter()
+    mixer.close()
+    lead.closed = True  # the track closes its files once the mixer is closed
+    assert time.perf_counter() - closing < 6.0
+    time.sleep(3.0)  # whatever analysis step was running has ended by now
+    assert lead.late_reads == 0
