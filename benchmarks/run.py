@@ -367,7 +367,8 @@ def _publish_long(folder: Path, seconds: float) -> None:
         policy = work / "policy.json"
         policy.write_text(
             '{"version": 1, "min_audible_stems": 2, "tempo_ratio_range": [0.8, 1.25], '
-            '"key_shift_range": [-3, 3], "effects": ["eq", "compressor", "reverb"]}'
+            '"key_shift_range": [-3, 3], "effects": ["eq", "compressor", "reverb"], '
+            '"style_families": ["timbre", "character"]}'
         )
         sections = work / "sections.json"
         bar = 4 * 60 / 118
@@ -544,6 +545,14 @@ fx = StemFx(eq=Eq(mid_db=-3.0), compressor=Compressor(threshold_db=-18.0, ratio=
             reverb=Reverb(room_size=0.5, mix=0.2))
 for kind in track.info.stem_kinds:
     track.set_stem(kind, fx=fx)
+# Two style models, as the target asks: a violin on the lead and tape on the bass; their
+# whole-stem analysis runs when they are placed, before the soak's clock starts.
+from app.core.style_slot import StyleSlot
+track.set_style("lead", StyleSlot.make("timbre.violin", 1))
+track.set_style("bass", StyleSlot.make("character.tape", 1))
+for source in track.mixer.stems:
+    if hasattr(source, "prepare"):
+        source.prepare()
 view = TrackView(track)
 view.resize(1180, 720)
 view.show()
@@ -585,7 +594,8 @@ def soak(quick: bool) -> list[Figure]:
     shutil.rmtree(home, ignore_errors=True)
     underruns, paints, _ = out.stdout.strip().splitlines()[-1].split()
     label = (
-        f"{seconds / 60:.0f} min, 8 stems with EQ+comp+reverb, window redrawing, other core busy"
+        f"{seconds / 60:.0f} min, 8 stems with EQ+comp+reverb, 2 style models (violin, tape), "
+        "window redrawing, other core busy"
     )
     return [
         Figure(f"underruns in a soak ({label})", int(underruns), "count", "0",

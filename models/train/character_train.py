@@ -31,6 +31,7 @@ studio's own ``WaveformProcessor`` and writes ``models/<id>/``.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import math
@@ -43,6 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from app.engine.sources import window
 from models.train import character_data as data
 
 BUILD = data.ROOT / "build" / "character"
@@ -385,12 +387,7 @@ def measure(folder: Path) -> dict[str, Any]:
     audio, rate = sf.read(data.STEMS / "copper-wire" / "keys.ogg", dtype="float32", always_2d=True)
     audio = data._to_48k(audio, rate)[: 60 * SR]
 
-    def read(start: int, frames: int) -> np.ndarray:
-        out = np.zeros((frames, 2), np.float32)
-        lo, hi = max(start, 0), min(start + frames, len(audio))
-        if hi > lo:
-            out[lo - start : hi - start] = audio[lo:hi]
-        return out
+    read = functools.partial(window, audio)
 
     chunk = 24_000
     proc.render(read, 0, chunk)  # warm-up

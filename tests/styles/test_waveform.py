@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from functools import cache
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from app.core.errors import StyleModelError
 from app.core.style_manifest import parse_manifest
+from app.engine.sources import window
 from app.styles.base import Reader
 from app.styles.package import StylePackage
 from app.styles.waveform import WaveformProcessor
@@ -29,15 +31,7 @@ def package(folder: Path) -> StylePackage:
 
 def reader(audio: np.ndarray) -> Reader:
     """A reader over a stereo signal, zero outside it (what the engine passes)."""
-
-    def read(start: int, frames: int) -> np.ndarray:
-        out = np.zeros((frames, 2), np.float32)
-        lo, hi = max(start, 0), min(start + frames, len(audio))
-        if hi > lo:
-            out[lo - start : hi - start] = audio[lo:hi]
-        return out
-
-    return read
+    return functools.partial(window, audio)
 
 
 @cache
