@@ -550,9 +550,9 @@ for kind in track.info.stem_kinds:
 from app.core.style_slot import StyleSlot
 track.set_style("lead", StyleSlot.make("timbre.violin", 1))
 track.set_style("bass", StyleSlot.make("character.tape", 1))
-for source in track.mixer.stems:
-    if hasattr(source, "prepare"):
-        source.prepare()
+while track.mixer.switch_waiting:  # made ahead; taken once ready (settle, while stopped)
+    time.sleep(0.1)
+    track.player.settle()
 view = TrackView(track)
 view.resize(1180, 720)
 view.show()

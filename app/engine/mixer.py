@@ -440,6 +440,14 @@ class Mixer:
         """Whether a tempo or key change is waiting to be switched to."""
         return self._pending is not None
 
+    @property
+    def switch_retimes(self) -> bool:
+        """Whether the waiting change is a new tempo or key (it must be switched to before
+        playing resumes, to map the position), not only new styles (which may play on the old
+        sound until they are made: a timbre model's first analysis takes seconds)."""
+        pending = self._pending
+        return pending is not None and pending.key[:2] != self._sound.key[:2]
+
     def switch_ready(self, frame: int) -> bool:
         """Whether a tempo or key change is waiting and its sound is made at ``frame``."""
         pending = self._pending

@@ -185,7 +185,7 @@ class Player:
 
         sys.setswitchinterval(min(sys.getswitchinterval(), PLAYING_SWITCH_INTERVAL_S))
         self._ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
-        if self.mixer.switch_waiting:  # a tempo/key change made while stopped
+        if self._switch_now():  # a tempo/key change made while stopped
             self._position = self.mixer.switch(self._position)
         self.mixer.reset(self._position)
         self._switch_pending = self._switched = False
@@ -290,11 +290,18 @@ class Player:
             )
         return start
 
+    def _switch_now(self) -> bool:
+        """Whether to take a waiting change before playing: always a tempo or key change; a
+        style change once it is made (until then the old sound plays, and the feeder switches
+        to the styled one with fades when it is ready)."""
+        mixer = self.mixer
+        return mixer.switch_waiting and (mixer.switch_retimes or mixer.switch_ready(self._position))
+
     def settle(self) -> None:
-        """While not playing: take a waiting tempo/key change at once, keeping the position at
-        the same moment of the music."""
+        """While not playing: take a waiting tempo/key change at once (a style change once it
+        is made), keeping the position at the same moment of the music."""
         with self._lock:
-            if self.state is TransportState.PLAYING or not self.mixer.switch_waiting:
+            if self.state is TransportState.PLAYING or not self._switch_now():
                 return
             old_frames = max(1, self.mixer.frames)
             self._position = self.mixer.switch(self._position)

@@ -123,3 +123,39 @@ def test_a_tempo_change_while_playing_switches_without_a_gap_or_a_lost_place() -
         assert player.underruns == 0
     finally:
         player.close()
+
+
+def test_play_right_after_placing_a_timbre_model_starts_at_once_and_styles_when_ready() -> None:
+    """The model's analysis of a long stem takes seconds: play starts with the stem as it was
+    and switches to the styled one when it is made, without a gap."""
+    from pathlib import Path
+
+    from app.core.style_slot import StyleSlot
+    from app.styles.package import StylePackage
+
+    folder = Path(__file__).resolve().parents[2] / "models" / "timbre.violin"
+    package = StylePackage.from_dir(folder)
+    t = np.arange(int(60 * SAMPLE_RATE)) / SAMPLE_RATE
+    melody = 0.2 * np.sin(2 * np.pi * np.where(t % 1 < 0.5, 440.0, 660.0) * t)
+    stems = {"lead": np.ascontiguousarray(np.stack([melody, melody], 1).astype(np.float32))}
+    recipe = Recipe("s", 1, "t", {"lead": StemMix()})
+    mixer = Mixer(stems, SAMPLE_RATE, recipe, styles={package.manifest.ref: package}.__getitem__)
+    player = Player(mixer)
+    mixer.set_recipe(recipe.with_stem("lead", style=StyleSlot.make("timbre.violin", 1)))
+    player.settle()
+    assert mixer.switch_waiting  # not made yet: the old sound stays until it is
+    try:
+        player.play()
+    except OutputUnavailableError as exc:
+        if device_required():
+            raise
+        pytest.skip(f"no audio device here: {exc}")
+    try:
+        assert wait_for(lambda: player.position_frames > SAMPLE_RATE // 10)
+        assert wait_for(lambda: not mixer.switch_waiting, timeout_s=30.0)
+        assert type(mixer.stems[0]).__name__ == "StyledSource"
+        moving = player.position_frames
+        assert wait_for(lambda: player.position_frames > moving + SAMPLE_RATE // 5)
+        assert player.underruns == 0
+    finally:
+        player.close()

@@ -109,7 +109,13 @@ def _analysed(qtbot, view: TrackView, kind: str) -> None:
     """Wait for the styled stem's whole-stem analysis (a timbre model's pitch tracking), run
     ahead on a prefetch thread: later knob changes share it instead of starting another, and
     the track is not closed under it."""
-    mixer = view.track.mixer
+    mixer, player = view.track.mixer, view.track.player
+
+    def made() -> bool:
+        player.settle()  # while stopped, a style change is taken once it is made
+        return not mixer.switch_waiting
+
+    qtbot.waitUntil(made, timeout=WAIT_MS * 4)
     source = mixer.stems[mixer.names.index(kind)]
     qtbot.waitUntil(lambda: source.adjustment is not None, timeout=WAIT_MS * 4)
 
