@@ -30,6 +30,7 @@ import numpy as np
 from app.core.errors import StyleModelError
 from app.styles import ddsp_synth as ds
 from app.styles.base import Adjustment, Reader, StyleProcessor
+from app.styles.loudness import LoudnessMeter
 
 if TYPE_CHECKING:
     from app.styles.package import StylePackage
@@ -84,6 +85,13 @@ class DdspProcessor(StyleProcessor):
         self._gain = 1.0
         self._runs: OrderedDict[int, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        # Import what the analysis needs here, on the caller's thread: a first import on a
+        # prefetch thread holds the GIL long enough to starve the feeder while music plays.
+        import pyloudnorm  # noqa: F401
+        import scipy.signal  # noqa: F401
+        import soxr  # noqa: F401
+        import swift_f0  # noqa: F401
+
         # Model samples per group that maps to a whole number of engine samples.
         self._group = self.sr // math.gcd(self.sr, self.rate)
         self._align = self._group * self.hop // math.gcd(self._group, self.hop)
@@ -93,16 +101,7 @@ class DdspProcessor(StyleProcessor):
     def prepare(self, read: Reader, frames: int) -> Adjustment:
         """Analyse the whole stem (``frames`` at the engine rate). Returns the octave move, or
         a message when the stem has no melody (the model then plays silence)."""
-        import soxr
-
-        step = max(1, int(READ_SECONDS * self.rate))
-        pieces = [
-            np.asarray(read(s, min(step, frames - s)), np.float32) for s in range(0, frames, step)
-        ]
-        stereo = np.concatenate(pieces) if pieces else np.zeros((0, 2), np.float32)
-        # Adding the two columns is far faster than a reduction along a length-2 axis.
-        mono = (stereo[:, 0] + stereo[:, 1]) * np.float32(0.5) if stereo.size else np.zeros(0)
-        mono16 = soxr.resample(mono, self.rate, self.sr, quality="HQ") if mono.size else mono
+        mono16, dry_lufs = self._read_stem(read, frames)
         count = len(mono16) // self.hop + 1
         loud = ds.loudness_db(mono16, self.sr, self.hop)
         times = np.arange(count) * self.hop / self.sr
@@ -138,7 +137,7 @@ class DdspProcessor(StyleProcessor):
         }
         with self._lock:
             self._runs.clear()
-        self._gain = self._make_up(stereo, count)
+        self._gain = self._make_up(dry_lufs, count)
         if shift == 0:
             return Adjustment(0, "")
         direction = "up" if shift > 0 else "down"
@@ -147,23 +146,42 @@ class DdspProcessor(StyleProcessor):
             f"The melody was moved {direction} {_WORDS[abs(shift)]} to suit the {self.name}.",
         )
 
-    def _make_up(self, dry: np.ndarray, count: int) -> float:
-        """The output gain that gives the styled stem (at the default knobs) the dry stem's
-        integrated loudness (ITU-R BS.1770 via pyloudnorm), measured once over the whole stem;
-        the trained calibration when either cannot be measured (too short, or silent)."""
-        import pyloudnorm
+    def _read_stem(self, read: Reader, frames: int) -> tuple[np.ndarray, float]:
+        """The dry stem in mono at the model rate, and its integrated loudness (LUFS).
 
+        Read, measured and resampled a second at a time: the whole stem is never held at the
+        engine rate (a 4-minute stem would be ~90 MB more), and no single call holds the GIL
+        long enough to starve the feeder while the music plays.
+        """
+        import soxr
+
+        step = max(1, int(READ_SECONDS * self.rate))
+        meter = LoudnessMeter(self.rate, 2)
+        stream = soxr.ResampleStream(self.rate, self.sr, 1, dtype="float32", quality="HQ")
+        pieces = []
+        for start in range(0, frames, step):
+            piece = np.asarray(read(start, min(step, frames - start)), np.float32)
+            meter.add(piece)
+            # Adding the two columns is far faster than a reduction along a length-2 axis.
+            mono = (piece[:, 0] + piece[:, 1]) * np.float32(0.5)
+            pieces.append(stream.resample_chunk(mono, last=start + step >= frames))
+        mono16 = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        return mono16, meter.integrated() if frames >= self.rate else float("-inf")
+
+    def _make_up(self, dry_lufs: float, count: int) -> float:
+        """The output gain that gives the styled stem (at the default knobs) the dry stem's
+        integrated loudness (ITU-R BS.1770), measured once over the whole stem, synthesised a
+        second at a time; the trained calibration when either cannot be measured (too short,
+        or silent)."""
         fallback = self._gain
-        if len(dry) < self.rate or count < 2:
+        if not np.isfinite(dry_lufs) or count < 2:
             return fallback
         block = 100  # frames synthesised at a time: bounded memory on long stems
-        wet = np.concatenate(
-            [self._synthesise(a, min(a + block, count - 1), 1.0, 0.0)
-             for a in range(0, count - 1, block)]
-        )  # fmt: skip
-        wet_lufs = pyloudnorm.Meter(self.sr).integrated_loudness(np.stack([wet, wet], axis=1))
-        dry_lufs = pyloudnorm.Meter(self.rate).integrated_loudness(dry.astype(np.float64))
-        if not (np.isfinite(wet_lufs) and np.isfinite(dry_lufs)):
+        meter = LoudnessMeter(self.sr, 1, copies=2)  # mono, played on both sides
+        for first in range(0, count - 1, block):
+            meter.add(self._synthesise(first, min(first + block, count - 1), 1.0, 0.0))
+        wet_lufs = meter.integrated()
+        if not np.isfinite(wet_lufs):
             return fallback
         return float(10 ** (np.clip(dry_lufs - wet_lufs, -40.0, 40.0) / 20))
 

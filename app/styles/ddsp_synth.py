@@ -25,6 +25,9 @@ LOUDNESS_FLOOR_DB = -100.0  # the loudness feature of digital silence (dB re ful
 LOUDNESS_N_FFT = 512  # analysis window of the loudness feature at the model rate
 
 
+LOUDNESS_BLOCK_FRAMES = 500  # frames per FFT call in loudness_db (5 s at hop 160)
+
+
 def a_weighting(freqs_hz: np.ndarray) -> np.ndarray:
     """IEC 61672 A-weighting as a power gain (linear), for ``freqs_hz`` (any shape)."""
     f2 = np.square(np.asarray(freqs_hz, dtype=np.float64))
@@ -49,9 +52,14 @@ def loudness_db(audio: np.ndarray, sr: int, hop: int) -> np.ndarray:
     # Frame n covers [n*hop - n_fft/2, n*hop + n_fft/2): centred on sample n*hop.
     view = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:frames]
     window = np.hanning(n_fft + 1)[:-1]
-    spectrum = np.fft.rfft(view * window, axis=1)
     weights = a_weighting(np.fft.rfftfreq(n_fft, 1.0 / sr))
-    power = 2.0 * (np.square(np.abs(spectrum)) @ weights) / (n_fft * np.sum(window**2))
+    scale = 2.0 / (n_fft * np.sum(window**2))
+    power = np.empty(frames)
+    # A few seconds of frames at a time: the same numbers as all at once, without a whole
+    # stem's spectra in memory (a 4-minute stem would be ~250 MB) or one long FFT call.
+    for lo in range(0, frames, LOUDNESS_BLOCK_FRAMES):
+        spectrum = np.fft.rfft(view[lo : lo + LOUDNESS_BLOCK_FRAMES] * window, axis=1)
+        power[lo : lo + LOUDNESS_BLOCK_FRAMES] = (np.square(np.abs(spectrum)) @ weights) * scale
     return np.maximum(10 * np.log10(power + 1e-12), LOUDNESS_FLOOR_DB).astype(np.float32)
 
 

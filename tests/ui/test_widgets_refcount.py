@@ -40,5 +40,7 @@ def test_repainting_the_live_widgets_keeps_none_alive(qtbot) -> None:
     before = sys.getrefcount(None)
     for step in range(REPAINTS):
         repaint(step)
-    # A few references may come and go; a leak is one (or more) per painter call per repaint.
-    assert sys.getrefcount(None) >= before - 10
+    # References come and go with whatever else runs (an earlier test's prefetch thread
+    # ending frees its frames: ~20 seen); the bug loses one per void painter call, several
+    # per repaint, so at least REPAINTS.
+    assert sys.getrefcount(None) >= before - REPAINTS // 2
