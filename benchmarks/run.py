@@ -552,8 +552,9 @@ for kind in track.info.stem_kinds:
 # Two style models, as the target asks: a violin on the lead and tape on the bass; their
 # whole-stem analysis runs when they are placed, before the soak's clock starts.
 from app.core.style_slot import StyleSlot
-track.set_style("lead", StyleSlot.make("timbre.violin", 1))
-track.set_style("bass", StyleSlot.make("character.tape", 1))
+if os.environ.get("FANFARE_SOAK_STYLES", "1") == "1":
+    track.set_style("lead", StyleSlot.make("timbre.violin", 1))
+    track.set_style("bass", StyleSlot.make("character.tape", 1))
 while track.mixer.switch_waiting:  # made ahead; taken once ready (settle, while stopped)
     time.sleep(0.1)
     track.player.settle()

@@ -399,10 +399,11 @@ class Mixer:
         scale = self._sound.recipe.tempo_ratio / sound.recipe.tempo_ratio
         return max(0, min(round(frame * scale), sound.frames))
 
-    def follow(self, frame: int) -> None:
-        """Playback is at ``frame``: keep the sources made ahead of it (render thread)."""
+    def follow(self, frame: int, loop: tuple[int, int] | None = None) -> None:
+        """Playback is at ``frame``: keep the sources made ahead of it (render thread), and
+        with ``loop`` (start, end) the start of the loop made before playback jumps there."""
         current, pending = self._sound, self._pending
-        self._prefetch(current, frame)
+        self._prefetch(current, frame, loop)
         if pending is not None:
             # Made from where playback will be once it is made, not from where it is now; and
             # kept there (chunk by chunk from that point on) unless playback overtakes it.
@@ -423,7 +424,7 @@ class Mixer:
         # first covers it all (else, near a chunk's end, a second round would be waited for).
         return round(seconds * self.sample_rate) + SWITCH_READY_BLOCKS * self.block_frames
 
-    def _prefetch(self, sound: _Sound, frame: int) -> None:
+    def _prefetch(self, sound: _Sound, frame: int, loop: tuple[int, int] | None = None) -> None:
         """Have ``sound``'s chunked sources made ahead of ``frame`` (started on first use:
         only playback needs it; a render makes chunks as it reads them)."""
         if sound.prefetcher is None:
@@ -432,8 +433,7 @@ class Mixer:
                 return
             ahead = round(PREFETCH_AHEAD_S * self.sample_rate)
             sound.prefetcher = Prefetcher(chunked, ahead, frame)
-        else:
-            sound.prefetcher.follow(frame)
+        sound.prefetcher.follow(frame, loop)
 
     @property
     def switch_waiting(self) -> bool:

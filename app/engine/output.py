@@ -275,7 +275,7 @@ class Player:
             self._ring.write(block)
             self._pushed += count
             self._written = start + count
-        self.mixer.follow(self._written)
+        self.mixer.follow(self._written, self.loop)
 
     def _switch_to(self) -> int:
         """Switch to the waiting tempo/key and return where to go on from on its timeline."""

@@ -69,6 +69,9 @@ class ChunkedSource:
         self._making: dict[int, threading.Event] = {}
         self._fade_in, self._fade_out = _equal_power(overlap)
         self._seams: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        #: Chunks the prefetcher is keeping made (set by it): evicted last, so a loop's start
+        #: stays made while the playhead is at its end.
+        self.wanted: frozenset[int] = frozenset()
         #: Chunks made while a reader waited for them (the prefetcher was late).
         self.late_chunks = 0
 
@@ -191,11 +194,12 @@ class ChunkedSource:
         """The chunk to drop (lock held): the one furthest behind where the reader is, else the
         one furthest ahead. Never least-recently-used: that would drop chunks made ahead
         before they are played, while the ones just played stay."""
-        reading = self._reading
-        behind = [i for i in self._cache if i < reading - 1]  # keep one behind for seams
+        reading, wanted = self._reading, self.wanted
+        spare = [i for i in self._cache if i not in wanted] or list(self._cache)
+        behind = [i for i in spare if i < reading - 1]  # keep one behind for seams
         if behind:
             return min(behind)
-        return max(self._cache, key=lambda i: abs(i - reading))
+        return max(spare, key=lambda i: abs(i - reading))
 
     def prefetch(self, index: int) -> None:
         """Make chunk ``index`` unless it is cached (a prefetcher's call)."""
@@ -328,6 +332,7 @@ class Prefetcher:
         self.sources = list(sources)
         self.ahead_frames = ahead_frames
         self._position = position  # set before the threads start, so none starts elsewhere
+        self._loop: tuple[int, int] | None = None
         self._wake = threading.Condition()
         self._closed = False
         self._claimed: set[tuple[int, int]] = set()
@@ -343,11 +348,29 @@ class Prefetcher:
         """Where the chunks are made from (the reader's position, as last told)."""
         return self._position
 
-    def follow(self, frame: int) -> None:
-        """The reader is at ``frame``: make what lies ahead of it."""
+    def follow(self, frame: int, loop: tuple[int, int] | None = None) -> None:
+        """The reader is at ``frame``: make what lies ahead of it. With ``loop`` (start, end),
+        playback jumps back to ``start`` at ``end``: what lies ahead wraps there too."""
         with self._wake:
-            self._position = frame
+            self._position, self._loop = frame, loop
+            for source in self.sources:
+                source.wanted = frozenset(self._wanted(source))
             self._wake.notify_all()
+
+    def _at(self, frame: int) -> int:
+        """Where playback will be at ``frame`` frames of linear play (wrapped at a loop)."""
+        loop = self._loop
+        if loop is None or frame < loop[1] or loop[1] <= loop[0]:
+            return frame
+        return loop[0] + (frame - loop[1]) % (loop[1] - loop[0])
+
+    def _wanted(self, source: ChunkedSource) -> set[int]:
+        """The chunks of ``source`` that the window ahead of the position covers."""
+        size, position = source.chunk_frames, self._position
+        found = {max(0, position // size - 1)}  # the one behind, for the seam
+        for step in range(0, self.ahead_frames + size, size):
+            found.add(self._at(position + step) // size)
+        return found
 
     def ready(self, frame: int, frames: int) -> bool:
         """Whether every source has ``[frame, frame + frames)`` made."""
@@ -377,9 +400,12 @@ class Prefetcher:
         position = self._position
         size = min(s.chunk_frames for s in self.sources) if self.sources else 1
         for step in range(0, self.ahead_frames + size, size):
+            at = self._at(position + step)
             for source in self.sources:
-                index = (position + step) // source.chunk_frames
-                head = step == 0 and position % source.chunk_frames < source.overlap
+                index = at // source.chunk_frames
+                head = (step == 0 or at != position + step) and at % source.chunk_frames < (
+                    source.overlap
+                )
                 for wanted in (index - 1, index) if head else (index,):
                     if 0 <= wanted < source.chunks and self._free(source, wanted):
                         return source, wanted
