@@ -20,6 +20,7 @@ Run: ``.venv/bin/python models/train/ddsp_eval.py [instrument ...]`` (after ``dd
 
 from __future__ import annotations
 
+import functools
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -36,6 +37,8 @@ import numpy as np
 import pyloudnorm
 import soundfile as sf
 import soxr
+
+from app.engine.sources import window
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -54,14 +57,8 @@ HELD_OUT_SECONDS = 45.0
 
 
 def reader_for(stereo: np.ndarray) -> Any:
-    def read(start: int, frames: int) -> np.ndarray:
-        out = np.zeros((frames, 2), np.float32)
-        lo, hi = max(start, 0), min(start + frames, len(stereo))
-        if hi > lo:
-            out[lo - start : hi - start] = stereo[lo:hi]
-        return out
-
-    return read
+    """What the engine passes a processor: the stem by frame range, zero outside it."""
+    return functools.partial(window, stereo)
 
 
 def style(package: StylePackage, stereo: np.ndarray) -> tuple[np.ndarray, Any, float]:

@@ -18,14 +18,6 @@ from app.studio.session import Studio
 from tests.plaintext import WINDOW, track_windows, windows
 
 
-@pytest.fixture
-def studio(embedded) -> Studio:
-    studio = Studio(embedded.url)
-    studio.login(embedded.demo_user, embedded.demo_password)
-    yield studio
-    studio.close()
-
-
 def test_sign_in_enrols_the_device_and_pins_the_platform_key(studio: Studio) -> None:
     assert studio.signed_in
     assert studio.profile.device_id.startswith("dev_")

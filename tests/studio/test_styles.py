@@ -26,14 +26,6 @@ from app.studio.session import Studio
 VIOLIN = StyleSlot.make("timbre.violin", 1)
 
 
-@pytest.fixture
-def studio(embedded) -> Studio:
-    studio = Studio(embedded.url)
-    studio.login(embedded.demo_user, embedded.demo_password)
-    yield studio
-    studio.close()
-
-
 def _character(studio: Studio) -> StyleSlot:
     found = [m for m in studio.styles.offered() if m["family"] == "character"]
     assert found, "the platform offers no character model"

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import functools
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyloudnorm
 import pytest
 
+from app.engine.sources import window
 from app.styles import ddsp_synth as ds
 from app.styles.ddsp import DdspProcessor
 from app.styles.package import StylePackage
@@ -39,15 +42,9 @@ def melody(base_hz: float, seconds: float = 3.0, rest_at: float = 1.8) -> np.nda
     return np.stack([mono, mono], axis=1)
 
 
-def reader(stereo: np.ndarray):
-    def read(start: int, frames: int) -> np.ndarray:
-        out = np.zeros((frames, 2), np.float32)
-        lo, hi = max(start, 0), min(start + frames, len(stereo))
-        if hi > lo:
-            out[lo - start : hi - start] = stereo[lo:hi]
-        return out
-
-    return read
+def reader(stereo: np.ndarray) -> Any:
+    """What the engine passes a processor: the stem by frame range, zero outside it."""
+    return functools.partial(window, stereo)
 
 
 def styled(model_id: str, stereo: np.ndarray, **knobs: float) -> tuple[DdspProcessor, object]:

@@ -4,9 +4,6 @@ with pytest-qt over the real platform on loopback, with whatever models ``models
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -18,7 +15,6 @@ from PySide6.QtWidgets import QMessageBox
 from app.core.errors import StyleModelError
 from app.core.policy import StemRule
 from app.studio import open_track
-from app.studio.session import Studio
 from app.ui.main_window import MainWindow
 from app.ui.style_dialog import (
     REF_ROLE,
@@ -31,33 +27,11 @@ from app.ui.track_view import TrackView
 
 pytestmark = pytest.mark.qt
 WAIT_MS = 30_000
-PREFETCH_DRAIN_S = 60.0
 NO_MODELS = (
     "The platform offers no style models: it registers the packages in models/<id>/ "
     "(manifest.json, model.onnx, golden.npz) when it is seeded, and there are none. Train or "
     "copy a model package there; these tests do not skip without one."
 )
-
-
-@pytest.fixture
-def window(qtbot, embedded) -> Iterator[MainWindow]:
-    studio = Studio(embedded.url)
-    studio.login(embedded.demo_user, embedded.demo_password)
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    window.set_studio(studio)
-    qtbot.waitUntil(lambda: window.catalogue.count() == 3, timeout=WAIT_MS)
-    yield window
-    # A placed timbre model analyses the whole stem on a prefetch thread; closing the track
-    # stops those threads only once the chunk they are making is done, and one still reading
-    # the stem's cache file after the track closed it would fail in a later test.
-    window.close()
-    deadline = time.monotonic() + PREFETCH_DRAIN_S
-    while time.monotonic() < deadline and any(
-        t.name.startswith("fanfare-prefetch") for t in threading.enumerate()
-    ):
-        time.sleep(0.05)
 
 
 def _open(qtbot, window: MainWindow, track_id: str) -> TrackView:

@@ -9,24 +9,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from app.studio.session import Studio
 from app.ui.main_window import MainWindow
 from app.ui.track_view import TrackView
 
 pytestmark = pytest.mark.qt
 WAIT_MS = 30_000
-
-
-@pytest.fixture
-def window(qtbot, embedded) -> MainWindow:
-    studio = Studio(embedded.url)
-    studio.login(embedded.demo_user, embedded.demo_password)
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    window.set_studio(studio)
-    qtbot.waitUntil(lambda: window.catalogue.count() == 3, timeout=WAIT_MS)
-    return window
 
 
 def _open(qtbot, window: MainWindow, row: int) -> None:
