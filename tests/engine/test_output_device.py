@@ -88,6 +88,10 @@ def test_a_loop_keeps_the_playhead_inside_it(player: Player) -> None:
     player.set_loop(start, end)
     player.seek(start)
     assert wait_for(lambda: player.position_frames > start + SAMPLE_RATE // 10)
+    # Counted from here: the seek restarted the stream, and PulseAudio's ALSA plugin sometimes
+    # reports the stopped stream's cut as an underflow (seen here about one run in three,
+    # before and after the loop prefetch); the loop itself must add none.
+    underruns = player.underruns
     seen = []
     deadline = time.monotonic() + 2.5  # several passes of a 0.5 s loop, on a slow null sink
     while time.monotonic() < deadline:
@@ -96,7 +100,7 @@ def test_a_loop_keeps_the_playhead_inside_it(player: Player) -> None:
     assert min(seen) >= start and max(seen) < end
     assert any(b < a for a, b in itertools.pairwise(seen))  # it went round
     assert player.state is TransportState.PLAYING
-    assert player.underruns == 0
+    assert player.underruns == underruns
     player.set_loop(None)
     assert wait_for(lambda: player.position_frames > end)  # and then plays on past it
 
