@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -90,3 +91,14 @@ def embedded(platform_dir: Path) -> Iterator[object]:
 def device_required() -> bool:
     """scripts/test sets this after starting PulseAudio: then a missing device is a failure."""
     return os.environ.get("FANFARE_REQUIRE_DEVICE") == "1"
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 8.0) -> bool:
+    """Whether ``condition`` comes true within ``timeout_s`` (polled every 20 ms): what the
+    device tests and the prefetch tests wait with (a null sink can take seconds to start)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

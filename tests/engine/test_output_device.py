@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -18,27 +18,13 @@ import pytest
 from app.core.recipe import Recipe, StemMix
 from app.engine.mixer import Mixer
 from app.engine.output import OutputUnavailableError, Player, TransportState
-from tests.conftest import SAMPLE_RATE, device_required, sine
+from tests.conftest import SAMPLE_RATE, device_required, sine, wait_for
 
 pytestmark = pytest.mark.device
-FLOW_TIMEOUT_S = 8.0
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float = FLOW_TIMEOUT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def playing(seconds: float) -> Player:
-    """A player of a ``seconds``-long 440 Hz tone, playing (skips the test without a device,
-    unless one is required)."""
-    stems = {"keys": np.ascontiguousarray(sine(440.0, seconds, 0.3))}
-    mixer = Mixer(stems, SAMPLE_RATE, Recipe("s", 1, "t", {"keys": StemMix()}))
-    player = Player(mixer)
+def start(player: Player) -> Player:
+    """``player`` playing (skips the test without a device, unless one is required)."""
     try:
         player.play()
     except OutputUnavailableError as exc:
@@ -46,6 +32,12 @@ def playing(seconds: float) -> Player:
             raise
         pytest.skip(f"no audio device here: {exc}")
     return player
+
+
+def playing(seconds: float) -> Player:
+    """A player of a ``seconds``-long 440 Hz tone, playing."""
+    stems = {"keys": np.ascontiguousarray(sine(440.0, seconds, 0.3))}
+    return start(Player(Mixer(stems, SAMPLE_RATE, Recipe("s", 1, "t", {"keys": StemMix()}))))
 
 
 @pytest.fixture
@@ -148,12 +140,7 @@ def test_play_right_after_placing_a_timbre_model_starts_at_once_and_styles_when_
     mixer.set_recipe(recipe.with_stem("lead", style=StyleSlot.make("timbre.violin", 1)))
     player.settle()
     assert mixer.switch_waiting  # not made yet: the old sound stays until it is
-    try:
-        player.play()
-    except OutputUnavailableError as exc:
-        if device_required():
-            raise
-        pytest.skip(f"no audio device here: {exc}")
+    start(player)
     try:
         assert wait_for(lambda: player.position_frames > SAMPLE_RATE // 10)
         assert wait_for(lambda: not mixer.switch_waiting, timeout_s=30.0)
