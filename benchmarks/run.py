@@ -414,6 +414,7 @@ def first_audio(quick: bool) -> list[Figure]:
     firsts: list[float] = []
     retimes: list[float] = []  # to a retimed or transposed sound: made by Rubber Band first
     unchanged: list[float] = []  # back to the stems as written
+    underruns = 0
     with _long_track_platform(seconds) as url:
         studio = Studio(url)
         studio.login("fan", "fanfare-demo")
@@ -438,6 +439,7 @@ def first_audio(quick: bool) -> list[Figure]:
                     print(change, round((time.perf_counter() - start) * 1000), file=sys.stderr)
                     time.sleep(0.5)
                 track.pause()
+                underruns += track.player.underruns
             except OutputUnavailableError:
                 pass
             track.close()
@@ -475,6 +477,10 @@ def first_audio(quick: bool) -> list[Figure]:
         figures.append(Figure("tempo or key change -> heard, worst", worst, "ms", "", None))
         value = statistics.median(unchanged) * 1000 + ring_ms
         figures.append(Figure("back to the written tempo and key -> heard", value, "ms", "", None))
+        changes = len(retimes) + len(unchanged)
+        figures.append(
+            Figure(f"underruns over those {changes} changes", underruns, "", "0", underruns == 0)
+        )
     shutil.rmtree(home, ignore_errors=True)
     return figures
 

@@ -36,7 +36,13 @@ from app.core.recipe import GAIN_DB_MIN, MasterMix, Recipe, StemMix, styles_of
 from app.core.style_slot import StyleSlot
 from app.core.track import Section, TrackInfo
 from app.engine.effects import Chain
-from app.engine.sources import ChunkedSource, Prefetcher, StretchedSource, frames_of
+from app.engine.sources import (
+    STRETCH_CHUNK_FRAMES,
+    ChunkedSource,
+    Prefetcher,
+    StretchedSource,
+    frames_of,
+)
 from app.engine.styled import StyledSource
 from app.engine.timeline import Timeline
 from app.styles.package import StylePackage
@@ -44,6 +50,9 @@ from app.styles.package import StylePackage
 BLOCK_FRAMES = GRID_FRAMES
 PREFETCH_AHEAD_S = 3.0
 SWITCH_MARGIN = 1.5  # how much longer than expected making a new sound may take
+# How far playback may pass the point a change is made from and still switch to it (inside its
+# bridges, which span at least 0.375 s: the rest of the bridge is time to make the grid after it).
+SWITCH_SLACK_FRAMES = 6_000  # 0.125 s at 48 kHz
 SWITCH_READY_BLOCKS = 4  # a new sound is switched to once this much past the playhead is made
 CHANNELS = 2
 LIMITER_RELEASE_S = 0.1
@@ -353,7 +362,7 @@ class Mixer:
                 sound = self._restate(candidate)
             elif self._pending is None or self._pending.key != sound_key(candidate):
                 sound = self._make_sound(candidate)
-                self._prefetch(sound, self.map_frame(frame + self._switch_lead(), sound))
+                self._aim(sound, self.map_frame(frame + self._switch_lead(sound), sound))
             else:
                 sound = self._restate(candidate, self._pending)
             with self._lock:
@@ -403,37 +412,57 @@ class Mixer:
         """Playback is at ``frame``: keep the sources made ahead of it (render thread), and
         with ``loop`` (start, end) the start of the loop made before playback jumps there."""
         current, pending = self._sound, self._pending
-        self._prefetch(current, frame, loop)
-        if pending is not None:
-            # Made from where playback will be once it is made, not from where it is now; and
-            # kept there (chunk by chunk from that point on) unless playback overtakes it.
-            here = self.map_frame(frame, pending)
-            if pending.prefetcher is None or here >= pending.prefetcher.position:
-                self._prefetch(pending, self.map_frame(frame + self._switch_lead(), pending))
+        if pending is None:
+            self._prefetch(current, frame, loop)
+            return
+        # A change is waiting: the current sound is made only as far as the switch needs (the
+        # cores go to the new sound), and the new one from where playback will be once it is
+        # made, kept there unless playback passes it by more than the slack (then aimed further
+        # on: all that work is lost, so the switch may come a little past where it was aimed).
+        lead = self._switch_lead(pending)
+        self._prefetch(current, frame, loop, ahead=lead + STRETCH_CHUNK_FRAMES)
+        here = self.map_frame(frame, pending)
+        if pending.prefetcher is None or here >= pending.prefetcher.position + SWITCH_SLACK_FRAMES:
+            self._aim(pending, self.map_frame(frame + lead, pending))
 
-    def _switch_lead(self) -> int:
-        """Frames playback moves on while a new tempo/key's first chunks are made (two threads
-        each making half the stems' chunk), with a margin: they are made from there, so the
-        playhead meets them just as they are done rather than having passed them."""
+    def _aim(self, sound: _Sound, frame: int) -> None:
+        """Have the waiting ``sound`` made from ``frame`` on, where playback will switch to it:
+        its stretched stems start there with a bridge (quicker to make than a chunk)."""
+        for stem in sound.stems:
+            if isinstance(stem, StretchedSource):
+                stem.bridge_from(frame)
+        self._prefetch(sound, frame)
+
+    def _switch_lead(self, sound: _Sound) -> int:
+        """Frames playback moves on while the waiting ``sound``'s first pieces are made (two
+        threads each making half the stems': bridges for a new tempo/key, style chunks), with
+        a margin: they are made from there, so the playhead meets them just as they are done
+        rather than having passed them."""
         rounds = -(-len(self.names) // 2)
-        per_chunk = StretchedSource.recent_make_s + (
+        stretched = any(isinstance(stem, StretchedSource) for stem in sound.stems)
+        per_stem = (StretchedSource.recent_bridge_s if stretched else 0.0) + (
             StyledSource.recent_make_s if self._styled else 0.0
         )
-        seconds = SWITCH_MARGIN * rounds * per_chunk
-        # Plus the stretch switch_ready wants made past the playhead, so that what is made
-        # first covers it all (else, near a chunk's end, a second round would be waited for).
-        return round(seconds * self.sample_rate) + SWITCH_READY_BLOCKS * self.block_frames
+        seconds = SWITCH_MARGIN * rounds * per_stem
+        return round(seconds * self.sample_rate) + self.block_frames
 
-    def _prefetch(self, sound: _Sound, frame: int, loop: tuple[int, int] | None = None) -> None:
+    def _prefetch(
+        self,
+        sound: _Sound,
+        frame: int,
+        loop: tuple[int, int] | None = None,
+        *,
+        ahead: int | None = None,
+    ) -> None:
         """Have ``sound``'s chunked sources made ahead of ``frame`` (started on first use:
         only playback needs it; a render makes chunks as it reads them)."""
         if sound.prefetcher is None:
             chunked = [s for s in sound.stems if isinstance(s, ChunkedSource)]
             if not chunked:
                 return
-            ahead = round(PREFETCH_AHEAD_S * self.sample_rate)
-            sound.prefetcher = Prefetcher(chunked, ahead, frame)
-        sound.prefetcher.follow(frame, loop)
+            ahead_frames = round(PREFETCH_AHEAD_S * self.sample_rate)
+            sound.prefetcher = Prefetcher(chunked, ahead_frames, frame)
+        sound.prefetcher.follow(frame, loop, ahead=ahead)
 
     @property
     def switch_waiting(self) -> bool:
@@ -470,7 +499,7 @@ class Mixer:
             old, self._sound, self._pending = self._sound, pending, None
             self._dirty = True
         old.close()
-        self.reset(mapped)
+        self._reset(mapped)  # keeps the bridges: playback reads on from the switch point
         return mapped
 
     def close(self) -> None:
@@ -486,7 +515,14 @@ class Mixer:
 
     def reset(self, frame: int = 0) -> None:
         """Forget ramps, effect tails and limiter state (after a seek to output ``frame``):
-        the next block starts settled on the mix at ``frame``."""
+        the next block starts settled on the mix at ``frame``, read from the chunk grid alone
+        (what is heard after a seek is what a render makes)."""
+        for stem in self._sound.stems:
+            if isinstance(stem, ChunkedSource):
+                stem.drop_bridge()
+        self._reset(frame)
+
+    def _reset(self, frame: int) -> None:
         with self._lock:
             self._settle(frame)
             self._limiter_gain = 1.0

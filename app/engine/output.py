@@ -6,7 +6,9 @@ takes the GIL, so Python's pauses cannot glitch the sound. A feeder thread rende
 the :class:`~app.engine.mixer.Mixer` ahead of the callback into that ring buffer.
 
 rtmixer ends a ring-buffer action when the ring runs dry; the feeder counts that as an underrun,
-refills the ring and queues the action again, so playback recovers by itself.
+refills the ring and queues the action again, so playback recovers by itself. PortAudio's own
+output underflows (the callback itself came late) are fetched from the running stream every
+quarter second and counted too; the cut a stream's stop makes is not one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ from app.core.errors import FanfareError
 from app.engine.mixer import CHANNELS, Mixer
 
 DEVICE_BLOCK_FRAMES = 256
+STATS_EVERY_S = 0.25  # how often the feeder fetches PortAudio's underflow count
+STATS_WAIT_S = 0.1  # how long stopping waits for the last count (a callback or two)
+# PulseAudio's ALSA plugin reports an underflow in a new stream's first callback or two, about
+# one start in five here (before any of the track has been heard): the first count is fetched
+# 30 ms in, and underflows in it are not counted if it covers no more than this many callbacks.
+STATS_FIRST_S = 0.03
+START_GRACE_BLOCKS = 16  # ~85 ms of 256-frame callbacks
 # While audio plays, Python hands the GIL between threads every 0.5 ms instead of every 5 ms:
 # the feeder must get it back within a few milliseconds of asking, even while the window's
 # paint code or a decode holds it, or the 21 ms ring runs dry.
@@ -131,6 +140,9 @@ class Player:
         # A tempo/key switch fades the old sound out and the new one in over one block each.
         self._switch_pending = False
         self._switched = False
+        self._stats_action: Any = None  # a fetch of PortAudio's counts, in flight
+        self._stats_due = 0.0
+        self._stats_first = True  # the next count is the stream's first
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -193,6 +205,7 @@ class Player:
         self._pushed = 0
         self._marks = []
         self._stop.clear()
+        self._stats_due, self._stats_first = time.monotonic() + STATS_FIRST_S, True
         try:
             stream.start()
         except Exception as exc:  # PortAudioError: the device went away between open and start
@@ -330,6 +343,7 @@ class Player:
                         return
                     self.underruns += 1
                     self._queue_action()
+                self._count_underflows()
                 self._stop.wait(period / 4)
         except Exception as exc:  # an effect or the device failed: stop, and say so
             self._end(TransportState.PAUSED, f"Playback stopped because of an error ({exc}).")
@@ -359,6 +373,28 @@ class Player:
         self._thread = None
         self._teardown()
 
+    def _count_underflows(self) -> None:
+        """Add PortAudio's output underflows (fetched from the running stream by an rtmixer
+        action, as ``stream.stats`` may only be read from a stopped one) to ``underruns``,
+        except the device's start-up (see ``START_GRACE_BLOCKS``); fetch again every
+        ``STATS_EVERY_S`` (feeder thread)."""
+        stream, action = self._stream, self._stats_action
+        if action is not None and action not in stream.actions:
+            self._add_underflows(action)
+            action = self._stats_action = None
+        now = time.monotonic()
+        if action is None and now >= self._stats_due:
+            self._stats_action = stream.fetch_and_reset_stats()
+            self._stats_due = now + STATS_EVERY_S
+
+    def _add_underflows(self, fetched: Any) -> None:
+        """Count the underflows of a finished fetch (the first since the start: unless only
+        the device's start-up is in it)."""
+        starting = self._stats_first and fetched.stats.blocks <= START_GRACE_BLOCKS
+        if not starting:
+            self.underruns += int(fetched.stats.output_underflows)
+        self._stats_first = False
+
     def _teardown(self) -> None:
         stream, self._stream = self._stream, None
         self._action = None
@@ -366,8 +402,19 @@ class Player:
             return
         # A device that vanished mid-play must not take the app down with it.
         with contextlib.suppress(Exception):
+            # The last count is fetched while the stream still runs: the counts read after
+            # stop() include the cut itself, which PulseAudio reports as an underflow.
+            fetches = (self._stats_action, stream.fetch_and_reset_stats())
+            pending = [a for a in fetches if a is not None]
+            deadline = time.monotonic() + STATS_WAIT_S
+            while any(a in stream.actions for a in pending) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            for action in pending:
+                if action not in stream.actions:
+                    self._add_underflows(action)
+        self._stats_action = None
+        with contextlib.suppress(Exception):
             stream.stop()
-            self.underruns += int(stream.stats.output_underflows)
             stream.close()
 
 
