@@ -13,7 +13,7 @@ from app.core.recipe import Recipe, StemMix
 from app.core.track import Section, StemInfo, TrackInfo
 from app.engine.mixer import Mixer
 from app.engine.offline import render
-from app.engine.sources import StretchedSource
+from app.engine.sources import BRIDGE_MIN_FRAMES, StretchedSource
 from tests.conftest import SAMPLE_RATE
 
 SECONDS = 4.0
@@ -160,3 +160,51 @@ def test_a_tempo_change_while_playing_switches_over_within_a_quarter_second() ->
     mixer.render(new_position, block)
     assert np.abs(block).max() > 0.1
     mixer.close()
+
+
+def _rms_spread_db(audio: np.ndarray, window: int = 240) -> float:
+    """Spread of 5 ms RMS windows (dB): a steady tone that dips or jumps at a seam shows it."""
+    frames = len(audio) - len(audio) % window
+    rms = np.sqrt(np.mean(audio[:frames].reshape(-1, window) ** 2, axis=1))
+    return float(20 * np.log10(rms.max() / rms.min()))
+
+
+def test_a_bridge_plays_from_the_switch_point_then_hands_over_to_the_grid() -> None:
+    """A change switched to mid-chunk starts with a bridge (quicker to make than a chunk): in
+    tune and steady through the handover, and from the grid on exactly what a render plays."""
+    stem = _tone(440.0, 4.0)
+    grid = StretchedSource(stem, SAMPLE_RATE, 1.1, 2)
+    bridged = StretchedSource(stem, SAMPLE_RATE, 1.1, 2)
+    start = 30_000  # inside chunk 1
+    bridge = bridged.bridge_from(start)
+    assert bridge is not None and bridge.start == start
+    assert bridge.end % grid.chunk_frames == 0 and bridge.end - start >= BRIDGE_MIN_FRAMES
+    heard = bridged[start : grid.frames]
+    handover = bridge.end - start + grid.overlap
+    np.testing.assert_array_equal(heard[handover:], grid[start : grid.frames][handover:])
+    through_bridge = heard[: bridge.end - start, 0]
+    assert abs(_cents(_pitch_hz(heard[: bridge.end - start]), 440.0 * 2 ** (2 / 12))) < 5
+    # Steady across the bridge and into the grid (the first 50 ms of a Rubber Band call
+    # settle; a switch fades in over them anyway), and no click at the handover: the second
+    # difference of a 494 Hz tone is ~0.003 at this level, a cut between two phases ~0.1+.
+    steady = heard[2_400 : handover + SAMPLE_RATE // 4, 0]
+    assert _rms_spread_db(steady) < 1.0
+    assert np.abs(np.diff(steady, 2)).max() < 0.01
+    assert np.abs(through_bridge).max() > 0.2
+    # The grid chunk under the bridge was never made: the bridge replaced it.
+    assert not bridged.ready(bridge.end // bridged.chunk_frames - 1)
+
+
+def test_reading_from_before_a_bridge_plays_the_grid_alone() -> None:
+    """A seek back before where a change was switched to: the bridge is dropped, and what is
+    heard is what a render makes."""
+    stem = _tone(330.0, 3.0)
+    grid = StretchedSource(stem, SAMPLE_RATE, 0.9, 0)
+    bridged = StretchedSource(stem, SAMPLE_RATE, 0.9, 0)
+    bridge = bridged.bridge_from(40_000)
+    assert bridge is not None
+    assert not bridged.covered(40_000, 512)  # the bridge is not made yet
+    bridged.prefetch(bridge)
+    assert bridged.covered(40_000, 512) and not bridged.covered(39_000, 2_000)
+    np.testing.assert_array_equal(bridged[20_000:60_000], grid[20_000:60_000])
+    assert bridged.bridge is None
