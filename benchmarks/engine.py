@@ -110,6 +110,8 @@ def render_speed(quick: bool) -> list[tuple[str, float, str, str, bool | None]]:
              "x real time", "", None),
             ("offline render speed / sox one after another", sox_seq_s / ours_s, "ratio",
              ">= 4", sox_seq_s / ours_s >= 4),
+            ("plain pedalboard script / sox one after another (the plugins' ceiling)",
+             sox_seq_s / plain_s, "ratio", "", None),
             ("sox, same chain and mix, 8 processes at once (both cores)", seconds / sox_s,
              "x real time", "", None),
             ("offline render speed / sox 8 processes at once", sox_s / ours_s, "ratio", "",

@@ -414,6 +414,8 @@ def first_audio(quick: bool) -> list[Figure]:
     firsts: list[float] = []
     retimes: list[float] = []  # to a retimed or transposed sound: made by Rubber Band first
     unchanged: list[float] = []  # back to the stems as written
+    retimed_seeks: list[float] = []  # a seek while a retimed remix plays -> audio again
+    retimed_plays: list[float] = []  # play a retimed remix from a pause elsewhere
     underruns = 0
     with _long_track_platform(seconds) as url:
         studio = Studio(url)
@@ -438,6 +440,23 @@ def first_audio(quick: bool) -> list[Figure]:
                     (unchanged if plain else retimes).append(time.perf_counter() - start)
                     print(change, round((time.perf_counter() - start) * 1000), file=sys.stderr)
                     time.sleep(0.5)
+                # A remix at another tempo: seeks while it plays, and play from a pause.
+                track.set_tempo(ratio=1.1)
+                while track.mixer.switch_waiting:
+                    time.sleep(0.002)
+                time.sleep(1.0)
+                for to in (90.0, 20.0, 150.0):
+                    start = time.perf_counter()
+                    track.seek(to)
+                    retimed_seeks.append(_wait_for_audio(track, start))
+                    time.sleep(0.7)
+                track.pause()
+                track.seek(60.0)
+                start = time.perf_counter()
+                track.play()
+                retimed_plays.append(_wait_for_audio(track, start))
+                time.sleep(0.5)
+                track.set_tempo(ratio=1.0)
                 track.pause()
                 underruns += track.player.underruns
             except OutputUnavailableError:
@@ -477,6 +496,16 @@ def first_audio(quick: bool) -> list[Figure]:
         figures.append(Figure("tempo or key change -> heard, worst", worst, "ms", "", None))
         value = statistics.median(unchanged) * 1000 + ring_ms
         figures.append(Figure("back to the written tempo and key -> heard", value, "ms", "", None))
+        value = statistics.median(retimed_seeks) * 1000
+        figures.append(
+            Figure(f"seek while a remix at x1.1 plays -> audio ({label}), median", value, "ms",
+                   "<= 300", value <= 300)
+        )  # fmt: skip
+        value = statistics.median(retimed_plays) * 1000
+        figures.append(
+            Figure(f"play a remix at x1.1 -> first audio ({label}), median", value, "ms",
+                   "<= 300", value <= 300)
+        )  # fmt: skip
         changes = len(retimes) + len(unchanged)
         figures.append(
             Figure(f"underruns over those {changes} changes", underruns, "", "0", underruns == 0)

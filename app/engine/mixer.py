@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -513,14 +514,45 @@ class Mixer:
             if sound is not None:
                 sound.close(wait=True)
 
-    def reset(self, frame: int = 0) -> None:
+    def reset(self, frame: int = 0, *, quick_start: bool = False) -> None:
         """Forget ramps, effect tails and limiter state (after a seek to output ``frame``):
-        the next block starts settled on the mix at ``frame``, read from the chunk grid alone
-        (what is heard after a seek is what a render makes)."""
+        the next block starts settled on the mix at ``frame``.
+
+        With ``quick_start`` (playback starts there now), a stretched stem whose chunk at
+        ``frame`` is not made yet starts with a bridge (see ``StretchedSource.bridge_from``),
+        so that the first audio does not wait for eight chunks; otherwise it is read from
+        the chunk grid alone, as a render reads it.
+        """
+        ready = SWITCH_READY_BLOCKS * self.block_frames
         for stem in self._sound.stems:
             if isinstance(stem, ChunkedSource):
                 stem.drop_bridge()
+                stretched = isinstance(stem, StretchedSource)
+                if quick_start and stretched and not stem.covered(frame, ready):
+                    stem.bridge_from(frame)
         self._reset(frame)
+
+    def wait_made(self, frame: int, frames: int, timeout_s: float = 2.0) -> bool:
+        """Wait (sleeping) until ``[frame, frame + frames)`` of the current sound is made by
+        the prefetch threads, or ``timeout_s`` passes; returns whether it is made. Playback
+        calls this before its first fill, so that the chunks and bridges are made on the
+        niced prefetch threads and not on the caller's: the device's and the sound server's
+        threads keep the cores they need the moment they wake."""
+        prefetcher = self._sound.prefetcher
+        if prefetcher is None:
+            return True
+        deadline = time.monotonic() + timeout_s
+        while not prefetcher.ready(frame, frames):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def warm(self, frame: int) -> None:
+        """Playback may start at ``frame`` (the transport stopped there): have the chunks
+        there made now, in the background, so that Play reads them from the chunk grid at
+        once. Only as far as the first chunk: the rest is made once playing."""
+        self._prefetch(self._sound, frame, ahead=STRETCH_CHUNK_FRAMES)
 
     def _reset(self, frame: int) -> None:
         with self._lock:

@@ -31,7 +31,7 @@ DEVICE_BLOCK_FRAMES = 256
 STATS_EVERY_S = 0.25  # how often the feeder fetches PortAudio's underflow count
 STATS_WAIT_S = 0.1  # how long stopping waits for the last count (a callback or two)
 # PulseAudio's ALSA plugin reports an underflow in a new stream's first callback or two, about
-# one start in five here (before any of the track has been heard): the first count is fetched
+# one start in five here (before any of the track has been heard): the first count is taken
 # 30 ms in, and underflows in it are not counted if it covers no more than this many callbacks.
 STATS_FIRST_S = 0.03
 START_GRACE_BLOCKS = 16  # ~85 ms of 256-frame callbacks
@@ -143,6 +143,8 @@ class Player:
         self._stats_action: Any = None  # a fetch of PortAudio's counts, in flight
         self._stats_due = 0.0
         self._stats_first = True  # the next count is the stream's first
+        self._retired: list[Any] = []  # rings of cancelled actions, kept while the stream runs
+        mixer.warm(0)
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -193,19 +195,7 @@ class Player:
         if self._position >= self.mixer.frames:
             self._position = 0
         stream = _open_stream(self.mixer.sample_rate, self.device)
-        import rtmixer
-
         sys.setswitchinterval(min(sys.getswitchinterval(), PLAYING_SWITCH_INTERVAL_S))
-        self._ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
-        if self._switch_now():  # a tempo/key change made while stopped
-            self._position = self.mixer.switch(self._position)
-        self.mixer.reset(self._position)
-        self._switch_pending = self._switched = False
-        self._written = self._position
-        self._pushed = 0
-        self._marks = []
-        self._stop.clear()
-        self._stats_due, self._stats_first = time.monotonic() + STATS_FIRST_S, True
         try:
             stream.start()
         except Exception as exc:  # PortAudioError: the device went away between open and start
@@ -215,10 +205,55 @@ class Player:
                 f"Audio output is unavailable, because the sound device did not start ({exc})."
             ) from None
         self._stream = stream
-        self._queue_action()
+        # The first count is taken by the callback itself, at a set stream time: the feeder
+        # may be late to ask (the first fill can take 0.1 s), and a count taken later would
+        # mix the device's start-up with what follows.
+        self._stats_first = True
+        self._stats_action = stream.fetch_and_reset_stats(time=stream.time + STATS_FIRST_S)
+        self._stats_due = time.monotonic() + STATS_EVERY_S
+        self._start_feeding()
         self.state = TransportState.PLAYING
+
+    def _start_feeding(self) -> None:
+        """Play from ``_position`` on the running stream: a fresh ring, filled, and the feeder
+        thread that keeps it filled."""
+        import rtmixer
+
+        self._ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
+        if self._switch_now():  # a tempo/key change made while stopped
+            self._position = self.mixer.switch(self._position)
+        self.mixer.reset(self._position, quick_start=True)
+        self._switch_pending = self._switched = False
+        self._written = self._position
+        self._pushed = 0
+        self._marks = []
+        self._stop.clear()
+        self.mixer.wait_made(self._position, RING_FRAMES)
+        self._queue_action()
         self._thread = threading.Thread(target=self._feed, name="fanfare-feeder", daemon=True)
         self._thread.start()
+
+    def _stop_feeding(self) -> None:
+        """Stop the feeder, and the sound it queued (at once, by an rtmixer cancel); the
+        stream runs on, silent."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
+        self._thread = None
+        stream, action, ring = self._stream, self._action, self._ring
+        self._action = None
+        if stream is None or action is None:
+            return
+        # The callback may still read the old ring until the cancel is done: keep it alive.
+        self._retired.append(ring)
+        with contextlib.suppress(Exception):
+            cancel = stream.cancel(action)
+            deadline = time.monotonic() + STATS_WAIT_S
+            while (action in stream.actions or cancel in stream.actions) and (
+                time.monotonic() < deadline
+            ):
+                time.sleep(0.002)
 
     def pause(self) -> None:
         """Stop the sound and keep the position."""
@@ -234,21 +269,26 @@ class Player:
             self._close()
             self._position = 0
             self.state = TransportState.STOPPED
+            self.mixer.warm(0)
 
     def seek(self, frame: int) -> None:
         """Move the playhead to ``frame`` (clamped); keeps playing if it was playing."""
         with self._lock:
             frame = max(0, min(int(frame), self.mixer.frames))
-            was_playing = self.state is TransportState.PLAYING
-            if was_playing:
-                self._close()
-                self.state = TransportState.PAUSED
             self._position = frame
-            if was_playing:
-                self._play()
+            if self.state is not TransportState.PLAYING:
+                self.mixer.warm(frame)
+                return
+            # The stream keeps running: restarting it took longer, and PulseAudio reports
+            # underflows around a new stream's start.
+            self._stop_feeding()
+            self._start_feeding()
 
     def close(self) -> None:
-        self.stop()
+        with self._lock:
+            self._close()
+            self._position = 0
+            self.state = TransportState.STOPPED
         self.mixer.close()
 
     # --- feeder thread ------------------------------------------------------------------------
@@ -366,11 +406,7 @@ class Player:
             self.on_stopped(message)
 
     def _close(self) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=2.0)
-        self._thread = None
+        self._stop_feeding()
         self._teardown()
 
     def _count_underflows(self) -> None:
@@ -416,6 +452,7 @@ class Player:
         with contextlib.suppress(Exception):
             stream.stop()
             stream.close()
+        self._retired.clear()  # the callback is gone: the rings it read can go too
 
 
 def _fade(frames: int, *, rising: bool) -> np.ndarray:

@@ -43,7 +43,11 @@ BRIDGE_MIN_FRAMES = 18_000  # 0.375 s at 48 kHz
 CACHE_CHUNKS = 12
 DECODE_CHUNK_FRAMES = 48_000  # 1 s at 48 kHz: one FLAC seek and decode, ~1 ms
 DECODE_CACHE_CHUNKS = 6  # the second being played, the one before, and 3 s made ahead
-SEAM_MIN_CORRELATION = -0.9  # below this a seam is left to dip rather than boosted > 10 dB
+SEAM_MIN_CORRELATION = -0.9
+# The prefetch threads' niceness (Linux, per thread): well below the feeder, the device's and
+# the sound server's threads, which must run the moment they wake even while Rubber Band keeps
+# both cores busy making a tempo change (at 5, the callback came late about once a run).
+PREFETCH_NICE = 10  # below this a seam is left to dip rather than boosted > 10 dB
 
 
 def frames_of(source: Any) -> int:
@@ -97,7 +101,8 @@ class ChunkedSource:
         #: Chunks the prefetcher is keeping made (set by it): evicted last, so a loop's start
         #: stays made while the playhead is at its end.
         self.wanted: frozenset[int] = frozenset()
-        #: Chunks made while a reader waited for them (the prefetcher was late).
+        #: Chunks a reader had to wait for (the prefetcher was late): made by the reader, or
+        #: still being made by a prefetch thread when it asked.
         self.late_chunks = 0
 
     @property
@@ -302,6 +307,8 @@ class ChunkedSource:
             else:
                 mine = False
         if not mine:
+            if wait:
+                self.late_chunks += 1  # the reader waits for a prefetch thread to finish it
             event.wait()
             with self._lock:
                 found = self._cache.get(index)
@@ -632,7 +639,7 @@ class Prefetcher:
 def _lower_priority() -> None:
     """Nice this thread (not the process) a little, where the OS allows it."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREFETCH_NICE)
 
 
 def window(source: Any, start: int, frames: int) -> np.ndarray:
