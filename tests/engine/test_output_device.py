@@ -86,6 +86,28 @@ def test_seeking_while_playing_is_not_counted_as_a_dropout(player: Player) -> No
     assert player.underruns == 0
 
 
+def test_seeking_in_a_retimed_remix_plays_on_from_there_without_a_dropout() -> None:
+    """At another tempo a seek lands where no chunk is made: playback resumes from bridges
+    on the running stream, at the new place, and nothing drops out."""
+    stems = {
+        name: np.ascontiguousarray(sine(hz, 12.0, 0.2))
+        for name, hz in (("keys", 440.0), ("bass", 110.0), ("lead", 660.0), ("pad", 330.0))
+    }
+    recipe = Recipe("s", 1, "t", {name: StemMix() for name in stems}).with_tempo(ratio=1.1)
+    player = start(Player(Mixer(stems, SAMPLE_RATE, recipe)))
+    try:
+        assert wait_for(lambda: player.position_s > 0.3)
+        for second in (7.0, 2.0, 9.5):
+            player.seek(int(second * SAMPLE_RATE))
+            assert wait_for(lambda at=second: player.position_s > at + 0.2)
+            assert player.position_s < second + 2.0  # from the new place, not the old one
+        assert player.state is TransportState.PLAYING
+        assert np.max(player.mixer.peaks) > 0.1
+        assert player.underruns == 0
+    finally:
+        player.close()
+
+
 def test_a_loop_keeps_the_playhead_inside_it(player: Player) -> None:
     start, end = int(1.0 * SAMPLE_RATE), int(1.5 * SAMPLE_RATE)
     player.set_loop(start, end)

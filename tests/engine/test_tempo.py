@@ -208,3 +208,30 @@ def test_reading_from_before_a_bridge_plays_the_grid_alone() -> None:
     assert bridged.covered(40_000, 512) and not bridged.covered(39_000, 2_000)
     np.testing.assert_array_equal(bridged[20_000:60_000], grid[20_000:60_000])
     assert bridged.bridge is None
+
+
+def test_play_where_the_chunks_are_not_made_starts_with_bridges_and_warming_avoids_them() -> None:
+    """Play on a retimed remix at a place not yet made starts from bridges (quick to make);
+    where the transport stood long enough for the chunks to be made, from the grid."""
+    from tests.conftest import wait_for
+
+    track = _track(int(SECONDS * SAMPLE_RATE))
+    mixer = Mixer(_stems(), SAMPLE_RATE, _recipe(ratio=1.1), track=track)
+    try:
+        cold = 70_000
+        mixer.reset(cold, quick_start=True)
+        bridges = [stem.bridge for stem in mixer.stems]
+        assert all(b is not None and b.start == cold for b in bridges)
+        assert mixer.wait_made(cold, 1024)
+        block = np.zeros((mixer.block_frames, 2), dtype=np.float32)
+        mixer.render(cold, block)
+        assert np.abs(block).max() > 0.1
+        warm = 40_000
+        mixer.warm(warm)
+        assert wait_for(lambda: all(s.covered(warm, 4 * mixer.block_frames) for s in mixer.stems))
+        mixer.reset(warm, quick_start=True)
+        assert all(stem.bridge is None for stem in mixer.stems)
+        mixer.reset(cold)  # a reset that is not a playback start reads the grid alone
+        assert all(stem.bridge is None for stem in mixer.stems)
+    finally:
+        mixer.close()
