@@ -53,6 +53,14 @@ def test_audio_flows_through_the_device_without_underruns(player: Player) -> Non
     assert player.underruns == 0
 
 
+def test_what_is_alive_at_the_first_play_is_out_of_the_collectors_reach(player: Player) -> None:
+    """A full collection walking the loaded studio held the GIL ~50 ms, past the 21 ms ring:
+    the heap is frozen at the first Play, so later ones walk only what is new."""
+    import gc
+
+    assert gc.get_freeze_count() > 0
+
+
 def test_pause_keeps_the_position_and_play_resumes(player: Player) -> None:
     assert wait_for(lambda: player.position_s > 0.3)
     player.pause()
