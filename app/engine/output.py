@@ -30,7 +30,7 @@ from app.engine.mixer import CHANNELS, Mixer
 
 DEVICE_BLOCK_FRAMES = 256
 STATS_EVERY_S = 0.25  # how often the feeder fetches PortAudio's underflow count
-STATS_WAIT_S = 0.1  # how long stopping waits for the last count (a callback or two)
+STATS_WAIT_S = 0.1  # how long to wait for the callback to do an action (the last count, a cancel)
 # PulseAudio's ALSA plugin reports an underflow in a new stream's first callback or two, about
 # one start in five here (before any of the track has been heard): the first count is taken
 # 30 ms in, and underflows in it are not counted if it covers no more than this many callbacks.
@@ -251,12 +251,7 @@ class Player:
         # The callback may still read the old ring until the cancel is done: keep it alive.
         self._retired.append(ring)
         with contextlib.suppress(Exception):
-            cancel = stream.cancel(action)
-            deadline = time.monotonic() + STATS_WAIT_S
-            while (action in stream.actions or cancel in stream.actions) and (
-                time.monotonic() < deadline
-            ):
-                time.sleep(0.002)
+            _wait_done(stream, [action, stream.cancel(action)])
 
     def pause(self) -> None:
         """Stop the sound and keep the position."""
@@ -445,9 +440,7 @@ class Player:
             # stop() include the cut itself, which PulseAudio reports as an underflow.
             fetches = (self._stats_action, stream.fetch_and_reset_stats())
             pending = [a for a in fetches if a is not None]
-            deadline = time.monotonic() + STATS_WAIT_S
-            while any(a in stream.actions for a in pending) and time.monotonic() < deadline:
-                time.sleep(0.005)
+            _wait_done(stream, pending)
             for action in pending:
                 if action not in stream.actions:
                     self._add_underflows(action)
@@ -456,6 +449,14 @@ class Player:
             stream.stop()
             stream.close()
         self._retired.clear()  # the callback is gone: the rings it read can go too
+
+
+def _wait_done(stream: Any, actions: list[Any]) -> None:
+    """Wait until the callback has done rtmixer ``actions`` (a callback or two), at most
+    ``STATS_WAIT_S`` (a stalled device must not hang the transport)."""
+    deadline = time.monotonic() + STATS_WAIT_S
+    while any(a in stream.actions for a in actions) and time.monotonic() < deadline:
+        time.sleep(0.002)
 
 
 def _freeze_heap() -> None:

@@ -457,33 +457,28 @@ class StretchedSource(ChunkedSource):
         return self._bridge
 
     def _make(self, index: int) -> np.ndarray:
-        started = time.perf_counter()
-        made = self._made(index * self.chunk_frames, self.chunk_frames + self.overlap)
-        if made is not None:
-            took = time.perf_counter() - started
-            StretchedSource.recent_make_s += 0.2 * (took - StretchedSource.recent_make_s)
-            return made
-        return np.zeros((self.chunk_frames + self.overlap, CHANNELS), dtype=np.float32)
+        return self._made(index * self.chunk_frames, self.chunk_frames + self.overlap)
 
     def _make_bridge(self, start: int, frames: int) -> np.ndarray:
-        started = time.perf_counter()
-        made = self._made(start, frames, quick=True)
-        if made is not None:
-            took = time.perf_counter() - started
-            StretchedSource.recent_bridge_s += 0.2 * (took - StretchedSource.recent_bridge_s)
-            return made
-        return np.zeros((frames, CHANNELS), dtype=np.float32)
+        return self._made(start, frames, quick=True)
 
-    def _made(self, start: int, frames: int, *, quick: bool = False) -> np.ndarray | None:
-        """Output ``[start, start + frames)`` stretched from its input span with margins, or
-        None where that input is silent (silence stretches to silence, at no cost)."""
+    def _made(self, start: int, frames: int, *, quick: bool = False) -> np.ndarray:
+        """Output ``[start, start + frames)`` stretched from its input span with margins
+        (silence stretches to silence, at no cost); its time goes into ``recent_bridge_s``
+        (``quick``) or ``recent_make_s``."""
         ratio, margin = self.ratio, STRETCH_MARGIN_FRAMES
         begin = int(np.floor(start * ratio)) - margin
         end = int(np.ceil((start + frames) * ratio)) + margin
         segment = window(self.inner, begin, end - begin)
         if not segment.any():
-            return None
+            return np.zeros((frames, CHANNELS), dtype=np.float32)
+        started = time.perf_counter()
         stretched = self._stretch(segment, quick=quick)
+        took = time.perf_counter() - started
+        if quick:
+            StretchedSource.recent_bridge_s += 0.2 * (took - StretchedSource.recent_bridge_s)
+        else:
+            StretchedSource.recent_make_s += 0.2 * (took - StretchedSource.recent_make_s)
         # Output frame ``start`` plays input frame ``start * ratio``, which is
         # (start * ratio - begin) / ratio frames into the stretched segment.
         skip = round(start - begin / ratio)
