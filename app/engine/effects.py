@@ -2,7 +2,7 @@
 """Effect chains on pedalboard: one per channel strip, one on the master.
 
 A chain holds only the effects that are active (a neutral strip costs nothing and passes audio
-bit-exact). Plugins keep their state (reverb tails, compressor envelopes) from block to block;
+bit-exact). Plugins keep their state (echoes, compressor envelopes) from block to block;
 a parameter change updates plugins in place, and only switching an effect on or off rebuilds
 the chain. Blocks are float32 (frames, 2); pedalboard wants (channels, frames), converted here.
 """
@@ -81,14 +81,8 @@ def _plugins(fx: StemFx | MasterFx) -> list[pedalboard.Plugin]:
                 delay_seconds=fx.delay.time_s, feedback=fx.delay.feedback, mix=fx.delay.mix
             )
         )
-    if "reverb" in active:
-        plugins.append(
-            pedalboard.Reverb(
-                room_size=fx.reverb.room_size,
-                wet_level=fx.reverb.mix,
-                dry_level=1.0 - fx.reverb.mix,
-            )
-        )
+    # The reverb is a send to a room shared with the other stems of the same room size
+    # (app.engine.rooms), not a plugin in the strip.
     return plugins
 
 
@@ -166,5 +160,4 @@ _PARAMETERS: dict[type, tuple[str, ...]] = {
     pedalboard.Gain: ("gain_db",),
     pedalboard.Chorus: ("rate_hz", "depth", "mix"),
     pedalboard.Delay: ("delay_seconds", "feedback", "mix"),
-    pedalboard.Reverb: ("room_size", "wet_level", "dry_level"),
 }

@@ -37,6 +37,7 @@ from app.core.recipe import GAIN_DB_MIN, MasterMix, Recipe, StemMix, styles_of
 from app.core.style_slot import StyleSlot
 from app.core.track import Section, TrackInfo
 from app.engine.effects import Chain
+from app.engine.rooms import Room, Rooms
 from app.engine.sources import (
     STRETCH_CHUNK_FRAMES,
     ChunkedSource,
@@ -83,6 +84,23 @@ def channel_gains(stems: dict[str, StemMix], names: list[str]) -> np.ndarray:
     return gains
 
 
+def strip_gains(
+    stems: dict[str, StemMix], names: list[str]
+) -> tuple[np.ndarray, np.ndarray, tuple[float | None, ...]]:
+    """What each strip sends where in one mix: (dry gains, reverb send gains, room sizes).
+
+    The gains are (left, right) per stem, shape (stems, 2), float32: the fader and pan times
+    ``1 - mix`` for the stem itself and times ``mix`` for its send to the room of its reverb's
+    size (see ``app.engine.rooms``). A room size is None for a stem without reverb.
+    """
+    gains = channel_gains(stems, names)
+    mixes = np.array([stems[n].fx.reverb.mix for n in names], dtype=np.float32)[:, None]
+    sizes = tuple(
+        stems[n].fx.reverb.room_size if stems[n].fx.reverb.active else None for n in names
+    )
+    return gains * (np.float32(1.0) - mixes), gains * mixes, sizes
+
+
 @dataclass(frozen=True)
 class BlockSettings:
     """The settings one block is rendered with (taken once, used by both stem groups)."""
@@ -92,6 +110,12 @@ class BlockSettings:
     master_target: float
     master_current: float
     timeline: Timeline | None
+    #: Reverb send gains, (stems, 2), ramped across the block like the faders.
+    send_target: np.ndarray
+    send_current: np.ndarray
+    #: The rooms the sends go to, and each stem's index into them (-1: no reverb).
+    rooms: list[Room]
+    room_of: list[int]
 
 
 def sound_key(recipe: Recipe) -> tuple[Any, ...]:
@@ -181,6 +205,10 @@ class Mixer:
         self._limiter_gain = 1.0
         self.chains = [Chain(recipe.stems[n].fx, sample_rate) for n in self.names]
         self.master_chain = Chain(recipe.master.fx, sample_rate)
+        self.rooms = Rooms(sample_rate)
+        self._send_target = self._send_current = self._target
+        self._room_of: list[int] = []
+        self._sends = [np.zeros((0, block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
         self._settle(0)
         self._silent = [False] * len(self.names)
         # Per-block release toward unity with a 100 ms time constant.
@@ -556,6 +584,7 @@ class Mixer:
 
     def _reset(self, frame: int) -> None:
         with self._lock:
+            self.rooms.reset()
             self._settle(frame)
             self._limiter_gain = 1.0
         for chain in (*self.chains, self.master_chain):
@@ -567,8 +596,10 @@ class Mixer:
         self._next_frame = frame
         self._state = self._state_index(frame)
         stems, master = self._sound.states[self._state][1:]
-        self._target = channel_gains(stems, self.names)
+        self._target, self._send_target, sizes = strip_gains(stems, self.names)
+        self._room_of = self.rooms.assign(sizes, frame)
         self._current = self._target.copy()
+        self._send_current = self._send_target.copy()
         self._master_target = db_to_gain(master.gain_db)
         self._master_current = self._master_target
         self._ceiling_db = master.limiter_ceiling_db
@@ -591,10 +622,23 @@ class Mixer:
         frames = out.shape[0]
         block = self.take_block(start, frames)
         partials = [buffer[:frames] for buffer in self._partials]
+        sends = [self._sends_for(group, len(block.rooms), frames) for group in self.groups]
         for group, partial in zip(self.groups, partials, strict=True):
-            self.render_group(group, start, partial, block)
+            self.render_group(group, start, partial, block, sends[group])
         np.add(partials[0], partials[1], out=out)
+        if block.rooms:
+            send = sends[0] + sends[1]
+            for room, room_send in zip(block.rooms, send, strict=True):
+                out += room.process(room_send)
         self.render_master(start, out, block)
+
+    def _sends_for(self, group: int, rooms: int, frames: int) -> np.ndarray:
+        """Group ``group``'s zeroed send buffers for one block: float32 (rooms, frames, 2)."""
+        if self._sends[group].shape[0] < rooms:
+            self._sends[group] = np.zeros((rooms, self.block_frames, CHANNELS), np.float32)
+        sends = self._sends[group][:rooms, :frames]
+        sends.fill(0.0)
+        return sends
 
     def take_block(self, start: int, frames: int) -> BlockSettings:
         """Snapshot the settings of the block at ``start`` and apply pending effect changes
@@ -603,7 +647,8 @@ class Mixer:
             index = self._state_index(start)
             if self._dirty or index != self._state:
                 stems, master = self._sound.states[index][1:]
-                self._target = channel_gains(stems, self.names)
+                self._target, self._send_target, sizes = strip_gains(stems, self.names)
+                self._room_of = self.rooms.assign(sizes, start)
                 self._master_target = db_to_gain(master.gain_db)
                 self._ceiling_db = master.limiter_ceiling_db
                 self._fx_pending = (stems, master)
@@ -614,8 +659,13 @@ class Mixer:
                 master_target=self._master_target,
                 master_current=self._master_current,
                 timeline=self._sound.timeline,
+                send_target=self._send_target,
+                send_current=self._send_current,
+                rooms=list(self.rooms.live),
+                room_of=self._room_of,
             )
             self._current = self._target
+            self._send_current = self._send_target
             self._master_current = self._master_target
             self._next_frame = start + frames
             fx, self._fx_pending = self._fx_pending, None
@@ -626,8 +676,11 @@ class Mixer:
             self.master_chain.update(master.fx)
         return block
 
-    def render_group(self, group: int, start: int, out: np.ndarray, block: BlockSettings) -> None:
-        """Sum the stems of ``group`` (after their effects and faders) into ``out``.
+    def render_group(
+        self, group: int, start: int, out: np.ndarray, block: BlockSettings, sends: np.ndarray
+    ) -> None:
+        """Sum the stems of ``group`` (after their effects and faders) into ``out``, and their
+        reverb sends into ``sends`` (float32 (rooms, frames, 2), zeroed by the caller).
 
         The stems are split into two groups so an offline render can run them on two threads;
         real-time playback sums the same groups the same way, so both give identical samples.
@@ -639,7 +692,9 @@ class Mixer:
         timeline = block.timeline
         for i in self.members[group]:
             lo, hi = block.current[i], block.target[i]
-            if not (lo.any() or hi.any()):
+            room = block.room_of[i]
+            sending = block.send_current[i].any() or block.send_target[i].any()
+            if not (lo.any() or hi.any() or sending):
                 self.peaks[i] = 0.0
                 if not self._silent[i]:
                     # Its effects are not run while silent: forget their echoes and tails so
@@ -663,6 +718,16 @@ class Mixer:
             flat = scratch[:n].ravel()
             self.energy[i] += float(np.dot(flat, flat))
             out[:n] += scratch[:n]
+            if room >= 0:
+                # The send: the stem summed to mono (Freeverb's input), times the send gains,
+                # ramped as the fader is (the same float32 steps as offline._send).
+                lo, hi = block.send_current[i], block.send_target[i]
+                np.subtract(hi, lo, out=gain[:n])
+                np.multiply(gain[:n], ramp[:n], out=gain[:n])
+                np.add(gain[:n], lo, out=gain[:n])
+                mono = piece[:, 0] + piece[:, 1]
+                np.multiply(mono[:, None], gain[:n], out=scratch[:n])
+                sends[room, :n] += scratch[:n]
 
     def read(self, index: int, start: int, frames: int, timeline: Timeline | None) -> np.ndarray:
         """Stem ``index``'s audio for output frames ``[start, start + frames)``, arranged and with

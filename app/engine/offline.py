@@ -12,8 +12,10 @@ groups run on two threads (pedalboard, Rubber Band and NumPy release the GIL).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,8 @@ from app.core.recipe import Recipe
 from app.core.track import TrackInfo
 from app.engine.effects import PROCESS_FRAMES
 from app.engine.loudness import normalise
-from app.engine.mixer import CHANNELS, Mixer, channel_gains, db_to_gain
+from app.engine.mixer import CHANNELS, Mixer, db_to_gain, strip_gains
+from app.engine.rooms import Room
 from app.styles.package import StylePackage
 
 CHUNK_FRAMES = 64 * PROCESS_FRAMES  # frames per call into the effects (pieces of 512 inside)
@@ -49,25 +52,32 @@ def render(
     """
     mixer = Mixer(stems, sample_rate, recipe, track=track, styles=styles)
     frames = mixer.frames
-    spans = _spans(mixer, frames)
-    outs = [np.zeros((frames, CHANNELS), dtype=np.float32) for _ in mixer.groups]
-    done = [0, 0]
-    total = max(1, len(mixer.names) * frames)
-
-    def tick(group: int, count: int) -> None:
-        done[group] += count
-        if progress is not None and group == 0:
-            # Group 0 holds at least half the stems: its share stands for both.
-            progress(0.9 * min(1.0, 2 * done[0] / total))
-
+    out = np.zeros((frames, CHANNELS), dtype=np.float32)
+    silent = [False] * len(mixer.names)
+    previous: tuple[np.ndarray, np.ndarray] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanfare-render") as pool:
-        second = pool.submit(_render_group, mixer, 1, outs[1], spans, tick)
-        _render_group(mixer, 0, outs[0], spans, tick)
-        second.result()
-    out = outs[0]
-    np.add(out, outs[1], out=out)
-    del outs
-    _render_master(mixer, out, spans)
+        for lo, hi, index in _spans(mixer, frames):
+            stems_mix = mixer.states[index][1]
+            dry, send, sizes = strip_gains(stems_mix, mixer.names)
+            mix = _Mix(dry, send, mixer.rooms.assign(sizes, lo), list(mixer.rooms.live))
+            for name, chain in zip(mixer.names, mixer.chains, strict=True):
+                chain.update(stems_mix[name].fx)
+            for pos, n, ramped in _pieces(lo, hi, previous is not None, mixer.block_frames):
+                before = previous if ramped and previous is not None else (dry, send)
+                pieces = [
+                    _Piece(mixer, group, (pos, n, ramped), mix, before, silent) for group in (0, 1)
+                ]
+                second = pool.submit(pieces[1].run)
+                pieces[0].run()
+                second.result()
+                target = out[pos : pos + n]
+                np.add(pieces[0].out, pieces[1].out, out=target)
+                if mix.rooms:
+                    _add_rooms(pool, mix.rooms, pieces[0].sends + pieces[1].sends, target)
+                if progress is not None:
+                    progress(0.9 * (pos + n) / max(1, frames))
+            previous = (dry, send)
+    _render_master(mixer, out, _spans(mixer, frames))
     if progress is not None:
         progress(1.0)
     if levels is not None:
@@ -101,44 +111,78 @@ def _pieces(lo: int, hi: int, ramped: bool, block: int) -> list[tuple[int, int, 
     return pieces
 
 
-def _render_group(
-    mixer: Mixer,
-    group: int,
-    out: np.ndarray,
-    spans: list[tuple[int, int, int]],
-    tick: Callable[[int, int], None],
-) -> None:
-    """Sum the stems of ``group`` into ``out`` over the whole remix (see Mixer.render_group)."""
-    states, timeline = mixer.states, mixer.timeline
-    for i in mixer.members[group]:
-        name, chain = mixer.names[i], mixer.chains[i]
-        silent = False
-        previous: np.ndarray | None = None
-        for lo, hi, index in spans:
-            stems = states[index][1]
-            gain = channel_gains(stems, mixer.names)[i]
-            chain.update(stems[name].fx)
-            for pos, n, ramped in _pieces(lo, hi, previous is not None, mixer.block_frames):
-                g0 = previous if ramped and previous is not None else gain
-                if not (g0.any() or gain.any()):
-                    if not silent:
-                        chain.reset()  # as playback does when a stem falls silent
-                        silent = True
-                    continue
-                silent = False
-                piece = mixer.read(i, pos, n, timeline)
-                m = piece.shape[0]
-                if not m:
-                    continue
-                if chain.active:
-                    piece = chain.process(piece)
-                # The same float32 operations, in the same order, as Mixer.render_group.
-                scaled = piece * ((gain - g0) * _ramp(mixer, m) + g0) if ramped else piece * gain
-                flat = scaled.ravel()
-                mixer.energy[i] += float(np.dot(flat, flat))
-                out[pos : pos + m] += scaled
-            previous = gain
-        tick(group, mixer.frames)
+@dataclass
+class _Mix:
+    """One stretch of the mix: dry and send gains (stems, 2), each stem's room, the rooms."""
+
+    dry: np.ndarray
+    send: np.ndarray
+    room_of: list[int]
+    rooms: list[Room]
+
+
+class _Piece:
+    """One stem group over one piece of the remix: its stems summed into ``out`` and their
+    reverb sends into ``sends``, with the float32 steps of Mixer.render_group."""
+
+    def __init__(
+        self,
+        mixer: Mixer,
+        group: int,
+        where: tuple[int, int, bool],
+        mix: _Mix,
+        before: tuple[np.ndarray, np.ndarray],
+        silent: list[bool],
+    ) -> None:
+        self.mixer, self.group = mixer, group
+        self.pos, self.frames, self.ramped = where  # start, frames, ramped from ``before``
+        self.mix, self.before, self.silent = mix, before, silent
+        self.out = np.zeros((self.frames, CHANNELS), dtype=np.float32)
+        self.sends = np.zeros((len(mix.rooms), self.frames, CHANNELS), dtype=np.float32)
+
+    def run(self) -> None:
+        mixer, mix, pos = self.mixer, self.mix, self.pos
+        ramp = _ramp(mixer, self.frames)
+        ramped = self.ramped
+        for i in mixer.members[self.group]:
+            gain, g0 = mix.dry[i], self.before[0][i]
+            send, s0 = mix.send[i], self.before[1][i]
+            if not (g0.any() or gain.any() or s0.any() or send.any()):
+                if not self.silent[i]:
+                    mixer.chains[i].reset()  # as playback does when a stem falls silent
+                    self.silent[i] = True
+                continue
+            self.silent[i] = False
+            piece = mixer.read(i, pos, self.frames, mixer.timeline)
+            m = piece.shape[0]
+            if not m:
+                continue
+            if mixer.chains[i].active:
+                piece = mixer.chains[i].process(piece)
+            # The same float32 operations, in the same order, as Mixer.render_group.
+            scaled = piece * ((gain - g0) * ramp[:m] + g0) if ramped else piece * gain
+            flat = scaled.ravel()
+            mixer.energy[i] += float(np.dot(flat, flat))
+            self.out[:m] += scaled
+            room = mix.room_of[i]
+            if room >= 0:
+                mono = (piece[:, 0] + piece[:, 1])[:, None]
+                self.sends[room, :m] += (
+                    mono * ((send - s0) * ramp[:m] + s0) if ramped else mono * send
+                )
+
+
+def _add_rooms(pool: Executor, rooms: list[Room], send: np.ndarray, out: np.ndarray) -> None:
+    """Add the rooms' sound for ``send`` (float32 (rooms, frames, 2)) to ``out``, as
+    Mixer.render does: the left reverbs on this thread, the right ones on the pool's."""
+
+    def right_side() -> list[np.ndarray]:
+        return [room.process_right(s[:, 1]) for room, s in zip(rooms, send, strict=True)]
+
+    rights = pool.submit(right_side)
+    lefts = [room.process_left(s[:, 0]) for room, s in zip(rooms, send, strict=True)]
+    for left, right in zip(lefts, rights.result(), strict=True):
+        out += np.stack([left, right], axis=1)
 
 
 def _ramp(mixer: Mixer, frames: int) -> np.ndarray:
@@ -194,14 +238,24 @@ def _limit(mixer: Mixer, out: np.ndarray, ceilings: np.ndarray) -> None:
     if frames % block:
         peaks[whole] = float(np.abs(out[whole * block :]).max())
     release = mixer.limiter_release
-    current = 1.0
-    for b, (peak, ceiling) in enumerate(zip(peaks.tolist(), ceilings.tolist(), strict=True)):
+    peak_list, ceiling_list = peaks.tolist(), ceilings.tolist()
+    # Blocks over their ceiling; between them, once the gain is back at unity, nothing to do.
+    over = np.flatnonzero(peaks > ceilings).tolist()
+    current, b, count = 1.0, 0, len(peak_list)
+    while b < count:
+        if current == 1.0:  # skip to the next block over its ceiling
+            k = bisect.bisect_left(over, b)
+            if k == len(over):
+                break
+            b = over[k]
+        peak, ceiling = peak_list[b], ceiling_list[b]
         needed = min(1.0, ceiling / peak) if peak > 0.0 else 1.0
         target = needed if needed < current else min(needed, current + (1.0 - current) * release)
         if current != 1.0 or target != 1.0:
             piece = out[b * block : (b + 1) * block]
             piece *= current + (target - current) * _ramp(mixer, piece.shape[0])
         current = target
+        b += 1
     start = 0
     for b in range(1, ceilings.shape[0] + 1):
         if b == ceilings.shape[0] or ceilings[b] != ceilings[start]:

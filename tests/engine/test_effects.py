@@ -78,10 +78,15 @@ def test_reverb_and_delay_ring_on_after_the_sound_stops() -> None:
 def test_changing_a_parameter_keeps_the_reverb_tail() -> None:
     burst = np.zeros((SAMPLE_RATE, 2), dtype=np.float32)
     burst[:4800] = sine(440.0, 0.1, 0.5)
-    chain = Chain(StemFx(reverb=Reverb(room_size=0.8, mix=0.4)), SAMPLE_RATE)
-    chain.process(burst[:9600])
-    chain.update(StemFx(reverb=Reverb(room_size=0.8, mix=0.5)))  # same plugins: state kept
-    assert rms_db(chain.process(burst[9600:14400])) > -60
+    recipe = Recipe("s", 1, "t", {"x": StemMix(fx=StemFx(reverb=Reverb(0.8, 0.4)))})
+    mixer = Mixer({"x": burst}, SAMPLE_RATE, recipe)
+    out = np.zeros_like(burst)
+    for start in range(0, 9728, 512):
+        mixer.render(start, out[start : start + 512])
+    mixer.set_recipe(recipe.with_stem("x", fx=StemFx(reverb=Reverb(0.8, 0.5))))
+    for start in range(9728, 14848, 512):
+        mixer.render(start, out[start : start + 512])
+    assert rms_db(out[9728:14848]) > -60
 
 
 def test_master_effects_run_before_the_limiter() -> None:
