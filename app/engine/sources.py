@@ -18,8 +18,6 @@ thread makes the ones ahead of the playhead, so the render thread only copies.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -43,11 +41,7 @@ BRIDGE_MIN_FRAMES = 18_000  # 0.375 s at 48 kHz
 CACHE_CHUNKS = 12
 DECODE_CHUNK_FRAMES = 48_000  # 1 s at 48 kHz: one FLAC seek and decode, ~1 ms
 DECODE_CACHE_CHUNKS = 6  # the second being played, the one before, and 3 s made ahead
-SEAM_MIN_CORRELATION = -0.9
-# The prefetch threads' niceness (Linux, per thread): well below the feeder, the device's and
-# the sound server's threads, which must run the moment they wake even while Rubber Band keeps
-# both cores busy making a tempo change (at 5, the callback came late about once a run).
-PREFETCH_NICE = 10  # below this a seam is left to dip rather than boosted > 10 dB
+SEAM_MIN_CORRELATION = -0.9  # below this a seam is left to dip rather than boosted > 10 dB
 
 
 def frames_of(source: Any) -> int:
@@ -609,7 +603,10 @@ class Prefetcher:
         )
 
     def _run(self) -> None:
-        _lower_priority()
+        # At the process's own priority, not niced: these threads hold the GIL between native
+        # calls, and a niced thread the scheduler leaves waiting behind a busy core stalls the
+        # feeder that needs the GIL next (both cores busy: 101 dry rings in 90 s at nice 10,
+        # 5 at nice 0).
         while True:
             with self._wake:
                 if self._closed:
@@ -629,12 +626,6 @@ class Prefetcher:
             finally:
                 with self._wake:
                     self._claimed.discard((id(source), what))
-
-
-def _lower_priority() -> None:
-    """Nice this thread (not the process) a little, where the OS allows it."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREFETCH_NICE)
 
 
 def window(source: Any, start: int, frames: int) -> np.ndarray:
