@@ -85,6 +85,9 @@ class Delay:
 
 @dataclass(frozen=True)
 class Reverb:
+    """A send to a shared room (app.engine.rooms): ``mix`` of the stem goes to the room of
+    ``room_size`` (0..1), and the stem itself goes on at ``1 - mix``."""
+
     room_size: float = 0.5
     mix: float = 0.0
 
@@ -107,7 +110,7 @@ class Chorus:
 @dataclass(frozen=True)
 class StemFx:
     """A channel strip's chain, in signal order: EQ, filter, compressor, drive, chorus, delay,
-    reverb (then the fader and pan)."""
+    reverb (after the fader and pan, as a send)."""
 
     eq: Eq = Eq()
     filter: Filter = Filter()

@@ -101,6 +101,14 @@ def strip_gains(
     return gains * (np.float32(1.0) - mixes), gains * mixes, sizes
 
 
+def stem_energy(piece: np.ndarray, gains: np.ndarray) -> float:
+    """The energy ``piece`` (float32 (frames, 2), after the strip's effects) puts into the mix
+    at (left, right) channel ``gains``: its direct sound and its reverb send together, so a
+    stem heard only through its room counts as heard."""
+    per_channel = np.einsum("ij,ij->j", piece, piece, dtype=np.float64)
+    return float(np.dot(per_channel, np.square(gains, dtype=np.float64)))
+
+
 @dataclass(frozen=True)
 class BlockSettings:
     """The settings one block is rendered with (taken once, used by both stem groups)."""
@@ -564,8 +572,7 @@ class Mixer:
         """Wait (sleeping) until ``[frame, frame + frames)`` of the current sound is made by
         the prefetch threads, or ``timeout_s`` passes; returns whether it is made. Playback
         calls this before its first fill, so that the chunks and bridges are made on the
-        niced prefetch threads and not on the caller's: the device's and the sound server's
-        threads keep the cores they need the moment they wake."""
+        prefetch threads, both cores at once, and not one after another on the caller's."""
         prefetcher = self._sound.prefetcher
         if prefetcher is None:
             return True
@@ -715,8 +722,7 @@ class Mixer:
             np.add(gain[:n], lo, out=gain[:n])
             np.multiply(piece, gain[:n], out=scratch[:n])
             self.peaks[i] = float(np.abs(scratch[:n]).max())
-            flat = scratch[:n].ravel()
-            self.energy[i] += float(np.dot(flat, flat))
+            self.energy[i] += stem_energy(piece, hi + block.send_target[i])
             out[:n] += scratch[:n]
             if room >= 0:
                 # The send: the stem summed to mono (Freeverb's input), times the send gains,

@@ -24,7 +24,7 @@ from app.core.recipe import Recipe
 from app.core.track import TrackInfo
 from app.engine.effects import PROCESS_FRAMES
 from app.engine.loudness import normalise
-from app.engine.mixer import CHANNELS, Mixer, db_to_gain, strip_gains
+from app.engine.mixer import CHANNELS, Mixer, db_to_gain, stem_energy, strip_gains
 from app.engine.rooms import Room
 from app.styles.package import StylePackage
 
@@ -77,7 +77,7 @@ def render(
                 if progress is not None:
                     progress(0.9 * (pos + n) / max(1, frames))
             previous = (dry, send)
-    _render_master(mixer, out, _spans(mixer, frames))
+        _render_master(mixer, out, _spans(mixer, frames), pool)
     if progress is not None:
         progress(1.0)
     if levels is not None:
@@ -161,8 +161,7 @@ class _Piece:
                 piece = mixer.chains[i].process(piece)
             # The same float32 operations, in the same order, as Mixer.render_group.
             scaled = piece * ((gain - g0) * ramp[:m] + g0) if ramped else piece * gain
-            flat = scaled.ravel()
-            mixer.energy[i] += float(np.dot(flat, flat))
+            mixer.energy[i] += stem_energy(piece, gain + send)
             self.out[:m] += scaled
             room = mix.room_of[i]
             if room >= 0:
@@ -192,7 +191,9 @@ def _ramp(mixer: Mixer, frames: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, frames, endpoint=False, dtype=np.float32)[:, None]
 
 
-def _render_master(mixer: Mixer, out: np.ndarray, spans: list[tuple[int, int, int]]) -> None:
+def _render_master(
+    mixer: Mixer, out: np.ndarray, spans: list[tuple[int, int, int]], pool: Executor
+) -> None:
     """Master effects, gain, fades and the limiter over the summed ``out`` (in place)."""
     frames = out.shape[0]
     block = mixer.block_frames
@@ -216,27 +217,45 @@ def _render_master(mixer: Mixer, out: np.ndarray, spans: list[tuple[int, int, in
             )
         ceilings[lo // block : -(-hi // block)] = 10.0 ** (master.limiter_ceiling_db / 20.0)
         previous = gain
-    for pos in range(0, frames, CHUNK_FRAMES):
-        n = min(CHUNK_FRAMES, frames - pos)
-        gain_piece = master_gain[pos : pos + n]
-        if timeline is not None:
-            fades = timeline.master_gain(pos, n)
-            if fades is not None:
-                gain_piece = gain_piece * fades
-        out[pos : pos + n] *= gain_piece[:, None]
-    del master_gain
-    _limit(mixer, out, ceilings)
-
-
-def _limit(mixer: Mixer, out: np.ndarray, ceilings: np.ndarray) -> None:
-    """The mixer's block-wise peak limiter (Mixer._limit) over every block at once."""
-    frames, block = out.shape[0], mixer.block_frames
-    whole = frames // block
     peaks = np.empty(ceilings.shape[0], dtype=np.float64)
-    if whole:
-        peaks[:whole] = np.abs(out[: whole * block].reshape(whole, -1)).max(axis=1)
-    if frames % block:
-        peaks[whole] = float(np.abs(out[whole * block :]).max())
+
+    def gain_and_peaks(first: int, last: int) -> None:
+        """Gain and fades on chunks [first, last) and the peak of each block in them."""
+        for pos in range(first * CHUNK_FRAMES, min(frames, last * CHUNK_FRAMES), CHUNK_FRAMES):
+            n = min(CHUNK_FRAMES, frames - pos)
+            gain_piece = master_gain[pos : pos + n]
+            if timeline is not None:
+                fades = timeline.master_gain(pos, n)
+                if fades is not None:
+                    gain_piece = gain_piece * fades
+            piece = out[pos : pos + n]
+            piece *= gain_piece[:, None]
+            whole = n // block
+            b = pos // block
+            if whole:
+                peaks[b : b + whole] = np.abs(piece[: whole * block].reshape(whole, -1)).max(1)
+            if n % block:
+                peaks[b + whole] = float(np.abs(piece[whole * block :]).max())
+
+    # Element-wise work on two threads, half the remix each (chunks start on blocks).
+    _halves(pool, gain_and_peaks, -(-frames // CHUNK_FRAMES))
+    _limit(mixer, out, ceilings, peaks, pool)
+
+
+def _halves(pool: Executor, work: Callable[[int, int], None], count: int) -> None:
+    """``work(first, last)`` over ``[0, count)`` split in two: one half on the pool's thread."""
+    middle = count // 2
+    other = pool.submit(work, middle, count)
+    work(0, middle)
+    other.result()
+
+
+def _limit(
+    mixer: Mixer, out: np.ndarray, ceilings: np.ndarray, peaks: np.ndarray, pool: Executor
+) -> None:
+    """The mixer's block-wise peak limiter (Mixer._limit) over every block at once, given
+    each block's peak."""
+    block = mixer.block_frames
     release = mixer.limiter_release
     peak_list, ceiling_list = peaks.tolist(), ceilings.tolist()
     # Blocks over their ceiling; between them, once the gain is back at unity, nothing to do.
@@ -256,13 +275,21 @@ def _limit(mixer: Mixer, out: np.ndarray, ceilings: np.ndarray) -> None:
             piece *= current + (target - current) * _ramp(mixer, piece.shape[0])
         current = target
         b += 1
+    runs = []  # (first block, end block, ceiling) of each stretch of one ceiling
     start = 0
     for b in range(1, ceilings.shape[0] + 1):
         if b == ceilings.shape[0] or ceilings[b] != ceilings[start]:
-            ceiling = float(ceilings[start])
-            piece = out[start * block : b * block]
-            np.clip(piece, -ceiling, ceiling, out=piece)
+            runs.append((start, b, float(ceilings[start])))
             start = b
+
+    def clip(first: int, last: int) -> None:
+        for lo, hi, ceiling in runs:
+            lo, hi = max(lo, first), min(hi, last)
+            if lo < hi:
+                piece = out[lo * block : hi * block]
+                np.clip(piece, -ceiling, ceiling, out=piece)
+
+    _halves(pool, clip, ceilings.shape[0])
 
 
 def render_derivative(

@@ -156,3 +156,16 @@ def test_a_room_nobody_sends_to_rings_for_its_tail_then_is_dropped() -> None:
     assert len(rooms.live) == 2  # both ring on
     assert rooms.assign((None, 0.9), 2048 + ROOM_TAIL_FRAMES) == [-1, 0]
     assert len(rooms.live) == 1  # the other's tail was over: dropped
+
+
+def test_a_stem_heard_only_through_its_room_counts_as_heard() -> None:
+    """The levels the platform attributes royalties by count the send: a stem all in the
+    room (mix 1) is as present as the same stem dry."""
+    stems = {"dry": _noise(1.0, 1), "wet": _noise(1.0, 2)}
+    recipe = _unlimited({
+        "dry": StemMix(),
+        "wet": StemMix(fx=StemFx(reverb=Reverb(room_size=0.5, mix=1.0))),
+    })  # fmt: skip
+    levels: dict[str, float] = {}
+    render(stems, SAMPLE_RATE, recipe, levels=levels)
+    assert levels["wet"] == pytest.approx(levels["dry"], abs=0.5)
