@@ -46,6 +46,17 @@ def sine(hz: float, seconds: float = 1.0, amplitude: float = 0.5, sample_rate: i
     return _sine(hz, seconds, amplitude, sample_rate)
 
 
+def play_blocks(mixer: object, start: int, end: int, out: np.ndarray) -> None:
+    """Render ``[start, end)`` of ``mixer`` into ``out`` as the player does: blocks on the
+    grid (the first may be short), in order."""
+    block = mixer.block_frames  # type: ignore[attr-defined]
+    pos = start
+    while pos < end:
+        count = min(block - pos % block, end - pos)
+        mixer.render(pos, out[pos : pos + count])  # type: ignore[attr-defined]
+        pos += count
+
+
 def rms_db(audio: np.ndarray) -> float:
     return float(20 * np.log10(np.sqrt(np.mean(np.square(audio, dtype=np.float64))) + 1e-12))
 

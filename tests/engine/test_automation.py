@@ -12,7 +12,7 @@ from app.core.effects import Eq, StemFx
 from app.core.recipe import Recipe, StemMix
 from app.engine.mixer import Mixer
 from app.engine.offline import render
-from tests.conftest import SAMPLE_RATE
+from tests.conftest import SAMPLE_RATE, play_blocks
 
 
 def _stems(seconds: float = 3.0) -> dict[str, np.ndarray]:
@@ -26,15 +26,6 @@ def _stems(seconds: float = 3.0) -> dict[str, np.ndarray]:
 
 def _recipe() -> Recipe:
     return Recipe("t", 1, "r", {k: StemMix() for k in ("a", "b", "c")})
-
-
-def _play(mixer: Mixer, start: int, end: int, out: np.ndarray) -> None:
-    """What the player does: blocks on the grid (the first may be short), in order."""
-    pos = start
-    while pos < end:
-        count = min(mixer.block_frames - pos % mixer.block_frames, end - pos)
-        mixer.render(pos, out[pos : pos + count])
-        pos += count
 
 
 def test_live_moves_are_recorded_where_heard_and_the_render_reproduces_the_playback() -> None:
@@ -53,10 +44,10 @@ def test_live_moves_are_recorded_where_heard_and_the_render_reproduces_the_playb
     ]
     position = 14_400
     for at, live in edits:
-        _play(mixer, position, at, heard)
+        play_blocks(mixer, position, at, heard)
         position = at
         recipe = mixer.set_recipe(recipe, live=live)
-    _play(mixer, position, mixer.frames, heard)
+    play_blocks(mixer, position, mixer.frames, heard)
     # Each move sits on the grid at the first block that started after the edit.
     frames = [m.frame for m in recipe.automation]
     assert frames == [30_208, 50_176, 70_144, 90_112, 110_080]
@@ -78,7 +69,7 @@ def test_a_fixed_recipe_renders_the_same_every_time_and_equals_playback() -> Non
     np.testing.assert_array_equal(first, second)
     mixer = Mixer(stems, SAMPLE_RATE, recipe)
     heard = np.zeros_like(first)
-    _play(mixer, 0, mixer.frames, heard)
+    play_blocks(mixer, 0, mixer.frames, heard)
     np.testing.assert_array_equal(heard, first)
     # The solo at 61 440 leaves only b: its 330 Hz is all there is after it.
     after = first[70_000:100_000, 0]
@@ -95,7 +86,7 @@ def test_seeking_into_automation_plays_the_mix_of_that_moment() -> None:
     mixer = Mixer(stems, SAMPLE_RATE, recipe)
     heard = np.zeros_like(rendered)
     mixer.reset(40_960)
-    _play(mixer, 40_960, 60_000, heard)
+    play_blocks(mixer, 40_960, 60_000, heard)
     np.testing.assert_array_equal(heard[40_960:60_000], rendered[40_960:60_000])
     assert mixer.mix_at(40_960)[0]["a"].gain_db == -60.0
     assert mixer.mix_at(0)[0]["a"].gain_db == 0.0

@@ -14,7 +14,7 @@ from app.core.recipe import Recipe, StemMix
 from app.engine.mixer import Mixer, channel_gains
 from app.engine.offline import render
 from app.engine.rooms import ROOM_TAIL_FRAMES, Rooms
-from tests.conftest import SAMPLE_RATE, rms_db, sine
+from tests.conftest import SAMPLE_RATE, play_blocks, rms_db, sine
 
 
 def _noise(seconds: float, seed: int) -> np.ndarray:
@@ -27,14 +27,6 @@ def _burst(seconds: float = 2.0) -> np.ndarray:
     audio = np.zeros((int(seconds * SAMPLE_RATE), 2), dtype=np.float32)
     audio[:4800] = sine(440.0, 0.1, 0.5)
     return audio
-
-
-def _play(mixer: Mixer, start: int, end: int, out: np.ndarray) -> None:
-    pos = start
-    while pos < end:
-        count = min(mixer.block_frames - pos % mixer.block_frames, end - pos)
-        mixer.render(pos, out[pos : pos + count])
-        pos += count
 
 
 def _unlimited(stems: dict[str, StemMix]) -> Recipe:
@@ -106,7 +98,7 @@ def test_moves_of_the_room_the_mix_and_the_faders_play_as_rendered() -> None:
     np.testing.assert_array_equal(rendered, render(stems, SAMPLE_RATE, recipe))
     mixer = Mixer(stems, SAMPLE_RATE, recipe)
     heard = np.zeros_like(rendered)
-    _play(mixer, 0, mixer.frames, heard)
+    play_blocks(mixer, 0, mixer.frames, heard)
     np.testing.assert_array_equal(heard, rendered)
 
 
@@ -117,10 +109,10 @@ def test_turning_the_room_knob_keeps_the_tail() -> None:
     recipe = _unlimited({"x": StemMix(fx=StemFx(reverb=Reverb(0.8, 0.4)))})
     mixer = Mixer({"x": burst}, SAMPLE_RATE, recipe)
     out = np.zeros_like(burst)
-    _play(mixer, 0, 9_728, out)
+    play_blocks(mixer, 0, 9_728, out)
     room = mixer.rooms.live[0]
     mixer.set_recipe(recipe.with_stem("x", fx=StemFx(reverb=Reverb(0.6, 0.4))))
-    _play(mixer, 9_728, 19_200, out)
+    play_blocks(mixer, 9_728, 19_200, out)
     assert mixer.rooms.live == [room] and room.size == 0.6
     after = out[9_728:14_400]
     assert rms_db(after) > -45
@@ -135,9 +127,9 @@ def test_a_muted_stem_s_reverb_rings_out() -> None:
     recipe = _unlimited({"x": StemMix(fx=StemFx(reverb=Reverb(0.8, 0.4)))})
     mixer = Mixer({"x": burst}, SAMPLE_RATE, recipe)
     out = np.zeros_like(burst)
-    _play(mixer, 0, 2_048, out)  # inside the burst
+    play_blocks(mixer, 0, 2_048, out)  # inside the burst
     mixer.set_recipe(recipe.with_stem("x", mute=True))
-    _play(mixer, 2_048, 48_000, out)
+    play_blocks(mixer, 2_048, 48_000, out)
     # The direct 440 Hz stops within the ramp block; the room goes on for a while.
     assert rms_db(out[6_000:14_400]) > -50
     assert rms_db(out[3_000:4_700]) < rms_db(out[1_000:2_000]) - 6
