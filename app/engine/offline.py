@@ -6,8 +6,10 @@ running each effect chain over long chunks (pedalboard's plugins are block-size 
 checked sample for sample in the tests) and doing the faders, master gain, fades and the
 block-wise limiter as whole-array NumPy operations that repeat, element for element, the
 per-block float32 arithmetic of :class:`~app.engine.mixer.Mixer`. Automation splits the work at
-its moves, where playback ramps from the old mix to the new one over one block. The two stem
-groups run on two threads (pedalboard, Rubber Band and NumPy release the GIL).
+its moves, where playback ramps from the old mix to the new one over one block. The work goes
+chunk by chunk through the remix: the two stem groups, then the reverb rooms' left and right
+reverbs, each pair on two threads (pedalboard, Rubber Band and NumPy release the GIL); the
+master's element-wise steps are split in halves across the same two threads.
 """
 
 from __future__ import annotations
