@@ -140,6 +140,14 @@ class Chain:
         )
         return np.ascontiguousarray(out.T)
 
+    def process_into(self, block: np.ndarray, out: np.ndarray) -> None:
+        """Run one block (float32 (frames, 2)) through the chain into ``out``, channel-major
+        (float32 (2, frames), pedalboard's own layout: no transposing copy)."""
+        processed = self._board.process(
+            block.T, self.sample_rate, buffer_size=PROCESS_FRAMES, reset=False
+        )
+        np.copyto(out, processed)
+
     def reset(self) -> None:
         self._board.reset()
 

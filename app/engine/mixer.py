@@ -109,6 +109,43 @@ def stem_energy(piece: np.ndarray, gains: np.ndarray) -> float:
     return float(np.dot(per_channel, np.square(gains, dtype=np.float64)))
 
 
+def _ramped(
+    x: np.ndarray, lo: np.ndarray, hi: np.ndarray, ramp: np.ndarray, gains: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``out = x × (lo + (hi − lo) × ramp)`` for several stems at once, in float32: the
+    element-wise steps of a fader ramped across a block (offline._Piece does the same ones).
+
+    Args:
+        x: channel-major audio, (stems, 1 or 2, frames); lo, hi: each stem's (left, right)
+            gains at the block's start and end, (stems, 2); ramp: 0 → 1 over the block,
+            (frames,); gains, out: work buffers of shape (stems, 2, frames) (``gains`` is
+            overwritten).
+    """
+    lo, hi = lo[:, :, None], hi[:, :, None]
+    if np.array_equal(lo, hi):  # no change in this block: lo + 0 × ramp is lo, exactly
+        np.multiply(x, lo, out=out)
+        return
+    np.multiply(hi - lo, ramp, out=gains)
+    np.add(gains, lo, out=gains)
+    np.multiply(x, gains, out=out)
+
+
+class _GroupWork:
+    """One stem group's work buffers for a block, float32, made once (the feeder allocates
+    little per block). Channel-major, so that NumPy's inner loops run along the frames: the
+    stems after their effects, their gains and the scaled stems, each (stems, 2,
+    block_frames); their mono sums (stems, 1, block_frames); and the group's sum
+    (block_frames, 2)."""
+
+    def __init__(self, stems: int, frames: int) -> None:
+        self.pieces = np.zeros((stems, CHANNELS, frames), dtype=np.float32)
+        self.gains = np.empty_like(self.pieces)
+        self.scaled = np.empty_like(self.pieces)
+        self.mono = np.empty((stems, 1, frames), dtype=np.float32)
+        self.partial = np.empty((frames, CHANNELS), dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class BlockSettings:
     """The settings one block is rendered with (taken once, used by both stem groups)."""
@@ -228,15 +265,10 @@ class Mixer:
         self.groups = (0, 1)
         half = (len(self.names) + 1) // 2
         self.members = (range(0, half), range(half, len(self.names)))
-        self._gains = [np.empty((block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
-        self._scratches = [np.empty((block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
-        self._partials = [np.empty((block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
+        self._work = [_GroupWork(len(m), block_frames) for m in self.members]
         #: Peak level of each stem (after its fader) and of the master, updated every block;
         #: read by meters from another thread. Shape (stems + 1,), linear.
         self.peaks = np.zeros(len(self.names) + 1, dtype=np.float32)
-        #: Energy each stem has put into the mix so far (after its effects and fader): what
-        #: the platform uses to tell which stems a listener really hears. Shape (stems,).
-        self.energy = np.zeros(len(self.names), dtype=np.float64)
 
     # --- what is playing ------------------------------------------------------------------------
 
@@ -628,7 +660,7 @@ class Mixer:
         """
         frames = out.shape[0]
         block = self.take_block(start, frames)
-        partials = [buffer[:frames] for buffer in self._partials]
+        partials = [work.partial[:frames] for work in self._work]
         sends = [self._sends_for(group, len(block.rooms), frames) for group in self.groups]
         for group, partial in zip(self.groups, partials, strict=True):
             self.render_group(group, start, partial, block, sends[group])
@@ -691,49 +723,72 @@ class Mixer:
 
         The stems are split into two groups so an offline render can run them on two threads;
         real-time playback sums the same groups the same way, so both give identical samples.
+        The faders, meters and sends of a group's stems are a few NumPy calls over all of them
+        at once (shape (stems, frames, 2)), not a few per stem: each call hands the GIL back
+        and forth, and on a busy machine every hand-back may cost the feeder a wait.
         """
         frames = out.shape[0]
-        out.fill(0.0)
-        ramp = self._ramp_for(frames)
-        gain, scratch = self._gains[group][:frames], self._scratches[group][:frames]
-        timeline = block.timeline
+        work = self._work[group]
+        heard: list[int] = []  # the group's stems that sound in this block, in order
         for i in self.members[group]:
-            lo, hi = block.current[i], block.target[i]
-            room = block.room_of[i]
-            sending = block.send_current[i].any() or block.send_target[i].any()
-            if not (lo.any() or hi.any() or sending):
-                self.peaks[i] = 0.0
-                if not self._silent[i]:
-                    # Its effects are not run while silent: forget their echoes and tails so
-                    # they do not come back out of time when the stem is heard again.
-                    self.chains[i].reset()
-                    self._silent[i] = True
+            if not self._sounds(i, block):
                 continue
-            self._silent[i] = False
-            piece = self.read(i, start, frames, timeline)
+            piece = self.read(i, start, frames, block.timeline)
             n = piece.shape[0]
             if n == 0:
                 self.peaks[i] = 0.0
                 continue
+            slot = work.pieces[len(heard)]
             if self.chains[i].active:
-                piece = self.chains[i].process(piece)
-            np.subtract(hi, lo, out=gain[:n])
-            np.multiply(gain[:n], ramp[:n], out=gain[:n])
-            np.add(gain[:n], lo, out=gain[:n])
-            np.multiply(piece, gain[:n], out=scratch[:n])
-            self.peaks[i] = float(np.abs(scratch[:n]).max())
-            self.energy[i] += stem_energy(piece, hi + block.send_target[i])
-            out[:n] += scratch[:n]
+                self.chains[i].process_into(piece, slot[:, :n])
+            else:
+                slot[:, :n] = piece.T
+            if n < frames:  # past a stem's end: silence
+                slot[:, n:frames] = 0.0
+            heard.append(i)
+        if not heard:
+            out.fill(0.0)
+            return
+        count = len(heard)
+        pieces, scaled = work.pieces[:count, :, :frames], work.scaled[:count, :, :frames]
+        gains = work.gains[:count, :, :frames]
+        ramp = self._ramp_for(frames)[:, 0]
+        # The same float32 steps as offline._Piece, stem by stem: piece × (lo + (hi − lo) ×
+        # ramp), summed in stem order (a reduction over the first axis adds in order).
+        _ramped(pieces, block.current[heard], block.target[heard], ramp, gains, scaled)
+        np.add.reduce(scaled, axis=0, out=out.T)
+        np.abs(scaled, out=gains)
+        self.peaks[heard] = gains.max(axis=(1, 2))
+        rooms = [block.room_of[i] for i in heard]
+        if max(rooms) < 0:
+            return
+        # The sends: each stem summed to mono (Freeverb's input), times its send gains,
+        # ramped as the fader is, added to its room's send in stem order.
+        mono = work.mono[:count, :, :frames]
+        np.add(pieces[:, :1], pieces[:, 1:], out=mono)
+        _ramped(mono, block.send_current[heard], block.send_target[heard], ramp, gains, scaled)
+        for j, room in enumerate(rooms):
             if room >= 0:
-                # The send: the stem summed to mono (Freeverb's input), times the send gains,
-                # ramped as the fader is (the same float32 steps as offline._send).
-                lo, hi = block.send_current[i], block.send_target[i]
-                np.subtract(hi, lo, out=gain[:n])
-                np.multiply(gain[:n], ramp[:n], out=gain[:n])
-                np.add(gain[:n], lo, out=gain[:n])
-                mono = piece[:, 0] + piece[:, 1]
-                np.multiply(mono[:, None], gain[:n], out=scratch[:n])
-                sends[room, :n] += scratch[:n]
+                sends[room] += scaled[j].T
+
+    def _sounds(self, i: int, block: BlockSettings) -> bool:
+        """Whether stem ``i`` is heard (directly or through its send) in ``block``. A stem
+        that falls silent has its meter zeroed and its effects' state forgotten."""
+        if (
+            block.current[i].any()
+            or block.target[i].any()
+            or block.send_current[i].any()
+            or block.send_target[i].any()
+        ):
+            self._silent[i] = False
+            return True
+        self.peaks[i] = 0.0
+        if not self._silent[i]:
+            # Its effects are not run while silent: forget their echoes and tails so they
+            # do not come back out of time when the stem is heard again.
+            self.chains[i].reset()
+            self._silent[i] = True
+        return False
 
     def read(self, index: int, start: int, frames: int, timeline: Timeline | None) -> np.ndarray:
         """Stem ``index``'s audio for output frames ``[start, start + frames)``, arranged and with

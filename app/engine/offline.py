@@ -56,6 +56,9 @@ def render(
     frames = mixer.frames
     out = np.zeros((frames, CHANNELS), dtype=np.float32)
     silent = [False] * len(mixer.names)
+    # The energy each stem puts into the mix (after its effects and fader, its send
+    # included): what the platform uses to tell which stems a listener really hears.
+    energy = np.zeros(len(mixer.names), dtype=np.float64)
     previous: tuple[np.ndarray, np.ndarray] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanfare-render") as pool:
         for lo, hi, index in _spans(mixer, frames):
@@ -67,7 +70,8 @@ def render(
             for pos, n, ramped in _pieces(lo, hi, previous is not None, mixer.block_frames):
                 before = previous if ramped and previous is not None else (dry, send)
                 pieces = [
-                    _Piece(mixer, group, (pos, n, ramped), mix, before, silent) for group in (0, 1)
+                    _Piece(mixer, group, (pos, n, ramped), mix, before, (silent, energy))
+                    for group in (0, 1)
                 ]
                 second = pool.submit(pieces[1].run)
                 pieces[0].run()
@@ -83,9 +87,9 @@ def render(
     if progress is not None:
         progress(1.0)
     if levels is not None:
-        loudest = float(mixer.energy.max()) if mixer.energy.size else 0.0
-        for name, energy in zip(mixer.names, mixer.energy, strict=True):
-            ratio = energy / loudest if loudest > 0 else 0.0
+        loudest = float(energy.max()) if energy.size else 0.0
+        for name, stem in zip(mixer.names, energy, strict=True):
+            ratio = stem / loudest if loudest > 0 else 0.0
             levels[name] = 10 * float(np.log10(ratio)) if ratio > 0 else float("-inf")
     return out
 
@@ -125,7 +129,9 @@ class _Mix:
 
 class _Piece:
     """One stem group over one piece of the remix: its stems summed into ``out`` and their
-    reverb sends into ``sends``, with the float32 steps of Mixer.render_group."""
+    reverb sends into ``sends``, with the float32 steps of Mixer.render_group, stem by stem
+    (long chunks: the per-call cost that playback saves by doing all stems at once is small
+    here)."""
 
     def __init__(
         self,
@@ -134,11 +140,12 @@ class _Piece:
         where: tuple[int, int, bool],
         mix: _Mix,
         before: tuple[np.ndarray, np.ndarray],
-        silent: list[bool],
+        stems: tuple[list[bool], np.ndarray],
     ) -> None:
         self.mixer, self.group = mixer, group
         self.pos, self.frames, self.ramped = where  # start, frames, ramped from ``before``
-        self.mix, self.before, self.silent = mix, before, silent
+        self.mix, self.before = mix, before
+        self.silent, self.energy = stems  # per stem: silent so far; energy (updated here)
         self.out = np.zeros((self.frames, CHANNELS), dtype=np.float32)
         self.sends = np.zeros((len(mix.rooms), self.frames, CHANNELS), dtype=np.float32)
 
@@ -163,7 +170,7 @@ class _Piece:
                 piece = mixer.chains[i].process(piece)
             # The same float32 operations, in the same order, as Mixer.render_group.
             scaled = piece * ((gain - g0) * ramp[:m] + g0) if ramped else piece * gain
-            mixer.energy[i] += stem_energy(piece, gain + send)
+            self.energy[i] += stem_energy(piece, gain + send)
             self.out[:m] += scaled
             room = mix.room_of[i]
             if room >= 0:

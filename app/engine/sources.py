@@ -506,8 +506,7 @@ class StretchedSource(ChunkedSource):
 class Prefetcher:
     """Makes the chunks ahead of a read position, for a set of sources, on two threads.
 
-    The threads run at a lower priority than the render thread (Linux: per-thread nice), so
-    making chunks never starves playback on a two-core machine.
+    The threads run at the process's own priority (see ``_run`` for why they are not niced).
     """
 
     def __init__(
