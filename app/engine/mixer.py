@@ -110,7 +110,11 @@ def stem_energy(piece: np.ndarray, gains: np.ndarray) -> float:
 
 
 def _ramped(
-    x: np.ndarray, lo: np.ndarray, hi: np.ndarray, ramp: np.ndarray, gains: np.ndarray,
+    x: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    ramp: np.ndarray,
+    gains: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """``out = x × (lo + (hi − lo) × ramp)`` for several stems at once, in float32: the
