@@ -113,7 +113,7 @@ def _ramped(
     x: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
-    ramp: np.ndarray,
+    ramp: np.ndarray | None,
     gains: np.ndarray,
     out: np.ndarray,
 ) -> None:
@@ -123,12 +123,12 @@ def _ramped(
     Args:
         x: channel-major audio, (stems, 1 or 2, frames); lo, hi: each stem's (left, right)
             gains at the block's start and end, (stems, 2); ramp: 0 → 1 over the block,
-            (frames,); gains, out: work buffers of shape (stems, 2, frames) (``gains`` is
-            overwritten).
+            (frames,), or None when no gain moves (lo + 0 × ramp is lo, exactly); gains,
+            out: work buffers of shape (stems, 2, frames) (``gains`` is overwritten).
     """
     lo, hi = lo[:, :, None], hi[:, :, None]
-    if np.array_equal(lo, hi):  # no change in this block: lo + 0 × ramp is lo, exactly
-        np.multiply(x, lo, out=out)
+    if ramp is None:
+        np.multiply(x, hi, out=out)
         return
     np.multiply(hi - lo, ramp, out=gains)
     np.add(gains, lo, out=gains)
@@ -165,6 +165,14 @@ class BlockSettings:
     #: The rooms the sends go to, and each stem's index into them (-1: no reverb).
     rooms: list[Room]
     room_of: list[int]
+
+    #: Whether each stem is heard in this block, directly or through its send.
+    heard: list[bool]
+
+    @property
+    def steady(self) -> bool:
+        """Whether no gain moves in this block (the usual case: a change ramps over one)."""
+        return self.current is self.target and self.send_current is self.send_target
 
 
 def sound_key(recipe: Recipe) -> tuple[Any, ...]:
@@ -257,6 +265,8 @@ class Mixer:
         self.rooms = Rooms(sample_rate)
         self._send_target = self._send_current = self._target
         self._room_of: list[int] = []
+        self._heard_for: tuple[np.ndarray, ...] | None = None  # the gains _heard_list is of
+        self._heard_list: list[bool] = []
         self._sends = [np.zeros((0, block_frames, CHANNELS), dtype=np.float32) for _ in range(2)]
         self._settle(0)
         self._silent = [False] * len(self.names)
@@ -672,7 +682,8 @@ class Mixer:
         if block.rooms:
             send = sends[0] + sends[1]
             for room, room_send in zip(block.rooms, send, strict=True):
-                out += room.process(room_send)
+                out[:, 0] += room.process_left(room_send[:, 0])
+                out[:, 1] += room.process_right(room_send[:, 1])
         self.render_master(start, out, block)
 
     def _sends_for(self, group: int, rooms: int, frames: int) -> np.ndarray:
@@ -706,6 +717,7 @@ class Mixer:
                 send_current=self._send_current,
                 rooms=list(self.rooms.live),
                 room_of=self._room_of,
+                heard=self._heard(),
             )
             self._current = self._target
             self._send_current = self._send_target
@@ -718,6 +730,18 @@ class Mixer:
                 chain.update(stems[name].fx)
             self.master_chain.update(master.fx)
         return block
+
+    def _heard(self) -> list[bool]:
+        """Whether each stem is heard in the block being taken (lock held): computed when
+        the gains change, not every block."""
+        gains = (self._current, self._target, self._send_current, self._send_target)
+        if self._heard_for is not None and all(
+            a is b for a, b in zip(gains, self._heard_for, strict=True)
+        ):
+            return self._heard_list
+        self._heard_for = gains
+        self._heard_list = np.logical_or.reduce([g.any(axis=1) for g in gains]).tolist()
+        return self._heard_list
 
     def render_group(
         self, group: int, start: int, out: np.ndarray, block: BlockSettings, sends: np.ndarray
@@ -733,10 +757,13 @@ class Mixer:
         """
         frames = out.shape[0]
         work = self._work[group]
+        sounding = block.heard
         heard: list[int] = []  # the group's stems that sound in this block, in order
         for i in self.members[group]:
-            if not self._sounds(i, block):
+            if not sounding[i]:
+                self._falls_silent(i)
                 continue
+            self._silent[i] = False
             piece = self.read(i, start, frames, block.timeline)
             n = piece.shape[0]
             if n == 0:
@@ -756,13 +783,17 @@ class Mixer:
         count = len(heard)
         pieces, scaled = work.pieces[:count, :, :frames], work.scaled[:count, :, :frames]
         gains = work.gains[:count, :, :frames]
-        ramp = self._ramp_for(frames)[:, 0]
+        ramp = None if block.steady else self._ramp_for(frames)[:, 0]
+        # The stems' rows of the gain arrays: a slice (no copy) when all of the group sound.
+        rows: slice | list[int] = heard
+        if heard[-1] - heard[0] == count - 1:
+            rows = slice(heard[0], heard[-1] + 1)
         # The same float32 steps as offline._Piece, stem by stem: piece × (lo + (hi − lo) ×
         # ramp), summed in stem order (a reduction over the first axis adds in order).
-        _ramped(pieces, block.current[heard], block.target[heard], ramp, gains, scaled)
+        _ramped(pieces, block.current[rows], block.target[rows], ramp, gains, scaled)
         np.add.reduce(scaled, axis=0, out=out.T)
         np.abs(scaled, out=gains)
-        self.peaks[heard] = gains.max(axis=(1, 2))
+        self.peaks[rows] = gains.max(axis=(1, 2))
         rooms = [block.room_of[i] for i in heard]
         if max(rooms) < 0:
             return
@@ -770,29 +801,20 @@ class Mixer:
         # ramped as the fader is, added to its room's send in stem order.
         mono = work.mono[:count, :, :frames]
         np.add(pieces[:, :1], pieces[:, 1:], out=mono)
-        _ramped(mono, block.send_current[heard], block.send_target[heard], ramp, gains, scaled)
+        _ramped(mono, block.send_current[rows], block.send_target[rows], ramp, gains, scaled)
         for j, room in enumerate(rooms):
             if room >= 0:
                 sends[room] += scaled[j].T
 
-    def _sounds(self, i: int, block: BlockSettings) -> bool:
-        """Whether stem ``i`` is heard (directly or through its send) in ``block``. A stem
-        that falls silent has its meter zeroed and its effects' state forgotten."""
-        if (
-            block.current[i].any()
-            or block.target[i].any()
-            or block.send_current[i].any()
-            or block.send_target[i].any()
-        ):
-            self._silent[i] = False
-            return True
+    def _falls_silent(self, i: int) -> None:
+        """Stem ``i`` is not heard in this block: its meter reads zero, and its effects'
+        state is forgotten when it falls silent."""
         self.peaks[i] = 0.0
         if not self._silent[i]:
             # Its effects are not run while silent: forget their echoes and tails so they
             # do not come back out of time when the stem is heard again.
             self.chains[i].reset()
             self._silent[i] = True
-        return False
 
     def read(self, index: int, start: int, frames: int, timeline: Timeline | None) -> np.ndarray:
         """Stem ``index``'s audio for output frames ``[start, start + frames)``, arranged and with
@@ -812,12 +834,17 @@ class Mixer:
         ramp = self._ramp_for(frames)
         if self.master_chain.active and frames:
             out[:] = self.master_chain.process(out)
-        master = block.master_current + (block.master_target - block.master_current) * ramp[:, 0]
+        current, target = block.master_current, block.master_target
+        master: np.ndarray | np.float32
+        if current == target:  # current + 0 × ramp is current, exactly
+            master = np.float32(target)
+        else:
+            master = current + (target - current) * ramp[:, 0]
         if block.timeline is not None:
             fades = block.timeline.master_gain(start, frames)
             if fades is not None:
                 master = master * fades
-        out *= master[:, None]
+        out *= master[:, None] if np.ndim(master) else master
         self._limit(out, ramp)
         self.peaks[-1] = float(np.abs(out).max()) if frames else 0.0
 

@@ -44,6 +44,7 @@ class Room:
         # wet_level 1 and dry 0: the send level is set by each stem's mix before the room.
         self._left = pedalboard.Reverb(room_size=size, wet_level=1.0, dry_level=0.0)
         self._right = pedalboard.Reverb(room_size=size, wet_level=1.0, dry_level=0.0)
+        self._inputs: dict[int, np.ndarray] = {}  # each reverb's (2, frames) input buffer
 
     def resize(self, size: float) -> None:
         """A new room size; the tail carries on (Freeverb glides to it)."""
@@ -65,8 +66,13 @@ class Room:
         return self._run(self._right, send)[1]
 
     def _run(self, reverb: pedalboard.Plugin, send: np.ndarray) -> np.ndarray:
-        # Freeverb sums its inputs: the send in one channel and silence in the other.
-        both = np.zeros((2, send.shape[0]), dtype=np.float32)
+        # Freeverb sums its inputs: the send in one channel and silence in the other. Each
+        # reverb has its own input buffer (a render runs the left and right on two threads),
+        # kept while the length stays the same (the playback block): its silent channel
+        # stays silent.
+        both = self._inputs.get(id(reverb))
+        if both is None or both.shape[1] != send.shape[0]:
+            both = self._inputs[id(reverb)] = np.zeros((2, send.shape[0]), dtype=np.float32)
         both[0] = send
         return reverb.process(both, self.sample_rate, buffer_size=PROCESS_FRAMES, reset=False)
 
