@@ -135,18 +135,18 @@ class Chain:
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Run one block (float32 (frames, 2)) through the chain; returns a new array."""
-        out = self._board.process(
-            block.T, self.sample_rate, buffer_size=PROCESS_FRAMES, reset=False
-        )
-        return np.ascontiguousarray(out.T)
+        return np.ascontiguousarray(self._run(block).T)
 
     def process_into(self, block: np.ndarray, out: np.ndarray) -> None:
         """Run one block (float32 (frames, 2)) through the chain into ``out``, channel-major
         (float32 (2, frames), pedalboard's own layout: no transposing copy)."""
-        processed = self._board.process(
+        np.copyto(out, self._run(block))
+
+    def _run(self, block: np.ndarray) -> np.ndarray:
+        """The chain's output for ``block`` (frames, 2), as pedalboard gives it: (2, frames)."""
+        return self._board.process(
             block.T, self.sample_rate, buffer_size=PROCESS_FRAMES, reset=False
         )
-        np.copyto(out, processed)
 
     def reset(self) -> None:
         self._board.reset()

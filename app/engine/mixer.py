@@ -101,14 +101,6 @@ def strip_gains(
     return gains * (np.float32(1.0) - mixes), gains * mixes, sizes
 
 
-def stem_energy(piece: np.ndarray, gains: np.ndarray) -> float:
-    """The energy ``piece`` (float32 (frames, 2), after the strip's effects) puts into the mix
-    at (left, right) channel ``gains``: its direct sound and its reverb send together, so a
-    stem heard only through its room counts as heard."""
-    per_channel = np.einsum("ij,ij->j", piece, piece, dtype=np.float64)
-    return float(np.dot(per_channel, np.square(gains, dtype=np.float64)))
-
-
 def _ramped(
     x: np.ndarray,
     lo: np.ndarray,
@@ -752,8 +744,9 @@ class Mixer:
         The stems are split into two groups so an offline render can run them on two threads;
         real-time playback sums the same groups the same way, so both give identical samples.
         The faders, meters and sends of a group's stems are a few NumPy calls over all of them
-        at once (shape (stems, frames, 2)), not a few per stem: each call hands the GIL back
-        and forth, and on a busy machine every hand-back may cost the feeder a wait.
+        at once (channel-major, shape (stems, 2, frames)), not a few per stem: each call hands
+        the GIL back and forth, and on a busy machine every hand-back may cost the feeder a
+        wait.
         """
         frames = out.shape[0]
         work = self._work[group]

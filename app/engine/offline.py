@@ -26,7 +26,7 @@ from app.core.recipe import Recipe
 from app.core.track import TrackInfo
 from app.engine.effects import PROCESS_FRAMES
 from app.engine.loudness import normalise
-from app.engine.mixer import CHANNELS, Mixer, db_to_gain, stem_energy, strip_gains
+from app.engine.mixer import CHANNELS, Mixer, db_to_gain, strip_gains
 from app.engine.rooms import Room
 from app.styles.package import StylePackage
 
@@ -178,6 +178,14 @@ class _Piece:
                 self.sends[room, :m] += (
                     mono * ((send - s0) * ramp[:m] + s0) if ramped else mono * send
                 )
+
+
+def stem_energy(piece: np.ndarray, gains: np.ndarray) -> float:
+    """The energy ``piece`` (float32 (frames, 2), after the strip's effects) puts into the mix
+    at (left, right) channel ``gains``: its direct sound and its reverb send together, so a
+    stem heard only through its room counts as heard."""
+    per_channel = np.einsum("ij,ij->j", piece, piece, dtype=np.float64)
+    return float(np.dot(per_channel, np.square(gains, dtype=np.float64)))
 
 
 def _add_rooms(pool: Executor, rooms: list[Room], send: np.ndarray, out: np.ndarray) -> None:

@@ -52,11 +52,6 @@ class Room:
         self._left.room_size = size
         self._right.room_size = size
 
-    def process(self, send: np.ndarray) -> np.ndarray:
-        """The room's sound for ``send`` (float32 (frames, 2): left send, right send); returns
-        a new float32 (frames, 2)."""
-        return np.stack([self.process_left(send[:, 0]), self.process_right(send[:, 1])], axis=1)
-
     def process_left(self, send: np.ndarray) -> np.ndarray:
         """The room's left channel for the left send (float32 (frames,)); a new array."""
         return self._run(self._left, send)[0]
