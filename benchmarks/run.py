@@ -606,7 +606,8 @@ try:
     app.exec()
 finally:
     busy.kill()
-print(track.underruns, ticks[0], track.position_s, flush=True)
+player = track.player
+print(player.ring_underruns, player.device_underflows, ticks[0], track.position_s, flush=True)
 view.close()
 view.deleteLater()  # as the window does when it closes: widgets go before the interpreter
 app.processEvents()
@@ -631,14 +632,17 @@ def soak(quick: bool) -> list[Figure]:
             capture_output=True, text=True, check=True, env=dict(os.environ),
         )  # fmt: skip
     shutil.rmtree(home, ignore_errors=True)
-    underruns, paints, _ = out.stdout.strip().splitlines()[-1].split()
+    ring, device, paints, _ = out.stdout.strip().splitlines()[-1].split()
+    underruns = int(ring) + int(device)
     label = (
         f"{seconds / 60:.0f} min, 8 stems with EQ+comp+reverb, 2 style models (violin, tape), "
         "window redrawing, other core busy"
     )
     return [
-        Figure(f"underruns in a soak ({label})", int(underruns), "count", "0",
-               int(underruns) == 0),
+        Figure(f"underruns in a soak ({label})", underruns, "count", "0", underruns == 0),
+        Figure("  of which the ring ran dry (the feeder was late)", int(ring), "count", "", None),
+        Figure("  of which PortAudio underflowed (the device side was late)", int(device),
+               "count", "", None),
         Figure("window refreshes during the soak (meters, clock, playhead; 33 ms timer)",
                int(paints), "count", "", None),
     ]  # fmt: skip

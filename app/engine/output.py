@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import FanfareError
+from app.engine import realtime
 from app.engine.mixer import CHANNELS, Mixer
 
 DEVICE_BLOCK_FRAMES = 256
@@ -120,8 +121,12 @@ class Player:
         self.device = device
         self.on_finished = on_finished
         self.state = TransportState.STOPPED
-        #: Times the ring buffer ran dry and PortAudio output underflows, since the track opened.
-        self.underruns = 0
+        #: Times the ring buffer ran dry (the feeder rendered too late), since the track opened.
+        self.ring_underruns = 0
+        #: PortAudio output underflows (the device side itself came late), since the track opened.
+        self.device_underflows = 0
+        #: None while the audio threads run at real-time priority; else why they do not.
+        self.realtime: str | None = None
         self._position = 0  # frames, while not playing
         self._stream: Any = None
         self._ring: Any = None
@@ -147,6 +152,11 @@ class Player:
         self._stats_first = True  # the next count is the stream's first
         self._retired: list[Any] = []  # rings of cancelled actions, kept while the stream runs
         mixer.warm(0)
+
+    @property
+    def underruns(self) -> int:
+        """Dropouts heard since the track opened: dry rings plus PortAudio underflows."""
+        return self.ring_underruns + self.device_underflows
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -196,6 +206,7 @@ class Player:
             return
         if self._position >= self.mixer.frames:
             self._position = 0
+        others = realtime.native_threads()
         stream = _open_stream(self.mixer.sample_rate, self.device)
         _freeze_heap()
         sys.setswitchinterval(min(sys.getswitchinterval(), PLAYING_SWITCH_INTERVAL_S))
@@ -208,6 +219,9 @@ class Player:
                 f"Audio output is unavailable, because the sound device did not start ({exc})."
             ) from None
         self._stream = stream
+        self.realtime = realtime.promote_all(
+            realtime.native_threads() - others, realtime.DEVICE_PRIORITY
+        )
         # The first count is taken by the callback itself, at a set stream time: the feeder
         # may be late to ask (the first fill can take 0.1 s), and a count taken later would
         # mix the device's start-up with what follows.
@@ -368,6 +382,12 @@ class Player:
 
     def _feed(self) -> None:
         period = self.mixer.block_frames / self.mixer.sample_rate
+        # At a real-time priority a woken feeder runs at once, ahead of the window's painting
+        # and the style models; it still waits for the GIL, which the switch interval hands
+        # over within ~0.5 ms. Its thread is new at each play or seek.
+        refused = realtime.promote_current(realtime.FEEDER_PRIORITY)
+        if refused is not None and self.realtime is None:
+            self.realtime = refused
         try:
             while not self._stop.is_set():
                 if self.deadline is not None and time.time() >= self.deadline():
@@ -379,7 +399,7 @@ class Player:
                     if self._written >= self.mixer.frames and self.loop is None:
                         self._end(TransportState.STOPPED, None)
                         return
-                    self.underruns += 1
+                    self.ring_underruns += 1
                     self._queue_action()
                 self._count_underflows()
                 self._stop.wait(period / 4)
@@ -409,7 +429,7 @@ class Player:
 
     def _count_underflows(self) -> None:
         """Add PortAudio's output underflows (fetched from the running stream by an rtmixer
-        action, as ``stream.stats`` may only be read from a stopped one) to ``underruns``,
+        action, as ``stream.stats`` may only be read from a stopped one) to ``device_underflows``,
         except the device's start-up (see ``START_GRACE_BLOCKS``); fetch again every
         ``STATS_EVERY_S`` (feeder thread)."""
         stream, action = self._stream, self._stats_action
@@ -426,7 +446,7 @@ class Player:
         the device's start-up is in it)."""
         starting = self._stats_first and fetched.stats.blocks <= START_GRACE_BLOCKS
         if not starting:
-            self.underruns += int(fetched.stats.output_underflows)
+            self.device_underflows += int(fetched.stats.output_underflows)
         self._stats_first = False
 
     def _teardown(self) -> None:

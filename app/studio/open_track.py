@@ -356,6 +356,12 @@ class OpenTrack:
     def underruns(self) -> int:
         return self._player.underruns if self._player is not None else 0
 
+    @property
+    def realtime(self) -> str | None:
+        """Why the audio threads do not run at real-time priority; None when they do (or
+        nothing has played yet)."""
+        return self._player.realtime if self._player is not None else None
+
     def play(self) -> None:
         """Start playing (raises LicenceExpiredError or OutputUnavailableError)."""
         self.licence.check_time(time.time())

@@ -338,7 +338,7 @@ class TrackView(QWidget):
         position = self.track.position_s
         if self.transport.duration_s != self.track.duration_s:  # the arrangement changed
             self.transport.set_duration(self.track.duration_s)
-        self.transport.show_position(position, playing, self.track.underruns)
+        self.transport.show_position(position, playing, self.track.underruns, self.track.realtime)
         self.sections.set_position(self.track.source_position_s)
         self._show_moves()
         if self.track.recipe.automation:

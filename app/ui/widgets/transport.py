@@ -141,12 +141,19 @@ class TransportBar(QWidget):
         self._duration_s = seconds
         self.slider.setRange(0, int(seconds * SEEK_STEPS_PER_S))
 
-    def show_position(self, seconds: float, playing: bool, underruns: int) -> None:
+    def show_position(
+        self, seconds: float, playing: bool, underruns: int, realtime: str | None = None
+    ) -> None:
+        """Show the playhead at ``seconds``, and the dropouts heard so far; ``realtime`` is
+        why the audio threads do not run at real-time priority (None when they do)."""
         self.clock.setText(f"{clock(seconds)} / {clock(self._duration_s)}")
         if not self.slider.isSliderDown():
             self.slider.setValue(int(seconds * SEEK_STEPS_PER_S))
         self.play_button.setText("❚❚" if playing else "▶")
         self.underruns.setText(f"dropouts: {underruns}" if underruns else "")
+        if underruns:
+            tip = "Moments the sound reached the device too late since the track opened."
+            self.underruns.setToolTip(f"{tip}\n{realtime}" if realtime else tip)
 
     def add_action(self, widget: QWidget) -> None:
         """Put ``widget`` at the end of the tempo/key/record row (the owner's buttons)."""

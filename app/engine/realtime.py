@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Real-time scheduling for the threads that carry sound to the device (Linux).
+
+rtmixer's callback never waits for Python, but it and the sound server's client thread are
+ordinary threads: with the window painting, style models rendering ahead and another program
+busy on the other core, the scheduler let them run 10-37 ms late here, longer than the
+device's 10.7 ms buffer, and PulseAudio counted an underflow about once a minute. Audio
+software asks the kernel for a fixed-priority (``SCHED_FIFO``) class for such threads, as
+JACK clients and PipeWire do; the kernel grants it to a user allowed real-time priorities
+(``RLIMIT_RTPRIO``, e.g. the ``audio`` group's limits) or holding ``CAP_SYS_NICE``.
+
+The priorities stay below PulseAudio's own (5 by default), which must run first to ask for
+the sound, and every promoted thread is reset on fork, so nothing the app starts inherits it.
+A thread that may not be promoted runs on at normal priority, and the reason is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+DEVICE_PRIORITY = 3  # the threads opening the device started: PortAudio's, the sound server's
+FEEDER_PRIORITY = 2  # below the device's threads: the feeder has a 10 ms ring to spare
+
+
+def promote(thread_id: int, priority: int) -> str | None:
+    """Put the thread with kernel id ``thread_id`` of this process in ``SCHED_FIFO`` at
+    ``priority`` (1-99, higher runs first).
+
+    Returns:
+        None once promoted; else why not, as a sentence for the user.
+    """
+    if not sys.platform.startswith("linux"):
+        return "Real-time audio scheduling is unavailable, because it is only used on Linux."
+    policy = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
+    try:
+        os.sched_setscheduler(thread_id, policy, os.sched_param(priority))
+    except ProcessLookupError:  # the thread has ended: nothing to promote
+        return None
+    except PermissionError:
+        return (
+            "Real-time audio scheduling is unavailable, because this account may not use "
+            "real-time priorities (on most systems, membership of the audio group allows it); "
+            "dropouts are likelier while other programs keep the processor busy."
+        )
+    except OSError as exc:  # e.g. the system's real-time budget is all given out
+        return f"Real-time audio scheduling is unavailable, because the kernel refused it ({exc})."
+    return None
+
+
+def promote_current(priority: int) -> str | None:
+    """:func:`promote` the calling thread."""
+    return promote(threading.get_native_id(), priority)
+
+
+def native_threads() -> set[int]:
+    """Kernel ids of this process's threads that Python did not start (empty without /proc).
+
+    Taken before and after the device opens, the difference is the threads the audio stack
+    started for it: PortAudio's callback thread and, through ALSA's ``pulse`` device,
+    libpulse's client thread that carries the sound to the server.
+    """
+    try:
+        tasks = {int(task) for task in os.listdir("/proc/self/task")}
+    except OSError:  # not Linux, or no /proc
+        return set()
+    return tasks - {thread.native_id for thread in threading.enumerate()}
+
+
+def promote_all(thread_ids: set[int], priority: int) -> str | None:
+    """:func:`promote` each of ``thread_ids``.
+
+    Returns:
+        None when all were promoted (or none were given); else the first reason one was not.
+    """
+    reasons = [promote(tid, priority) for tid in sorted(thread_ids)]
+    return next((reason for reason in reasons if reason is not None), None)
