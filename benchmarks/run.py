@@ -648,6 +648,87 @@ def soak(quick: bool) -> list[Figure]:
     ]  # fmt: skip
 
 
+# A 2 ms sleep at SCHED_FIFO 50, which no ordinary thread can delay: how far it oversleeps is
+# the machine itself pausing (prints the longest oversleep in ms, and how many exceeded 4 ms).
+SLEEPER = """
+import os, sys, time
+try:
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+except PermissionError:
+    print("nan 0"); raise SystemExit
+end, worst, over = time.monotonic() + float(sys.argv[1]), 0.0, 0
+while (start := time.monotonic()) < end:
+    time.sleep(0.002)
+    late = time.monotonic() - start - 0.002
+    worst, over = max(worst, late), over + (late > 0.004)
+print(worst * 1e3, over)
+"""
+
+
+@benchmark
+def device_floor(quick: bool) -> list[Figure]:
+    """What the machine does to the simplest player while both cores are busy: silence from
+    a ring the same size as the studio's, topped up every 2.7 ms, through the device the
+    studio opens; two processes spin, and a real-time sleeper measures the machine's pauses.
+    The soak's dropouts are only the app's beyond this floor."""
+    import numpy as np
+    import rtmixer
+
+    from app.engine.output import BYTES_PER_FRAME, RING_FRAMES, _open_stream
+
+    seconds = 60.0 if quick else 300.0
+    stream = _open_stream(48_000, None)
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)
+    ]  # fmt: skip
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", SLEEPER, str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    underflows = dry = 0
+    try:
+        stream.start()
+        ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
+        block = np.zeros((512, 2), dtype=np.float32)
+
+        def top_up() -> None:
+            while ring.write_available >= len(block):
+                ring.write(block)
+
+        top_up()
+        action = stream.play_ringbuffer(ring)
+        time.sleep(0.5)
+        start_up = stream.fetch_and_reset_stats()  # not what this measures: dropped
+        while start_up in stream.actions:
+            time.sleep(0.002)
+        stats = stream.fetch_and_reset_stats()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            top_up()
+            if action not in stream.actions:
+                dry += 1
+                top_up()
+                action = stream.play_ringbuffer(ring)
+            if stats not in stream.actions:
+                underflows += int(stats.stats.output_underflows)
+                stats = stream.fetch_and_reset_stats()
+            time.sleep(0.0027)
+        stream.cancel(action)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+        worst_ms, over = sleeper.communicate()[0].split()
+        stream.stop()
+        stream.close()
+    label = f"{seconds / 60:.0f} min, trivial player, both cores busy"
+    return [
+        Figure(f"PortAudio underflows ({label})", underflows, "count", "", None),
+        Figure(f"dry rings ({label})", dry, "count", "", None),
+        Figure("longest oversleep of a 2 ms sleep at SCHED_FIFO 50 (the machine pausing)",
+               float(worst_ms), "ms", "", None),
+        Figure("  such oversleeps over 4 ms", int(over), "count", "", None),
+    ]  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs")

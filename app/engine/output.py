@@ -206,7 +206,7 @@ class Player:
             return
         if self._position >= self.mixer.frames:
             self._position = 0
-        others = realtime.native_threads()
+        before_open = realtime.native_threads()
         stream = _open_stream(self.mixer.sample_rate, self.device)
         _freeze_heap()
         sys.setswitchinterval(min(sys.getswitchinterval(), PLAYING_SWITCH_INTERVAL_S))
@@ -219,9 +219,8 @@ class Player:
                 f"Audio output is unavailable, because the sound device did not start ({exc})."
             ) from None
         self._stream = stream
-        self.realtime = realtime.promote_all(
-            realtime.native_threads() - others, realtime.DEVICE_PRIORITY
-        )
+        started = realtime.device_threads(before_open, realtime.native_threads())
+        self.realtime = realtime.promote_all(started, realtime.DEVICE_PRIORITY)
         # The first count is taken by the callback itself, at a set stream time: the feeder
         # may be late to ask (the first fill can take 0.1 s), and a count taken later would
         # mix the device's start-up with what follows.

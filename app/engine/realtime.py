@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Real-time scheduling for the threads that carry sound to the device (Linux).
 
-rtmixer's callback never waits for Python, but it and the sound server's client thread are
-ordinary threads: with the window painting, style models rendering ahead and another program
-busy on the other core, the scheduler let them run 10-37 ms late here, longer than the
-device's 10.7 ms buffer, and PulseAudio counted an underflow about once a minute. Audio
-software asks the kernel for a fixed-priority (``SCHED_FIFO``) class for such threads, as
-JACK clients and PipeWire do; the kernel grants it to a user allowed real-time priorities
-(``RLIMIT_RTPRIO``, e.g. the ``audio`` group's limits) or holding ``CAP_SYS_NICE``.
+rtmixer's callback never waits for Python, but it, the sound server's client thread and the
+feeder are ordinary threads: with the window painting, style models rendering ahead and
+another program busy on the other core, they wait their turn for the one free core, and the
+device's buffer is 10.7 ms. Audio software asks the kernel for a fixed-priority class
+(``SCHED_FIFO``) for such threads, as JACK clients and PipeWire do; the kernel grants it to a
+user allowed real-time priorities (``RLIMIT_RTPRIO``, e.g. the ``audio`` group's limits) or
+holding ``CAP_SYS_NICE``. It cannot help when the machine itself pauses: on the benchmark
+machine, with both cores busy, a thread at priority 50 still overslept by up to 11 ms.
 
 The priorities stay below PulseAudio's own (5 by default), which must run first to ask for
 the sound, and every promoted thread is reset on fork, so nothing the app starts inherits it.
@@ -22,6 +23,7 @@ import threading
 
 DEVICE_PRIORITY = 3  # the threads opening the device started: PortAudio's, the sound server's
 FEEDER_PRIORITY = 2  # below the device's threads: the feeder has a 10 ms ring to spare
+SOUND_SERVER_THREADS = frozenset({"threaded-ml"})  # libpulse's client thread
 
 
 def promote(thread_id: int, priority: int) -> str | None:
@@ -54,18 +56,40 @@ def promote_current(priority: int) -> str | None:
     return promote(threading.get_native_id(), priority)
 
 
-def native_threads() -> set[int]:
-    """Kernel ids of this process's threads that Python did not start (empty without /proc).
+def native_threads() -> dict[int, str]:
+    """{kernel id: name} of this process's threads that Python did not start (empty without
+    /proc)."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:  # not Linux, or no /proc
+        return {}
+    python = {thread.native_id for thread in threading.enumerate()}
+    found = {}
+    for task in tasks:
+        if int(task) in python:
+            continue
+        try:
+            with open(f"/proc/self/task/{task}/comm", encoding="utf-8") as comm:
+                found[int(task)] = comm.read().strip()
+        except OSError:  # the thread ended while we looked
+            continue
+    return found
 
-    Taken before and after the device opens, the difference is the threads the audio stack
-    started for it: PortAudio's callback thread and, through ALSA's ``pulse`` device,
-    libpulse's client thread that carries the sound to the server.
+
+def device_threads(before: dict[int, str], after: dict[int, str]) -> set[int]:
+    """The threads the audio stack started between two :func:`native_threads` snapshots
+    taken around opening and starting the device: PortAudio's callback thread, which keeps
+    the process's name, and libpulse's client thread (ALSA's ``pulse`` device), which carries
+    the sound to the server. Named threads started meanwhile, such as Qt's pool threads, are
+    not the device's: at a real-time priority a busy one would take a core from everything.
     """
     try:
-        tasks = {int(task) for task in os.listdir("/proc/self/task")}
-    except OSError:  # not Linux, or no /proc
+        with open("/proc/self/comm", encoding="utf-8") as comm:
+            unnamed = comm.read().strip()
+    except OSError:
         return set()
-    return tasks - {thread.native_id for thread in threading.enumerate()}
+    names = SOUND_SERVER_THREADS | {unnamed}
+    return {tid for tid, name in after.items() if tid not in before and name in names}
 
 
 def promote_all(thread_ids: set[int], priority: int) -> str | None:

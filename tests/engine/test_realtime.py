@@ -91,14 +91,20 @@ def test_a_thread_that_has_ended_needs_no_promotion() -> None:
     assert realtime.promote(gone, realtime.FEEDER_PRIORITY) is None
 
 
-def test_the_threads_python_started_are_not_taken_for_the_audio_stacks() -> None:
+def test_only_the_threads_the_audio_stack_started_are_taken_for_the_devices() -> None:
     stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
+    before = realtime.native_threads()
+    thread = threading.Thread(target=stop.wait)  # Python's own: never the device's
     thread.start()
     try:
-        found = realtime.native_threads()
-        assert thread.native_id not in found
-        assert threading.get_native_id() not in found
+        after = realtime.native_threads()
+        assert thread.native_id not in after
+        assert threading.get_native_id() not in after
+        # A thread the audio stack started keeps the process's name (PortAudio's) or is
+        # libpulse's; a named one started meanwhile (Qt's pool) is not the device's.
+        unnamed = Path("/proc/self/comm").read_text().strip()
+        fake = {**after, 10**9: unnamed, 10**9 + 1: "threaded-ml", 10**9 + 2: "Thread (pooled)"}
+        assert realtime.device_threads(before, fake) == {10**9, 10**9 + 1}
     finally:
         stop.set()
         thread.join()
