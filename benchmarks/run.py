@@ -712,6 +712,9 @@ def device_floor(quick: bool) -> list[Figure]:
                 underflows += int(stats.stats.output_underflows)
                 stats = stream.fetch_and_reset_stats()
             time.sleep(0.0027)
+        while stats in stream.actions:  # the last count, up to the end
+            time.sleep(0.002)
+        underflows += int(stats.stats.output_underflows)
         stream.cancel(action)
     finally:
         for spinner in spinners:

@@ -39,7 +39,8 @@ def _policy(thread_id: int) -> tuple[int, int]:
 def _unprivileged(code: str) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a Python that may not use real-time priorities: no real-time limit
     and, for root, without the capability that bypasses it."""
-    command = [sys.executable, "-c", code]
+    limit = "import resource\nresource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))\n"
+    command = [sys.executable, "-c", limit + code]
     if os.geteuid() == 0:
         if shutil.which("setpriv") is None:
             pytest.skip("setpriv is needed to drop root's CAP_SYS_NICE")
@@ -51,7 +52,6 @@ def _unprivileged(code: str) -> subprocess.CompletedProcess[str]:
         check=True,
         cwd=ROOT,
         env=dict(os.environ),
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0)),
         timeout=60,
     )
 
