@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -484,9 +485,9 @@ def first_audio(quick: bool) -> list[Figure]:
                 value <= 300,
             )
         )
-        from app.engine.output import RING_FRAMES
+        from app.engine.output import DEFAULT_BUFFERING  # what a fresh studio plays with
 
-        ring_ms = RING_FRAMES / 48.0
+        ring_ms = DEFAULT_BUFFERING.ring_frames / 48.0
         value = statistics.median(retimes) * 1000 + ring_ms
         figures.append(
             Figure(f"tempo x1.1 or key +2 -> heard ({label}), median", value, "ms", "<= 250",
@@ -567,7 +568,7 @@ def peak_memory(quick: bool) -> list[Figure]:
 
 
 SOAK = """
-import os, subprocess, sys, time
+import json, os, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PySide6.QtCore import QTimer
@@ -575,9 +576,11 @@ from PySide6.QtWidgets import QApplication
 from app.core.effects import Compressor, Eq, Reverb, StemFx
 from app.studio.session import Studio
 from app.ui.track_view import TrackView
+from app.engine.output import buffering_named
 app = QApplication([])
 studio = Studio(sys.argv[2])
 studio.login("fan", "fanfare-demo")
+studio.set_buffering(buffering_named(sys.argv[4]))  # as the user picks it in the transport
 track = studio.open_track("long-night")
 fx = StemFx(eq=Eq(mid_db=-3.0), compressor=Compressor(threshold_db=-18.0, ratio=3.0),
             reverb=Reverb(room_size=0.5, mix=0.2))
@@ -596,18 +599,26 @@ view = TrackView(track)
 view.resize(1180, 720)
 view.show()
 ticks = [0]  # the window's own refresh timer (meters, clock, playhead), counted
-view.timer.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
+drops = []  # when each dropout was first seen (monotonic s; the underflow count comes 4 times a s)
+def tick():
+    ticks[0] += 1
+    seen = track.player.underruns
+    drops.extend([time.monotonic()] * (seen - len(drops)))
+view.timer.timeout.connect(tick)
 busy = subprocess.Popen([sys.executable, "-c", "while True: pass"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
     track.play()
+    began = time.monotonic()
     track.player.set_loop(0, track.mixer.frames)  # a soak longer than the track goes round
     QTimer.singleShot(int(float(sys.argv[3]) * 1000), app.quit)
     app.exec()
 finally:
     busy.kill()
 player = track.player
-print(player.ring_underruns, player.device_underflows, ticks[0], track.position_s, flush=True)
+print(json.dumps({"ring": player.ring_underruns, "device": player.device_underflows,
+                  "ticks": ticks[0], "began": began, "ended": time.monotonic(), "drops": drops}),
+      flush=True)
 view.close()
 view.deleteLater()  # as the window does when it closes: widgets go before the interpreter
 app.processEvents()
@@ -623,46 +634,89 @@ os._exit(0)
 @benchmark
 def soak(quick: bool) -> list[Figure]:
     """Underruns over a long playback of the 8-stem track with effects on every strip, the
-    window open and redrawing its meters, and another process spinning on the other core."""
+    window open and redrawing its meters, and another process spinning on the other core;
+    once for each audio buffer setting."""
     home = _isolated_home()
     seconds = 60.0 if quick else 600.0
+    figures = []
+    from benchmarks.engine import bench_bufferings
+
     with _long_track_platform(LONG_TRACK_S) as url:
-        out = subprocess.run(
-            [sys.executable, "-c", SOAK, str(ROOT), url, str(seconds)],
-            capture_output=True, text=True, check=True, env=dict(os.environ),
-        )  # fmt: skip
+        for buffering in bench_bufferings():
+            probe = _start_pause_probe(seconds + 600)  # ends with the soak
+            out = subprocess.run(
+                [sys.executable, "-c", SOAK, str(ROOT), url, str(seconds), buffering.name],
+                capture_output=True, text=True, check=True, env=dict(os.environ),
+            )  # fmt: skip
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            pauses = _machine_pauses(probe)
+            underruns = result["ring"] + result["device"]
+            label = (
+                f"{seconds / 60:.0f} min, buffer {buffering.label}, 8 stems with "
+                "EQ+comp+reverb, 2 style models (violin, tape), window redrawing, other core busy"
+            )
+            figures += [
+                Figure(f"underruns in a soak ({label})", underruns, "count", "0", underruns == 0),
+                Figure("  of which the ring ran dry (the feeder was late)", result["ring"],
+                       "count", "", None),
+                Figure("  of which PortAudio underflowed (the device side was late)",
+                       result["device"], "count", "", None),
+                Figure("  window refreshes during it (meters, clock, playhead; 33 ms timer)",
+                       result["ticks"], "count", "", None),
+            ]  # fmt: skip
+            if pauses is not None:
+                during = [(t, ms) for t, ms in pauses if result["began"] <= t <= result["ended"]]
+                figures += _pause_figures(during, "a 2 ms sleep at SCHED_FIFO 50 meanwhile")
+                # A dropout is seen up to ~0.3 s after it happens (the underflow count is
+                # fetched every 0.25 s, the window ticks every 33 ms).
+                after_pause = sum(
+                    any(t <= drop <= t + 1.0 and ms > 8.0 for t, ms in during)
+                    for drop in result["drops"]
+                )
+                figures.append(
+                    Figure("  dropouts within 1 s after a machine pause over 8 ms", after_pause,
+                           "count", "", None)
+                )  # fmt: skip
     shutil.rmtree(home, ignore_errors=True)
-    ring, device, paints, _ = out.stdout.strip().splitlines()[-1].split()
-    underruns = int(ring) + int(device)
-    label = (
-        f"{seconds / 60:.0f} min, 8 stems with EQ+comp+reverb, 2 style models (violin, tape), "
-        "window redrawing, other core busy"
-    )
-    return [
-        Figure(f"underruns in a soak ({label})", underruns, "count", "0", underruns == 0),
-        Figure("  of which the ring ran dry (the feeder was late)", int(ring), "count", "", None),
-        Figure("  of which PortAudio underflowed (the device side was late)", int(device),
-               "count", "", None),
-        Figure("window refreshes during the soak (meters, clock, playhead; 33 ms timer)",
-               int(paints), "count", "", None),
-    ]  # fmt: skip
+    return figures
 
 
 # A 2 ms sleep at SCHED_FIFO 50, which no ordinary thread can delay: how far it oversleeps is
-# the machine itself pausing (prints the longest oversleep in ms, and how many exceeded 4 ms).
+# the machine itself pausing. Runs for argv[1] seconds or until SIGTERM, then prints a JSON list
+# of [monotonic time, ms overslept] for each oversleep over 4 ms ("null": no real-time rights).
 SLEEPER = """
-import os, sys, time
+import json, os, signal, sys, time
 try:
     os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
 except PermissionError:
-    print("nan 0"); raise SystemExit
-end, worst, over = time.monotonic() + float(sys.argv[1]), 0.0, 0
+    print("null"); raise SystemExit
+pauses = []
+def done(*_):
+    print(json.dumps(pauses), flush=True)
+    os._exit(0)
+signal.signal(signal.SIGTERM, done)
+end = time.monotonic() + float(sys.argv[1])
 while (start := time.monotonic()) < end:
     time.sleep(0.002)
     late = time.monotonic() - start - 0.002
-    worst, over = max(worst, late), over + (late > 0.004)
-print(worst * 1e3, over)
+    if late > 0.004:
+        pauses.append([round(start, 4), round(late * 1e3, 2)])
+done()
 """
+
+
+def _start_pause_probe(seconds: float) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", SLEEPER, str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+
+
+def _machine_pauses(probe: subprocess.Popen[str]) -> list[tuple[float, float]] | None:
+    """The probe's pauses as (monotonic time, ms), once it ends (None: it could not run at
+    real-time priority, so it measures nothing)."""
+    if probe.poll() is None:
+        probe.terminate()
+    return json.loads(probe.communicate()[0] or "null")
 
 
 @benchmark
@@ -674,20 +728,18 @@ def device_floor(quick: bool) -> list[Figure]:
     import numpy as np
     import rtmixer
 
-    from app.engine.output import BYTES_PER_FRAME, RING_FRAMES, _open_stream
+    from app.engine.output import BYTES_PER_FRAME, DEFAULT_BUFFERING, _open_stream
 
     seconds = 60.0 if quick else 300.0
     stream = _open_stream(48_000, None)
     spinners = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)
     ]  # fmt: skip
-    sleeper = subprocess.Popen(
-        [sys.executable, "-c", SLEEPER, str(seconds)], stdout=subprocess.PIPE, text=True
-    )
+    sleeper = _start_pause_probe(seconds)
     underflows = dry = 0
     try:
         stream.start()
-        ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
+        ring = rtmixer.RingBuffer(BYTES_PER_FRAME, DEFAULT_BUFFERING.ring_frames)
         block = np.zeros((512, 2), dtype=np.float32)
 
         def top_up() -> None:
@@ -719,16 +771,25 @@ def device_floor(quick: bool) -> list[Figure]:
     finally:
         for spinner in spinners:
             spinner.kill()
-        worst_ms, over = sleeper.communicate()[0].split()
+        pauses = _machine_pauses(sleeper)
         stream.stop()
         stream.close()
     label = f"{seconds / 60:.0f} min, trivial player, both cores busy"
     return [
         Figure(f"PortAudio underflows ({label})", underflows, "count", "", None),
         Figure(f"dry rings ({label})", dry, "count", "", None),
-        Figure("longest oversleep of a 2 ms sleep at SCHED_FIFO 50 (the machine pausing)",
-               float(worst_ms), "ms", "", None),
-        Figure("  such oversleeps over 4 ms", int(over), "count", "", None),
+        *_pause_figures(pauses, "a 2 ms sleep at SCHED_FIFO 50"),
+    ]
+
+
+def _pause_figures(pauses: list[tuple[float, float]] | None, what: str) -> list[Figure]:
+    """The machine's pauses as the probe saw them: the longest, and how many exceeded 4 ms."""
+    if pauses is None:
+        return [Figure("machine pauses (not measured: no real-time rights)", 0, "", "", None)]
+    return [
+        Figure(f"longest oversleep of {what} (the machine pausing)",
+               max((ms for _, ms in pauses), default=0.0), "ms", "", None),
+        Figure("  such oversleeps over 4 ms", len(pauses), "count", "", None),
     ]  # fmt: skip
 
 

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,12 +40,56 @@ STATS_FIRST_S = 0.03
 START_GRACE_BLOCKS = 16  # ~85 ms of 256-frame callbacks
 # While audio plays, Python hands the GIL between threads every 0.5 ms instead of every 5 ms:
 # the feeder must get it back within a few milliseconds of asking, even while the window's
-# paint code or a decode holds it, or the 21 ms ring runs dry.
+# paint code or a decode holds it, or the low-latency ring (21 ms) runs dry.
 PLAYING_SWITCH_INTERVAL_S = 0.0005
 _heap_frozen = False  # see _freeze_heap
-RING_FRAMES = 1024  # ~21 ms at 48 kHz: the render-ahead window, and so the control latency
 BYTES_PER_FRAME = 4 * CHANNELS
 LOOP_FADE_FRAMES = 240  # 5 ms at 48 kHz
+
+
+@dataclass(frozen=True)
+class Buffering:
+    """How much sound is made ahead of the device: the trade between how soon a control is
+    heard and how long a pause of the computer playback survives (a DAW's buffer size).
+
+    Attributes:
+        name: the key kept in the user's preferences.
+        label: what the user picks.
+        ring_frames: the feeder's render-ahead ring (a power of two, frames at 48 kHz). The
+            feeder tops it up in mixer blocks (512 frames), so a pause longer than
+            ``ring_frames - 512`` frames minus the device's next pull runs it dry.
+        device_latency: PortAudio's output latency: ``"low"`` (~11 ms through PulseAudio) or
+            seconds. A longer one keeps more in the sound server, which then rides out a pause
+            of the whole machine; the device pulls that much at once after one, so the ring
+            grows with it.
+    """
+
+    name: str
+    label: str
+    ring_frames: int
+    device_latency: str | float
+
+    def expected_latency_s(self, sample_rate: int) -> float:
+        """About how long after a control moves it is heard, in seconds (the ring and the
+        device's buffer, before the device is open and says its own)."""
+        device = 0.0107 if self.device_latency == "low" else float(self.device_latency)
+        return self.ring_frames / sample_rate + device
+
+
+# Measured in the soak benchmark (benchmarks/README.md): on a machine that pauses for 15 ms
+# when both cores are busy, "low" drops out a few times in 10 minutes, "safe" not at all.
+BUFFERINGS = (
+    Buffering("low", "Low latency", 1024, "low"),  # ~21 + 11 ms
+    Buffering("balanced", "Balanced", 2048, 0.02),  # ~43 + 21 ms
+    Buffering("safe", "Safe", 4096, 0.04),  # ~85 + 48 ms
+)
+DEFAULT_BUFFERING = BUFFERINGS[0]
+
+
+def buffering_named(name: str) -> Buffering:
+    """The setting called ``name``; the default for a name this version does not know (a
+    preferences file from another version must not stop playback)."""
+    return next((b for b in BUFFERINGS if b.name == name), DEFAULT_BUFFERING)
 
 
 class OutputUnavailableError(FanfareError):
@@ -70,7 +115,7 @@ def _preferred_device(sounddevice: Any) -> str | None:
     return next((n for n in ("pipewire", "pulse") if n in names), None)
 
 
-def _open_stream(sample_rate: int, device: str | int | None) -> Any:
+def _open_stream(sample_rate: int, device: str | int | None, latency: str | float = "low") -> Any:
     try:
         import rtmixer  # lazy: PortAudio loads here, not at start-up
         import sounddevice
@@ -85,7 +130,7 @@ def _open_stream(sample_rate: int, device: str | int | None) -> Any:
             channels=CHANNELS,
             blocksize=DEVICE_BLOCK_FRAMES,
             samplerate=sample_rate,
-            latency="low",
+            latency=latency,
             device=device,
         )
     except Exception as exc:  # PortAudioError or ValueError for a missing device
@@ -104,6 +149,8 @@ class Player:
         deadline: returns the Unix time at which playback must stop (a licence's expiry); it is
             read on every feeder pass, so a renewed licence moves it.
         on_stopped: called from the feeder thread with the reason when the deadline stops play.
+        buffering: how far ahead to render (see :class:`Buffering`); change it with
+            :meth:`set_buffering`.
     """
 
     def __init__(
@@ -114,8 +161,10 @@ class Player:
         on_finished: Callable[[], None] | None = None,
         deadline: Callable[[], float] | None = None,
         on_stopped: Callable[[str], None] | None = None,
+        buffering: Buffering = DEFAULT_BUFFERING,
     ) -> None:
         self.mixer = mixer
+        self.buffering = buffering
         self.deadline = deadline
         self.on_stopped = on_stopped
         self.device = device
@@ -170,7 +219,7 @@ class Player:
 
     def set_loop(self, start_frame: int | None, end_frame: int | None = None) -> None:
         """Loop playback over ``[start_frame, end_frame)`` (None: no loop). Heard once the
-        frames already rendered ahead (~21 ms) have played. Playback only: renders and
+        frames already rendered ahead (the buffering's ring) have played. Playback only: renders and
         published remixes follow the recipe, never the loop."""
         if start_frame is None or end_frame is None:
             self.loop = None
@@ -207,7 +256,7 @@ class Player:
         if self._position >= self.mixer.frames:
             self._position = 0
         before_open = realtime.native_threads()
-        stream = _open_stream(self.mixer.sample_rate, self.device)
+        stream = _open_stream(self.mixer.sample_rate, self.device, self.buffering.device_latency)
         _freeze_heap()
         sys.setswitchinterval(min(sys.getswitchinterval(), PLAYING_SWITCH_INTERVAL_S))
         try:
@@ -235,7 +284,8 @@ class Player:
         thread that keeps it filled."""
         import rtmixer
 
-        self._ring = rtmixer.RingBuffer(BYTES_PER_FRAME, RING_FRAMES)
+        ring_frames = self.buffering.ring_frames
+        self._ring = rtmixer.RingBuffer(BYTES_PER_FRAME, ring_frames)
         if self._switch_now():  # a tempo/key change made while stopped
             self._position = self.mixer.switch(self._position)
         self.mixer.reset(self._position, quick_start=True)
@@ -244,7 +294,7 @@ class Player:
         self._pushed = 0
         self._marks = []
         self._stop.clear()
-        self.mixer.wait_made(self._position, RING_FRAMES)
+        self.mixer.wait_made(self._position, ring_frames)
         self._queue_action()
         self._thread = threading.Thread(target=self._feed, name="fanfare-feeder", daemon=True)
         self._thread.start()
@@ -265,6 +315,28 @@ class Player:
         self._retired.append(ring)
         with contextlib.suppress(Exception):
             _wait_done(stream, [action, stream.cancel(action)])
+
+    def set_buffering(self, buffering: Buffering) -> None:
+        """Render this far ahead from now on. While playing, the device is opened again with
+        the new buffer at the same place (a moment of silence: a setting, not a live edit)."""
+        with self._lock:
+            if buffering == self.buffering:
+                return
+            self.buffering = buffering
+            if self.state is TransportState.PLAYING:
+                self._position = self.position_frames
+                self._close()
+                self.state = TransportState.PAUSED
+                self._play()
+
+    @property
+    def latency_s(self) -> float:
+        """About how long after a control moves it is heard, in seconds: the ring, and the
+        device's own latency (as the open stream reports it, or as expected)."""
+        stream, rate = self._stream, self.mixer.sample_rate
+        if stream is None:
+            return self.buffering.expected_latency_s(rate)
+        return self.buffering.ring_frames / rate + float(stream.latency)
 
     def pause(self) -> None:
         """Stop the sound and keep the position."""
@@ -483,11 +555,11 @@ def _freeze_heap() -> None:
     app, its modules, the open track) out of the garbage collector's reach (``gc.freeze``).
 
     A full collection holds the GIL while it walks every tracked object: with the studio
-    loaded that took ~50 ms here, longer than the 21 ms ring, and a 10-minute soak showed
-    the feeder stalled 25 ms once. Frozen objects are ignored by every later collection, so
-    a full one only walks what was made since. The cost: cycles among frozen objects are
-    never freed, so the first open track's own cycles, if it has any, outlive it (once per
-    process).
+    loaded that took ~50 ms here, longer than the low-latency ring (21 ms), and a 10-minute
+    soak showed the feeder stalled 25 ms once. Frozen objects are ignored by every later
+    collection, so a full one only walks what was made since. The cost: cycles among frozen
+    objects are never freed, so the first open track's own cycles, if it has any, outlive it
+    (once per process).
     """
     global _heap_frozen
     if _heap_frozen:

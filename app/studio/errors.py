@@ -20,3 +20,7 @@ class NotSignedInError(FanfareError):
 
 class PlatformKeyChangedError(FanfareError):
     """The platform signs with a key this app never pinned for it (possible impersonation)."""
+
+
+class PreferencesError(FanfareError):
+    """A preference took effect but could not be saved for the next start."""

@@ -24,7 +24,7 @@ from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
 from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
-from app.engine.output import Player, TransportState
+from app.engine.output import Buffering, Player, TransportState
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
 from app.styles.package import StylePackage
 
@@ -341,8 +341,21 @@ class OpenTrack:
                 device=self.studio.device,
                 deadline=lambda: float(self.licence.expires_at),
                 on_stopped=self._tell,
+                buffering=self.studio.buffering,
             )
         return self._player
+
+    def set_buffering(self, buffering: Buffering) -> None:
+        """Play with ``buffering`` (see :meth:`Studio.set_buffering`, which calls this)."""
+        if self._player is not None:  # else the player takes the studio's when it is made
+            self._player.set_buffering(buffering)
+
+    @property
+    def latency_s(self) -> float:
+        """About how long after a control moves it is heard, in seconds."""
+        if self._player is None:
+            return self.studio.buffering.expected_latency_s(self.info.sample_rate)
+        return self._player.latency_s
 
     @property
     def playing(self) -> bool:

@@ -37,6 +37,10 @@ class StudioPaths:
         return self.config_dir / "profiles.json"
 
     @property
+    def preferences_file(self) -> Path:
+        return self.config_dir / "preferences.json"
+
+    @property
     def secrets_file(self) -> Path:
         return self.data_dir / "device-secrets.json"
 

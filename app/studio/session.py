@@ -40,6 +40,7 @@ from app.core.licence import Licence, Revocations, verify_licence, verify_revoca
 from app.core.policy import Policy
 from app.core.track import TrackInfo
 from app.engine.allocator import limit_malloc_arenas
+from app.engine.output import Buffering
 from app.engine.sources import EncodedSource
 from app.platform_client.client import PlatformClient
 from app.platform_client.errors import (
@@ -54,8 +55,10 @@ from app.studio.errors import (
     LicenceRevokedError,
     NotSignedInError,
     PlatformKeyChangedError,
+    PreferencesError,
 )
 from app.studio.open_track import OpenTrack, Progress, quiet
+from app.studio.preferences import Preferences
 from app.studio.profile import Profile, ProfileBook, StudioPaths
 from app.studio.style_library import StyleLibrary, split_ref
 from app.vault.cache import BlobCache, BlobFile
@@ -88,6 +91,7 @@ class Studio:
         self.url = platform_url.rstrip("/")
         self.secrets = secrets or SecretStore(self.paths.secrets_file)
         self.device = device
+        self.preferences = Preferences.load(self.paths.preferences_file)
         self.book = ProfileBook(self.paths.profiles_file)
         self.profile: Profile = self.book.get(self.url)
         self.client = PlatformClient(self.url, self.secrets.get(self._token_name))
@@ -432,6 +436,35 @@ class Studio:
             if blob is None:
                 raise BundleHeaderError(f"The {kind} stem the platform sent is not a Fanfare stem.")
         return blob
+
+    # --- preferences -------------------------------------------------------------------------
+
+    @property
+    def buffering(self) -> Buffering:
+        """The audio buffer the user chose (every track plays with it)."""
+        return self.preferences.buffering
+
+    def set_buffering(self, buffering: Buffering) -> None:
+        """Play with ``buffering`` from now on, in every open track (a playing one is heard
+        again at once from where it was) and after the next start.
+
+        Raises:
+            OutputUnavailableError: the device would not open with it (the track is paused).
+            PreferencesError: it took effect but could not be saved.
+        """
+        self.preferences.audio_buffer = buffering.name
+        try:
+            self.preferences.save()
+            unsaved = None
+        except OSError as exc:
+            unsaved = exc
+        for track in list(self._open_tracks):
+            track.set_buffering(buffering)
+        if unsaved is not None:
+            raise PreferencesError(
+                f"The audio buffer is set to {buffering.label} for now, but it could not be "
+                f"saved for the next start ({unsaved.strerror or unsaved})."
+            )
 
     def close(self) -> None:
         """Close every track still open (their players and licence keepers), then the client."""

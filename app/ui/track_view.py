@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import FanfareError
 from app.studio.open_track import OpenTrack
+from app.studio.preferences import BUFFERINGS, buffering_named
 from app.ui.arrangement_dialog import ArrangementDialog
 from app.ui.effects_dialog import EffectsDialog
 from app.ui.publish_dialog import PublishDialog
@@ -30,6 +31,7 @@ METER_INTERVAL_MS = 33  # ~30 Hz: smooth to the eye, nothing for the CPU
 # After the user touches a strip, it stops following the automation for a moment: a move is
 # heard (and so shown) only once the audio already queued has played out.
 FOLLOW_HOLD_S = 0.6
+DROPOUT_HINT_AFTER = 3  # dropouts in one track before the status bar suggests a safer buffer
 
 
 NOTES_SHARP = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -155,6 +157,12 @@ class TrackView(QWidget):
         self.transport.key_changed.connect(lambda semitones: self._set_tempo(key_shift=semitones))
         self.transport.record_toggled.connect(self._record)
         self.transport.clear_moves.connect(self.clear_moves)
+        rate = info.sample_rate
+        buffers = [
+            (b.name, f"{b.label} · {b.expected_latency_s(rate) * 1e3:.0f} ms") for b in BUFFERINGS
+        ]
+        self.transport.set_buffers(buffers, track.studio.buffering.name)
+        self.transport.buffer_changed.connect(self._set_buffer)
         self.publish_button = QPushButton("Publish remix…")
         self.publish_button.setObjectName("primary")
         self.publish_button.setEnabled(track.policy.publish)
@@ -182,6 +190,7 @@ class TrackView(QWidget):
         self._shown_mix: tuple[object, object] | None = None  # what the strips follow
         self._held: dict[str, float] = {}  # strip -> until when it does not follow
         self._moves_shown = -1
+        self._dropout_hinted = False  # the status bar suggested a safer buffer (once a track)
         self.transport.show_tempo(track.recipe.tempo_ratio, track.recipe.key_shift)
         self.transport.show_recording(track.recording)
         self._tick()
@@ -317,6 +326,31 @@ class TrackView(QWidget):
         self._held.clear()
         self._tick()
 
+    def _set_buffer(self, name: str) -> None:
+        buffering = buffering_named(name)
+        try:
+            self.track.studio.set_buffering(buffering)
+        except FanfareError as exc:
+            self.failed.emit(str(exc))
+        self.transport.show_buffer(self.track.studio.buffering.name)
+        self.message.emit(
+            f"Audio buffer: {buffering.label}; controls are heard after about "
+            f"{self.track.latency_s * 1000:.0f} ms."
+        )
+        self._tick()
+
+    def _hint_safer_buffer(self) -> None:
+        """Dropouts keep coming: say once which setting plays through them (as a DAW's
+        overload warning points at its buffer size)."""
+        self._dropout_hinted = True
+        safer = [b for b in BUFFERINGS if b.ring_frames > self.track.studio.buffering.ring_frames]
+        if safer:
+            self.message.emit(
+                f"The sound dropped out {self.track.underruns} times: this computer paused "
+                f"longer than the audio buffer. Pick {safer[-1].label} next to the playhead "
+                "to play through such pauses."
+            )
+
     def _loop(self, on: bool) -> None:
         try:
             region = self.track.loop_here(on)
@@ -338,7 +372,10 @@ class TrackView(QWidget):
         position = self.track.position_s
         if self.transport.duration_s != self.track.duration_s:  # the arrangement changed
             self.transport.set_duration(self.track.duration_s)
-        self.transport.show_position(position, playing, self.track.underruns, self.track.realtime)
+        underruns = self.track.underruns
+        self.transport.show_position(position, playing, underruns, self.track.realtime)
+        if underruns >= DROPOUT_HINT_AFTER and not self._dropout_hinted:
+            self._hint_safer_buffer()
         self.sections.set_position(self.track.source_position_s)
         self._show_moves()
         if self.track.recipe.automation:

@@ -19,3 +19,19 @@ def test_dropouts_are_shown_with_why_the_audio_threads_are_not_real_time(qtbot) 
     assert REFUSED in bar.underruns.toolTip()
     bar.show_position(3.0, True, 3, None)  # real-time granted: the tip only says what they are
     assert "too late" in bar.underruns.toolTip() and "unavailable" not in bar.underruns.toolTip()
+
+
+def test_the_audio_buffer_choice_emits_only_when_the_user_picks_one(qtbot) -> None:
+    bar = TransportBar()
+    qtbot.addWidget(bar)
+    choices = [("low", "Low latency · 32 ms"), ("safe", "Safe · 125 ms")]
+    picked: list[str] = []
+    bar.buffer_changed.connect(picked.append)
+    bar.set_buffers(choices, "safe")
+    assert bar.buffer.currentText() == "Safe · 125 ms"
+    bar.show_buffer("low")
+    assert picked == []  # showing what is in use is not a choice
+    bar.buffer.setCurrentIndex(1)  # the user picks Safe
+    assert picked == ["safe"]
+    bar.show_position(1.0, True, 2, None)
+    assert "safer audio buffer" in bar.underruns.toolTip()  # where to go when dropouts come

@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from app.studio.session import Studio
 from app.ui.main_window import MainWindow
 from app.ui.track_view import TrackView
 
@@ -126,6 +127,36 @@ def test_the_loop_button_loops_the_section_under_the_playhead(qtbot, window: Mai
     assert "Looping" in window.statusBar().currentMessage()
     qtbot.mouseClick(view.transport.loop_button, Qt.MouseButton.LeftButton)
     assert view.track.player.loop is None
+
+
+def test_the_audio_buffer_picked_in_the_transport_is_used_and_kept(
+    qtbot, window: MainWindow
+) -> None:
+    _open(qtbot, window, 0)
+    view = window.view
+    combo = view.transport.buffer
+    assert combo.currentData() == "low"
+    assert [combo.itemData(i) for i in range(combo.count())] == ["low", "balanced", "safe"]
+    combo.setCurrentIndex(combo.findData("safe"))  # as the user picks it
+    assert view.track.player.buffering.name == "safe"
+    assert "controls are heard after about 1" in window.statusBar().currentMessage()
+    again = Studio(window.studio.url)  # the next start
+    try:
+        assert again.buffering.name == "safe"
+    finally:
+        again.close()
+
+
+def test_dropouts_that_keep_coming_point_to_the_safe_buffer_once(qtbot, window: MainWindow) -> None:
+    _open(qtbot, window, 0)
+    view = window.view
+    view.track.player.device_underflows = 3  # the count three pauses of the machine leave
+    view._tick()
+    assert "Pick Safe next to the playhead" in window.statusBar().currentMessage()
+    window.statusBar().clearMessage()
+    view.track.player.device_underflows = 5
+    view._tick()
+    assert window.statusBar().currentMessage() == ""  # said once, not on every tick
 
 
 def test_the_tempo_control_changes_the_tempo_and_undo_puts_it_back(

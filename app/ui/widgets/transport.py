@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The transport bar: play/pause, stop, loop, the clock, a seek bar, tempo and key, record moves
-and the underrun counter."""
+"""The transport bar: play/pause, stop, loop, the clock, a seek bar, tempo and key, record moves,
+the underrun counter and the audio buffer setting."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -22,6 +23,15 @@ RECORD_TIP = (
     "Record moves: while playing, fader and effect changes are recorded at the moment you make "
     "them, and the render plays them back there"
 )
+BUFFER_TIP = (
+    "Audio buffer: how far ahead the sound is made.\n"
+    "Low latency: faders and effects are heard soonest.\n"
+    "Safe: plays on through the pauses of a busy or slow computer, without dropouts; "
+    "controls are heard a little later.\n"
+    "Kept for the next start."
+)
+DROPOUT_TIP = "Moments the sound reached the device too late since the track opened."
+DROPOUT_HINT = "If they keep coming, pick a safer audio buffer."
 
 
 def clock(seconds: float) -> str:
@@ -45,8 +55,9 @@ class KeySpinBox(QSpinBox):
 
 class TransportBar(QWidget):
     """Emits ``play_pause``, ``stop``, ``seek(seconds)``, ``tempo_changed(ratio)``,
-    ``key_changed(semitones)``, ``record_toggled(on)`` and ``clear_moves``; shows what the
-    owner tells it (the ``show_*`` methods never emit)."""
+    ``key_changed(semitones)``, ``record_toggled(on)``, ``clear_moves`` and
+    ``buffer_changed(name)``; shows what the owner tells it (the ``show_*`` and ``set_*``
+    methods never emit)."""
 
     play_pause = Signal()
     stop = Signal()
@@ -56,6 +67,7 @@ class TransportBar(QWidget):
     key_changed = Signal(int)
     record_toggled = Signal(bool)
     clear_moves = Signal()
+    buffer_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,10 +129,17 @@ class TransportBar(QWidget):
 
         self.underruns = QLabel("")
         self.underruns.setObjectName("dim")
+        self.buffer = QComboBox()
+        self.buffer.setObjectName("buffer")
+        self.buffer.setToolTip(BUFFER_TIP)
+        self.buffer.currentIndexChanged.connect(
+            lambda index: index >= 0 and self.buffer_changed.emit(self.buffer.itemData(index))
+        )
         for widget in (self.play_button, self.stop_button, self.loop_button, self.clock):
             layout.addWidget(widget)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.underruns)
+        layout.addWidget(self.buffer)
         for text, widget in (("Tempo", self.tempo), ("Key", self.key)):
             label = QLabel(text)
             label.setObjectName("dim")
@@ -152,8 +171,23 @@ class TransportBar(QWidget):
         self.play_button.setText("❚❚" if playing else "▶")
         self.underruns.setText(f"dropouts: {underruns}" if underruns else "")
         if underruns:
-            tip = "Moments the sound reached the device too late since the track opened."
-            self.underruns.setToolTip(f"{tip}\n{realtime}" if realtime else tip)
+            tips = (DROPOUT_TIP, realtime, DROPOUT_HINT)
+            self.underruns.setToolTip("\n".join(t for t in tips if t))
+
+    def set_buffers(self, choices: list[tuple[str, str]], current: str) -> None:
+        """The audio buffer settings as ``(name, text)``, and the one in use."""
+        self.buffer.blockSignals(True)
+        self.buffer.clear()
+        for name, text in choices:
+            self.buffer.addItem(text, name)
+        self.buffer.blockSignals(False)
+        self.show_buffer(current)
+
+    def show_buffer(self, name: str) -> None:
+        """Show the audio buffer in use without emitting."""
+        self.buffer.blockSignals(True)
+        self.buffer.setCurrentIndex(max(0, self.buffer.findData(name)))
+        self.buffer.blockSignals(False)
 
     def add_action(self, widget: QWidget) -> None:
         """Put ``widget`` at the end of the tempo/key/record row (the owner's buttons)."""
