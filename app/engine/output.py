@@ -50,7 +50,7 @@ LOOP_FADE_FRAMES = 240  # 5 ms at 48 kHz
 @dataclass(frozen=True)
 class Buffering:
     """How much sound is made ahead of the device: the trade between how soon a control is
-    heard and how long a pause of the computer playback survives (a DAW's buffer size).
+    heard and how long a pause of the computer the playback survives (a DAW's buffer size).
 
     Attributes:
         name: the key kept in the user's preferences.
@@ -76,8 +76,10 @@ class Buffering:
         return self.ring_frames / sample_rate + device
 
 
-# Measured in the soak benchmark (benchmarks/README.md): on a machine that pauses for 15 ms
-# when both cores are busy, "low" drops out a few times in 10 minutes, "safe" not at all.
+# What each plays through was measured by stopping a playing player's process (SIGSTOP): Low
+# latency breaks on 12-16 ms, Balanced plays through 16 ms but not 30, Safe through 30-40 ms
+# but not 60 (tests/engine/test_buffering_device.py). The soak benchmark's dropouts on a
+# virtual machine that pauses 38-52 ms about once in 10 minutes all followed such a pause.
 BUFFERINGS = (
     Buffering("low", "Low latency", 1024, "low"),  # ~21 + 11 ms
     Buffering("balanced", "Balanced", 2048, 0.02),  # ~43 + 21 ms
@@ -219,8 +221,8 @@ class Player:
 
     def set_loop(self, start_frame: int | None, end_frame: int | None = None) -> None:
         """Loop playback over ``[start_frame, end_frame)`` (None: no loop). Heard once the
-        frames already rendered ahead (the buffering's ring) have played. Playback only: renders and
-        published remixes follow the recipe, never the loop."""
+        frames already rendered ahead (the buffering's ring) have played. Playback only:
+        renders and published remixes follow the recipe, never the loop."""
         if start_frame is None or end_frame is None:
             self.loop = None
             return
