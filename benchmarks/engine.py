@@ -6,6 +6,7 @@ Imported by benchmarks/run.py, which registers and prints them.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -194,6 +195,44 @@ def feeder_block_time(quick: bool) -> list[tuple[str, float, str, str, bool | No
     ]
 
 
+# A 2 ms sleep at SCHED_FIFO 50, which no ordinary thread can delay: how far it oversleeps is
+# the machine itself pausing. Runs for argv[1] seconds or until SIGTERM, then prints a JSON list
+# of [monotonic time, ms overslept] for each oversleep over 4 ms ("null": no real-time rights).
+SLEEPER = """
+import json, os, signal, sys, time
+try:
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+except PermissionError:
+    print("null"); raise SystemExit
+pauses = []
+def done(*_):
+    print(json.dumps(pauses), flush=True)
+    os._exit(0)
+signal.signal(signal.SIGTERM, done)
+end = time.monotonic() + float(sys.argv[1])
+while (start := time.monotonic()) < end:
+    time.sleep(0.002)
+    late = time.monotonic() - start - 0.002
+    if late > 0.004:
+        pauses.append([round(start, 4), round(late * 1e3, 2)])
+done()
+"""
+
+
+def start_pause_probe(seconds: float) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", SLEEPER, str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+
+
+def machine_pauses(probe: subprocess.Popen[str]) -> list[tuple[float, float]] | None:
+    """The probe's pauses as (monotonic time, ms), once it ends (None: it could not run at
+    real-time priority, so it measures nothing)."""
+    if probe.poll() is None:
+        probe.terminate()
+    return json.loads(probe.communicate()[0] or "null")
+
+
 def bench_bufferings() -> list[Any]:
     """The audio buffer settings to measure: ``FANFARE_BENCH_BUFFERS`` (names, comma-separated),
     or every one the studio offers."""
@@ -227,10 +266,12 @@ def _control_latency(quick: bool, buffering: Any) -> list[tuple[str, float, str,
     mixer = Mixer(stems, SAMPLE_RATE, recipe)
     player = Player(mixer, buffering=buffering)
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    probe = start_pause_probe(600.0)
     try:
         player.play()
     except OutputUnavailableError:
         spinner.kill()
+        machine_pauses(probe)
         return [("control latency (no audio device here)", 0.0, "ms", "", None)]
     latencies = []
     render = mixer.render
@@ -256,6 +297,7 @@ def _control_latency(quick: bool, buffering: Any) -> list[tuple[str, float, str,
         player.close()
         spinner.kill()
         spinner.wait()
+    pauses = machine_pauses(probe)
     p50 = float(np.median(latencies)) * 1000
     # The 30 ms target is the low-latency setting's; the others trade it for headroom.
     low = buffering.name == "low"
@@ -264,6 +306,9 @@ def _control_latency(quick: bool, buffering: Any) -> list[tuple[str, float, str,
          "ms", "<= 30" if low else "", p50 <= 30 if low else None),
         (f"underruns during that ({'~12' if quick else '~100'} s, other core busy)",
          float(underruns), "count", "0", underruns == 0),
+        ("  machine pauses over 8 ms meanwhile (a 2 ms sleep at SCHED_FIFO 50 overslept)",
+         float(sum(ms > 8.0 for _, ms in pauses or ())), "count", "", None),
+        ("  the longest", max((ms for _, ms in pauses or ()), default=0.0), "ms", "", None),
     ]  # fmt: skip
 
 

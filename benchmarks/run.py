@@ -639,17 +639,17 @@ def soak(quick: bool) -> list[Figure]:
     home = _isolated_home()
     seconds = 60.0 if quick else 600.0
     figures = []
-    from benchmarks.engine import bench_bufferings
+    from benchmarks.engine import bench_bufferings, machine_pauses, start_pause_probe
 
     with _long_track_platform(LONG_TRACK_S) as url:
         for buffering in bench_bufferings():
-            probe = _start_pause_probe(seconds + 600)  # ends with the soak
+            probe = start_pause_probe(seconds + 600)  # ends with the soak
             out = subprocess.run(
                 [sys.executable, "-c", SOAK, str(ROOT), url, str(seconds), buffering.name],
                 capture_output=True, text=True, check=True, env=dict(os.environ),
             )  # fmt: skip
             result = json.loads(out.stdout.strip().splitlines()[-1])
-            pauses = _machine_pauses(probe)
+            pauses = machine_pauses(probe)
             underruns = result["ring"] + result["device"]
             label = (
                 f"{seconds / 60:.0f} min, buffer {buffering.label}, 8 stems with "
@@ -684,100 +684,88 @@ def soak(quick: bool) -> list[Figure]:
     return figures
 
 
-# A 2 ms sleep at SCHED_FIFO 50, which no ordinary thread can delay: how far it oversleeps is
-# the machine itself pausing. Runs for argv[1] seconds or until SIGTERM, then prints a JSON list
-# of [monotonic time, ms overslept] for each oversleep over 4 ms ("null": no real-time rights).
-SLEEPER = """
-import json, os, signal, sys, time
-try:
-    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
-except PermissionError:
-    print("null"); raise SystemExit
-pauses = []
-def done(*_):
-    print(json.dumps(pauses), flush=True)
-    os._exit(0)
-signal.signal(signal.SIGTERM, done)
-end = time.monotonic() + float(sys.argv[1])
-while (start := time.monotonic()) < end:
-    time.sleep(0.002)
-    late = time.monotonic() - start - 0.002
-    if late > 0.004:
-        pauses.append([round(start, 4), round(late * 1e3, 2)])
-done()
-"""
-
-
-def _start_pause_probe(seconds: float) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", SLEEPER, str(seconds)], stdout=subprocess.PIPE, text=True
-    )
-
-
-def _machine_pauses(probe: subprocess.Popen[str]) -> list[tuple[float, float]] | None:
-    """The probe's pauses as (monotonic time, ms), once it ends (None: it could not run at
-    real-time priority, so it measures nothing)."""
-    if probe.poll() is None:
-        probe.terminate()
-    return json.loads(probe.communicate()[0] or "null")
-
-
 @benchmark
 def device_floor(quick: bool) -> list[Figure]:
     """What the machine does to the simplest player while both cores are busy: silence from
-    a ring the same size as the studio's, topped up every 2.7 ms, through the device the
-    studio opens; two processes spin, and a real-time sleeper measures the machine's pauses.
-    The soak's dropouts are only the app's beyond this floor."""
+    a ring the size of an audio buffer setting's, topped up every 2.7 ms, through the device
+    the studio opens with that setting's latency, its threads promoted as the player's are;
+    two processes spin, and a real-time sleeper measures the machine's pauses. Once for each
+    setting. The soak's dropouts are only the app's beyond this floor."""
+    from benchmarks.engine import bench_bufferings
+
+    seconds = 60.0 if quick else 300.0
+    figures = []
+    for buffering in bench_bufferings():
+        figures += _device_floor(seconds, buffering)
+    return figures
+
+
+def _device_floor(seconds: float, buffering: Any) -> list[Figure]:
     import numpy as np
     import rtmixer
 
-    from app.engine.output import BYTES_PER_FRAME, DEFAULT_BUFFERING, _open_stream
+    from app.engine import realtime
+    from app.engine.output import BYTES_PER_FRAME, _open_stream
+    from benchmarks.engine import machine_pauses, start_pause_probe
 
-    seconds = 60.0 if quick else 300.0
-    stream = _open_stream(48_000, None)
+    before = realtime.native_threads()
+    stream = _open_stream(48_000, None, buffering.device_latency)
     spinners = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)
     ]  # fmt: skip
-    sleeper = _start_pause_probe(seconds)
+    sleeper = start_pause_probe(seconds)
     underflows = dry = 0
     try:
         stream.start()
-        ring = rtmixer.RingBuffer(BYTES_PER_FRAME, DEFAULT_BUFFERING.ring_frames)
+        started = realtime.device_threads(before, realtime.native_threads())
+        realtime.promote_all(started, realtime.DEVICE_PRIORITY)
+        realtime.promote_current(realtime.FEEDER_PRIORITY)
+        ring = rtmixer.RingBuffer(BYTES_PER_FRAME, buffering.ring_frames)
         block = np.zeros((512, 2), dtype=np.float32)
 
         def top_up() -> None:
             while ring.write_available >= len(block):
                 ring.write(block)
 
+        def keep_playing(seconds: float) -> None:
+            """Top the ring up every 2.7 ms for ``seconds``; count a dry ring and requeue."""
+            nonlocal action, dry
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                top_up()
+                if action not in stream.actions:
+                    dry += 1
+                    top_up()
+                    action = stream.play_ringbuffer(ring)
+                time.sleep(0.0027)
+
         top_up()
         action = stream.play_ringbuffer(ring)
-        time.sleep(0.5)
-        start_up = stream.fetch_and_reset_stats()  # not what this measures: dropped
+        keep_playing(0.5)
+        start_up = stream.fetch_and_reset_stats()  # the device's start: not what this measures
         while start_up in stream.actions:
-            time.sleep(0.002)
+            keep_playing(0.002)
+        dry = 0
         stats = stream.fetch_and_reset_stats()
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            top_up()
-            if action not in stream.actions:
-                dry += 1
-                top_up()
-                action = stream.play_ringbuffer(ring)
+            keep_playing(0.0027)
             if stats not in stream.actions:
                 underflows += int(stats.stats.output_underflows)
                 stats = stream.fetch_and_reset_stats()
-            time.sleep(0.0027)
         while stats in stream.actions:  # the last count, up to the end
-            time.sleep(0.002)
+            keep_playing(0.002)
         underflows += int(stats.stats.output_underflows)
         stream.cancel(action)
     finally:
         for spinner in spinners:
             spinner.kill()
-        pauses = _machine_pauses(sleeper)
+        pauses = machine_pauses(sleeper)
         stream.stop()
         stream.close()
-    label = f"{seconds / 60:.0f} min, trivial player, both cores busy"
+        with contextlib.suppress(OSError):  # this thread goes back to normal priority
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    label = f"{seconds / 60:.0f} min, buffer {buffering.label}, trivial player, both cores busy"
     return [
         Figure(f"PortAudio underflows ({label})", underflows, "count", "", None),
         Figure(f"dry rings ({label})", dry, "count", "", None),

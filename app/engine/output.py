@@ -17,6 +17,7 @@ import bisect
 import contextlib
 import enum
 import gc
+import math
 import sys
 import threading
 import time
@@ -35,7 +36,9 @@ STATS_EVERY_S = 0.25  # how often the feeder fetches PortAudio's underflow count
 STATS_WAIT_S = 0.1  # how long to wait for the callback to do an action (the last count, a cancel)
 # PulseAudio's ALSA plugin reports an underflow in a new stream's first callback or two, about
 # one start in five here (before any of the track has been heard): the first count is taken
-# 30 ms in, and underflows in it are not counted if it covers no more than this many callbacks.
+# 30 ms in, and underflows in it are not counted if it covers no more than this many callbacks,
+# plus those that fill the sound server's buffer at once (a Safe buffer's first count covers 19
+# callbacks: its start-up underflows were counted as dropouts before).
 STATS_FIRST_S = 0.03
 START_GRACE_BLOCKS = 16  # ~85 ms of 256-frame callbacks
 # While audio plays, Python hands the GIL between threads every 0.5 ms instead of every 5 ms:
@@ -201,6 +204,7 @@ class Player:
         self._stats_action: Any = None  # a fetch of PortAudio's counts, in flight
         self._stats_due = 0.0
         self._stats_first = True  # the next count is the stream's first
+        self._start_grace_blocks = START_GRACE_BLOCKS  # see _play
         self._retired: list[Any] = []  # rings of cancelled actions, kept while the stream runs
         mixer.warm(0)
 
@@ -276,6 +280,8 @@ class Player:
         # may be late to ask (the first fill can take 0.1 s), and a count taken later would
         # mix the device's start-up with what follows.
         self._stats_first = True
+        prefill = math.ceil(float(stream.latency) * self.mixer.sample_rate / DEVICE_BLOCK_FRAMES)
+        self._start_grace_blocks = START_GRACE_BLOCKS + prefill
         self._stats_action = stream.fetch_and_reset_stats(time=stream.time + STATS_FIRST_S)
         self._stats_due = time.monotonic() + STATS_EVERY_S
         self._start_feeding()
@@ -517,7 +523,7 @@ class Player:
     def _add_underflows(self, fetched: Any) -> None:
         """Count the underflows of a finished fetch (the first since the start: unless only
         the device's start-up is in it)."""
-        starting = self._stats_first and fetched.stats.blocks <= START_GRACE_BLOCKS
+        starting = self._stats_first and fetched.stats.blocks <= self._start_grace_blocks
         if not starting:
             self.device_underflows += int(fetched.stats.output_underflows)
         self._stats_first = False

@@ -330,13 +330,14 @@ class TrackView(QWidget):
         buffering = buffering_named(name)
         try:
             self.track.studio.set_buffering(buffering)
-        except FanfareError as exc:
+        except FanfareError as exc:  # the device refused it, or it could not be saved
             self.failed.emit(str(exc))
+        else:
+            self.message.emit(
+                f"Audio buffer: {buffering.label}; controls are heard after about "
+                f"{self.track.latency_s * 1000:.0f} ms."
+            )
         self.transport.show_buffer(self.track.studio.buffering.name)
-        self.message.emit(
-            f"Audio buffer: {buffering.label}; controls are heard after about "
-            f"{self.track.latency_s * 1000:.0f} ms."
-        )
         self._tick()
 
     def _hint_safer_buffer(self) -> None:
@@ -346,9 +347,9 @@ class TrackView(QWidget):
         safer = [b for b in BUFFERINGS if b.ring_frames > self.track.studio.buffering.ring_frames]
         if safer:
             self.message.emit(
-                f"The sound dropped out {self.track.underruns} times: this computer paused "
-                f"longer than the audio buffer. Pick {safer[-1].label} next to the playhead "
-                "to play through such pauses."
+                f"The sound dropped out {self.track.underruns} times: this computer was "
+                "busy or paused for longer than the audio buffer holds. Pick "
+                f"{safer[-1].label} under Buffer, right of the seek bar, to play through it."
             )
 
     def _loop(self, on: bool) -> None:

@@ -152,7 +152,7 @@ def test_dropouts_that_keep_coming_point_to_the_safe_buffer_once(qtbot, window: 
     view = window.view
     view.track.player.device_underflows = 3  # the count three pauses of the machine leave
     view._tick()
-    assert "Pick Safe next to the playhead" in window.statusBar().currentMessage()
+    assert "Pick Safe under Buffer" in window.statusBar().currentMessage()
     window.statusBar().clearMessage()
     view.track.player.device_underflows = 5
     view._tick()

@@ -139,6 +139,10 @@ class TransportBar(QWidget):
             layout.addWidget(widget)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.underruns)
+        buffer_label = QLabel("Buffer")
+        buffer_label.setObjectName("dim")
+        buffer_label.setBuddy(self.buffer)
+        layout.addWidget(buffer_label)
         layout.addWidget(self.buffer)
         for text, widget in (("Tempo", self.tempo), ("Key", self.key)):
             label = QLabel(text)
