@@ -33,8 +33,7 @@ class Preferences:
         except (OSError, ValueError):
             return cls(path)
         buffer = doc.get("audio_buffer") if isinstance(doc, dict) else None
-        known = {b.name for b in BUFFERINGS}
-        return cls(path, audio_buffer=buffer if buffer in known else DEFAULT_BUFFERING.name)
+        return cls(path, audio_buffer=buffering_named(str(buffer)).name)
 
     @property
     def buffering(self) -> Buffering:

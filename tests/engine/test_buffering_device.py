@@ -16,13 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from app.core.recipe import Recipe, StemMix
-from app.engine.mixer import Mixer
-from app.engine.output import OutputUnavailableError, Player, TransportState, buffering_named
-from tests.conftest import SAMPLE_RATE, device_required, sine, wait_for
+from app.engine.output import TransportState, buffering_named
+from tests.conftest import device_required, wait_for
+from tests.engine.test_output_device import playing
 
 pytestmark = pytest.mark.device
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,14 +93,7 @@ def test_each_buffer_plays_through_longer_pauses_than_the_one_before() -> None:
 
 
 def test_changing_the_buffer_while_playing_plays_on_from_the_same_place() -> None:
-    stems = {"keys": np.ascontiguousarray(sine(440.0, 10.0, 0.3))}
-    player = Player(Mixer(stems, SAMPLE_RATE, Recipe("s", 1, "t", {"keys": StemMix()})))
-    try:
-        player.play()
-    except OutputUnavailableError as exc:
-        if device_required():
-            raise
-        pytest.skip(f"no audio device here: {exc}")
+    player = playing(10.0)
     try:
         assert wait_for(lambda: player.position_s > 1.0)
         low_latency = player.latency_s
