@@ -21,7 +21,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.core import recipe as recipe_format
@@ -29,8 +29,11 @@ from app.core.errors import FanfareError
 from app.core.recipe import Recipe
 from app.studio.errors import NotSignedInError
 from app.studio.profile import ProfileBook, StudioPaths
-from app.studio.session import Studio
 from app.vault.hardening import harden_process
+
+if TYPE_CHECKING:
+    from app.embedded import EmbeddedPlatform
+    from app.studio.session import Studio
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _open_studio(url: str, paths: StudioPaths | None = None) -> Studio:
+    # The engine and its libraries load here, not at start: the window shows before them.
+    from app.studio.session import Studio
+
+    return Studio(url, paths=paths)
+
+
 def _studio(url: str | None) -> Studio:
     paths = StudioPaths.default()
     url = url or ProfileBook(paths.profiles_file).current
@@ -95,7 +105,7 @@ def _studio(url: str | None) -> Studio:
             "You are not signed in: run "
             "'fanfare login --platform URL --user NAME --password PASSWORD' first."
         )
-    return Studio(url, paths=paths)
+    return _open_studio(url, paths)
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -116,7 +126,7 @@ def _print_json(value: Any) -> None:
 
 
 def _login(args: argparse.Namespace) -> int:
-    studio = Studio(args.platform)
+    studio = _open_studio(args.platform)
     profile = studio.login(args.user, args.password)
     for notice in studio.notices:
         print(notice, file=sys.stderr)
@@ -232,17 +242,20 @@ def _window(args: argparse.Namespace) -> int:
     url = getattr(args, "platform", None)
     if url:
         return run_studio(lambda: Connection(url))
-    from app.embedded import EmbeddedPlatform
+    started: list[EmbeddedPlatform] = []
 
-    embedded = EmbeddedPlatform(StudioPaths.default().embedded_platform_dir)
+    def start() -> Connection:  # on the connecting worker, after the window has shown
+        from app.embedded import EmbeddedPlatform
 
-    def start() -> Connection:
+        embedded = EmbeddedPlatform(StudioPaths.default().embedded_platform_dir)
+        started.append(embedded)
         return Connection(embedded.start(), embedded.demo_user, embedded.demo_password)
 
     try:
         return run_studio(start)
     finally:
-        embedded.stop()
+        for embedded in started:
+            embedded.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,5 +22,9 @@ class PlatformKeyChangedError(FanfareError):
     """The platform signs with a key this app never pinned for it (possible impersonation)."""
 
 
+class ProfileError(FanfareError):
+    """The sign-in profiles file cannot be read or written (a folder in its way, permissions)."""
+
+
 class PreferencesError(FanfareError):
     """A preference took effect but could not be saved for the next start."""

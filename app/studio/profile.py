@@ -14,6 +14,7 @@ import platformdirs
 
 from app import APP_NAME
 from app.core.files import atomic_write
+from app.studio.errors import ProfileError
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,24 @@ class ProfileBook:
         self.current = ""
         self.profiles: dict[str, Profile] = {}
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return  # not signed in anywhere yet
+        except UnicodeDecodeError:
+            return  # damaged: not signed in anywhere
+        except OSError as exc:
+            # Unreadable is not empty: reading it as empty would overwrite it at the next save.
+            raise ProfileError(
+                f"Cannot read your sign-in profiles at {path} ({exc.strerror}). "
+                "Fix that file or folder, or move it aside, and start again."
+            ) from None
+        try:
+            doc = json.loads(text)
             self.current = str(doc.get("current", ""))
             for url, data in dict(doc.get("profiles", {})).items():
                 self.profiles[url] = Profile(**{**data, "url": url})
-        except (FileNotFoundError, ValueError, TypeError, AttributeError):
-            pass  # a missing or damaged file means "not signed in anywhere"
+        except (ValueError, TypeError, AttributeError):
+            pass  # a damaged file means "not signed in anywhere"
 
     def get(self, url: str) -> Profile:
         return self.profiles.setdefault(url, Profile(url=url))
@@ -102,4 +115,9 @@ class ProfileBook:
             "current": self.current,
             "profiles": {u: asdict(p) for u, p in self.profiles.items()},
         }
-        atomic_write(self.path, json.dumps(doc, indent=2).encode())
+        try:
+            atomic_write(self.path, json.dumps(doc, indent=2).encode())
+        except OSError as exc:
+            raise ProfileError(
+                f"Cannot save your sign-in profiles to {self.path} ({exc.strerror})."
+            ) from None

@@ -10,16 +10,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 
 from app import APP_ID, APP_NAME
-from app.studio.session import Studio
 from app.ui.main_window import MainWindow
 from app.ui.theme import apply_theme
 from app.ui.workers import run_task
+
+if TYPE_CHECKING:
+    from app.studio.session import Studio
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,13 @@ class Connection:
 
 
 def connect_studio(connection: Connection) -> Studio:
-    """Open the studio on ``connection.url``, signing in with its credentials when needed."""
+    """Open the studio on ``connection.url``, signing in with its credentials when needed.
+
+    Runs on a worker: the studio's engine and its libraries (numpy, scipy, pedalboard,
+    onnxruntime: most of a second to import) load here, after the window has shown.
+    """
+    from app.studio.session import Studio
+
     studio = Studio(connection.url)
     if not studio.signed_in and connection.user and connection.password:
         studio.login(connection.user, connection.password)

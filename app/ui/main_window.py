@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -21,12 +23,14 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.core.errors import FanfareError
-from app.core.track import TrackInfo
-from app.studio.open_track import OpenTrack
-from app.studio.session import Studio
-from app.ui.track_view import TrackView
 from app.ui.widgets.transport import clock
 from app.ui.workers import run_task
+
+if TYPE_CHECKING:
+    from app.core.track import TrackInfo
+    from app.studio.open_track import OpenTrack
+    from app.studio.session import Studio
+    from app.ui.track_view import TrackView
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -158,6 +162,9 @@ class MainWindow(QMainWindow):
 
     def _show_track(self, track: OpenTrack) -> None:
         self._opening = False
+        # Loaded with the first track: the window shows before the studio's engine is imported.
+        from app.ui.track_view import TrackView
+
         self.view = TrackView(track)
         self.view.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.view.failed.connect(self.show_error_text)

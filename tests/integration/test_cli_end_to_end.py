@@ -172,3 +172,16 @@ def test_models_are_listed_and_a_styled_recipe_publishes(platform_url: str, tmp_
     refused = fanfare("render", "--recipe", str(recipe_path), "--publish", ok=False)
     assert "must stay within" in refused.stderr
     assert len(json.loads(fanfare("derivatives", "--json").stdout)) == 1
+
+
+def test_an_unreadable_profiles_file_is_a_sentence_and_is_left_alone(
+    isolated_home: Path,
+) -> None:
+    config = Path(os.environ["XDG_CONFIG_HOME"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "Fanfare").write_text("my notes, not a folder")  # a file where the folder goes
+    for args in (("tracks",), ("login", "--platform", "http://127.0.0.1:9", "--user", "fan",
+                               "--password", "fanfare-demo")):  # fmt: skip
+        refused = fanfare(*args, ok=False)
+        assert "Cannot read your sign-in profiles" in refused.stderr
+    assert (config / "Fanfare").read_text() == "my notes, not a folder"

@@ -244,3 +244,18 @@ def test_the_header_names_the_key_the_remix_plays_in(key: str, shift: int, expec
     from app.ui.track_view import transposed
 
     assert transposed(key, shift) == expected
+
+
+def test_the_window_shows_before_the_engine_loads() -> None:
+    """Launching shows the window at once: Qt and the window's own modules load before it,
+    while the studio's engine and libraries (most of a second) load on the connecting worker."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; import app.cli, app.ui.application, app.ui.main_window; "
+        "print(sorted(m for m in ('app.studio.session', 'app.engine', 'app.embedded', 'scipy', "
+        "'pedalboard', 'onnxruntime', 'fastapi') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
