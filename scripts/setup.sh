@@ -16,13 +16,16 @@ FANFARE_DEBS=(
   libxcb-xinerama0 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-xfixes0
   xvfb xauth fonts-dejavu-core
 )
+# For the tests only: a desktop's system services, started on a private bus by the tests that
+# check real-time priority through RealtimeKit (a desktop runs them already).
+FANFARE_TEST_DEBS=(dbus-daemon polkitd rtkit)
 
 fanfare_say() { printf 'fanfare: %s\n' "$*" >&2; }
 
-fanfare_debs() {
+fanfare_debs() {  # "$@": more packages than FANFARE_DEBS, e.g. FANFARE_TEST_DEBS
   command -v dpkg-query >/dev/null 2>&1 || return 0  # not Debian: the packages are the user's
   local missing=() pkg
-  for pkg in "${FANFARE_DEBS[@]}"; do
+  for pkg in "${FANFARE_DEBS[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
       || missing+=("$pkg")
   done

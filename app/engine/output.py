@@ -179,8 +179,7 @@ class Player:
         self.ring_underruns = 0
         #: PortAudio output underflows (the device side itself came late), since the track opened.
         self.device_underflows = 0
-        #: None while the audio threads run at real-time priority; else why they do not.
-        self.realtime: str | None = None
+        self._realtime: str | None = None  # why the last promotion failed, if it did
         self._position = 0  # frames, while not playing
         self._stream: Any = None
         self._ring: Any = None
@@ -207,6 +206,12 @@ class Player:
         self._start_grace_blocks = START_GRACE_BLOCKS  # see _play
         self._retired: list[Any] = []  # rings of cancelled actions, kept while the stream runs
         mixer.warm(0)
+
+    @property
+    def realtime(self) -> str | None:
+        """None while the audio threads run at real-time priority; else why they do not (a
+        sentence for the user)."""
+        return realtime.demoted() or self._realtime
 
     @property
     def underruns(self) -> int:
@@ -275,7 +280,7 @@ class Player:
             ) from None
         self._stream = stream
         started = realtime.device_threads(before_open, realtime.native_threads())
-        self.realtime = realtime.promote_all(started, realtime.DEVICE_PRIORITY)
+        self._realtime = realtime.promote_all(started, realtime.DEVICE_PRIORITY)
         # The first count is taken by the callback itself, at a set stream time: the feeder
         # may be late to ask (the first fill can take 0.1 s), and a count taken later would
         # mix the device's start-up with what follows.
@@ -465,8 +470,8 @@ class Player:
         # and the style models; it still waits for the GIL, which the switch interval hands
         # over within ~0.5 ms. Its thread is new at each play or seek.
         refused = realtime.promote_current(realtime.FEEDER_PRIORITY)
-        if refused is not None and self.realtime is None:
-            self.realtime = refused
+        if refused is not None and self._realtime is None:
+            self._realtime = refused
         try:
             while not self._stop.is_set():
                 if self.deadline is not None and time.time() >= self.deadline():

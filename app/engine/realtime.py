@@ -7,7 +7,8 @@ another program busy on the other core, they wait their turn for the one free co
 device's buffer is 10.7 ms. Audio software asks the kernel for a fixed-priority class
 (``SCHED_FIFO``) for such threads, as JACK clients and PipeWire do; the kernel grants it to a
 user allowed real-time priorities (``RLIMIT_RTPRIO``, e.g. the ``audio`` group's limits) or
-holding ``CAP_SYS_NICE``. It cannot help when the machine itself pauses: on the benchmark
+holding ``CAP_SYS_NICE``; for anyone else RealtimeKit grants it where the desktop runs it
+(``engine/rtkit``). It cannot help when the machine itself pauses: on the benchmark
 machine, with both cores busy, a thread at priority 50 still overslept by up to 11 ms.
 
 The priorities stay below PulseAudio's own (5 by default), which must run first to ask for
@@ -18,12 +19,25 @@ A thread that may not be promoted runs on at normal priority, and the reason is 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 
 DEVICE_PRIORITY = 3  # the threads opening the device started: PortAudio's, the sound server's
 FEEDER_PRIORITY = 2  # below the device's threads: the feeder has a 10 ms ring to spare
 SOUND_SERVER_THREADS = frozenset({"threaded-ml"})  # libpulse's client thread
+RAN_TOO_LONG = (
+    "Real-time audio scheduling was turned off for this run, because an audio thread used "
+    "the processor too long without a pause; dropouts are likelier while other programs keep "
+    "the processor busy."
+)
+
+_demoted: str | None = None  # once set, nothing is promoted again in this process
+
+
+def demoted() -> str | None:
+    """Why the audio threads were put back to normal priority in this run, if they were."""
+    return _demoted
 
 
 def promote(thread_id: int, priority: int) -> str | None:
@@ -35,16 +49,25 @@ def promote(thread_id: int, priority: int) -> str | None:
     """
     if not sys.platform.startswith("linux"):
         return "Real-time audio scheduling is unavailable, because it is only used on Linux."
+    if _demoted is not None:
+        return _demoted
     policy = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
     try:
         os.sched_setscheduler(thread_id, policy, os.sched_param(priority))
     except ProcessLookupError:  # the thread has ended: nothing to promote
         return None
     except PermissionError:
+        # Not for this account: ask RealtimeKit, as desktop audio software does.
+        from app.engine import rtkit
+
+        refused = rtkit.make_realtime(thread_id, priority, warned=_guard_cpu_time())
+        if refused is None:
+            return None
         return (
             "Real-time audio scheduling is unavailable, because this account may not use "
-            "real-time priorities (on most systems, membership of the audio group allows it); "
-            "dropouts are likelier while other programs keep the processor busy."
+            f"real-time priorities and {refused} (on most systems, membership of the audio "
+            "group allows it); dropouts are likelier while other programs keep the processor "
+            "busy."
         )
     except OSError as exc:  # e.g. the system's real-time budget is all given out
         return f"Real-time audio scheduling is unavailable, because the kernel refused it ({exc})."
@@ -100,3 +123,31 @@ def promote_all(thread_ids: set[int], priority: int) -> str | None:
     """
     reasons = [promote(tid, priority) for tid in sorted(thread_ids)]
     return next((reason for reason in reasons if reason is not None), None)
+
+
+def _guard_cpu_time() -> bool:
+    """Catch ``SIGXCPU``, which the kernel sends a real-time thread that runs past the soft
+    ``RLIMIT_RTTIME`` without sleeping (RealtimeKit's threads have one; at the hard limit
+    the kernel kills the process), and demote every audio thread then: a dropout-prone
+    studio is better than a killed one.
+
+    Returns:
+        True when the handler is in place (only the main thread may install one).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return signal.getsignal(signal.SIGXCPU) is _ran_too_long
+    signal.signal(signal.SIGXCPU, _ran_too_long)
+    return True
+
+
+def _ran_too_long(_signum: int, _frame: object) -> None:
+    global _demoted
+    _demoted = RAN_TOO_LONG
+    for task in os.listdir("/proc/self/task"):
+        try:
+            if os.sched_getscheduler(int(task)) & ~os.SCHED_RESET_ON_FORK != os.SCHED_OTHER:
+                # Keeping reset-on-fork: only a privileged thread may clear it.
+                normal = os.SCHED_OTHER | os.SCHED_RESET_ON_FORK
+                os.sched_setscheduler(int(task), normal, os.sched_param(0))
+        except OSError:  # ended meanwhile
+            continue

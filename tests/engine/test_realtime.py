@@ -36,9 +36,13 @@ def _policy(thread_id: int) -> tuple[int, int]:
     return policy, os.sched_getparam(thread_id).sched_priority
 
 
-def _unprivileged(code: str) -> subprocess.CompletedProcess[str]:
+NO_BUS = "unix:path=/nonexistent/fanfare-test-bus"  # no RealtimeKit to ask either
+
+
+def _unprivileged(code: str, system_bus: str = NO_BUS) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a Python that may not use real-time priorities: no real-time limit
-    and, for root, without the capability that bypasses it."""
+    and, for root, without the capability that bypasses it; ``system_bus`` is the D-Bus
+    system bus it finds (where RealtimeKit would be): by default none."""
     limit = "import resource\nresource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))\n"
     command = [sys.executable, "-c", limit + code]
     if os.geteuid() == 0:
@@ -51,7 +55,7 @@ def _unprivileged(code: str) -> subprocess.CompletedProcess[str]:
         text=True,
         check=True,
         cwd=ROOT,
-        env=dict(os.environ),
+        env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": system_bus},
         timeout=60,
     )
 
@@ -82,6 +86,7 @@ def test_a_refused_promotion_says_why_and_leaves_the_thread_as_it_was() -> None:
     reason, normal = out.stdout.strip().splitlines()
     assert reason.startswith("Real-time audio scheduling is unavailable, because")
     assert "audio group" in reason
+    assert "RealtimeKit cannot be reached" in reason
     assert normal == "True"
 
 
