@@ -67,8 +67,12 @@ class _Rtkit:
                     self._forget("RealtimeKit is not installed or not running")
                     return self._unreachable
                 return f"RealtimeKit refused it ({exc.name})"
-            except (OSError, TimeoutError, ValueError) as exc:
-                self._forget(f"RealtimeKit cannot be reached ({exc})")
+            except TimeoutError:
+                self._forget("RealtimeKit did not answer")
+                return self._unreachable
+            except (OSError, ValueError) as exc:  # no system bus; refused authentication
+                detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                self._forget(f"RealtimeKit cannot be reached ({detail})")
                 return self._unreachable
         return None
 
