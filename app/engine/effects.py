@@ -137,6 +137,12 @@ class Chain:
         """Run one block (float32 (frames, 2)) through the chain; returns a new array."""
         return np.ascontiguousarray(self._run(block).T)
 
+    def process_view(self, block: np.ndarray) -> np.ndarray:
+        """Run one block (float32 (frames, 2)) through the chain; returns (frames, 2) as a
+        transposed view of pedalboard's channel-major output (no copy: for long offline
+        chunks, where the copy costs as much as some of the effects)."""
+        return self._run(block).T
+
     def process_into(self, block: np.ndarray, out: np.ndarray) -> None:
         """Run one block (float32 (frames, 2)) through the chain into ``out``, channel-major
         (float32 (2, frames), pedalboard's own layout: no transposing copy)."""

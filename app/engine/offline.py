@@ -151,8 +151,8 @@ class _Piece:
 
     def run(self) -> None:
         mixer, mix, pos = self.mixer, self.mix, self.pos
-        ramp = _ramp(mixer, self.frames)
         ramped = self.ramped
+        ramp = _ramp(mixer, self.frames) if ramped else None
         for i in mixer.members[self.group]:
             gain, g0 = mix.dry[i], self.before[0][i]
             send, s0 = mix.send[i], self.before[1][i]
@@ -167,16 +167,17 @@ class _Piece:
             if not m:
                 continue
             if mixer.chains[i].active:
-                piece = mixer.chains[i].process(piece)
-            # The same float32 operations, in the same order, as Mixer.render_group.
-            scaled = piece * ((gain - g0) * ramp[:m] + g0) if ramped else piece * gain
+                piece = mixer.chains[i].process_view(piece)
+            # The same float32 operations, in the same order, as Mixer.render_group (on a
+            # transposed view they give the same values: each is one element's).
+            scaled = piece * ((gain - g0) * ramp[:m] + g0) if ramp is not None else piece * gain
             self.energy[i] += stem_energy(piece, gain + send)
             self.out[:m] += scaled
             room = mix.room_of[i]
             if room >= 0:
                 mono = (piece[:, 0] + piece[:, 1])[:, None]
                 self.sends[room, :m] += (
-                    mono * ((send - s0) * ramp[:m] + s0) if ramped else mono * send
+                    mono * ((send - s0) * ramp[:m] + s0) if ramp is not None else mono * send
                 )
 
 
@@ -184,8 +185,10 @@ def stem_energy(piece: np.ndarray, gains: np.ndarray) -> float:
     """The energy ``piece`` (float32 (frames, 2), after the strip's effects) puts into the mix
     at (left, right) channel ``gains``: its direct sound and its reverb send together, so a
     stem heard only through its room counts as heard."""
-    per_channel = np.einsum("ij,ij->j", piece, piece, dtype=np.float64)
-    return float(np.dot(per_channel, np.square(gains, dtype=np.float64)))
+    # Per channel, a float32 dot product (BLAS: several partial sums, no float64 copy of the
+    # piece), which is ample for comparing stems' energies.
+    per_channel = np.array([np.dot(piece[:, c], piece[:, c]) for c in range(piece.shape[1])])
+    return float(np.dot(per_channel.astype(np.float64), np.square(gains, dtype=np.float64)))
 
 
 def _add_rooms(pool: Executor, rooms: list[Room], send: np.ndarray, out: np.ndarray) -> None:
