@@ -187,7 +187,14 @@ class Player:
         self._base = 0  # track frame at which the current action started
         self._written = 0  # next track frame the feeder renders
         self._stop = threading.Event()
+        # The feeder thread lives while the stream plays and runs one feeding run per play or
+        # seek: its real-time priority, asked once, carries across seeks (RealtimeKit grants
+        # a limited number of requests: 25 in 20 s by default).
         self._thread: threading.Thread | None = None
+        self._runs = threading.Condition()
+        self._runs_asked = 0  # feeding runs asked for
+        self._runs_done = 0  # the last one the feeder thread finished
+        self._feeder_token: object | None = None  # the running feeder's; None: it is to end
         #: Loop region in track frames, or None.
         self.loop: tuple[int, int] | None = None
         self._pushed = 0  # frames written to the ring since play()
@@ -309,17 +316,27 @@ class Player:
         self._stop.clear()
         self.mixer.wait_made(self._position, ring_frames)
         self._queue_action()
-        self._thread = threading.Thread(target=self._feed, name="fanfare-feeder", daemon=True)
-        self._thread.start()
+        with self._runs:
+            self._runs_asked += 1
+            self._runs.notify_all()
+        if self._thread is None:
+            token = self._feeder_token = object()
+            self._thread = threading.Thread(
+                target=self._feeder, args=(token,), name="fanfare-feeder", daemon=True
+            )
+            self._thread.start()
 
     def _stop_feeding(self) -> None:
-        """Stop the feeder, and the sound it queued (at once, by an rtmixer cancel); the
-        stream runs on, silent."""
+        """Stop the feeding run, and the sound it queued (at once, by an rtmixer cancel); the
+        stream runs on, silent, and the feeder thread waits for the next run."""
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=2.0)
-        self._thread = None
+            with self._runs:
+                self._runs.wait_for(
+                    lambda: self._runs_done == self._runs_asked or not thread.is_alive(),
+                    timeout=2.0,
+                )
         stream, action, ring = self._stream, self._action, self._ring
         self._action = None
         if stream is None or action is None:
@@ -464,14 +481,33 @@ class Player:
         self._base = self._pushed - self._ring.read_available
         self._action = self._stream.play_ringbuffer(self._ring)
 
-    def _feed(self) -> None:
-        period = self.mixer.block_frames / self.mixer.sample_rate
+    def _feeder(self, token: object) -> None:
+        """The feeder thread: one feeding run (:meth:`_feed`) per play or seek, until
+        :meth:`_end_feeder` (a pause, a stop, the end) takes its token away."""
         # At a real-time priority a woken feeder runs at once, ahead of the window's painting
         # and the style models; it still waits for the GIL, which the switch interval hands
-        # over within ~0.5 ms. Its thread is new at each play or seek.
+        # over within ~0.5 ms. Its thread is new at each play, and kept across seeks.
         refused = realtime.promote_current(realtime.FEEDER_PRIORITY)
         if refused is not None and self._realtime is None:
             self._realtime = refused
+        while True:
+            with self._runs:
+                self._runs.wait_for(
+                    lambda: self._feeder_token is not token or self._runs_asked != self._runs_done
+                )
+                if self._feeder_token is not token:
+                    return
+                run = self._runs_asked
+            try:
+                self._feed()
+            finally:
+                with self._runs:
+                    self._runs_done = run
+                    self._runs.notify_all()
+
+    def _feed(self) -> None:
+        """One feeding run: keep the ring filled until stopped or the track ends."""
+        period = self.mixer.block_frames / self.mixer.sample_rate
         try:
             while not self._stop.is_set():
                 if self.deadline is not None and time.time() >= self.deadline():
@@ -498,6 +534,7 @@ class Player:
         try:
             finished = state is TransportState.STOPPED
             self._position = 0 if finished else self.position_frames
+            self._end_feeder()  # this thread: it ends after this run
             self._teardown()
             self.state = state
         finally:
@@ -509,7 +546,17 @@ class Player:
 
     def _close(self) -> None:
         self._stop_feeding()
+        self._end_feeder()
         self._teardown()
+
+    def _end_feeder(self) -> None:
+        """End the feeder thread (its run has stopped): playback is over until the next play."""
+        thread, self._thread = self._thread, None
+        with self._runs:
+            self._feeder_token = None
+            self._runs.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
 
     def _count_underflows(self) -> None:
         """Add PortAudio's output underflows (fetched from the running stream by an rtmixer

@@ -174,6 +174,10 @@ except OutputUnavailableError as exc:
     print("no device", exc)
     raise SystemExit(0)
 flowed = wait_for(lambda: player.position_s > 0.5)
+for i in range(30):  # a listener clicking about the timeline: more seeks than RealtimeKit's
+    player.seek(int((i % 3) * SAMPLE_RATE))  # 25 requests in 20 s would grant
+    time.sleep(0.02)
+flowed = flowed and wait_for(lambda: player.position_s > 0.2)
 rr = set()
 for task in os.listdir("/proc/self/task"):
     if os.sched_getscheduler(int(task)) & ~os.SCHED_RESET_ON_FORK == os.SCHED_RR:
@@ -187,6 +191,8 @@ player.close()
 
 @pytest.mark.device
 def test_a_player_without_real_time_rights_gets_them_from_rtkit(rtkit_bus: str) -> None:
+    """Its feeder and device threads, asked for once per play: 30 seeks later, all still run
+    real-time."""
     from app.engine import realtime
 
     lines = _as_user(USER, PLAY, rtkit_bus).stdout.strip().splitlines()
