@@ -27,6 +27,7 @@ from app import __version__
 from app.core import recipe as recipe_format
 from app.core.errors import FanfareError
 from app.core.recipe import Recipe
+from app.engine.realtime import guard_cpu_time
 from app.studio.errors import NotSignedInError
 from app.studio.profile import ProfileBook, StudioPaths
 from app.vault.hardening import harden_process
@@ -262,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Decoded stems will live in this process: keep them out of core dumps and debuggers.
     harden_process()
+    # A real-time audio thread that runs too long is demoted, not killed with the studio
+    # (installed here: tracks open on workers, and only the main thread may set a handler).
+    guard_cpu_time()
     handlers = {
         None: _window,
         "studio": _window,

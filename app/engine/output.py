@@ -180,6 +180,7 @@ class Player:
         #: PortAudio output underflows (the device side itself came late), since the track opened.
         self.device_underflows = 0
         self._realtime: str | None = None  # why the last promotion failed, if it did
+        realtime.guard_cpu_time()
         self._position = 0  # frames, while not playing
         self._stream: Any = None
         self._ring: Any = None
@@ -502,7 +503,8 @@ class Player:
                 self._feed()
             finally:
                 with self._runs:
-                    self._runs_done = run
+                    if self._feeder_token is token:  # else a newer feeder counts the runs
+                        self._runs_done = run
                     self._runs.notify_all()
 
     def _feed(self) -> None:

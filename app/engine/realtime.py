@@ -60,7 +60,8 @@ def promote(thread_id: int, priority: int) -> str | None:
         # Not for this account: ask RealtimeKit, as desktop audio software does.
         from app.engine import rtkit
 
-        refused = rtkit.make_realtime(thread_id, priority, warned=_guard_cpu_time())
+        warned = signal.getsignal(signal.SIGXCPU) is _ran_too_long
+        refused = rtkit.make_realtime(thread_id, priority, warned=warned)
         if refused is None:
             return None
         return (
@@ -125,19 +126,16 @@ def promote_all(thread_ids: set[int], priority: int) -> str | None:
     return next((reason for reason in reasons if reason is not None), None)
 
 
-def _guard_cpu_time() -> bool:
+def guard_cpu_time() -> None:
     """Catch ``SIGXCPU``, which the kernel sends a real-time thread that runs past the soft
     ``RLIMIT_RTTIME`` without sleeping (RealtimeKit's threads have one; at the hard limit
     the kernel kills the process), and demote every audio thread then: a dropout-prone
-    studio is better than a killed one.
-
-    Returns:
-        True when the handler is in place (only the main thread may install one).
+    studio is better than a killed one. Only the main thread may install a handler, so the
+    player calls this where it is made; elsewhere it does nothing, and RealtimeKit's
+    promotions then get no early warning (soft limit = hard limit, as PulseAudio's do).
     """
-    if threading.current_thread() is not threading.main_thread():
-        return signal.getsignal(signal.SIGXCPU) is _ran_too_long
-    signal.signal(signal.SIGXCPU, _ran_too_long)
-    return True
+    if sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGXCPU, _ran_too_long)
 
 
 def _ran_too_long(_signum: int, _frame: object) -> None:

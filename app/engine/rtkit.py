@@ -46,6 +46,28 @@ class _Rtkit:
         Returns:
             None once promoted; else why not, as the end of a sentence ("because …").
         """
+        if self._unreachable is not None:  # read without the lock: a hung request holds it
+            return self._unreachable
+        # jeepney bounds the bus's authentication but not its greeting: a bus that accepts the
+        # connection and never answers would hang playback's start. Ask on a helper thread.
+        answer: list[str | None] = []
+
+        def ask() -> None:
+            try:
+                answer.append(self._ask(thread_id, priority, warned))
+            except Exception as exc:  # anything from the bus or the reply: never playback's
+                answer.append(f"RealtimeKit could not be asked ({exc})")
+
+        helper = threading.Thread(target=ask, name="fanfare-rtkit", daemon=True)
+        helper.start()
+        helper.join(2 * TIMEOUT_S)
+        if not answer:
+            self._unreachable = "RealtimeKit did not answer"
+            return self._unreachable
+        return answer[0]
+
+    def _ask(self, thread_id: int, priority: int, warned: bool) -> str | None:
+        """:meth:`make_realtime`'s request, on the helper thread."""
         from jeepney import DBusAddress, new_method_call
         from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 

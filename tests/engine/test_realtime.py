@@ -4,6 +4,7 @@ clear reason (with playback unharmed) where it does not."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
@@ -177,3 +178,54 @@ def test_without_real_time_rights_the_sound_plays_on_and_the_player_says_why() -
     reason, flowed = lines[-2:]
     assert reason.startswith("Real-time audio scheduling is unavailable, because")
     assert flowed == "True 0"
+
+
+SILENT_BUS_ASK = """
+import time
+from app.engine import realtime
+start = time.monotonic()
+print(realtime.promote_current(realtime.FEEDER_PRIORITY))
+print(time.monotonic() - start < 2.0)
+start = time.monotonic()
+realtime.promote_current(realtime.FEEDER_PRIORITY)
+print(time.monotonic() - start < 0.05)  # not asked again
+"""
+
+
+def test_a_system_bus_that_never_answers_does_not_hold_up_playback(tmp_path: Path) -> None:
+    """A D-Bus system bus that lets the app sign in and then says nothing more (a wedged
+    bus): asking it for real-time priority gives up within a second, says so, and is not
+    asked again."""
+    import socket
+
+    path = tmp_path / "bus"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = server.accept()
+                held.append(connection)
+                received = b""
+                while b"BEGIN\r\n" not in received:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    received += chunk
+                    if b"AUTH" in chunk:  # authenticated: then silence
+                        connection.sendall(b"OK 0123456789abcdef0123456789abcdef\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        out = _unprivileged(SILENT_BUS_ASK, system_bus=f"unix:path={path}")
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+    reason, quick, not_again = out.stdout.strip().splitlines()
+    assert "RealtimeKit did not answer" in reason
+    assert quick == "True"
+    assert not_again == "True"

@@ -231,6 +231,7 @@ def spin():  # an audio thread gone wrong: one long call into C (the GIL let go)
     hashlib.sha256(data).digest()
     seen["cpu"] = time.thread_time() - start
     seen["after"] = os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK == os.SCHED_OTHER
+realtime.guard_cpu_time()  # as `fanfare` does at start, on the main thread
 thread = threading.Thread(target=spin)
 thread.start()
 print(realtime.promote(thread.native_id, realtime.FEEDER_PRIORITY))  # as play() does

@@ -254,8 +254,8 @@ def test_the_window_shows_before_the_engine_loads() -> None:
 
     probe = (
         "import sys; import app.cli, app.ui.application, app.ui.main_window; "
-        "print(sorted(m for m in ('app.studio.session', 'app.engine', 'app.embedded', 'scipy', "
-        "'pedalboard', 'onnxruntime', 'fastapi') if m in sys.modules))"
+        "print(sorted(m for m in ('app.studio.session', 'app.engine.mixer', 'app.embedded', "
+        "'scipy', 'pedalboard', 'onnxruntime', 'fastapi') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
