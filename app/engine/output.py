@@ -40,6 +40,7 @@ STATS_WAIT_S = 0.1  # how long to wait for the callback to do an action (the las
 # plus those that fill the sound server's buffer at once (a Safe buffer's first count covers 19
 # callbacks: its start-up underflows were counted as dropouts before).
 STATS_FIRST_S = 0.03
+END_LOCK_POLL_S = 0.005  # how often the feeder's end looks whether a teardown is taking over
 START_GRACE_BLOCKS = 16  # ~85 ms of 256-frame callbacks
 # While audio plays, Python hands the GIL between threads every 0.5 ms instead of every 5 ms:
 # the feeder must get it back within a few milliseconds of asking, even while the window's
@@ -530,9 +531,12 @@ class Player:
 
     def _end(self, state: TransportState, message: str | None) -> None:
         """The feeder ends playback by itself (the end, the licence's expiry, an error)."""
-        # If the window, the keeper or a seek holds the lock, it is tearing down already.
-        if not self._lock.acquire(blocking=False):
-            return
+        # A pause, stop, seek or close holding the lock stops this run (``_stop``) and waits
+        # for it: give way to it. Anything else holding the lock (a fader's settle(), a play()
+        # while playing) lets go soon, and the end must not be lost to it.
+        while not self._lock.acquire(timeout=END_LOCK_POLL_S):
+            if self._stop.is_set():
+                return
         try:
             finished = state is TransportState.STOPPED
             self._position = 0 if finished else self.position_frames

@@ -187,3 +187,15 @@ def test_play_right_after_placing_a_timbre_model_starts_at_once_and_styles_when_
         assert player.underruns == 0
     finally:
         player.close()
+
+
+def test_the_end_is_not_lost_to_a_fader_move_at_that_moment(player: Player) -> None:
+    """A fader's settle() (or any short call) holding the player's lock just as the track
+    ends: playback still ends, and says so, once the call lets go."""
+    finished: list[bool] = []
+    player.on_finished = lambda: finished.append(True)
+    player.seek(int(3.7 * SAMPLE_RATE))
+    with player._lock:  # a long settle(), as the window's fader moves call, over the end
+        time.sleep(0.6)
+    assert wait_for(lambda: bool(finished)), "the end was lost"
+    assert player.state is TransportState.STOPPED
