@@ -181,7 +181,6 @@ class Player:
         #: PortAudio output underflows (the device side itself came late), since the track opened.
         self.device_underflows = 0
         self._realtime: str | None = None  # why the last promotion failed, if it did
-        realtime.guard_cpu_time()
         self._position = 0  # frames, while not playing
         self._stream: Any = None
         self._ring: Any = None

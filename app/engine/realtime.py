@@ -130,9 +130,10 @@ def guard_cpu_time() -> None:
     """Catch ``SIGXCPU``, which the kernel sends a real-time thread that runs past the soft
     ``RLIMIT_RTTIME`` without sleeping (RealtimeKit's threads have one; at the hard limit
     the kernel kills the process), and demote every audio thread then: a dropout-prone
-    studio is better than a killed one. Only the main thread may install a handler, so the
-    player calls this where it is made; elsewhere it does nothing, and RealtimeKit's
-    promotions then get no early warning (soft limit = hard limit, as PulseAudio's do).
+    studio is better than a killed one. Only the main thread may install a handler, so
+    ``fanfare`` calls this at start (tracks open on workers); elsewhere it does nothing, and
+    RealtimeKit's promotions then get no early warning (soft limit = hard limit, as
+    PulseAudio's do).
     """
     if sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGXCPU, _ran_too_long)

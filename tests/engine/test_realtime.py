@@ -148,8 +148,9 @@ def test_while_playing_the_feeder_and_the_device_threads_run_real_time() -> None
     assert _fifo_threads() == {}  # the device's threads end with the stream, the feeder's too
 
 
-PLAY_UNPRIVILEGED = """
-import numpy as np, time
+# A child process's opening: a 4 s tone playing ("no device ..." and exit where there is none).
+PLAYING = """
+import numpy as np, os, time
 from app.core.recipe import Recipe, StemMix
 from app.engine.mixer import Mixer
 from app.engine.output import OutputUnavailableError, Player
@@ -162,10 +163,15 @@ except OutputUnavailableError as exc:
     print("no device", exc)
     raise SystemExit(0)
 flowed = wait_for(lambda: player.position_s > 0.5)
+"""
+PLAY_UNPRIVILEGED = (
+    PLAYING
+    + """
 print(player.realtime)
 print(flowed, player.underruns)
 player.close()
 """
+)
 
 
 @pytest.mark.device

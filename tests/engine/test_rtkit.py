@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import device_required
+from tests.engine.test_realtime import PLAYING
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "nobody"  # the ordinary account that asks; polkit authorises it
@@ -159,21 +160,9 @@ def test_rtkit_promotes_a_thread_the_kernel_would_not(rtkit_bus: str) -> None:
     assert rttime == "(200000, 200000)"
 
 
-PLAY = """
-import os, time
-import numpy as np
-from app.core.recipe import Recipe, StemMix
-from app.engine.mixer import Mixer
-from app.engine.output import OutputUnavailableError, Player
-from tests.conftest import SAMPLE_RATE, sine, wait_for
-stems = {"keys": np.ascontiguousarray(sine(440.0, 4.0, 0.3))}
-player = Player(Mixer(stems, SAMPLE_RATE, Recipe("s", 1, "t", {"keys": StemMix()})))
-try:
-    player.play()
-except OutputUnavailableError as exc:
-    print("no device", exc)
-    raise SystemExit(0)
-flowed = wait_for(lambda: player.position_s > 0.5)
+PLAY = (
+    PLAYING
+    + """
 for i in range(30):  # a listener clicking about the timeline: more seeks than RealtimeKit's
     player.seek(int((i % 3) * SAMPLE_RATE))  # 25 requests in 20 s would grant
     time.sleep(0.02)
@@ -187,6 +176,7 @@ print(sorted(rr))
 print(flowed, player.underruns)
 player.close()
 """
+)
 
 
 @pytest.mark.device
