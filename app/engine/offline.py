@@ -1,15 +1,14 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
-"""Offline render: the mixer's arithmetic over the whole remix at once, into memory.
+"""Offline render: the whole remix at once, into memory, with the mixer's arithmetic.
 
 Playback renders 512-frame blocks one at a time; a render gives the same samples far faster by
 running each effect chain over long chunks (pedalboard's plugins are block-size invariant:
-checked sample for sample in the tests) and doing the faders, master gain, fades and the
-block-wise limiter as whole-array NumPy operations that repeat, element for element, the
-per-block float32 arithmetic of :class:`~app.engine.mixer.Mixer`. Automation splits the work at
-its moves, where playback ramps from the old mix to the new one over one block. The work goes
-chunk by chunk through the remix: the two stem groups, then the reverb rooms' left and right
-reverbs, each pair on two threads (pedalboard, Rubber Band and NumPy release the GIL); the
-master's element-wise steps are split in halves across the same two threads.
+checked sample for sample in the tests) and calling the same kernel functions
+(:mod:`app.engine.kernel`) over those chunks: each step is element-wise along the frames, so a
+chunk computes each frame as a block does. Automation splits the work at its moves, where
+playback ramps from the old mix to the new one over one block. The work goes chunk by chunk
+through the remix: the two stem groups, then the reverb rooms' left and right reverbs, each
+pair on two threads (pedalboard, Rubber Band and NumPy release the GIL); the master's
+element-wise steps are split in halves across the same two threads.
 """
 
 from __future__ import annotations
@@ -24,10 +23,16 @@ import numpy as np
 
 from app.core.recipe import Recipe
 from app.core.track import TrackInfo
-from app.engine.effects import PROCESS_FRAMES
+from app.engine import kernel
+from app.engine import timeline as timelines
+from app.engine.effects import PROCESS_FRAMES, Chain
+from app.engine.gains import db_to_gain, strip_gains
+from app.engine.kernel import CHANNELS, StripWork
 from app.engine.loudness import normalise
-from app.engine.mixer import CHANNELS, Mixer, db_to_gain, strip_gains
-from app.engine.rooms import Room
+from app.engine.mixer import BLOCK_FRAMES, stem_rows
+from app.engine.rooms import Room, Rooms
+from app.engine.styled import StyledSources
+from app.engine.switching import Sound, Sounds
 from app.styles.package import StylePackage
 
 CHUNK_FRAMES = 64 * PROCESS_FRAMES  # frames per call into the effects (pieces of 512 inside)
@@ -46,68 +51,75 @@ def render(
     """Render the whole remix; returns float32 (frames, 2) in memory (never a file).
 
     Args:
+        stems: stem kind → its source as written (float32 (frames, 2) or a chunked source).
         progress: called with the fraction done (0..1) now and then.
         track: the track's metadata; needed when the recipe rearranges or retimes it.
         levels: if given, filled with each stem's level in the mix, in dB relative to the
             loudest stem (0 for the loudest, -inf for a silent one).
         styles: the style-model package for a model ``id@version``, for recipes with styles.
     """
-    mixer = Mixer(stems, sample_rate, recipe, track=track, styles=styles)
-    frames = mixer.frames
+    names = list(recipe.stems)
+    missing = [n for n in names if n not in stems]
+    if missing:
+        raise ValueError(f"no audio for stems {missing}")
+    raw = [stems[n] for n in names]
+    styled = StyledSources(styles, sample_rate)
+    sound = Sounds(names, raw, sample_rate, BLOCK_FRAMES, track, styled, recipe).current
+    strips = _Strips(names, sound, [Chain(recipe.stems[n].fx, sample_rate) for n in names])
+    rooms = Rooms(sample_rate)
+    frames = sound.frames
     out = np.zeros((frames, CHANNELS), dtype=np.float32)
-    silent = [False] * len(mixer.names)
-    # The energy each stem puts into the mix (after its effects and fader, its send
-    # included): what the platform uses to tell which stems a listener really hears.
-    energy = np.zeros(len(mixer.names), dtype=np.float64)
+    spans = _spans(sound, frames)
     previous: tuple[np.ndarray, np.ndarray] | None = None
+    groups = [_Group(strips, members) for members in kernel.stem_groups(len(names))]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanfare-render") as pool:
-        for lo, hi, index in _spans(mixer, frames):
-            stems_mix = mixer.states[index][1]
-            dry, send, sizes = strip_gains(stems_mix, mixer.names)
-            mix = _Mix(dry, send, mixer.rooms.assign(sizes, lo), list(mixer.rooms.live))
-            for name, chain in zip(mixer.names, mixer.chains, strict=True):
+        for lo, hi, index in spans:
+            stems_mix = sound.states[index][1]
+            dry, send, sizes = strip_gains(stems_mix, names)
+            mix = _Mix(dry, send, rooms.assign(sizes, lo), list(rooms.live))
+            for name, chain in zip(names, strips.chains, strict=True):
                 chain.update(stems_mix[name].fx)
-            for pos, n, ramped in _pieces(lo, hi, previous is not None, mixer.block_frames):
+            for pos, n, ramped in _pieces(lo, hi, previous is not None):
                 before = previous if ramped and previous is not None else (dry, send)
-                pieces = [
-                    _Piece(mixer, group, (pos, n, ramped), mix, before, (silent, energy))
-                    for group in (0, 1)
-                ]
-                second = pool.submit(pieces[1].run)
-                pieces[0].run()
+                where = (pos, n, ramped)
+                second = pool.submit(groups[1].run, where, mix, before)
+                groups[0].run(where, mix, before)
                 second.result()
                 target = out[pos : pos + n]
-                np.add(pieces[0].out, pieces[1].out, out=target)
+                np.add(groups[0].out[:n], groups[1].out[:n], out=target)
                 if mix.rooms:
-                    _add_rooms(pool, mix.rooms, pieces[0].sends + pieces[1].sends, target)
+                    send_sum = groups[0].sends[:, :n] + groups[1].sends[:, :n]
+                    _add_rooms(pool, mix.rooms, send_sum, target)
                 if progress is not None:
                     progress(0.9 * (pos + n) / max(1, frames))
             previous = (dry, send)
-        _render_master(mixer, out, _spans(mixer, frames), pool)
+        master_chain = Chain(recipe.master.fx, sample_rate)
+        _render_master(sound, master_chain, out, spans, pool)
     if progress is not None:
         progress(1.0)
     if levels is not None:
+        energy = strips.energy
         loudest = float(energy.max()) if energy.size else 0.0
-        for name, stem in zip(mixer.names, energy, strict=True):
+        for name, stem in zip(names, energy, strict=True):
             ratio = stem / loudest if loudest > 0 else 0.0
             levels[name] = 10 * float(np.log10(ratio)) if ratio > 0 else float("-inf")
     return out
 
 
-def _spans(mixer: Mixer, frames: int) -> list[tuple[int, int, int]]:
+def _spans(sound: Sound, frames: int) -> list[tuple[int, int, int]]:
     """(start, end, automation state index) for each stretch of one mix, in order."""
-    starts = [f for f, _, _ in mixer.states if f < frames] or [0]
+    starts = [f for f, _, _ in sound.states if f < frames] or [0]
     ends = [*starts[1:], frames]
     return [(lo, hi, i) for i, (lo, hi) in enumerate(zip(starts, ends, strict=True)) if hi > lo]
 
 
-def _pieces(lo: int, hi: int, ramped: bool, block: int) -> list[tuple[int, int, bool]]:
+def _pieces(lo: int, hi: int, ramped: bool) -> list[tuple[int, int, bool]]:
     """(start, frames, ramped) pieces of a span: its first block alone when the mix changes
     there (playback ramps over that block), then long chunks."""
     pieces = []
     pos = lo
     if ramped:
-        n = min(block, hi - lo)
+        n = min(BLOCK_FRAMES, hi - lo)
         pieces.append((pos, n, True))
         pos += n
     while pos < hi:
@@ -127,67 +139,90 @@ class _Mix:
     rooms: list[Room]
 
 
-class _Piece:
-    """One stem group over one piece of the remix: its stems summed into ``out`` and their
-    reverb sends into ``sends``, with the float32 steps of Mixer.render_group, stem by stem
-    (long chunks: the per-call cost that playback saves by doing all stems at once is small
-    here)."""
+@dataclass
+class _Strips:
+    """The stems' strips over the whole render: their effects, whether each is silent so far,
+    and the energy each has put into the mix (after its effects and fader, its send included:
+    what the platform uses to tell which stems a listener really hears)."""
 
-    def __init__(
+    names: list[str]
+    sound: Sound
+    chains: list[Chain]
+
+    def __post_init__(self) -> None:
+        self.silent = [False] * len(self.names)
+        self.energy = np.zeros(len(self.names), dtype=np.float64)
+
+
+class _Group:
+    """One stem group's sum and sends, piece by piece, through the kernel (as
+    ``Mixer.render_group`` does block by block)."""
+
+    def __init__(self, strips: _Strips, members: range) -> None:
+        self.strips, self.members = strips, members
+        self.work = StripWork(len(members), CHUNK_FRAMES)
+        self.out = np.empty((CHUNK_FRAMES, CHANNELS), dtype=np.float32)
+        self.sends = np.zeros((0, CHUNK_FRAMES, CHANNELS), dtype=np.float32)
+
+    def run(
         self,
-        mixer: Mixer,
-        group: int,
         where: tuple[int, int, bool],
         mix: _Mix,
         before: tuple[np.ndarray, np.ndarray],
-        stems: tuple[list[bool], np.ndarray],
     ) -> None:
-        self.mixer, self.group = mixer, group
-        self.pos, self.frames, self.ramped = where  # start, frames, ramped from ``before``
-        self.mix, self.before = mix, before
-        self.silent, self.energy = stems  # per stem: silent so far; energy (updated here)
-        self.out = np.zeros((self.frames, CHANNELS), dtype=np.float32)
-        self.sends = np.zeros((len(mix.rooms), self.frames, CHANNELS), dtype=np.float32)
-
-    def run(self) -> None:
-        mixer, mix, pos = self.mixer, self.mix, self.pos
-        ramped = self.ramped
-        ramp = _ramp(mixer, self.frames) if ramped else None
-        for i in mixer.members[self.group]:
-            gain, g0 = mix.dry[i], self.before[0][i]
-            send, s0 = mix.send[i], self.before[1][i]
-            if not (g0.any() or gain.any() or s0.any() or send.any()):
-                if not self.silent[i]:
-                    mixer.chains[i].reset()  # as playback does when a stem falls silent
-                    self.silent[i] = True
+        """Sum the group's stems over ``where`` (start, frames, ramped from ``before``: the
+        previous mix's dry and send gains) into ``out[:frames]`` and their sends into
+        ``sends[:, :frames]``."""
+        pos, frames, ramped = where
+        strips, work = self.strips, self.work
+        if self.sends.shape[0] != len(mix.rooms):
+            self.sends = np.zeros((len(mix.rooms), CHUNK_FRAMES, CHANNELS), dtype=np.float32)
+        sends = self.sends[:, :frames]
+        sends.fill(0.0)
+        heard: list[int] = []
+        for i in self.members:
+            gains = (before[0][i], mix.dry[i], before[1][i], mix.send[i])
+            if not any(g.any() for g in gains):
+                if not strips.silent[i]:
+                    strips.chains[i].reset()  # as playback does when a stem falls silent
+                    strips.silent[i] = True
                 continue
-            self.silent[i] = False
-            piece = mixer.read(i, pos, self.frames, mixer.timeline)
+            strips.silent[i] = False
+            stem = strips.sound.stems[i]
+            piece = timelines.read(stem, strips.names[i], strips.sound.timeline, pos, frames)
             m = piece.shape[0]
             if not m:
                 continue
-            if mixer.chains[i].active:
-                piece = mixer.chains[i].process_view(piece)
-            # The same float32 operations, in the same order, as Mixer.render_group (on a
-            # transposed view they give the same values: each is one element's).
-            scaled = piece * ((gain - g0) * ramp[:m] + g0) if ramp is not None else piece * gain
-            self.energy[i] += stem_energy(piece, gain + send)
-            self.out[:m] += scaled
-            room = mix.room_of[i]
-            if room >= 0:
-                mono = (piece[:, 0] + piece[:, 1])[:, None]
-                self.sends[room, :m] += (
-                    mono * ((send - s0) * ramp[:m] + s0) if ramp is not None else mono * send
-                )
+            slot = work.pieces[len(heard)]
+            if strips.chains[i].active:
+                strips.chains[i].process_into(piece, slot[:, :m])
+            else:
+                slot[:, :m] = piece.T
+            if m < frames:  # past a stem's end: silence
+                slot[:, m:frames] = 0.0
+            strips.energy[i] += stem_energy(slot[:, :m], mix.dry[i] + mix.send[i])
+            heard.append(i)
+        out = self.out[:frames]
+        if not heard:
+            out.fill(0.0)
+            return
+        count, rows = len(heard), stem_rows(heard)
+        ramp = kernel.ramp(frames) if ramped else None
+        kernel.mix_strips(work, count, frames, before[0][rows], mix.dry[rows], ramp, out)
+        room_of = [mix.room_of[i] for i in heard]
+        if max(room_of) >= 0:
+            kernel.mix_sends(
+                work, count, frames, before[1][rows], mix.send[rows], ramp, room_of, sends
+            )
 
 
 def stem_energy(piece: np.ndarray, gains: np.ndarray) -> float:
-    """The energy ``piece`` (float32 (frames, 2), after the strip's effects) puts into the mix
-    at (left, right) channel ``gains``: its direct sound and its reverb send together, so a
-    stem heard only through its room counts as heard."""
+    """The energy ``piece`` (float32, channel-major (2, frames), after the strip's effects)
+    puts into the mix at (left, right) channel ``gains``: its direct sound and its reverb send
+    together, so a stem heard only through its room counts as heard."""
     # Per channel, a float32 dot product (BLAS: several partial sums, no float64 copy of the
     # piece), which is ample for comparing stems' energies.
-    per_channel = np.array([np.dot(piece[:, c], piece[:, c]) for c in range(piece.shape[1])])
+    per_channel = np.array([np.dot(channel, channel) for channel in piece])
     return float(np.dot(per_channel.astype(np.float64), np.square(gains, dtype=np.float64)))
 
 
@@ -204,40 +239,35 @@ def _add_rooms(pool: Executor, rooms: list[Room], send: np.ndarray, out: np.ndar
         out += np.stack([left, right], axis=1)
 
 
-def _ramp(mixer: Mixer, frames: int) -> np.ndarray:
-    """The mixer's per-block ramp for a block of ``frames`` (float32, (frames, 1))."""
-    if frames == mixer.block_frames:
-        return mixer.ramp
-    return np.linspace(0.0, 1.0, frames, endpoint=False, dtype=np.float32)[:, None]
-
-
 def _render_master(
-    mixer: Mixer, out: np.ndarray, spans: list[tuple[int, int, int]], pool: Executor
+    sound: Sound,
+    chain: Chain,
+    out: np.ndarray,
+    spans: list[tuple[int, int, int]],
+    pool: Executor,
 ) -> None:
     """Master effects, gain, fades and the limiter over the summed ``out`` (in place)."""
     frames = out.shape[0]
-    block = mixer.block_frames
-    states, timeline, chain = mixer.states, mixer.timeline, mixer.master_chain
+    block = BLOCK_FRAMES
     ceilings = np.empty(-(-frames // block), dtype=np.float64)
     master_gain = np.empty(frames, dtype=np.float32)
     previous: float | None = None
     for lo, hi, index in spans:
-        master = states[index][2]
+        master = sound.states[index][2]
         chain.update(master.fx)
         if chain.active:
             for pos in range(lo, hi, CHUNK_FRAMES):
                 end = min(hi, pos + CHUNK_FRAMES)
                 out[pos:end] = chain.process(out[pos:end])
         gain = db_to_gain(master.gain_db)
-        for pos, n, ramped in _pieces(lo, hi, previous is not None, block):
+        for pos, n, ramped in _pieces(lo, hi, previous is not None):
             g0 = previous if ramped and previous is not None else gain
-            # As Mixer.render_master: current + (target - current) * ramp, in float32.
-            master_gain[pos : pos + n] = (
-                g0 + (gain - g0) * _ramp(mixer, n)[:, 0] if ramped else gain
-            )
-        ceilings[lo // block : -(-hi // block)] = 10.0 ** (master.limiter_ceiling_db / 20.0)
+            ramp = kernel.ramp(n) if ramped else None
+            master_gain[pos : pos + n] = kernel.master_gain(g0, gain, ramp, None)
+        ceilings[lo // block : -(-hi // block)] = kernel.ceiling_gain(master.limiter_ceiling_db)
         previous = gain
     peaks = np.empty(ceilings.shape[0], dtype=np.float64)
+    timeline = sound.timeline
 
     def gain_and_peaks(first: int, last: int) -> None:
         """Gain and fades on chunks [first, last) and the peak of each block in them."""
@@ -249,7 +279,7 @@ def _render_master(
                 if fades is not None:
                     gain_piece = gain_piece * fades
             piece = out[pos : pos + n]
-            piece *= gain_piece[:, None]
+            kernel.apply_gain(piece, gain_piece)
             whole = n // block
             b = pos // block
             if whole:
@@ -259,7 +289,7 @@ def _render_master(
 
     # Element-wise work on two threads, half the remix each (chunks start on blocks).
     _halves(pool, gain_and_peaks, -(-frames // CHUNK_FRAMES))
-    _limit(mixer, out, ceilings, peaks, pool)
+    _limit(out, ceilings, peaks, kernel.limiter_release(block, chain.sample_rate), pool)
 
 
 def _halves(pool: Executor, work: Callable[[int, int], None], count: int) -> None:
@@ -271,12 +301,11 @@ def _halves(pool: Executor, work: Callable[[int, int], None], count: int) -> Non
 
 
 def _limit(
-    mixer: Mixer, out: np.ndarray, ceilings: np.ndarray, peaks: np.ndarray, pool: Executor
+    out: np.ndarray, ceilings: np.ndarray, peaks: np.ndarray, release: float, pool: Executor
 ) -> None:
-    """The mixer's block-wise peak limiter (Mixer._limit) over every block at once, given
-    each block's peak."""
-    block = mixer.block_frames
-    release = mixer.limiter_release
+    """The block-wise peak limiter (``kernel.limiter_target``, ``kernel.limit``) over every
+    block at once, given each block's peak and ceiling; blocks at unity gain are skipped."""
+    block = BLOCK_FRAMES
     peak_list, ceiling_list = peaks.tolist(), ceilings.tolist()
     # Blocks over their ceiling; between them, once the gain is back at unity, nothing to do.
     over = np.flatnonzero(peaks > ceilings).tolist()
@@ -287,12 +316,9 @@ def _limit(
             if k == len(over):
                 break
             b = over[k]
-        peak, ceiling = peak_list[b], ceiling_list[b]
-        needed = min(1.0, ceiling / peak) if peak > 0.0 else 1.0
-        target = needed if needed < current else min(needed, current + (1.0 - current) * release)
-        if current != 1.0 or target != 1.0:
-            piece = out[b * block : (b + 1) * block]
-            piece *= current + (target - current) * _ramp(mixer, piece.shape[0])
+        target = kernel.limiter_target(peak_list[b], ceiling_list[b], current, release)
+        piece = out[b * block : (b + 1) * block]
+        kernel.limit(piece, current, target, kernel.ramp(piece.shape[0]))
         current = target
         b += 1
     runs = []  # (first block, end block, ceiling) of each stretch of one ceiling
@@ -306,8 +332,7 @@ def _limit(
         for lo, hi, ceiling in runs:
             lo, hi = max(lo, first), min(hi, last)
             if lo < hi:
-                piece = out[lo * block : hi * block]
-                np.clip(piece, -ceiling, ceiling, out=piece)
+                kernel.clip(out[lo * block : hi * block], ceiling)
 
     _halves(pool, clip, ceilings.shape[0])
 

@@ -29,6 +29,7 @@ import pedalboard
 import soxr
 
 from app.core.codec import StreamDecoder
+from app.engine.kernel import equal_power, fade_positions
 
 CHANNELS = 2
 STRETCH_CHUNK_FRAMES = 24_000  # 0.5 s at 48 kHz: the grain of a tempo/key change's first audio
@@ -641,7 +642,5 @@ def window(source: Any, start: int, frames: int) -> np.ndarray:
 
 def _equal_power(frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Fade-in and fade-out gains of an equal-power crossfade, float32 (frames, 1) each."""
-    ramp = (np.arange(frames) + 0.5) / max(frames, 1)
-    fade_in = np.sin(ramp * np.pi / 2).astype(np.float32)[:, None]
-    fade_out = np.cos(ramp * np.pi / 2).astype(np.float32)[:, None]
-    return fade_in, fade_out
+    fade_in, fade_out = equal_power(fade_positions(frames))
+    return fade_in[:, None], fade_out[:, None]

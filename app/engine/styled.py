@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from app.core.errors import StyleModelError
+from app.core.style_slot import StyleSlot
 from app.engine.sources import CHANNELS, ChunkedSource, frames_of, window
 from app.styles.base import Adjustment, StyleProcessor
+from app.styles.package import StylePackage
 
 STYLE_CHUNK_FRAMES = 24_000  # 0.5 s at 48 kHz: what a knob change waits for at most, made
 STYLE_OVERLAP_FRAMES = 512  # crossfade between chunks (~11 ms): any state settling is hidden
@@ -110,3 +114,61 @@ class StyledSource(ChunkedSource):
         took = time.perf_counter() - started
         StyledSource.recent_make_s += 0.2 * (took - StyledSource.recent_make_s)
         return np.ascontiguousarray(wet, dtype=np.float32)
+
+
+class StyledSources:
+    """The one home of a track's styled sources: the latest made for each stem, kept so that a
+    recipe change that keeps a stem's style reuses its source, and a knob change shares its
+    analysis.
+
+    Args:
+        styles: the verified style-model package for a model ``id@version`` (raises
+            StyleModelError when it has none); None for a track played without style models.
+        sample_rate: the stems' rate, in Hz.
+    """
+
+    def __init__(self, styles: Callable[[str], StylePackage] | None, sample_rate: int) -> None:
+        self._styles = styles
+        self._sample_rate = sample_rate
+        self._latest: dict[str, StyledSource] = {}
+
+    def __bool__(self) -> bool:
+        """Whether any stem has been styled."""
+        return bool(self._latest)
+
+    def source(self, name: str, raw: Any, slot: StyleSlot) -> StyledSource:
+        """Stem ``name`` (``raw``: its (frames, 2) float32 source) through ``slot``'s style: the
+        source already made for these settings, or one sharing the analysis of the last one
+        made with this model and octave, or a new one."""
+        key = (slot.ref, slot.knobs, slot.mix, slot.octave)
+        old = self._latest.get(name)
+        if old is not None and old.key == key:
+            return old
+        if self._styles is None:
+            raise StyleModelError("This mixer was made without style models.")
+        package = self._styles(slot.ref)
+        knobs = package.manifest.knob_values(slot.knob_values)
+        processor = package.processor(knobs, self._sample_rate, octave_shift=slot.octave)
+        base = None
+        if old is not None and old.key[0] == slot.ref and old.key[3] == slot.octave:
+            base = old.base or old  # the source that runs (or ran) the analysis
+        source = StyledSource(raw, processor, slot.mix, key, base=base, knobs=knobs)
+        self._latest[name] = source
+        return source
+
+    def adjustments(self) -> dict[str, str]:
+        """What the style runtime adjusted on each styled stem (e.g. moved it an octave), in a
+        sentence, for the stems whose analysis has run."""
+        found = {}
+        for name, source in self._latest.items():
+            adjustment = source.adjustment
+            if adjustment is not None and adjustment.message:
+                found[name] = adjustment.message
+        return found
+
+    def cancel(self) -> None:
+        """Cancel every analysis in progress (the track is closing)."""
+        for source in self._latest.values():
+            source.cancel()
+            if source.base is not None:
+                source.base.cancel()

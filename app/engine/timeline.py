@@ -10,10 +10,15 @@ directly, sample for sample.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
 
 from app.core.arrangement import Arrangement, Segment
-from app.core.track import TrackInfo
+from app.core.recipe import Recipe
+from app.core.track import Section, TrackInfo
+from app.engine.kernel import equal_power
 
 CROSSFADE_S = 0.005
 
@@ -53,8 +58,7 @@ class Timeline:
                 # Join: fade this segment in while the previous one plays on past its end.
                 n = min(hi - lo, self.crossfade - offset)
                 ramp = (np.arange(offset, offset + n) + 0.5) / self.crossfade
-                fade_in = np.sin(ramp * np.pi / 2).astype(np.float32)[:, None]
-                fade_out = np.cos(ramp * np.pi / 2).astype(np.float32)[:, None]
+                fade_in, fade_out = (curve[:, None] for curve in equal_power(ramp))
                 tail = _slice(stem, previous.end + offset, n)
                 piece = piece.copy()
                 piece[:n] = piece[:n] * fade_in + tail * fade_out
@@ -68,7 +72,7 @@ class Timeline:
                 remaining = segment.frames - (offset + np.arange(hi - lo))
                 fade = np.clip((remaining - 0.5) / self.crossfade, 0.0, 1.0)
                 if fade.min() < 1.0:
-                    piece = piece * np.sin(fade * np.pi / 2).astype(np.float32)[:, None]
+                    piece = piece * equal_power(fade)[0][:, None]
             out[lo - start : hi - start] = piece
         return out
 
@@ -99,12 +103,11 @@ class Timeline:
         gain = np.ones(frames, dtype=np.float32)
         touched = False
         if self.fade_in and start < self.fade_in:
-            ramp = np.clip((positions + 0.5) / self.fade_in, 0.0, 1.0)
-            gain *= np.sin(ramp * np.pi / 2).astype(np.float32)
+            gain *= equal_power(np.clip((positions + 0.5) / self.fade_in, 0.0, 1.0))[0]
             touched = True
         if self.fade_out and start + frames > self.frames - self.fade_out:
-            ramp = np.clip((self.frames - positions - 0.5) / self.fade_out, 0.0, 1.0)
-            gain *= np.sin(ramp * np.pi / 2).astype(np.float32)
+            remaining = np.clip((self.frames - positions - 0.5) / self.fade_out, 0.0, 1.0)
+            gain *= equal_power(remaining)[0]
             touched = True
         return gain if touched else None
 
@@ -146,3 +149,59 @@ def _slice(stem: np.ndarray, start: int, frames: int) -> np.ndarray:
     padded = np.zeros((frames, stem.shape[1]), dtype=np.float32)
     padded[: piece.shape[0]] = piece
     return padded
+
+
+def read(stem: Any, name: str, timeline: Timeline | None, start: int, frames: int) -> np.ndarray:
+    """Stem ``name``'s audio (``stem``: its source) for output frames ``[start, start +
+    frames)``, arranged by ``timeline`` (None: as written) and with its section mutes, before
+    its effects: float32 (n, 2), n ≤ frames (shorter past the stem's end)."""
+    if timeline is None:
+        piece: np.ndarray = stem[start : start + frames]
+        return piece
+    piece = timeline.read(stem, start, min(frames, max(0, timeline.frames - start)))
+    section_gain = timeline.stem_gain(name, start, piece.shape[0])
+    if section_gain is not None:
+        piece = piece * section_gain[:, None]
+    return piece
+
+
+def retimed(track: TrackInfo, ratio: float, frames: int) -> TrackInfo:
+    """``track``'s sections on the timeline of its stems played at ``ratio`` times the speed
+    (``frames`` long)."""
+    sections = tuple(Section(s.name, s.start_s / ratio, s.end_s / ratio) for s in track.sections)
+    return replace(track, frames=frames, sections=sections)
+
+
+def output_frames(recipe: Recipe, track: TrackInfo) -> int:
+    """The exact length in frames of what a mixer renders for ``recipe`` (stems of
+    ``track.frames``): the arranged sections on the timeline retimed by the tempo."""
+    if recipe.tempo_ratio == 1.0 and recipe.key_shift == 0:
+        timed = track
+    else:
+        timed = retimed(track, recipe.tempo_ratio, round(track.frames / recipe.tempo_ratio))
+    if recipe.arrangement.is_default:
+        return timed.frames
+    return sum(segment.frames for segment in recipe.arrangement.segments(timed))
+
+
+def section_at(
+    timeline: Timeline | None, track: TrackInfo | None, tempo_ratio: float, frames: int, frame: int
+) -> tuple[int, int]:
+    """The output frames ``[start, end)`` of the section (or arranged segment) at output
+    ``frame``, for a remix ``frames`` long played at ``tempo_ratio``; ``timeline`` None: the
+    sections as written; no ``track``: the whole remix."""
+    if timeline is not None:
+        return timeline.segment_at(frame)
+    sections = track.sections if track is not None else ()
+    rate = track.sample_rate / tempo_ratio if track is not None else 0.0
+    for section in sections:
+        start, end = round(section.start_s * rate), round(section.end_s * rate)
+        if start <= frame < end:
+            return start, min(end, frames)
+    return 0, frames
+
+
+def source_position(timeline: Timeline | None, tempo_ratio: float, frame: int) -> int:
+    """The frame of the track as written heard at output ``frame`` (for the sections display)."""
+    position = timeline.source_position(frame) if timeline is not None else frame
+    return round(position * tempo_ratio)

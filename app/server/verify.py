@@ -33,8 +33,8 @@ from app.core.keys import ed25519_public_from_b64
 from app.core.policy import Policy, company_reasons, evaluate
 from app.core.provenance import read_record, verify_record
 from app.core.recipe import AUDIBLE_RANGE_DB, Recipe, styles_of
-from app.engine.mixer import output_frames
 from app.engine.offline import render_derivative
+from app.engine.timeline import output_frames
 from app.server.blobs import BlobStore
 from app.server.catalog import track_info
 from app.server.db import Device, Licence, Track, User, now_s
