@@ -168,7 +168,10 @@ def master_gain(
 
 def apply_gain(out: np.ndarray, gain: np.ndarray | np.float32) -> None:
     """``out`` (frames, 2) times a per-frame (frames,) or constant gain, in place."""
-    out *= gain[:, None] if np.ndim(gain) else gain
+    if isinstance(gain, np.ndarray) and gain.ndim:
+        out *= gain[:, None]
+    else:
+        out *= gain
 
 
 def ceiling_gain(ceiling_db: float) -> float:
@@ -216,5 +219,7 @@ def equal_power(position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def fade_positions(frames: int, *, single: bool = False) -> np.ndarray:
     """Where each frame of a ``frames``-long fade sits in it, (i + 0.5) / frames: (frames,),
     float64, or float32 with ``single`` (cheaper, for a fade made on the feeder thread)."""
-    dtype = np.float32 if single else np.float64
-    return (np.arange(frames, dtype=dtype) + 0.5) / max(frames, 1)
+    positions: np.ndarray = np.arange(frames, dtype=np.float32 if single else np.float64)
+    positions += 0.5
+    positions /= max(frames, 1)
+    return positions

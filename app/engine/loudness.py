@@ -78,7 +78,7 @@ def limit_true_peak(audio: np.ndarray, sample_rate: int, ceiling_dbtp: float) ->
     window = max(1, int(LIMITER_WINDOW_S * sample_rate))
     held = minimum_filter1d(needed, size=2 * window + 1, mode="nearest")
     gain = uniform_filter1d(held, size=window + 1, mode="nearest")
-    out = (audio * gain[:, None]).astype(np.float32)
+    out: np.ndarray = (audio * gain[:, None]).astype(np.float32)
     excess = true_peak_dbtp(out, sample_rate) - ceiling_dbtp
     if excess > 0.0:
         out *= np.float32(10.0 ** (-(excess + 0.005) / 20.0))

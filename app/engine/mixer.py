@@ -304,8 +304,11 @@ class Mixer:
         for stem in self.sounds.current.stems:
             if isinstance(stem, ChunkedSource):
                 stem.drop_bridge()
-                stretched = isinstance(stem, StretchedSource)
-                if quick_start and stretched and not stem.covered(frame, ready):
+                if (
+                    quick_start
+                    and isinstance(stem, StretchedSource)
+                    and not stem.covered(frame, ready)
+                ):
                     stem.bridge_from(frame)
         self._reset(frame)
 

@@ -54,11 +54,13 @@ class Room:
 
     def process_left(self, send: np.ndarray) -> np.ndarray:
         """The room's left channel for the left send (float32 (frames,)); a new array."""
-        return self._run(self._left, send)[0]
+        left: np.ndarray = self._run(self._left, send)[0]
+        return left
 
     def process_right(self, send: np.ndarray) -> np.ndarray:
         """The room's right channel for the right send (float32 (frames,)); a new array."""
-        return self._run(self._right, send)[1]
+        right: np.ndarray = self._run(self._right, send)[1]
+        return right
 
     def _run(self, reverb: pedalboard.Plugin, send: np.ndarray) -> np.ndarray:
         # Freeverb sums its inputs: the send in one channel and silence in the other. Each

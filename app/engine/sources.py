@@ -29,9 +29,8 @@ import pedalboard
 import soxr
 
 from app.core.codec import StreamDecoder
-from app.engine.kernel import equal_power, fade_positions
+from app.engine.kernel import CHANNELS, equal_power, fade_positions
 
-CHANNELS = 2
 STRETCH_CHUNK_FRAMES = 24_000  # 0.5 s at 48 kHz: the grain of a tempo/key change's first audio
 STRETCH_MARGIN_FRAMES = 2_400  # input context either side of a chunk, so its edges are settled
 STRETCH_OVERLAP_FRAMES = 1_024  # equal-power crossfade between neighbouring chunks (~21 ms)
@@ -496,7 +495,8 @@ class StretchedSource(ChunkedSource):
                 np.ascontiguousarray(segment.T), rate, stretch_factor=self.ratio / shift,
                 high_quality=True, preserve_formants=False, use_long_fft_window=window_long,
             ).T  # fmt: skip
-            return soxr.resample(stretched, rate * shift, rate, quality="HQ")
+            resampled: np.ndarray = soxr.resample(stretched, rate * shift, rate, quality="HQ")
+            return resampled
         return pedalboard.time_stretch(
             np.ascontiguousarray(segment.T), rate, stretch_factor=self.ratio,
             pitch_shift_in_semitones=float(self.semitones), high_quality=True,

@@ -24,7 +24,8 @@ import numpy as np
 
 from app.core.errors import StyleModelError
 from app.core.style_slot import StyleSlot
-from app.engine.sources import CHANNELS, ChunkedSource, frames_of, window
+from app.engine.kernel import CHANNELS
+from app.engine.sources import ChunkedSource, frames_of, window
 from app.styles.base import Adjustment, StyleProcessor
 from app.styles.package import StylePackage
 
@@ -108,8 +109,9 @@ class StyledSource(ChunkedSource):
         if wet.shape != (want, CHANNELS):
             raise ValueError(f"a style model returned {wet.shape}, not {(want, CHANNELS)}")
         if self.mix < 1.0:
-            wet = wet * np.float32(self.mix) + self.read_dry(start, want) * np.float32(
-                1.0 - self.mix
+            dry = self.read_dry(start, want)
+            wet = (wet * np.float32(self.mix) + dry * np.float32(1.0 - self.mix)).astype(
+                np.float32, copy=False
             )
         took = time.perf_counter() - started
         StyledSource.recent_make_s += 0.2 * (took - StyledSource.recent_make_s)

@@ -15,7 +15,7 @@ from app.core.recipe import Recipe, StemMix
 from app.core.track import Section, StemInfo, TrackInfo
 from app.engine.mixer import Mixer
 from app.engine.offline import render
-from tests.conftest import SAMPLE_RATE
+from tests.helpers.audio import SAMPLE_RATE
 
 SECTION_S = 1.0  # four sections of exactly one second (two bars at 120 BPM... one bar at 240)
 
@@ -143,15 +143,15 @@ def test_an_arrangement_that_does_not_fit_is_refused() -> None:
 
 
 def test_the_loop_edges_fade_so_the_jump_back_does_not_click() -> None:
-    from app.engine.output import LOOP_FADE_FRAMES, _fade_loop_edges
+    from app.engine.output.loops import LOOP_FADE_FRAMES, fade_loop_edges
 
     loop = (1000, 5000)
     before_end = np.ones((512, 2), dtype=np.float32)
-    _fade_loop_edges(5000 - 512, before_end, loop, jumped=False)
+    fade_loop_edges(5000 - 512, before_end, loop, jumped=False)
     assert before_end[-1, 0] < 0.01 and before_end[0, 0] == 1.0
     after_jump = np.ones((512, 2), dtype=np.float32)
-    _fade_loop_edges(1000, after_jump, loop, jumped=True)
+    fade_loop_edges(1000, after_jump, loop, jumped=True)
     assert after_jump[0, 0] < 0.01 and after_jump[LOOP_FADE_FRAMES, 0] == 1.0
     inside = np.ones((512, 2), dtype=np.float32)
-    _fade_loop_edges(2000, inside, loop, jumped=False)
+    fade_loop_edges(2000, inside, loop, jumped=False)
     assert inside.min() == 1.0

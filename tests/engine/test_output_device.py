@@ -17,27 +17,12 @@ import pytest
 
 from app.core.recipe import Recipe, StemMix
 from app.engine.mixer import Mixer
-from app.engine.output import OutputUnavailableError, Player, TransportState
-from tests.conftest import SAMPLE_RATE, device_required, sine, wait_for
+from app.engine.output import Player, TransportState
+from tests.helpers.audio import SAMPLE_RATE, sine
+from tests.helpers.playback import playing, start
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.device
-
-
-def start(player: Player) -> Player:
-    """``player`` playing (skips the test without a device, unless one is required)."""
-    try:
-        player.play()
-    except OutputUnavailableError as exc:
-        if device_required():
-            raise
-        pytest.skip(f"no audio device here: {exc}")
-    return player
-
-
-def playing(seconds: float) -> Player:
-    """A player of a ``seconds``-long 440 Hz tone, playing."""
-    stems = {"keys": np.ascontiguousarray(sine(440.0, seconds, 0.3))}
-    return start(Player(Mixer(stems, SAMPLE_RATE, Recipe("s", 1, "t", {"keys": StemMix()}))))
 
 
 @pytest.fixture
@@ -175,7 +160,7 @@ def test_play_right_after_placing_a_timbre_model_starts_at_once_and_styles_when_
     mixer = Mixer(stems, SAMPLE_RATE, recipe, styles={package.manifest.ref: package}.__getitem__)
     player = Player(mixer)
     mixer.set_recipe(recipe.with_stem("lead", style=StyleSlot.make("timbre.violin", 1)))
-    player.settle()
+    player.take_waiting_switch()
     assert mixer.switch_waiting  # not made yet: the old sound stays until it is
     start(player)
     try:
@@ -190,12 +175,12 @@ def test_play_right_after_placing_a_timbre_model_starts_at_once_and_styles_when_
 
 
 def test_the_end_is_not_lost_to_a_fader_move_at_that_moment(player: Player) -> None:
-    """A fader's settle() (or any short call) holding the player's lock just as the track
+    """A fader's take_waiting_switch() (or any short call) holding the player's lock just as the track
     ends: playback still ends, and says so, once the call lets go."""
     finished: list[bool] = []
     player.on_finished = lambda: finished.append(True)
     player.seek(int(3.7 * SAMPLE_RATE))
-    with player._lock:  # a long settle(), as the window's fader moves call, over the end
+    with player.lock:  # a long control call, as the window's fader moves make, over the end
         time.sleep(0.6)
     assert wait_for(lambda: bool(finished)), "the end was lost"
     assert player.state is TransportState.STOPPED

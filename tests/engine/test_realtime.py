@@ -20,8 +20,9 @@ from app.core.recipe import Recipe, StemMix
 from app.engine import realtime
 from app.engine.mixer import Mixer
 from app.engine.output import Player
-from tests.conftest import SAMPLE_RATE, device_required, sine, wait_for
-from tests.engine.test_output_device import start
+from tests.helpers.audio import SAMPLE_RATE, sine
+from tests.helpers.playback import PLAYING, device_required, start
+from tests.helpers.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux scheduling")
@@ -138,8 +139,9 @@ def test_while_playing_the_feeder_and_the_device_threads_run_real_time() -> None
         assert wait_for(lambda: player.position_s > 0.3), "the device did not pull audio"
         fifo = _fifo_threads()
         assert player.realtime is None
-        assert player._thread is not None
-        assert fifo.pop(player._thread.native_id) == realtime.FEEDER_PRIORITY
+        feeders = [tid for tid in fifo if player.is_fed_by(tid)]
+        assert len(feeders) == 1
+        assert fifo.pop(feeders[0]) == realtime.FEEDER_PRIORITY
         # PortAudio's callback thread (and, on PulseAudio, libpulse's client thread).
         assert fifo and set(fifo.values()) == {realtime.DEVICE_PRIORITY}
         assert player.underruns == 0
@@ -148,22 +150,6 @@ def test_while_playing_the_feeder_and_the_device_threads_run_real_time() -> None
     assert _fifo_threads() == {}  # the device's threads end with the stream, the feeder's too
 
 
-# A child process's opening: a 4 s tone playing ("no device ..." and exit where there is none).
-PLAYING = """
-import numpy as np, os, time
-from app.core.recipe import Recipe, StemMix
-from app.engine.mixer import Mixer
-from app.engine.output import OutputUnavailableError, Player
-from tests.conftest import SAMPLE_RATE, sine, wait_for
-stems = {"keys": np.ascontiguousarray(sine(440.0, 4.0, 0.3))}
-player = Player(Mixer(stems, SAMPLE_RATE, Recipe("s", 1, "t", {"keys": StemMix()})))
-try:
-    player.play()
-except OutputUnavailableError as exc:
-    print("no device", exc)
-    raise SystemExit(0)
-flowed = wait_for(lambda: player.position_s > 0.5)
-"""
 PLAY_UNPRIVILEGED = (
     PLAYING
     + """

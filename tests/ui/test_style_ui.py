@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.core.errors import StyleModelError
 from app.core.policy import StemRule
 from app.studio import open_track
+from app.studio.status import StyleAdjusted
 from app.ui.main_window import MainWindow
 from app.ui.style_dialog import (
     REF_ROLE,
@@ -58,7 +59,7 @@ def _panel(qtbot, view: TrackView, kind: str) -> StyleDialog:
 def _pick_model(view: TrackView, family: str | None = None) -> tuple[str, dict[str, Any]]:
     """A stem and a model (of ``family``, if given) that may go on it, preferring a stem the
     model was made for."""
-    models = view.track.models()
+    models = view.track.model_stems()
     assert models, NO_MODELS
     if family is not None:
         models = [m for m in models if m["family"] == family]
@@ -86,7 +87,7 @@ def _analysed(qtbot, view: TrackView, kind: str) -> None:
     mixer, player = view.track.mixer, view.track.player
 
     def made() -> bool:
-        player.settle()  # while stopped, a style change is taken once it is made
+        player.take_waiting_switch()  # while stopped, a style change is taken once it is made
         return not mixer.switch_waiting
 
     qtbot.waitUntil(made, timeout=WAIT_MS * 4)
@@ -149,10 +150,9 @@ def test_a_model_goes_on_a_stem_its_knobs_change_it_none_removes_it_and_undo_res
     # analysis has run during playback) is news: on the strip, in the panel and in the status
     # bar, not an error box.
     said = f"The melody was moved up one octave to suit the {model['display_name']}."
-    monkeypatch.setattr(track.mixer, "adjustments", lambda: {kind: said})
-    monkeypatch.setattr(track, "take_messages", lambda: [said])
+    monkeypatch.setattr(track, "take_notices", lambda: [StyleAdjusted(stem=kind, text=said)])
     view._tick()
-    monkeypatch.setattr(track, "take_messages", list)
+    monkeypatch.setattr(track, "take_notices", list)
     assert dialog.note.text() == said and dialog.note.isVisible()
     assert said in button.toolTip()
     assert window.statusBar().currentMessage() == said
