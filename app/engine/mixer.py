@@ -35,7 +35,8 @@ from app.engine.effects import Chain
 from app.engine.gains import db_to_gain, strip_gains
 from app.engine.kernel import CHANNELS, StripWork
 from app.engine.rooms import Room, Rooms
-from app.engine.sources import ChunkedSource, StretchedSource
+from app.engine.sources import ChunkedSource
+from app.engine.stretched import StretchedSource
 from app.engine.styled import StyledSources
 from app.engine.switching import SWITCH_READY_BLOCKS, Sounds, State
 from app.engine.timeline import Timeline
@@ -257,7 +258,7 @@ class Mixer:
 
     def switch_ready(self, frame: int) -> bool:
         """Whether a change is waiting and its sound is made at output ``frame``."""
-        return self.sounds.ready(frame)
+        return self.sounds.pending_made(frame)
 
     def switch(self, frame: int) -> int:
         """Make a waiting change sound from output ``frame`` of the old timeline on; returns
@@ -307,7 +308,7 @@ class Mixer:
                 if (
                     quick_start
                     and isinstance(stem, StretchedSource)
-                    and not stem.covered(frame, ready)
+                    and not stem.made_for(frame, ready)
                 ):
                     stem.bridge_from(frame)
         self._reset(frame)

@@ -6,38 +6,30 @@ its ``shape``; a plain NumPy array is a source, and so is a :class:`ChunkedSourc
 
 * :class:`EncodedSource` decodes a stem's codec stream (FLAC) a second at a time around where
   it is read: an 8-stem, 4-minute track is not 740 MB of float32 in memory.
-* :class:`StretchedSource` plays a stem at another tempo and/or key through Rubber Band
-  (``pedalboard.time_stretch``, high quality), one chunk at a time, the chunks crossfaded.
+* :class:`~app.engine.stretched.StretchedSource` plays a stem at another tempo and/or key.
+* :class:`~app.engine.styled.StyledSource` plays a stem through a style model.
 
 A chunked source cuts its output into a fixed grid of ``chunk_frames`` chunks and makes each from
 its input alone, never from what was played before, so a chunk is the same sample for sample
 whether playback, a seek or an offline render asked for it: that keeps renders equal to what was
-heard. Chunks are kept in a small cache around where the reader is; a :class:`Prefetcher`
-thread makes the ones ahead of the playhead, so the render thread only copies.
+heard. Chunks are kept in a small cache around where the reader is; a
+:class:`~app.engine.prefetch.Prefetcher` makes the ones ahead of the playhead.
+
+Words: a source *makes* a chunk (computes it, once); a *job* is a chunk's index or a bridge.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
-import pedalboard
-import soxr
 
 from app.core.codec import StreamDecoder
 from app.engine.kernel import CHANNELS, equal_power, fade_positions
 
-STRETCH_CHUNK_FRAMES = 24_000  # 0.5 s at 48 kHz: the grain of a tempo/key change's first audio
-STRETCH_MARGIN_FRAMES = 2_400  # input context either side of a chunk, so its edges are settled
-STRETCH_OVERLAP_FRAMES = 1_024  # equal-power crossfade between neighbouring chunks (~21 ms)
-# A bridge (see StretchedSource.bridge_from) spans at least this much, so that the grid chunk
-# after it is made by the time playback reaches it (8 stems: 4 rounds of ~60 ms on two cores),
-# even when the switch to it comes up to 0.125 s late (mixer.SWITCH_SLACK_FRAMES).
-BRIDGE_MIN_FRAMES = 18_000  # 0.375 s at 48 kHz
 CACHE_CHUNKS = 12
 DECODE_CHUNK_FRAMES = 48_000  # 1 s at 48 kHz: one FLAC seek and decode, ~1 ms
 DECODE_CACHE_CHUNKS = 6  # the second being played, the one before, and 3 s made ahead
@@ -54,7 +46,7 @@ class Bridge:
     """Output frames ``[start, end)`` of a chunked source made as one quick piece, so that
     playback can start reading at ``start`` long before the grid chunk there is made; ``end``
     is on the chunk grid, and the grid takes over there with a crossfade (see
-    :meth:`StretchedSource.bridge_from`). Compared by identity: a job for the prefetcher."""
+    ``StretchedSource.bridge_from``). Compared by identity: a job for the prefetcher."""
 
     start: int
     end: int
@@ -242,7 +234,7 @@ class ChunkedSource:
                 return [index - 1, index]
         return [index]
 
-    def covered(self, frame: int, frames: int) -> bool:
+    def made_for(self, frame: int, frames: int) -> bool:
         """Whether reading ``[frame, frame + frames)`` would not wait for anything to be made."""
         end = min(self.frames, frame + max(frames, 1))
         bridge = self._bridge
@@ -251,37 +243,38 @@ class ChunkedSource:
         at = frame
         while at < end:
             if bridge is not None and bridge.start <= at < bridge.end:
-                if not self.made(bridge):
+                if not self.is_made(bridge):
                     return False
                 at = bridge.end
                 continue
-            if not all(self.made(job) for job in self.needs(at, seam=at == frame)):
+            if not all(self.is_made(job) for job in self.needs(at, seam=at == frame)):
                 return False
             at = (at // self.chunk_frames + 1) * self.chunk_frames
         return True
 
-    def made(self, job: Job) -> bool:
+    def is_made(self, job: Job) -> bool:
         """Whether ``job`` (a chunk's index, or a bridge) is made."""
         if isinstance(job, Bridge):
             return job.piece is not None
-        return self.ready(job)
+        return self.chunk_made(job)
 
-    def ready(self, index: int) -> bool:
+    def chunk_made(self, index: int) -> bool:
+        """Whether chunk ``index`` is made (in the cache)."""
         with self._lock:
             return index in self._cache
 
-    def busy(self, job: Job) -> bool:
+    def is_making(self, job: Job) -> bool:
         """Whether some thread is making ``job`` now."""
         with self._lock:
             if isinstance(job, Bridge):
                 return job.making is not None
             return job in self._making
 
-    def prefetch(self, job: Job) -> None:
+    def make(self, job: Job) -> None:
         """Make ``job`` unless it is made (a prefetcher's call)."""
         if isinstance(job, Bridge):
             self._bridge_piece(job)
-        elif 0 <= job < self.chunks and not self.ready(job):
+        elif 0 <= job < self.chunks and not self.chunk_made(job):
             self.chunk(job)
 
     # --- making -----------------------------------------------------------------------------------
@@ -312,7 +305,7 @@ class ChunkedSource:
         try:
             if wait:
                 self.late_chunks += 1
-            made = self._make(index)
+            made = self._make_chunk(index)
             with self._lock:
                 self._cache[index] = made
                 while len(self._cache) > self.cache_chunks:
@@ -358,7 +351,7 @@ class ChunkedSource:
             return min(behind)
         return max(spare, key=lambda i: abs(i - reading))
 
-    def _make(self, index: int) -> np.ndarray:
+    def _make_chunk(self, index: int) -> np.ndarray:
         raise NotImplementedError
 
     def _make_bridge(self, start: int, frames: int) -> np.ndarray:
@@ -391,241 +384,11 @@ class EncodedSource(ChunkedSource):
         self._decoder = StreamDecoder(open_stream)
         self._decoding = threading.Lock()
 
-    def _make(self, index: int) -> np.ndarray:
+    def _make_chunk(self, index: int) -> np.ndarray:
         start = index * self.chunk_frames
         count = min(self.chunk_frames, self.frames - start)
         with self._decoding:
             return np.ascontiguousarray(self._decoder.read(start, count))
-
-
-class StretchedSource(ChunkedSource):
-    """``inner`` at ``ratio`` times the speed and ``semitones`` higher, pitch and tempo
-    independent (Rubber Band's finer engine).
-
-    Output frame ``t`` plays input frame ``t * ratio``. Each chunk is stretched from its input
-    span plus ``STRETCH_MARGIN_FRAMES`` either side, and neighbouring chunks overlap by
-    ``STRETCH_OVERLAP_FRAMES`` with an equal-power crossfade (their phases are independent).
-
-    A tempo or key change made while playing starts with a bridge (:meth:`bridge_from`): the
-    stretch from the switch point to the grid, made with the finer engine's short window,
-    about three times as fast as a chunk, so the change is heard sooner.
-
-    Args:
-        inner: the stem, (frames, 2) float32 (an array or another source).
-        formants: keep the formants when shifting the key (for voices: no chipmunks).
-    """
-
-    #: Seconds one chunk took to make, recently (a moving average over every stretched source).
-    recent_make_s = 0.06
-    #: Seconds one bridge took to make, recently: how far ahead a tempo or key change starts
-    #: making its sound.
-    recent_bridge_s = 0.02
-
-    def __init__(
-        self,
-        inner: Any,
-        sample_rate: int,
-        ratio: float,
-        semitones: float,
-        *,
-        formants: bool = False,
-        chunk_frames: int = STRETCH_CHUNK_FRAMES,
-    ) -> None:
-        super().__init__(round(frames_of(inner) / ratio), chunk_frames, STRETCH_OVERLAP_FRAMES)
-        self.inner = inner
-        self.sample_rate = sample_rate
-        self.ratio = ratio
-        self.semitones = semitones
-        self.formants = formants
-
-    def bridge_from(self, frame: int) -> Bridge | None:
-        """Playback will start reading at output ``frame`` (a change switched to there): read
-        ``[frame, g)`` from a bridge, where ``g`` is the first chunk boundary at least
-        ``BRIDGE_MIN_FRAMES`` on, so that the grid chunk at ``g`` is made while the bridge
-        plays. The bridge is stretched with Rubber Band's finer engine in its short-window
-        mode (~13 ms against ~40 for a chunk here): a little less smooth for those few
-        hundred ms, then the grid, exactly as a render makes it, crossfaded in at ``g``."""
-        size = self.chunk_frames
-        end = min(self.frames, -(-(frame + BRIDGE_MIN_FRAMES) // size) * size)
-        self._bridge = Bridge(frame, end) if 0 <= frame < end else None
-        return self._bridge
-
-    def _make(self, index: int) -> np.ndarray:
-        return self._made(index * self.chunk_frames, self.chunk_frames + self.overlap)
-
-    def _make_bridge(self, start: int, frames: int) -> np.ndarray:
-        return self._made(start, frames, quick=True)
-
-    def _made(self, start: int, frames: int, *, quick: bool = False) -> np.ndarray:
-        """Output ``[start, start + frames)`` stretched from its input span with margins
-        (silence stretches to silence, at no cost); its time goes into ``recent_bridge_s``
-        (``quick``) or ``recent_make_s``."""
-        ratio, margin = self.ratio, STRETCH_MARGIN_FRAMES
-        begin = int(np.floor(start * ratio)) - margin
-        end = int(np.ceil((start + frames) * ratio)) + margin
-        segment = window(self.inner, begin, end - begin)
-        if not segment.any():
-            return np.zeros((frames, CHANNELS), dtype=np.float32)
-        started = time.perf_counter()
-        stretched = self._stretch(segment, quick=quick)
-        took = time.perf_counter() - started
-        if quick:
-            StretchedSource.recent_bridge_s += 0.2 * (took - StretchedSource.recent_bridge_s)
-        else:
-            StretchedSource.recent_make_s += 0.2 * (took - StretchedSource.recent_make_s)
-        # Output frame ``start`` plays input frame ``start * ratio``, which is
-        # (start * ratio - begin) / ratio frames into the stretched segment.
-        skip = round(start - begin / ratio)
-        out = np.zeros((frames, CHANNELS), dtype=np.float32)
-        piece = stretched[skip : skip + frames]
-        out[: piece.shape[0]] = piece
-        return out
-
-    def _stretch(self, segment: np.ndarray, *, quick: bool) -> np.ndarray:
-        """``segment`` (frames, 2) at this source's tempo and key; ``quick``: Rubber Band's
-        short window (a bridge)."""
-        rate = float(self.sample_rate)
-        window_long = False if quick else None  # None: the engine's own choice (multi-window)
-        if self.semitones and not self.formants:
-            # A key change as a stretch to (ratio / shift) and a resample by shift: the same
-            # pitch within a cent, at about twice the speed of Rubber Band's own pitch path
-            # (which is kept for voices, whose formants it preserves).
-            shift = 2.0 ** (self.semitones / 12.0)
-            stretched = pedalboard.time_stretch(
-                np.ascontiguousarray(segment.T), rate, stretch_factor=self.ratio / shift,
-                high_quality=True, preserve_formants=False, use_long_fft_window=window_long,
-            ).T  # fmt: skip
-            resampled: np.ndarray = soxr.resample(stretched, rate * shift, rate, quality="HQ")
-            return resampled
-        return pedalboard.time_stretch(
-            np.ascontiguousarray(segment.T), rate, stretch_factor=self.ratio,
-            pitch_shift_in_semitones=float(self.semitones), high_quality=True,
-            preserve_formants=self.formants, use_long_fft_window=window_long,
-        ).T  # fmt: skip
-
-
-class Prefetcher:
-    """Makes the chunks ahead of a read position, for a set of sources, on two threads.
-
-    The threads run at the process's own priority (see ``_run`` for why they are not niced).
-    """
-
-    def __init__(
-        self, sources: Sequence[ChunkedSource], ahead_frames: int, position: int = 0
-    ) -> None:
-        self.sources = list(sources)
-        self.ahead_frames = ahead_frames
-        self._ahead = ahead_frames  # how far ahead to make now (see follow)
-        self._position = position  # set before the threads start, so none starts elsewhere
-        self._loop: tuple[int, int] | None = None
-        self._wake = threading.Condition()
-        self._closed = False
-        self._claimed: set[tuple[int, Job]] = set()
-        self._threads = [
-            threading.Thread(target=self._run, name=f"fanfare-prefetch-{n}", daemon=True)
-            for n in range(2)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    @property
-    def position(self) -> int:
-        """Where the chunks are made from (the reader's position, as last told)."""
-        return self._position
-
-    def follow(
-        self, frame: int, loop: tuple[int, int] | None = None, *, ahead: int | None = None
-    ) -> None:
-        """The reader is at ``frame``: make what lies ahead of it. With ``loop`` (start, end),
-        playback jumps back to ``start`` at ``end``: what lies ahead wraps there too. With
-        ``ahead``, make only that many frames ahead (less than ``ahead_frames``: this sound
-        is about to be left for another, which needs the cores)."""
-        with self._wake:
-            self._position, self._loop = frame, loop
-            self._ahead = self.ahead_frames if ahead is None else min(ahead, self.ahead_frames)
-            for source in self.sources:
-                source.wanted = frozenset(self._wanted(source))
-            self._wake.notify_all()
-
-    def _at(self, frame: int) -> int:
-        """Where playback will be at ``frame`` frames of linear play (wrapped at a loop)."""
-        loop = self._loop
-        if loop is None or frame < loop[1] or loop[1] <= loop[0]:
-            return frame
-        return loop[0] + (frame - loop[1]) % (loop[1] - loop[0])
-
-    def _wanted(self, source: ChunkedSource) -> set[int]:
-        """The chunks of ``source`` that the window ahead of the position covers."""
-        size, position = source.chunk_frames, self._position
-        found = {max(0, position // size - 1)}  # the one behind, for the seam
-        for step in range(0, self._ahead + size, size):
-            found.add(self._at(position + step) // size)
-        return found
-
-    def ready(self, frame: int, frames: int) -> bool:
-        """Whether every source has ``[frame, frame + frames)`` made."""
-        return all(source.covered(frame, frames) for source in self.sources)
-
-    def close(self, *, wait: bool = False) -> None:
-        """Stop the threads; with ``wait``, until the chunk each may be making is done (at
-        most one chunk's time: a Rubber Band call cannot be interrupted, and must not be
-        running when the process exits)."""
-        with self._wake:
-            self._closed = True
-            self._wake.notify_all()
-        if wait:
-            for thread in self._threads:
-                if thread is not threading.current_thread():
-                    thread.join(timeout=5.0)
-
-    def _next_job(self) -> tuple[ChunkedSource, Job] | None:
-        """The earliest missing chunk (or bridge) ahead of the position: every source's
-        chunk k before any chunk k + 1; or None."""
-        position = self._position
-        size = min(s.chunk_frames for s in self.sources) if self.sources else 1
-        for step in range(0, self._ahead + size, size):
-            at = self._at(position + step)
-            seam = step == 0 or at != position + step  # read from here, not read on into it
-            for source in self.sources:
-                for job in source.needs(at, seam=seam):
-                    if self._free(source, job):
-                        return source, job
-        return None
-
-    def _free(self, source: ChunkedSource, job: Job) -> bool:
-        """Whether ``job`` of ``source`` should be made now (lock held): it is neither made
-        nor being made, and nothing else of the same source is being made (one thread per
-        source, in order: a decoder reading on needs no seek, and FLAC seeks are slow)."""
-        return (
-            id(source) not in {owner for owner, _ in self._claimed}
-            and not source.made(job)
-            and not source.busy(job)
-        )
-
-    def _run(self) -> None:
-        # At the process's own priority, not niced: these threads hold the GIL between native
-        # calls, and a niced thread the scheduler leaves waiting behind a busy core stalls the
-        # feeder that needs the GIL next (both cores busy: 101 dry rings in 90 s at nice 10,
-        # 5 at nice 0).
-        while True:
-            with self._wake:
-                if self._closed:
-                    return
-                job = self._next_job()
-                if job is None:
-                    self._wake.wait(0.25)
-                    continue
-                source, what = job
-                # Claimed before the lock is let go, so the other thread takes another job.
-                self._claimed.add((id(source), what))
-            try:
-                source.prefetch(what)
-            except Exception:  # a failing chunk is made again, and reported, by the reader
-                with self._wake:
-                    self._wake.wait(0.25)
-            finally:
-                with self._wake:
-                    self._claimed.discard((id(source), what))
 
 
 def window(source: Any, start: int, frames: int) -> np.ndarray:

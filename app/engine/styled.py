@@ -101,7 +101,7 @@ class StyledSource(ChunkedSource):
         """What the analysis adjusted, once it has run."""
         return self._prepared
 
-    def _make(self, index: int) -> np.ndarray:
+    def _make_chunk(self, index: int) -> np.ndarray:
         self.prepare()
         start, want = index * self.chunk_frames, self.chunk_frames + self.overlap
         started = time.perf_counter()

@@ -19,13 +19,9 @@ from typing import Any
 from app.core.recipe import MasterMix, Recipe, StemMix, styles_of
 from app.core.track import TrackInfo
 from app.engine import timeline as timelines
-from app.engine.sources import (
-    STRETCH_CHUNK_FRAMES,
-    ChunkedSource,
-    Prefetcher,
-    StretchedSource,
-    frames_of,
-)
+from app.engine.prefetch import Prefetcher
+from app.engine.sources import ChunkedSource, frames_of
+from app.engine.stretched import STRETCH_CHUNK_FRAMES, StretchedSource
 from app.engine.styled import StyledSource, StyledSources
 from app.engine.timeline import Timeline
 
@@ -281,7 +277,7 @@ class Sounds:
         if prefetcher is None:
             return True
         deadline = time.monotonic() + timeout_s
-        while not prefetcher.ready(frame, frames):
+        while not prefetcher.is_made(frame, frames):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.002)
@@ -297,14 +293,14 @@ class Sounds:
         pending = self.pending
         return pending is not None and pending.key[:2] != self.current.key[:2]
 
-    def ready(self, frame: int) -> bool:
+    def pending_made(self, frame: int) -> bool:
         """Whether a change is waiting and its sound is made at output ``frame``."""
         pending = self.pending
         if pending is None:
             return False
         if pending.prefetcher is None:
             return not any(isinstance(s, ChunkedSource) for s in pending.stems)
-        return pending.prefetcher.ready(
+        return pending.prefetcher.is_made(
             self.map_frame(frame, pending), SWITCH_READY_BLOCKS * self.block_frames
         )
 

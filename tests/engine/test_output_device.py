@@ -175,8 +175,8 @@ def test_play_right_after_placing_a_timbre_model_starts_at_once_and_styles_when_
 
 
 def test_the_end_is_not_lost_to_a_fader_move_at_that_moment(player: Player) -> None:
-    """A fader's take_waiting_switch() (or any short call) holding the player's lock just as the track
-    ends: playback still ends, and says so, once the call lets go."""
+    """A control (take_waiting_switch, or any short call) holding the player's lock just as
+    the track ends: playback still ends, and says so, once the call lets go."""
     finished: list[bool] = []
     player.on_finished = lambda: finished.append(True)
     player.seek(int(3.7 * SAMPLE_RATE))

@@ -9,8 +9,10 @@ import io
 import numpy as np
 
 from app.core.codec import encode_flac
-from app.engine.sources import DECODE_CHUNK_FRAMES, EncodedSource, Prefetcher
-from tests.conftest import SAMPLE_RATE, sine, wait_for
+from app.engine.prefetch import Prefetcher
+from app.engine.sources import DECODE_CHUNK_FRAMES, EncodedSource
+from tests.helpers.audio import SAMPLE_RATE, sine
+from tests.helpers.waiting import wait_for
 
 
 def _encoded(seconds: float) -> EncodedSource:
@@ -28,10 +30,10 @@ def test_near_a_loops_end_its_start_is_made_ahead_and_kept() -> None:
         for second in range(0, 14):
             stem.read(second * SAMPLE_RATE, 512)
             prefetcher.follow(second * SAMPLE_RATE + 512, loop)
-            assert wait_for(lambda s=second: prefetcher.ready(s * SAMPLE_RATE, SAMPLE_RATE))
+            assert wait_for(lambda s=second: prefetcher.is_made(s * SAMPLE_RATE, SAMPLE_RATE))
         # One second before the jump the loop's first seconds are already made (and not
         # evicted by the chunks being read at the end), so the jump waits for nothing.
-        assert wait_for(lambda: prefetcher.ready(loop[0], 2 * SAMPLE_RATE))
+        assert wait_for(lambda: prefetcher.is_made(loop[0], 2 * SAMPLE_RATE))
         late = stem.late_chunks
         stem.read(loop[0], 512)
         stem.read(loop[0] + SAMPLE_RATE, 512)
@@ -45,7 +47,7 @@ def test_without_a_loop_only_whats_ahead_is_made() -> None:
     prefetcher = Prefetcher([stem], ahead_frames=2 * SAMPLE_RATE, position=6 * SAMPLE_RATE)
     try:
         prefetcher.follow(6 * SAMPLE_RATE)
-        assert wait_for(lambda: prefetcher.ready(6 * SAMPLE_RATE, 2 * SAMPLE_RATE))
-        assert not stem.ready(0)  # nothing made for a jump that will not come
+        assert wait_for(lambda: prefetcher.is_made(6 * SAMPLE_RATE, 2 * SAMPLE_RATE))
+        assert not stem.chunk_made(0)  # nothing made for a jump that will not come
     finally:
         prefetcher.close(wait=True)

@@ -13,8 +13,8 @@ from app.core.recipe import Recipe, StemMix
 from app.core.track import Section, StemInfo, TrackInfo
 from app.engine.mixer import Mixer
 from app.engine.offline import render
-from app.engine.sources import BRIDGE_MIN_FRAMES, StretchedSource
-from tests.conftest import SAMPLE_RATE
+from app.engine.stretched import BRIDGE_MIN_FRAMES, StretchedSource
+from tests.helpers.audio import SAMPLE_RATE
 
 SECONDS = 4.0
 
@@ -192,7 +192,7 @@ def test_a_bridge_plays_from_the_switch_point_then_hands_over_to_the_grid() -> N
     assert np.abs(np.diff(steady, 2)).max() < 0.01
     assert np.abs(through_bridge).max() > 0.2
     # The grid chunk under the bridge was never made: the bridge replaced it.
-    assert not bridged.ready(bridge.end // bridged.chunk_frames - 1)
+    assert not bridged.chunk_made(bridge.end // bridged.chunk_frames - 1)
 
 
 def test_reading_from_before_a_bridge_plays_the_grid_alone() -> None:
@@ -203,9 +203,9 @@ def test_reading_from_before_a_bridge_plays_the_grid_alone() -> None:
     bridged = StretchedSource(stem, SAMPLE_RATE, 0.9, 0)
     bridge = bridged.bridge_from(40_000)
     assert bridge is not None
-    assert not bridged.covered(40_000, 512)  # the bridge is not made yet
-    bridged.prefetch(bridge)
-    assert bridged.covered(40_000, 512) and not bridged.covered(39_000, 2_000)
+    assert not bridged.made_for(40_000, 512)  # the bridge is not made yet
+    bridged.make(bridge)
+    assert bridged.made_for(40_000, 512) and not bridged.made_for(39_000, 2_000)
     np.testing.assert_array_equal(bridged[20_000:60_000], grid[20_000:60_000])
     assert bridged.bridge is None
 
@@ -213,7 +213,7 @@ def test_reading_from_before_a_bridge_plays_the_grid_alone() -> None:
 def test_play_where_the_chunks_are_not_made_starts_with_bridges_and_warming_avoids_them() -> None:
     """Play on a retimed remix at a place not yet made starts from bridges (quick to make);
     where the transport stood long enough for the chunks to be made, from the grid."""
-    from tests.conftest import wait_for
+    from tests.helpers.waiting import wait_for
 
     track = _track(int(SECONDS * SAMPLE_RATE))
     mixer = Mixer(_stems(), SAMPLE_RATE, _recipe(ratio=1.1), track=track)
@@ -228,7 +228,7 @@ def test_play_where_the_chunks_are_not_made_starts_with_bridges_and_warming_avoi
         assert np.abs(block).max() > 0.1
         warm = 40_000
         mixer.warm(warm)
-        assert wait_for(lambda: all(s.covered(warm, 4 * mixer.block_frames) for s in mixer.stems))
+        assert wait_for(lambda: all(s.made_for(warm, 4 * mixer.block_frames) for s in mixer.stems))
         mixer.reset(warm, quick_start=True)
         assert all(stem.bridge is None for stem in mixer.stems)
         mixer.reset(cold)  # a reset that is not a playback start reads the grid alone

@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The prefetcher: threads that make chunked sources' chunks ahead of the playhead, so the
+render thread only copies; see :class:`Prefetcher`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from app.engine.sources import ChunkedSource, Job
+
+
+class Prefetcher:
+    """Makes the chunks ahead of a read position, for a set of sources, on two threads.
+
+    The threads run at the process's own priority (see ``_run`` for why they are not niced).
+    """
+
+    def __init__(
+        self, sources: Sequence[ChunkedSource], ahead_frames: int, position: int = 0
+    ) -> None:
+        self.sources = list(sources)
+        self.ahead_frames = ahead_frames
+        self._ahead = ahead_frames  # how far ahead to make now (see follow)
+        self._position = position  # set before the threads start, so none starts elsewhere
+        self._loop: tuple[int, int] | None = None
+        self._wake = threading.Condition()
+        self._closed = False
+        self._claimed: set[tuple[int, Job]] = set()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"fanfare-prefetch-{n}", daemon=True)
+            for n in range(2)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def position(self) -> int:
+        """Where the chunks are made from (the reader's position, as last told)."""
+        return self._position
+
+    def follow(
+        self, frame: int, loop: tuple[int, int] | None = None, *, ahead: int | None = None
+    ) -> None:
+        """The reader is at ``frame``: make what lies ahead of it. With ``loop`` (start, end),
+        playback jumps back to ``start`` at ``end``: what lies ahead wraps there too. With
+        ``ahead``, make only that many frames ahead (less than ``ahead_frames``: this sound
+        is about to be left for another, which needs the cores)."""
+        with self._wake:
+            self._position, self._loop = frame, loop
+            self._ahead = self.ahead_frames if ahead is None else min(ahead, self.ahead_frames)
+            for source in self.sources:
+                source.wanted = frozenset(self._wanted(source))
+            self._wake.notify_all()
+
+    def _at(self, frame: int) -> int:
+        """Where playback will be at ``frame`` frames of linear play (wrapped at a loop)."""
+        loop = self._loop
+        if loop is None or frame < loop[1] or loop[1] <= loop[0]:
+            return frame
+        return loop[0] + (frame - loop[1]) % (loop[1] - loop[0])
+
+    def _wanted(self, source: ChunkedSource) -> set[int]:
+        """The chunks of ``source`` that the window ahead of the position covers."""
+        size, position = source.chunk_frames, self._position
+        found = {max(0, position // size - 1)}  # the one behind, for the seam
+        for step in range(0, self._ahead + size, size):
+            found.add(self._at(position + step) // size)
+        return found
+
+    def is_made(self, frame: int, frames: int) -> bool:
+        """Whether every source has ``[frame, frame + frames)`` made."""
+        return all(source.made_for(frame, frames) for source in self.sources)
+
+    def close(self, *, wait: bool = False) -> None:
+        """Stop the threads; with ``wait``, until the chunk each may be making is done (at
+        most one chunk's time: a Rubber Band call cannot be interrupted, and must not be
+        running when the process exits)."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+        if wait:
+            for thread in self._threads:
+                if thread is not threading.current_thread():
+                    thread.join(timeout=5.0)
+
+    def _next_job(self) -> tuple[ChunkedSource, Job] | None:
+        """The earliest missing chunk (or bridge) ahead of the position: every source's
+        chunk k before any chunk k + 1; or None."""
+        position = self._position
+        size = min(s.chunk_frames for s in self.sources) if self.sources else 1
+        for step in range(0, self._ahead + size, size):
+            at = self._at(position + step)
+            seam = step == 0 or at != position + step  # read from here, not read on into it
+            for source in self.sources:
+                for job in source.needs(at, seam=seam):
+                    if self._free(source, job):
+                        return source, job
+        return None
+
+    def _free(self, source: ChunkedSource, job: Job) -> bool:
+        """Whether ``job`` of ``source`` should be made now (lock held): it is neither made
+        nor being made, and nothing else of the same source is being made (one thread per
+        source, in order: a decoder reading on needs no seek, and FLAC seeks are slow)."""
+        return (
+            id(source) not in {owner for owner, _ in self._claimed}
+            and not source.is_made(job)
+            and not source.is_making(job)
+        )
+
+    def _run(self) -> None:
+        # At the process's own priority, not niced: these threads hold the GIL between native
+        # calls, and a niced thread the scheduler leaves waiting behind a busy core stalls the
+        # feeder that needs the GIL next (both cores busy: 101 dry rings in 90 s at nice 10,
+        # 5 at nice 0).
+        while True:
+            with self._wake:
+                if self._closed:
+                    return
+                job = self._next_job()
+                if job is None:
+                    self._wake.wait(0.25)
+                    continue
+                source, what = job
+                # Claimed before the lock is let go, so the other thread takes another job.
+                self._claimed.add((id(source), what))
+            try:
+                source.make(what)
+            except Exception:  # a failing chunk is made again, and reported, by the reader
+                with self._wake:
+                    self._wake.wait(0.25)
+            finally:
+                with self._wake:
+                    self._claimed.discard((id(source), what))
