@@ -110,9 +110,8 @@ class Prefetcher:
 
     def _run(self) -> None:
         # At the process's own priority, not niced: these threads hold the GIL between native
-        # calls, and a niced thread the scheduler leaves waiting behind a busy core stalls the
-        # feeder that needs the GIL next (both cores busy: 101 dry rings in 90 s at nice 10,
-        # 5 at nice 0).
+        # calls, and a niced thread left waiting behind a busy core stalls the feeder that
+        # needs the GIL next (benchmarks/README.md, "Findings").
         while True:
             with self._wake:
                 if self._closed:

@@ -8,8 +8,8 @@ device's buffer is 10.7 ms. Audio software asks the kernel for a fixed-priority 
 (``SCHED_FIFO``) for such threads, as JACK clients and PipeWire do; the kernel grants it to a
 user allowed real-time priorities (``RLIMIT_RTPRIO``, e.g. the ``audio`` group's limits) or
 holding ``CAP_SYS_NICE``; for anyone else RealtimeKit grants it where the desktop runs it
-(``engine/rtkit``). It cannot help when the machine itself pauses: on the benchmark
-machine, with both cores busy, a thread at priority 50 still overslept by up to 11 ms.
+(``engine/rtkit``). It cannot help when the machine itself pauses (benchmarks/README.md,
+"device floor").
 
 The priorities stay below PulseAudio's own (5 by default), which must run first to ask for
 the sound, and every promoted thread is reset on fork, so nothing the app starts inherits it.

@@ -5,8 +5,8 @@ A strip's reverb is a send, as on a mixing desk: the stem goes on at ``1 - mix``
 (after the fader and pan), and ``mix`` of it goes into the room of its size. The reverb
 (pedalboard's, JUCE's Freeverb) is linear and time-invariant, so the stems that share a room
 can share one reverb: for a mix that does not move, the sum equals, to float rounding, what
-each stem's own reverb would give (``tests/engine/test_rooms.py``), at a fraction of the cost.
-Reverb was 63 % of a render with one reverb per stem.
+each stem's own reverb would give (``tests/engine/test_rooms.py``), at a fraction of the cost
+(benchmarks/README.md, "Findings").
 
 Freeverb sums its two inputs to mono and feeds that to a left and a right filter bank. The
 stems' left sends (panned by their left gains) and right sends differ, so a room runs two

@@ -379,8 +379,8 @@ class EncodedSource(ChunkedSource):
         super().__init__(frames, chunk_frames, 0, cache_chunks=DECODE_CACHE_CHUNKS)
         self.open_stream = open_stream
         # One decoder that reads on in order: playback asks for chunk after chunk, and a
-        # fresh decoder per chunk would search the FLAC stream for its start every time
-        # (measured: the search's many small reads held the GIL enough to starve the feeder).
+        # fresh decoder per chunk would search the FLAC stream for its start every time, and
+        # the search's many small reads hold the GIL long enough to starve the feeder.
         self._decoder = StreamDecoder(open_stream)
         self._decoding = threading.Lock()
 

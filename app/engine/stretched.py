@@ -68,8 +68,8 @@ class StretchedSource(ChunkedSource):
         ``[frame, g)`` from a bridge, where ``g`` is the first chunk boundary at least
         ``BRIDGE_MIN_FRAMES`` on, so that the grid chunk at ``g`` is made while the bridge
         plays. The bridge is stretched with Rubber Band's finer engine in its short-window
-        mode (~13 ms against ~40 for a chunk here): a little less smooth for those few
-        hundred ms, then the grid, exactly as a render makes it, crossfaded in at ``g``."""
+        mode (about a third of a chunk's time): a little less smooth for those few hundred
+        ms, then the grid, exactly as a render makes it, crossfaded in at ``g``."""
         size = self.chunk_frames
         end = min(self.frames, -(-(frame + BRIDGE_MIN_FRAMES) // size) * size)
         self._bridge = Bridge(frame, end) if 0 <= frame < end else None
