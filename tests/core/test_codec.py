@@ -8,7 +8,7 @@ import pytest
 
 from app.core.codec import decode_audio, encode_flac
 from app.core.errors import AudioFormatError
-from tests.conftest import sine
+from tests.helpers.audio import sine
 
 
 def test_flac_round_trip_is_exact_to_24_bits() -> None:

@@ -12,7 +12,8 @@ from app.core.effects import Eq, StemFx
 from app.core.recipe import Recipe, StemMix
 from app.engine.mixer import Mixer
 from app.engine.offline import render
-from tests.conftest import SAMPLE_RATE, play_blocks
+from tests.helpers.audio import SAMPLE_RATE
+from tests.helpers.playback import play_blocks
 
 
 def _stems(seconds: float = 3.0) -> dict[str, np.ndarray]:

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from app.engine.output import TransportState, buffering_named
-from tests.conftest import device_required, wait_for
-from tests.engine.test_output_device import playing
+from tests.helpers.playback import device_required, playing
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.device
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ sys.path.insert(0, sys.argv[1])
 from app.core.recipe import Recipe, StemMix
 from app.engine.mixer import Mixer
 from app.engine.output import OutputUnavailableError, Player, buffering_named
-from tests.conftest import SAMPLE_RATE, sine
+from tests.helpers.audio import SAMPLE_RATE, sine
 recipe = Recipe("s", 1, "t", {"keys": StemMix()})
 mixer = Mixer({"keys": sine(440.0, 30.0, 0.3)}, SAMPLE_RATE, recipe)
 player = Player(mixer, buffering=buffering_named(sys.argv[2]))

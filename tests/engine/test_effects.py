@@ -11,7 +11,7 @@ from app.core.recipe import Recipe, StemMix
 from app.engine.effects import Chain
 from app.engine.mixer import Mixer
 from app.engine.offline import render
-from tests.conftest import SAMPLE_RATE, rms_db, sine
+from tests.helpers.audio import SAMPLE_RATE, rms_db, sine
 
 
 def _through(fx: StemFx, audio: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from app.core.recipe import Recipe, StemMix
 from app.engine.loudness import measure, normalise, true_peak_dbtp
 from app.engine.offline import render, render_derivative
-from tests.conftest import SAMPLE_RATE, sine
+from tests.helpers.audio import SAMPLE_RATE, sine
 
 
 def _noise(seconds: float, level: float, seed: int = 1) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from app.core.recipe import Recipe, StemMix
 from app.engine.mixer import Mixer
 from app.engine.offline import render
-from tests.conftest import SAMPLE_RATE, rms_db, sine
+from tests.helpers.audio import SAMPLE_RATE, rms_db, sine
 
 STEMS = {
     "drums": sine(110.0, 2.0, 0.2),

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import device_required
-from tests.engine.test_realtime import PLAYING
+from tests.helpers.playback import PLAYING, device_required
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "nobody"  # the ordinary account that asks; polkit authorises it

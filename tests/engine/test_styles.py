@@ -19,7 +19,7 @@ from app.engine.mixer import Mixer
 from app.engine.offline import render
 from app.engine.styled import StyledSource
 from app.styles.package import StylePackage
-from tests.conftest import SAMPLE_RATE
+from tests.helpers.audio import SAMPLE_RATE
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 SECONDS = 3.0

@@ -19,7 +19,7 @@ import pytest
 
 from app.core import recipe as recipe_format
 from app.studio.session import Studio
-from tests.plaintext import audio_windows, track_windows
+from tests.helpers.plaintext import audio_windows, track_windows
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent

@@ -12,43 +12,38 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app import __version__
-from app.core.bundle import decrypt_stem, iter_decrypt, read_header
-from app.core.codec import decode_audio, encode_flac
+from app.core.bundle import iter_decrypt, read_header
 from app.core.encoding import b64u
 from app.core.errors import LicenceDeviceError
-from app.core.keys import DeviceKeys, ed25519_public_from_b64, enrolment_proof
-from app.core.licence import Licence, verify_licence
-from app.core.provenance import sign_record
-from app.core.recipe import Recipe
-from app.core.track import TrackInfo
-from app.engine.offline import render_derivative
+from app.core.keys import DeviceKeys
+from app.core.licence import verify_licence
 from app.server import accounts
-from app.server.api import create_app
-from app.server.config import TOKEN_TTL_S, ServerConfig
+from app.server.config import TOKEN_TTL_S
 from app.server.db import Licence as LicenceRow
 from app.server.db import now_s
-from tests.server.conftest import copy_platform
+from tests.helpers.platform import (
+    API,
+    PASSWORD,
+    TRACK,
+    Fan,
+    Studio,
+    TestClient,
+    device_body,
+    drums_down,
+    open_client,
+    pinned_keys,
+    sign_in,
+)
 
-with warnings.catch_warnings():
-    # Starlette 1.x warns that it prefers the httpx2 fork; httpx works and is what is installed.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
-
-API = "/api/v1"
-PASSWORD = "fanfare-demo"
-TRACK = "neon-harbour"
 DEMO_TRACKS = {
     "neon-harbour": ["drums", "bass", "keys", "lead", "pad"],
     "paper-moons": ["drums", "bass", "keys", "lead"],
@@ -57,142 +52,6 @@ DEMO_TRACKS = {
 
 
 # --- a signed-in user and a genuine client ------------------------------------------------------
-
-
-def open_client(data_dir: Path) -> TestClient:
-    # Server errors come back as responses (a 500), as a real client would see them.
-    return TestClient(create_app(ServerConfig.load(data_dir)), raise_server_exceptions=False)
-
-
-def sign_in(client: TestClient, name: str) -> tuple[dict[str, str], str]:
-    """Bearer headers and the user id of a demo account."""
-    response = client.post(f"{API}/auth/login", json={"username": name, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    doc = response.json()
-    return {"authorization": f"Bearer {doc['token']}"}, doc["user"]["id"]
-
-
-def device_body(keys: DeviceKeys, name: str = "test laptop") -> dict[str, str]:
-    return {
-        "name": name,
-        "signing_public_key": keys.signing_public_b64(),
-        "kem_public_key": keys.kem_public().to_b64(),
-        "proof": enrolment_proof(keys),
-    }
-
-
-def pinned_keys(client: TestClient) -> dict[str, Ed25519PublicKey]:
-    doc = client.get(f"{API}/platform/keys").json()
-    return {k["kid"]: ed25519_public_from_b64(k["public_key"]) for k in doc["keys"]}
-
-
-@dataclass
-class Fan:
-    """A signed-in account with one enrolled device."""
-
-    client: TestClient
-    headers: dict[str, str]
-    user_id: str
-    keys: DeviceKeys
-    device_id: str
-
-    @classmethod
-    def sign_in(cls, client: TestClient, name: str, keys: DeviceKeys | None = None) -> Fan:
-        headers, user_id = sign_in(client, name)
-        keys = keys or DeviceKeys.generate()
-        response = client.post(f"{API}/devices", headers=headers, json=device_body(keys))
-        assert response.status_code == 201, response.text
-        return cls(client, headers, user_id, keys, response.json()["device_id"])
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.client.get(API + path, headers=self.headers, **kwargs)
-
-    def licence(self, track_id: str = TRACK) -> Licence:
-        body = {"track_id": track_id, "device_id": self.device_id}
-        response = self.client.post(f"{API}/licences", headers=self.headers, json=body)
-        assert response.status_code == 201, response.text
-        return verify_licence(response.content, pinned_keys(self.client), now=time.time())
-
-    def provenance(
-        self,
-        recipe: Recipe,
-        audio: bytes,
-        licence: Licence,
-        key: Ed25519PrivateKey | None = None,
-        **changes: Any,
-    ) -> bytes:
-        """The record ``OpenTrack._provenance`` signs, with ``changes`` made before signing."""
-        record = {
-            "audio_sha256": hashlib.sha256(audio).hexdigest(),
-            "audio_format": "audio/flac",
-            "recipe_sha256": recipe.digest(),
-            "track": recipe.track_id,
-            "track_version": recipe.track_version,
-            "licence_id": licence.licence_id,
-            "watermark_session": licence.watermark_session,
-            "device": self.device_id,
-            "user": self.user_id,
-            "created_at": int(time.time()),
-            "ingredients": [f"{recipe.track_id}/v1/{kind}" for kind in recipe.stems],
-            "ai": {"used": False, "models": []},
-            "software": {"name": "Fanfare", "version": __version__},
-        }
-        return sign_record(record | changes, key or self.keys.signing)
-
-    def post_parts(self, parts: dict[str, bytes], title: str = "Harbour Lights") -> httpx.Response:
-        files = {
-            name: (f"{name}.bin", data, "application/octet-stream") for name, data in parts.items()
-        }
-        return self.client.post(
-            f"{API}/derivatives", headers=self.headers, files=files, data={"title": title}
-        )
-
-    def upload(self, recipe: Recipe, audio: bytes, provenance: bytes) -> httpx.Response:
-        parts = {"audio": audio, "recipe": recipe.to_json().encode(), "provenance": provenance}
-        return self.post_parts(parts)
-
-    def publish(self, recipe: Recipe, audio: bytes, **changes: Any) -> httpx.Response:
-        """Upload ``audio`` as the render of ``recipe`` under a fresh licence, signed."""
-        provenance = self.provenance(recipe, audio, self.licence(recipe.track_id), **changes)
-        return self.upload(recipe, audio, provenance)
-
-
-@dataclass
-class Studio:
-    """What a genuine client holds for neon-harbour: its metadata and decrypted stems."""
-
-    info: TrackInfo
-    stems: dict[str, np.ndarray]
-    keys: DeviceKeys
-    _renders: dict[str, bytes] = field(default_factory=dict)
-
-    @property
-    def recipe(self) -> Recipe:
-        return Recipe.default_for(self.info, title="Harbour Lights")
-
-    def flac(self, recipe: Recipe) -> bytes:
-        """The FLAC of the published form of ``recipe`` (cached per recipe)."""
-        digest = recipe.digest()
-        if digest not in self._renders:
-            audio, _ = render_derivative(self.stems, self.info.sample_rate, recipe, track=self.info)
-            self._renders[digest] = encode_flac(audio, self.info.sample_rate)
-        return self._renders[digest]
-
-
-@pytest.fixture(scope="module")
-def studio(seeded_platform_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Studio:
-    """Download and open neon-harbour's stems once, through the API, with a licence."""
-    data_dir = copy_platform(seeded_platform_template, tmp_path_factory.mktemp("studio") / "p")
-    with open_client(data_dir) as client:
-        fan = Fan.sign_in(client, "fan")
-        licence = fan.licence()
-        info = TrackInfo.from_dict(fan.get(f"/tracks/{TRACK}").json())
-        stems = {}
-        for kind in info.stem_kinds:
-            blob = fan.get(f"/tracks/{TRACK}/versions/1/stems/{kind}").content
-            key = licence.content_key(fan.keys, kind)
-            stems[kind], _ = decode_audio(decrypt_stem(key, blob, expect=(TRACK, 1, kind)))
-    return Studio(info, stems, fan.keys)
 
 
 @pytest.fixture
@@ -454,10 +313,6 @@ def test_a_licence_for_an_unknown_track_is_404(client: TestClient, fan2: Fan) ->
 
 
 # --- derivatives: a genuine upload --------------------------------------------------------------
-
-
-def drums_down(studio: Studio) -> Recipe:
-    return studio.recipe.with_stem("drums", gain_db=-3.0)
 
 
 def test_a_genuine_remix_is_published_listed_and_playable_byte_for_byte(

@@ -37,18 +37,17 @@ from app.server.api import create_app
 from app.server.config import ServerConfig
 from app.server.routes import derivatives as derivative_routes
 from app.server.style_models import shipped_packages
-from tests.server.conftest import copy_platform
-from tests.server.test_api import (
+from tests.helpers.platform import (
     API,
     PASSWORD,
     TRACK,
     Fan,
     Studio,
     TestClient,
+    copy_platform,
     device_body,
     drums_down,
     pinned_keys,
-    studio,  # noqa: F401  (the shared fixture, requested by name below)
 )
 
 ANON, FAN, FAN2, ARTIST, OTHER_ARTIST, ADMIN = (
@@ -121,7 +120,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def shared_studio(request: pytest.FixtureRequest) -> Studio:
-    """test_api's studio: neon-harbour's stems, opened once through the API."""
+    """The platform tests' studio: neon-harbour's stems, opened once through the API."""
     return request.getfixturevalue("studio")
 
 

@@ -25,7 +25,7 @@ from app.server.config import ServerConfig
 from app.server.db import Stem, Track, User, make_engine, make_sessions
 from app.server.ingest import IngestError, SourceStem, load_stems, publish_track, stems_of
 from app.server.vaultkeys import stem_key_purpose, unwrap
-from tests.conftest import rms_db, sine
+from tests.helpers.audio import rms_db, sine
 
 
 @dataclass

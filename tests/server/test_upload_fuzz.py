@@ -33,9 +33,8 @@ from app.core.provenance import REQUIRED
 from app.core.recipe import MasterMix, Recipe, StemMix
 from app.core.track import TrackInfo
 from app.server.db import Derivative
-from tests.conftest import SAMPLE_RATE, sine
-from tests.server.conftest import copy_platform
-from tests.server.test_api import API, TRACK, Fan, TestClient, open_client
+from tests.helpers.audio import SAMPLE_RATE, sine
+from tests.helpers.platform import API, TRACK, Fan, TestClient, copy_platform, open_client
 
 PARTS = ("audio", "recipe", "provenance")
 SECONDS_PER_REQUEST = 5.0

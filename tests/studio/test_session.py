@@ -15,7 +15,7 @@ from app.core.errors import BundleTamperedError, PolicyDenied
 from app.engine.loudness import measure
 from app.studio.errors import NotSignedInError, PlatformKeyChangedError
 from app.studio.session import Studio
-from tests.plaintext import WINDOW, track_windows, windows
+from tests.helpers.plaintext import WINDOW, track_windows, windows
 
 
 def test_sign_in_enrols_the_device_and_pins_the_platform_key(studio: Studio) -> None:
