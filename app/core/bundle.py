@@ -28,6 +28,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -183,7 +184,10 @@ def _parse(blob: bytes) -> _Parsed:
     )
 
 
-def _field(meta: dict[str, object], name: str, kind: type) -> object:
+_Field = TypeVar("_Field", str, int)
+
+
+def _field(meta: dict[str, object], name: str, kind: type[_Field]) -> _Field:
     value = meta.get(name)
     # bool is an int subclass; a header with "track_version": true is not genuine.
     if not isinstance(value, kind) or isinstance(value, bool):

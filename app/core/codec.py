@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import Protocol
 
 import numpy as np
 import soundfile as sf
 
 from app.core.errors import AudioFormatError
+
+
+class ByteStream(Protocol):
+    """A readable, seekable file of codec bytes: what libsndfile reads through (``BinaryIO``
+    and ``bundle.PlainStream`` are ones)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def tell(self) -> int: ...
 
 
 def encode_flac(audio: np.ndarray, sample_rate: int, *, subtype: str = "PCM_24") -> bytes:
@@ -26,7 +37,7 @@ def encode_flac(audio: np.ndarray, sample_rate: int, *, subtype: str = "PCM_24")
     return buffer.getvalue()
 
 
-def audio_info(data: bytes | BinaryIO) -> tuple[int, int, int]:
+def audio_info(data: bytes | ByteStream) -> tuple[int, int, int]:
     """(frames, sample rate, channels) from the header alone, before any decoding.
 
     Raises:
@@ -55,7 +66,7 @@ def decode_audio(data: bytes, *, channels: int = 2) -> tuple[np.ndarray, int]:
 
 
 def decode_range(
-    data: bytes | BinaryIO, start: int, frames: int, *, channels: int = 2
+    data: bytes | ByteStream, start: int, frames: int, *, channels: int = 2
 ) -> np.ndarray:
     """Decode frames ``[start, start + frames)`` of codec bytes (or a seekable file of them):
     float32 (n, ``channels``), n ≤ frames (fewer at the end).
@@ -82,7 +93,7 @@ class StreamDecoder:
     Raises (from ``read``): AudioFormatError.
     """
 
-    def __init__(self, open_stream: Callable[[], BinaryIO], *, channels: int = 2) -> None:
+    def __init__(self, open_stream: Callable[[], ByteStream], *, channels: int = 2) -> None:
         self._open = open_stream
         self._channels = channels
         self._file: sf.SoundFile | None = None

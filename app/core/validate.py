@@ -14,7 +14,7 @@ from typing import Any
 MAX_SAFE_INTEGER = 2**53 - 1  # larger integers cannot be signed as canonical JSON
 
 
-def number(value: Any) -> float:
+def number(value: object) -> float:
     """A finite, signable number as float."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {value!r:.40}")
@@ -29,7 +29,7 @@ def number(value: Any) -> float:
     return result
 
 
-def integer(value: Any) -> int:
+def integer(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an integer, got {value!r:.40}")
     if abs(value) > MAX_SAFE_INTEGER:
@@ -37,25 +37,25 @@ def integer(value: Any) -> int:
     return value
 
 
-def flag(value: Any) -> bool:
+def flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"expected true or false, got {value!r:.40}")
     return value
 
 
-def string(value: Any) -> str:
+def string(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {value!r:.40}")
     return value
 
 
-def mapping(value: Any) -> dict[str, Any]:
+def mapping(value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"expected an object, got {type(value).__name__}")
     return value
 
 
-def listing(value: Any) -> list[Any]:
+def listing(value: object) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"expected a list, got {type(value).__name__}")
     return value
