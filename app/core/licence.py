@@ -35,7 +35,6 @@ from app.core.keys import DeviceKeys, KemPublicKey, key_id, open_sealed, seal_to
 FORMAT = "fanfare.licence"
 VERSION = 1
 MAX_LICENCE_BYTES = 256 * 1024
-RIGHTS = ("play", "remix", "publish", "restyle")
 
 
 def key_info(licence_id: str, stem: str) -> bytes:
@@ -69,7 +68,6 @@ class Licence:
     #: ``style_models``, ``restyle``).
     models: dict[str, str] = field(default_factory=dict)
     kid: str = ""
-    raw: bytes = field(default=b"", repr=False, compare=False)
 
     def body(self) -> dict[str, Any]:
         """The signed fields as JSON-ready values."""
@@ -218,7 +216,7 @@ def verify_licence(
         LicenceFormatError, LicenceSignatureError, LicenceDeviceError, LicenceExpiredError.
     """
     kid, body = open_signed(data, trusted, FORMAT, "licence", MAX_LICENCE_BYTES)
-    licence = _licence_from_body(body, kid, data)
+    licence = _licence_from_body(body, kid)
     if user is not None and licence.user != user:
         raise LicenceDeviceError("This licence was issued to another account.")
     if device is not None and licence.device != device:
@@ -228,7 +226,7 @@ def verify_licence(
     return licence
 
 
-def _licence_from_body(body: dict[str, Any], kid: str, raw: bytes) -> Licence:
+def _licence_from_body(body: dict[str, Any], kid: str) -> Licence:
     try:
         rights = body["rights"]
         sealed_list = body["sealed_keys"]
@@ -262,7 +260,6 @@ def _licence_from_body(body: dict[str, Any], kid: str, raw: bytes) -> Licence:
                 for m in _typed(body.get("models", []), list)
             },
             kid=kid,
-            raw=raw,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise LicenceFormatError(f"This licence is malformed ({exc}).") from None
