@@ -110,7 +110,7 @@ def _studio(url: str | None) -> Studio:
 
 
 def _models(args: argparse.Namespace) -> int:
-    models = _studio(args.platform).models(args.track)
+    models = _studio(args.platform).model_tracks(args.track)
     if args.json:
         _print_json(models)
         return 0

@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A licensed track open in the studio: stems in memory, the recipe, mixer, player, the licence
-kept fresh while it is open, and rendering and publishing the derivative."""
+"""A licensed track open in the studio: its stems (encoded sources decoded on demand), the
+recipe, mixer, player, the licence kept fresh while it is open, and rendering and publishing the
+derivative.
+
+The window reads it through :meth:`OpenTrack.status` (once per meter tick),
+:meth:`OpenTrack.take_notices` and the edit methods; it never reaches the mixer or the player.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -19,17 +24,25 @@ from app.core.errors import LicenceError, PolicyDenied, StyleModelError
 from app.core.licence import Licence
 from app.core.policy import Decision, Policy, company_reasons, evaluate
 from app.core.provenance import sign_record
-from app.core.recipe import AUDIBLE_RANGE_DB, MasterMix, Recipe, StemMix, styles_of
+from app.core.recipe import AUDIBLE_RANGE_DB, Recipe, styles_of
 from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
 from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
 from app.engine.output import Buffering, Player, TransportState
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
+from app.studio.permissions import StylePermissions
+from app.studio.services import TrackServices
+from app.studio.status import (
+    LicenceNotice,
+    Notice,
+    PlaybackStatus,
+    PlaybackStopped,
+    StripMix,
+    StyleAdjusted,
+)
+from app.studio.style_library import ModelStems
 from app.styles.package import StylePackage
-
-if TYPE_CHECKING:
-    from app.studio.session import Studio
 
 Progress = Callable[[str, float], None]
 UNDO_DEPTH = 200
@@ -41,11 +54,20 @@ def quiet(_: str, __: float) -> None:
 
 
 class OpenTrack:
-    """A licensed track open in the studio: its stems in memory, the recipe, mixer and player."""
+    """A licensed track open in the studio: its stems, the recipe, mixer and player.
+
+    ``mixer`` and ``player`` are the engine, for the studio itself, tests and benchmarks; the
+    window uses this class's own methods (tests/ui/test_boundary.py holds it to that).
+
+    Args:
+        services: what it needs of the session that opened it (the :class:`Studio`).
+        stems: each stem's source (an encoded stem decoded on demand), by kind.
+        resources: closed with the track (the open cache files the sources read).
+    """
 
     def __init__(
         self,
-        studio: Studio,
+        services: TrackServices,
         info: TrackInfo,
         licence: Licence,
         stems: dict[str, Any],
@@ -53,7 +75,7 @@ class OpenTrack:
         offline: bool = False,
         resources: list[Any] | None = None,
     ) -> None:
-        self.studio = studio
+        self._services = services
         self._resources = resources or []  # closed with the track (the open cache files)
         self.info = info
         self.licence = licence
@@ -66,8 +88,8 @@ class OpenTrack:
         )
         self._told_adjustments: dict[str, str] = {}
         self._player: Player | None = None
-        self._messages: list[str] = []
-        self._message_lock = threading.Lock()
+        self._notices: list[Notice] = []
+        self._notice_lock = threading.Lock()
         self._undo: list[Recipe] = []
         self._redo: list[Recipe] = []
         self._last_edit: tuple[Any, ...] | None = None
@@ -83,28 +105,29 @@ class OpenTrack:
 
     # --- the licence over time ------------------------------------------------------------------
 
-    def _tell(self, message: str) -> None:
-        with self._message_lock:
-            self._messages.append(message)
+    def _tell(self, notice: Notice) -> None:
+        with self._notice_lock:
+            self._notices.append(notice)
 
-    def take_messages(self) -> list[str]:
-        """Sentences for the user since the last call (licence stopped playback, renewed, a
-        style model moved a melody by octaves...)."""
+    def _stopped(self, reason: str) -> None:
+        """The player stopped by itself (the licence's expiry, an error)."""
+        self._tell(PlaybackStopped(text=reason))
+
+    def take_notices(self) -> list[Notice]:
+        """What the user should hear of since the last call: playback stopped and why, the
+        licence could not be renewed, a style model moved a melody by octaves..."""
         for kind, message in self.mixer.adjustments().items():
             if self._told_adjustments.get(kind) != message:
                 self._told_adjustments[kind] = message
-                self._tell(message)
-        with self._message_lock:
-            messages = list(self._messages)
-            self._messages.clear()
-        return messages
+                self._tell(StyleAdjusted(stem=kind, text=message))
+        with self._notice_lock:
+            notices = list(self._notices)
+            self._notices.clear()
+        return notices
 
     def renew(self) -> Licence:
         """Renew the licence online now; playback continues under the new one."""
-        data = self.studio._signed(
-            lambda: self.studio.client.renew_licence(self.licence.licence_id)
-        )
-        licence = self.studio.verify(data, self.info)
+        licence = self._services.renew_licence(self.licence, self.info)
         # The renewed licence carries the artist's current policy; it applies from now on.
         self.licence, self.policy = licence, Policy.from_dict(licence.policy)
         self.offline = False
@@ -126,20 +149,25 @@ class OpenTrack:
             except PlatformError as exc:
                 if exc.status in (403, 404):  # revoked, or no longer entitled: stop now
                     self.pause()
-                    self._tell(f"Playback stopped: this track is no longer licensed ({exc})")
+                    self._stopped(f"Playback stopped: this track is no longer licensed ({exc})")
                     return
                 if not told:  # a passing platform error: say so once, keep trying
-                    self._tell(f"Your licence could not be renewed yet: {exc}")
+                    self._tell(LicenceNotice(text=f"Your licence could not be renewed yet: {exc}"))
                     told = True
                 self._closed.wait(60.0)
             except LicenceError as exc:
                 # E.g. the artist published a new version: this one plays until its licence
                 # runs out; renewing again would not help.
-                self._tell(f"{exc} Reopen the track to keep remixing after the licence ends.")
+                self._tell(
+                    LicenceNotice(
+                        text=f"{exc} Reopen the track to keep remixing after the licence ends."
+                    )
+                )
                 return
             except Exception as exc:  # the studio was closed under us, or worse: never crash
                 if not self._closed.is_set():
-                    self._tell(f"Your licence can no longer be renewed ({exc}).")
+                    said = f"Your licence can no longer be renewed ({exc})."
+                    self._tell(LicenceNotice(text=said))
                 return
 
     # --- the recipe ------------------------------------------------------------------------------
@@ -157,16 +185,17 @@ class OpenTrack:
             track=self.info,
             models=self.licence.models,
         )
-        refused = [
-            f"your licence does not allow restyling the {kind} stem"
-            for kind in styles_of(recipe)
-            if "restyle" not in self.licence.rights_for(kind)
-        ]
+        refused = self.style_permissions().recipe_refusals(recipe)
         if refused:
             return Decision(False, tuple(dict.fromkeys((*decision.reasons, *refused))))
         return decision
 
     # --- style models ---------------------------------------------------------------------------
+
+    def style_permissions(self) -> StylePermissions:
+        """May style models go on this track's stems, which, and why not (under the policy and
+        licence in force now)."""
+        return StylePermissions.of(self.info, self.policy, self.licence)
 
     def style_package(self, ref: str) -> StylePackage:
         """The verified package of a model this licence covers (the mixer's resolver).
@@ -176,24 +205,22 @@ class OpenTrack:
         """
         if ref not in self.licence.models:
             raise StyleModelError(f"Your licence for this track does not cover the model {ref}.")
-        return self.studio.styles.package(ref)
+        return self._services.style_package(ref)
 
-    def models(self) -> list[dict[str, Any]]:
+    def model_stems(self) -> list[ModelStems]:
         """The platform's style models, each with ``allowed`` (this licence covers it and the
         policy allows it) and ``stems`` (the stems of this track it may be placed on)."""
-        offered = self.studio._signed(self.studio.styles.offered)
-        restylable = [
-            k
-            for k in self.info.stem_kinds
-            if "restyle" in self.licence.rights_for(k) and self.policy.rule(k).restyle
-        ]
-        for model in offered:
-            allowed = model["ref"] in self.licence.models and self.policy.allows_model(
-                model["id"], model["family"]
-            )
-            model["allowed"] = allowed and bool(restylable)
-            model["stems"] = restylable if allowed else []
-        return offered
+        permissions = self.style_permissions()
+        models: list[ModelStems] = []
+        for model in self._services.offered_models():
+            allowed, stems = permissions.model_stems(model)
+            models.append(ModelStems(**model, allowed=allowed, stems=stems))
+        return models
+
+    def check_style(self, kind: str, slot: StyleSlot) -> None:
+        """Raise PolicyDenied with the artist's (and the licence's) reasons if ``slot`` may not
+        go on stem ``kind`` (checked again when it is placed)."""
+        self.check(self.recipe.with_stem(kind, style=slot)).raise_if_denied()
 
     def set_style(self, kind: str, slot: StyleSlot | None) -> None:
         """Place a style model on a stem (None removes it). The model is fetched and checked
@@ -248,8 +275,15 @@ class OpenTrack:
             del self._undo[:-UNDO_DEPTH]
         self._redo.clear()
         self._last_edit, self._last_edit_at = edit, now
+        self._make_current(recipe, live=live)
+
+    def _make_current(
+        self, recipe: Recipe, *, live: tuple[str, dict[str, Any]] | None = None
+    ) -> None:
+        """Hand a checked recipe to the engine (heard from the next block): for :meth:`apply`
+        and for undo and redo, whose recipes each passed it when they were made."""
         self.recipe = self.mixer.set_recipe(recipe, live=live)
-        self.player.settle()
+        self.player.take_waiting_switch()
 
     def set_stem(self, kind: str, **changes: Any) -> None:
         """Change a channel strip: for the whole remix, or, while recording and playing, as an
@@ -284,7 +318,7 @@ class OpenTrack:
         """Forget every recorded move (one undo step)."""
         self.apply(self.recipe.with_moves(()), edit=("automation",))
 
-    def mix_now(self) -> tuple[dict[str, StemMix], MasterMix]:
+    def mix_now(self) -> StripMix:
         """The strips' settings at the playhead (what the automation has set them to)."""
         return self.mixer.mix_at(self.player.position_frames)
 
@@ -302,10 +336,6 @@ class OpenTrack:
         """Where in the track as written the playhead is (for the sections display)."""
         frame = int(self.position_s * self.info.sample_rate)
         return self.mixer.source_position(frame) / self.info.sample_rate
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
 
     @property
     def can_redo(self) -> bool:
@@ -326,9 +356,7 @@ class OpenTrack:
         # cannot change while the track is open, so it still does.
         target.append(self.recipe)
         self._last_edit = None
-        self.mixer.set_recipe(recipe)
-        self.recipe = recipe
-        self.player.settle()
+        self._make_current(recipe)
         return True
 
     # --- transport -------------------------------------------------------------------------------
@@ -338,15 +366,30 @@ class OpenTrack:
         if self._player is None:
             self._player = Player(
                 self.mixer,
-                device=self.studio.device,
+                device=self._services.output_device,
                 deadline=lambda: float(self.licence.expires_at),
-                on_stopped=self._tell,
-                buffering=self.studio.buffering,
+                on_stopped=self._stopped,
+                buffering=self._services.buffering,
             )
         return self._player
 
+    @property
+    def buffering(self) -> Buffering:
+        """The audio buffer the user chose (every track plays with it)."""
+        return self._services.buffering
+
     def set_buffering(self, buffering: Buffering) -> None:
-        """Play with ``buffering`` (see :meth:`Studio.set_buffering`, which calls this)."""
+        """The user picked ``buffering``: every open track plays with it from now on, and it
+        is kept for the next start (see :meth:`Studio.set_buffering`).
+
+        Raises:
+            OutputUnavailableError: the device would not open with it (the track is paused).
+            PreferencesError: it took effect but could not be saved.
+        """
+        self._services.set_buffering(buffering)
+
+    def play_with(self, buffering: Buffering) -> None:
+        """Play this track with ``buffering`` (the studio calls this for each open track)."""
         if self._player is not None:  # else the player takes the studio's when it is made
             self._player.set_buffering(buffering)
 
@@ -354,7 +397,7 @@ class OpenTrack:
     def latency_s(self) -> float:
         """About how long after a control moves it is heard, in seconds."""
         if self._player is None:
-            return self.studio.buffering.expected_latency_s(self.info.sample_rate)
+            return self._services.buffering.expected_latency_s(self.info.sample_rate)
         return self._player.latency_s
 
     @property
@@ -374,6 +417,30 @@ class OpenTrack:
         """Why the audio threads do not run at real-time priority; None when they do (or
         nothing has played yet)."""
         return self._player.realtime if self._player is not None else None
+
+    def status(self) -> PlaybackStatus:
+        """Playback now, in one snapshot (the window reads it once per meter tick)."""
+        playing = self.playing
+        peaks = self.mixer.peaks
+        levels = {
+            kind: float(peaks[index]) if playing else 0.0
+            for index, kind in enumerate(self.mixer.names)
+        }
+        position = self.position_s
+        rate = self.info.sample_rate
+        moves = len(self.recipe.automation)
+        return PlaybackStatus(
+            playing=playing,
+            position_s=position,
+            source_position_s=self.mixer.source_position(int(position * rate)) / rate,
+            duration_s=self.duration_s,
+            peaks=levels,
+            master_peak=float(peaks[-1]) if playing else 0.0,
+            dropouts=self.underruns,
+            realtime=self.realtime,
+            moves=moves,
+            mix=self.mix_now() if moves else None,
+        )
 
     def play(self) -> None:
         """Start playing (raises LicenceExpiredError or OutputUnavailableError)."""
@@ -461,10 +528,8 @@ class OpenTrack:
         progress("Signing", 0.8)
         provenance = self._provenance(recipe, flac)
         progress("Uploading", 0.85)
-        result = self.studio._signed(
-            lambda: self.studio.client.upload_derivative(
-                audio=flac, recipe=recipe_bytes, provenance=provenance, title=recipe.title
-            )
+        result = self._services.upload_derivative(
+            audio=flac, recipe=recipe_bytes, provenance=provenance, title=recipe.title
         )
         progress("Published", 1.0)
         return dict(result)
@@ -479,8 +544,8 @@ class OpenTrack:
             "track_version": self.info.version,
             "licence_id": self.licence.licence_id,
             "watermark_session": self.licence.watermark_session,
-            "device": self.studio.profile.device_id,
-            "user": self.studio.profile.user_id,
+            "device": self._services.device_id,
+            "user": self._services.user_id,
             "created_at": int(time.time()),
             "ingredients": [
                 f"{self.info.id}/v{self.info.version}/{k}" for k in self.info.stem_kinds
@@ -489,10 +554,11 @@ class OpenTrack:
             "ai": {"used": bool(used), "models": used},
             "software": {"name": "Fanfare", "version": __version__},
         }
-        return sign_record(record, self.studio.device_keys().signing)
+        return sign_record(record, self._services.device_keys().signing)
 
     def close(self) -> None:
-        """Stop playback and drop the decrypted stems."""
+        """Stop playback, stop renewing the licence, and close the stems' sources and the
+        cache files they read."""
         self._closed.set()
         if self._player is not None:
             self._player.close()

@@ -2,8 +2,10 @@
 """The studio: one signed-in account on one platform, and the tracks it opens.
 
 :class:`Studio` signs in, enrols this device and pins the platform's keys; :meth:`Studio.open_track`
-returns an :class:`OpenTrack` whose stems were decrypted into memory, with a mixer, a player, the
-current recipe, and :meth:`OpenTrack.publish` to render and upload the derivative.
+returns an :class:`OpenTrack` whose stems stay encrypted in the cache and are decrypted and
+decoded on demand, with a mixer, a player, the current recipe, and :meth:`OpenTrack.publish` to
+render and upload the derivative. The Studio serves its open tracks through the narrow
+:class:`~app.studio.services.TrackServices`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import platform as host
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 
@@ -36,7 +38,8 @@ from app.core.keys import (
     enrolment_proof,
     key_id,
 )
-from app.core.licence import Licence, Revocations, verify_licence, verify_revocations
+from app.core.licence import Licence, Revocations, verify_revocations
+from app.core.licence import verify_licence as open_licence
 from app.core.policy import Policy
 from app.core.track import TrackInfo
 from app.engine.allocator import limit_malloc_arenas
@@ -58,14 +61,18 @@ from app.studio.errors import (
     PreferencesError,
 )
 from app.studio.open_track import OpenTrack, Progress, quiet
+from app.studio.permissions import StylePermissions
 from app.studio.preferences import Preferences
 from app.studio.profile import Profile, ProfileBook, StudioPaths
-from app.studio.style_library import StyleLibrary, split_ref
+from app.studio.style_library import ModelTracks, OfferedModel, StyleLibrary
+from app.styles.package import StylePackage
 from app.vault.cache import BlobCache, BlobFile
 from app.vault.content import open_stems
 from app.vault.device import forget_device_keys, load_or_create_device_keys
 from app.vault.licences import LicenceCache
 from app.vault.secrets import SecretStore
+
+T = TypeVar("T")
 
 
 class Studio:
@@ -75,7 +82,9 @@ class Studio:
         platform_url: the platform's base URL.
         paths: where profiles, secrets and the blob cache live.
         secrets: the secret store (defaults to the OS keyring with an announced file fallback).
-        device: PortAudio output device for playback (None: the system default).
+        output_device: PortAudio output device for playback (None: the system default).
+
+    It is its open tracks' :class:`~app.studio.services.TrackServices`.
     """
 
     def __init__(
@@ -84,13 +93,13 @@ class Studio:
         *,
         paths: StudioPaths | None = None,
         secrets: SecretStore | None = None,
-        device: str | int | None = None,
+        output_device: str | int | None = None,
     ) -> None:
         limit_malloc_arenas()  # before any engine thread allocates
         self.paths = paths or StudioPaths.default()
         self.url = platform_url.rstrip("/")
         self.secrets = secrets or SecretStore(self.paths.secrets_file)
-        self.device = device
+        self.output_device = output_device
         self.preferences = Preferences.load(self.paths.preferences_file)
         self.book = ProfileBook(self.paths.profiles_file)
         self.profile: Profile = self.book.get(self.url)
@@ -116,6 +125,15 @@ class Studio:
     @property
     def user_name(self) -> str:
         return self.profile.user_name
+
+    @property
+    def user_id(self) -> str:
+        return self.profile.user_id
+
+    @property
+    def device_id(self) -> str:
+        """This device as the platform enrolled it ("" before it is)."""
+        return self.profile.device_id
 
     def device_keys(self) -> DeviceKeys:
         if self._keys is None:
@@ -235,14 +253,14 @@ class Studio:
         self._require_sign_in()
         return self._signed(lambda: self.client.derivatives(mine=mine))
 
-    def models(self, track_id: str | None = None) -> list[dict[str, Any]]:
+    def model_tracks(self, track_id: str | None = None) -> list[ModelTracks]:
         """The style models the platform offers, each with ``allowed_tracks``: the tracks
         (``track_id`` only, when given) whose current licence lets this fan use it.
 
         Tracks this account may not license are left out of ``allowed_tracks``.
         """
         self._require_sign_in()
-        offered = self._signed(self.styles.offered)
+        offered = self.offered_models()
         tracks = [self.track(track_id)] if track_id else self.tracks()
         covered: dict[str, list[str]] = {m["ref"]: [] for m in offered}
         for info in tracks:
@@ -252,27 +270,40 @@ class Studio:
                 if track_id:
                     raise
                 continue
-            policy = Policy.from_dict(licence.policy)
-            if not any(
-                policy.rule(kind).restyle and "restyle" in licence.rights_for(kind)
-                for kind in info.stem_kinds
-            ):
-                continue
-            for ref, family in licence.models.items():
-                if policy.allows_model(split_ref(ref)[0], family):
-                    covered.setdefault(ref, []).append(info.id)
-        for model in offered:
-            model["allowed_tracks"] = covered.get(model["ref"], [])
-        return offered
+            permissions = StylePermissions.of(info, Policy.from_dict(licence.policy), licence)
+            for ref in permissions.placeable_refs():
+                covered.setdefault(ref, []).append(info.id)
+        return [
+            ModelTracks(**model, allowed_tracks=covered.get(model["ref"], [])) for model in offered
+        ]
 
-    def _signed(self, call: Callable[[], Any]) -> Any:
+    def offered_models(self) -> list[OfferedModel]:
+        """The style models the platform offers, as it lists them."""
+        return self._signed(self.styles.offered)
+
+    def style_package(self, ref: str) -> StylePackage:
+        """The verified, self-tested package of model ``ref`` (see :class:`StyleLibrary`)."""
+        return self.styles.package(ref)
+
+    def upload_derivative(
+        self, *, audio: bytes, recipe: bytes, provenance: bytes, title: str
+    ) -> dict[str, Any]:
+        """Upload a rendered derivative with its recipe and signed provenance record."""
+        return self._signed(
+            lambda: self.client.upload_derivative(
+                audio=audio, recipe=recipe, provenance=provenance, title=title
+            )
+        )
+
+    def _signed(self, call: Callable[[], T]) -> T:
         try:
             return call()
         except AuthError as exc:
             raise NotSignedInError(f"{exc} Run 'fanfare login' again.") from None
 
     def open_track(self, track_id: str, progress: Progress = quiet) -> OpenTrack:
-        """License, download (or reuse the encrypted cache), decrypt in memory and decode.
+        """License, download (or reuse the encrypted cache) and open the stems: decrypted and
+        decoded in memory, on demand, as they play.
 
         Raises:
             NotSignedInError, PlatformError subclasses, LicenceError and BundleError subclasses,
@@ -335,7 +366,7 @@ class Studio:
 
     def _verify_here_now(self, data: bytes) -> Licence:
         """Signature by a pinned key, this account, this device, inside its window."""
-        return verify_licence(
+        return open_licence(
             data,
             self._pinned(),
             user=self.profile.user_id,
@@ -343,7 +374,7 @@ class Studio:
             now=time.time(),
         )
 
-    def verify(self, data: bytes, info: TrackInfo) -> Licence:
+    def verify_licence(self, data: bytes, info: TrackInfo) -> Licence:
         """Verify licence bytes for ``info`` on this device now, and cache them encrypted."""
         licence = self._verify_here_now(data)
         if (licence.track, licence.track_version) != (info.id, info.version):
@@ -355,7 +386,12 @@ class Studio:
 
     def _licence(self, info: TrackInfo) -> Licence:
         data = self._signed(lambda: self.client.licence(info.id, self.profile.device_id))
-        return self.verify(data, info)
+        return self.verify_licence(data, info)
+
+    def renew_licence(self, licence: Licence, info: TrackInfo) -> Licence:
+        """Renew ``licence`` online; the new one is verified and cached like any other."""
+        data = self._signed(lambda: self.client.renew_licence(licence.licence_id))
+        return self.verify_licence(data, info)
 
     def sync_revocations(self) -> Revocations:
         """Fetch the signed revocation list; a revoked device must sign in and enrol again."""
@@ -376,7 +412,7 @@ class Studio:
             if cached is None:
                 continue
             try:
-                revoked = verify_licence(cached, self._pinned()).licence_id in revocations.licences
+                revoked = open_licence(cached, self._pinned()).licence_id in revocations.licences
             except LicenceError:
                 revoked = True
             if revoked:
@@ -459,7 +495,7 @@ class Studio:
         except OSError as exc:
             unsaved = exc
         for track in list(self._open_tracks):
-            track.set_buffering(buffering)
+            track.play_with(buffering)
         if unsaved is not None:
             raise PreferencesError(
                 f"The audio buffer is set to {buffering.label} for now, but it could not be "

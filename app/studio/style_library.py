@@ -14,15 +14,43 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, TypedDict, cast
 
 from app.core.errors import StyleModelError
 from app.core.files import atomic_write
-from app.core.style_manifest import open_manifest
+from app.platform_client.client import PlatformClient
 from app.styles.package import StylePackage
 
 _REF = re.compile(r"^([a-z0-9][a-z0-9._-]{0,63})@([1-9][0-9]{0,6})$")
 SIGNED_NAME = "manifest.signed.json"
+
+
+class OfferedModel(TypedDict, total=False):
+    """A style model as the platform lists it (``GET /models``)."""
+
+    id: Required[str]
+    version: Required[int]
+    ref: Required[str]  # "id@version"
+    family: Required[str]  # "timbre", "character"
+    display_name: str
+    description: str
+    stem_kinds: list[str]  # the stems it was made for
+    knobs: list[dict[str, Any]]
+    files: list[str]
+
+
+class ModelStems(OfferedModel, total=False):
+    """An offered model with what one open track's licence and policy allow of it
+    (:meth:`OpenTrack.model_stems`)."""
+
+    allowed: Required[bool]  # it may go on some stem of this track
+    stems: Required[list[str]]  # the stems of this track it may go on
+
+
+class ModelTracks(OfferedModel, total=False):
+    """An offered model with the tracks it may be used on (:meth:`Studio.model_tracks`)."""
+
+    allowed_tracks: Required[list[str]]  # ids of the tracks whose licence lets this fan use it
 
 
 def split_ref(ref: str) -> tuple[str, int]:
@@ -43,7 +71,10 @@ class StyleLibrary:
     """
 
     def __init__(
-        self, client: Any, trusted: Callable[[], Mapping[str, Any]], cache_dir: Path
+        self,
+        client: PlatformClient,
+        trusted: Callable[[], Mapping[str, Any]],
+        cache_dir: Path,
     ) -> None:
         self.client = client
         self._trusted = trusted
@@ -51,9 +82,10 @@ class StyleLibrary:
         self._packages: dict[str, StylePackage] = {}
         self._lock = threading.Lock()
 
-    def offered(self) -> list[dict[str, Any]]:
+    def offered(self) -> list[OfferedModel]:
         """The platform's list of models (id, version, ref, family, display name, knobs…)."""
-        return self.client.models()
+        # The platform's JSON, as its listing writes it (server/style_models.py).
+        return cast(list[OfferedModel], self.client.models())
 
     def package(self, ref: str) -> StylePackage:
         """The verified, self-tested package ``ref``: from memory, the disk cache, or the
@@ -79,19 +111,19 @@ class StyleLibrary:
         or tampered cache is fetched again, not trusted)."""
         try:
             signed = (folder / SIGNED_NAME).read_bytes()
-            manifest = open_manifest(signed, self._trusted())
-            files = {name: (folder / name).read_bytes() for name in manifest.files}
-            return StylePackage(manifest, files)
+            return StylePackage.from_signed(
+                signed, self._trusted(), lambda name: (folder / name).read_bytes()
+            )
         except (OSError, StyleModelError):
             return None
 
     def _fetch(self, model_id: str, version: int, folder: Path) -> StylePackage:
         signed = self.client.model_manifest(model_id, version)
-        manifest = open_manifest(signed, self._trusted())
-        files = {name: self.client.model_file(model_id, version, name) for name in manifest.files}
-        package = StylePackage(manifest, files)  # checks every file before anything is kept
+        package = StylePackage.from_signed(  # checks every file before anything is kept
+            signed, self._trusted(), lambda name: self.client.model_file(model_id, version, name)
+        )
         folder.mkdir(parents=True, exist_ok=True)
-        for name, data in files.items():
+        for name, data in package.files.items():
             atomic_write(folder / name, data)
         atomic_write(folder / SIGNED_NAME, signed)
         return package

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
@@ -62,7 +62,7 @@ def run_studio(connect: Callable[[], Connection], *, argv: list[str] | None = No
     Args:
         connect: returns where to connect (it may start the embedded platform first).
     """
-    app = QApplication.instance() or QApplication(argv or sys.argv)
+    app = cast(QApplication, QApplication.instance() or QApplication(argv or sys.argv))
     app.setApplicationName(APP_NAME)
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(QIcon.fromTheme("audio-x-generic"))

@@ -44,8 +44,8 @@ class ArrangementDialog(QDialog):
         for name, slot in (
             ("Repeat", self.repeat),
             ("Remove", self.remove),
-            ("Move up", lambda: self.move(-1)),
-            ("Move down", lambda: self.move(1)),
+            ("Move up", lambda: self.move_selected(-1)),
+            ("Move down", lambda: self.move_selected(1)),
             ("Reset", self.reset),
         ):
             button = QPushButton(name)
@@ -115,7 +115,9 @@ class ArrangementDialog(QDialog):
         if row >= 0 and len(plays) > 1:
             self._set_plays(plays[:row] + plays[row + 1 :], row)
 
-    def move(self, step: int) -> None:
+    def move_selected(self, step: int) -> None:
+        """Swap the selected play with the one ``step`` rows away (QWidget.move is the
+        window's position)."""
         plays, row = self.plays(), self.playlist.currentRow()
         other = row + step
         if 0 <= row < len(plays) and 0 <= other < len(plays):

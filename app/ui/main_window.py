@@ -22,9 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME
-from app.core.errors import FanfareError
 from app.ui.widgets.transport import clock
-from app.ui.workers import run_task
+from app.ui.workers import describe, run_task
 
 if TYPE_CHECKING:
     from app.core.track import TrackInfo
@@ -33,13 +32,6 @@ if TYPE_CHECKING:
     from app.ui.track_view import TrackView
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
-
-
-def describe(error: BaseException) -> str:
-    """The sentence to show for an error from a worker."""
-    if isinstance(error, FanfareError):
-        return str(error)
-    return f"Something unexpected went wrong ({type(error).__name__}: {error})."
 
 
 class MainWindow(QMainWindow):
@@ -103,8 +95,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(body)
         self.statusBar().showMessage("Starting…")
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self._space)
-        QShortcut(QKeySequence.StandardKey.Undo, self, lambda: self.view and self.view.undo())
-        QShortcut(QKeySequence.StandardKey.Redo, self, lambda: self.view and self.view.redo())
+        QShortcut(QKeySequence.StandardKey.Undo, self, self._undo)
+        QShortcut(QKeySequence.StandardKey.Redo, self, self._redo)
 
     # --- studio and catalogue -------------------------------------------------------------------
 
@@ -204,6 +196,14 @@ class MainWindow(QMainWindow):
     def _space(self) -> None:
         if self.view is not None:
             self.view.play_pause()
+
+    def _undo(self) -> None:
+        if self.view is not None:
+            self.view.undo()
+
+    def _redo(self) -> None:
+        if self.view is not None:
+            self.view.redo()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._close_view()

@@ -27,7 +27,8 @@ class PublishDialog(QDialog):
     def __init__(self, track: OpenTrack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.track = track
-        self.result: dict[str, Any] | None = None
+        #: The platform's record of the published remix, once it is published.
+        self.published: dict[str, Any] | None = None
         self.setWindowTitle("Publish your remix")
         self.setMinimumWidth(460)
         layout = QVBoxLayout(self)
@@ -81,7 +82,7 @@ class PublishDialog(QDialog):
         self.status.setText(f"{text}…")
 
     def _done(self, result: dict[str, Any]) -> None:
-        self.result = result
+        self.published = result
         self.progress.setValue(1000)
         self.status.setText(
             f"Published “{result['title']}”: status <b>{result['status']}</b> (id {result['id']})."

@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A stem's style model: pick a timbre or character model (grouped by family, those the artist
-or the licence does not allow greyed out with the reason), then its knobs, the wet/dry mix and,
-for timbre models, the octave. Every change goes through the studio, so it is checked against
-the policy and is one undo step; a refused or failed change leaves the stem as it was."""
+"""A stem's style model: pick a timbre or character model (grouped by family; those the artist
+or the licence does not allow are greyed out with the studio's reason), then its knobs, the
+wet/dry mix and, for timbre models, the octave. Every change goes through the studio, so it is
+checked against the policy and is one undo step; a refused or failed change leaves the stem as
+it was."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -35,8 +37,9 @@ from shiboken6 import Shiboken
 from app.core.errors import FanfareError
 from app.core.style_slot import StyleSlot
 from app.studio.open_track import OpenTrack
+from app.studio.style_library import ModelStems
 from app.ui.theme import ACCENT_SOFT, TEXT_DIM
-from app.ui.workers import run_task
+from app.ui.workers import describe, run_task
 
 KNOB_STEPS = 1000
 # A keyboard or wheel change is applied once the user pauses this long: each knob change makes
@@ -58,13 +61,6 @@ REF_ROLE = Qt.ItemDataRole.UserRole
 REFUSED_TEXT = "#6b707c"
 
 
-def describe(error: BaseException) -> str:
-    """The sentence to show for a failure (our errors carry one; anything else is named)."""
-    if isinstance(error, (FanfareError, ValueError)):
-        return str(error)
-    return f"Something unexpected went wrong ({type(error).__name__}: {error})."
-
-
 def short_name(model_id: str, names: dict[str, str] | None = None) -> str:
     """The name a strip shows for a model: its display name when known, else one made from
     the id ("timbre.synth-lead" → "Synth lead")."""
@@ -72,40 +68,6 @@ def short_name(model_id: str, names: dict[str, str] | None = None) -> str:
         return names[model_id]
     tail = model_id.rsplit(".", 1)[-1].replace("-", " ").replace("_", " ")
     return tail[:1].upper() + tail[1:]
-
-
-def style_refusal(track: OpenTrack, kind: str) -> str | None:
-    """Why no style model may go on stem ``kind`` at all (None when some may)."""
-    artist = track.info.artist
-    if not track.policy.remix:
-        return f"{artist} does not allow remixing this track."
-    if not track.policy.style_families:
-        return f"{artist} allows no style models on this track."
-    if not track.policy.rule(kind).restyle:
-        return f"{artist} does not allow restyling the {kind} stem."
-    return None
-
-
-def model_refusal(track: OpenTrack, model: dict[str, Any], kind: str) -> str | None:
-    """Why ``model`` (an entry of ``OpenTrack.models()``) may not go on ``kind``; None if it may.
-
-    The studio's ``allowed`` and ``stems`` say whether; the policy says why, in the artist's
-    terms where it is the artist's rule.
-    """
-    if model.get("allowed") and kind in model.get("stems", ()):
-        return None
-    stem_reason = style_refusal(track, kind)
-    if stem_reason is not None:
-        return stem_reason
-    artist, policy = track.info.artist, track.policy
-    family, name = str(model.get("family", "")), str(model.get("display_name", model["id"]))
-    if family not in policy.style_families:
-        return f"{artist} does not allow {family} models on this track."
-    if policy.style_models is not None and model["id"] not in policy.style_models:
-        return f"{artist} does not allow the {name} model on this track."
-    if not model.get("allowed"):
-        return f"Your licence for this track does not cover the {name} model."
-    return f"Your licence for this track does not allow restyling the {kind} stem."
 
 
 def knob_to_slider(knob: dict[str, Any], value: float) -> int:
@@ -135,7 +97,7 @@ class StyleDialog(QDialog):
     """The style model of stem ``kind`` of ``track``; non-modal, like the effects panel.
 
     Args:
-        models: the platform's models as ``OpenTrack.models()`` gave them, when already
+        models: the platform's models as ``OpenTrack.model_stems()`` gave them, when already
             fetched; otherwise the panel fetches them on a worker when first shown.
     """
 
@@ -152,7 +114,7 @@ class StyleDialog(QDialog):
         self,
         track: OpenTrack,
         kind: str,
-        models: list[dict[str, Any]] | None = None,
+        models: list[ModelStems] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -160,7 +122,7 @@ class StyleDialog(QDialog):
         self.kind = kind
         self.setWindowTitle(f"Style: {kind}")
         self.setMinimumWidth(420)
-        self.models: dict[str, dict[str, Any]] | None = None
+        self.models: dict[str, ModelStems] | None = None
         self._fetching = False
         self._loading: StyleSlot | None = None  # the model being fetched and checked
         self._shut = False
@@ -239,9 +201,9 @@ class StyleDialog(QDialog):
         self._fetching = True
         self.status.setText("Looking up the style models…")
         self.picker.setEnabled(False)
-        run_task(self.track.models, self._models_arrived, self._models_failed)
+        run_task(self.track.model_stems, self._models_arrived, self._models_failed)
 
-    def _models_arrived(self, models: list[dict[str, Any]]) -> None:
+    def _models_arrived(self, models: list[ModelStems]) -> None:
         if not self._alive():
             return
         self._fetching = False
@@ -253,12 +215,15 @@ class StyleDialog(QDialog):
         if not self._alive():
             return
         self._fetching = False
-        self.status.setText(f"The style models could not be listed. {describe(error)}")
+        self.status.setText(
+            f"The style models could not be listed. {describe(error, sentences=(ValueError,))}"
+        )
         self.show_current()
 
-    def set_models(self, models: list[dict[str, Any]]) -> None:
+    def set_models(self, models: list[ModelStems]) -> None:
         """Fill the picker: "None", then each family under its heading, placeable models first."""
         self.models = {str(m["ref"]): m for m in models}
+        permissions = self.track.style_permissions()
         items: QStandardItemModel = self.picker.model()  # type: ignore[assignment]
         self.picker.blockSignals(True)
         items.clear()
@@ -282,19 +247,20 @@ class StyleDialog(QDialog):
             # What may go here first, and among those what suits this stem.
             members.sort(
                 key=lambda m: (
-                    model_refusal(self.track, m, self.kind) is not None,
+                    permissions.model_refusal(m, self.kind) is not None,
                     self.kind not in m.get("stem_kinds", ()),
                     str(m.get("display_name", m["id"])),
                 )
             )
             for model in members:
-                items.appendRow(self._model_item(model))
+                refusal = permissions.model_refusal(model, self.kind)
+                items.appendRow(self._model_item(model, refusal))
         self.picker.blockSignals(False)
         self.show_current()
 
-    def _model_item(self, model: dict[str, Any]) -> QStandardItem:
+    def _model_item(self, model: ModelStems, refusal: str | None) -> QStandardItem:
+        """The picker's row for ``model``: greyed out with ``refusal`` as its tooltip, if any."""
         name = str(model.get("display_name", model["id"]))
-        refusal = model_refusal(self.track, model, self.kind)
         item = QStandardItem(name if refusal is None else f"{name}  (not allowed)")
         item.setData(str(model["ref"]), REF_ROLE)
         if refusal is not None:
@@ -340,6 +306,8 @@ class StyleDialog(QDialog):
         layout's height depend on the width, and Qt does not grow a top-level window for that,
         so a longer description or more knobs would squash the rows together."""
         layout = self.layout()
+        if layout is None:
+            return
         layout.activate()
         needed = layout.totalHeightForWidth(self.width())
         if needed > self.height():
@@ -350,12 +318,12 @@ class StyleDialog(QDialog):
         item.setData(slot.ref, REF_ROLE)
         return item
 
-    def _model(self, slot: StyleSlot | None) -> dict[str, Any] | None:
+    def _model(self, slot: StyleSlot | None) -> ModelStems | None:
         if slot is None or self.models is None:
             return None
         return self.models.get(slot.ref)
 
-    def _describe(self, model: dict[str, Any] | None, slot: StyleSlot | None) -> str:
+    def _describe(self, model: ModelStems | None, slot: StyleSlot | None) -> str:
         if slot is None:
             return f"No style model on {self.kind}: the stem plays as written."
         if model is None:
@@ -366,7 +334,7 @@ class StyleDialog(QDialog):
             text += f" Made for {', '.join(suits)}."
         return text
 
-    def _build_controls(self, model: dict[str, Any] | None, slot: StyleSlot | None) -> None:
+    def _build_controls(self, model: ModelStems | None, slot: StyleSlot | None) -> None:
         """One slider per knob of the placed model above the mix, and the octave for timbre
         models; the knob rows are rebuilt only when the model changes."""
         ref = slot.ref if slot is not None else None
@@ -383,7 +351,7 @@ class StyleDialog(QDialog):
                                   f"to {format_knob(knob, float(knob['max']))}")  # fmt: skip
                 value_label = QLabel("")
                 value_label.setMinimumWidth(80)
-                self._connect(slider, lambda v, k=knob: self._knob_moved(k, v))
+                self._connect(slider, partial(self._knob_moved, knob))
                 self.form.insertRow(row, str(knob["name"]), _row(slider, value_label))
                 self.knob_sliders[str(knob["id"])] = slider
                 self.knob_values[str(knob["id"])] = value_label
@@ -474,7 +442,7 @@ class StyleDialog(QDialog):
         try:
             slot = StyleSlot.make(str(model["id"]), int(model["version"]), {}, mix=mix)
             # The artist's reasons before any download (the studio checks again on placing).
-            self.track.check(self.track.recipe.with_stem(self.kind, style=slot)).raise_if_denied()
+            self.track.check_style(self.kind, slot)
         except (FanfareError, ValueError) as exc:
             self._refused(exc)
             return
@@ -522,7 +490,7 @@ class StyleDialog(QDialog):
     def _refused(self, error: BaseException) -> None:
         """Say why, and show the stem as it still is."""
         self.show_current()
-        self.status.setText(describe(error))
+        self.status.setText(describe(error, sentences=(ValueError,)))
 
     # --- lifetime --------------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -19,10 +18,12 @@ from PySide6.QtWidgets import (
 from app.core.errors import FanfareError
 from app.studio.open_track import OpenTrack
 from app.studio.preferences import BUFFERINGS, buffering_named
+from app.studio.status import Notice, PlaybackStatus, StripMix, StyleAdjusted
+from app.studio.style_library import ModelStems
 from app.ui.arrangement_dialog import ArrangementDialog
 from app.ui.effects_dialog import EffectsDialog
 from app.ui.publish_dialog import PublishDialog
-from app.ui.style_dialog import StyleDialog, short_name, style_refusal
+from app.ui.style_dialog import StyleDialog, short_name
 from app.ui.widgets.channel_strip import ChannelStrip
 from app.ui.widgets.sections import SectionsBar
 from app.ui.widgets.transport import TransportBar, clock
@@ -111,6 +112,7 @@ class TrackView(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(10)
         high = track.policy.gain_db_range[1]
+        permissions = track.style_permissions()
         self.strips: dict[str, ChannelStrip] = {}
         for kind in info.stem_kinds:
             strip = ChannelStrip(kind, max_gain_db=high)
@@ -123,7 +125,7 @@ class TrackView(QWidget):
             strip.mute_toggled.connect(lambda k, v: self._edit(k, mute=v))
             strip.solo_toggled.connect(lambda k, v: self._edit(k, solo=v))
             strip.effects_requested.connect(self.open_effects)
-            strip.set_style_permission(style_refusal(track, kind))
+            strip.set_style_permission(permissions.stem_refusal(kind))
             strip.style_requested.connect(self.open_style)
             row.addWidget(strip)
             self.strips[kind] = strip
@@ -161,7 +163,7 @@ class TrackView(QWidget):
         buffers = [
             (b.name, f"{b.label} · {b.expected_latency_s(rate) * 1e3:.0f} ms") for b in BUFFERINGS
         ]
-        self.transport.set_buffers(buffers, track.studio.buffering.name)
+        self.transport.set_buffers(buffers, track.buffering.name)
         self.transport.buffer_changed.connect(self._set_buffer)
         self.publish_button = QPushButton("Publish remix…")
         self.publish_button.setObjectName("primary")
@@ -183,7 +185,7 @@ class TrackView(QWidget):
         self.effects: dict[str, EffectsDialog] = {}
         self.styles: dict[str, StyleDialog] = {}
         #: The platform's style models, once a style panel has fetched them (one call a track).
-        self.style_models: list[dict[str, Any]] | None = None
+        self.style_models: list[ModelStems] | None = None
         # stem -> (model ref, what the style runtime did to the stem with that model)
         self._style_notes: dict[str, tuple[str, str]] = {}
         self.arrangement_dialog: ArrangementDialog | None = None
@@ -212,9 +214,9 @@ class TrackView(QWidget):
         except FanfareError as exc:
             self.message.emit(str(exc))
 
-    def _set_tempo(self, **changes: object) -> None:
+    def _set_tempo(self, *, ratio: float | None = None, key_shift: int | None = None) -> None:
         try:
-            self.track.set_tempo(**changes)
+            self.track.set_tempo(ratio=ratio, key_shift=key_shift)
         except FanfareError as exc:
             self.message.emit(str(exc))
         # Refused or not, show the recipe's values (the spin box may have rounded).
@@ -329,7 +331,7 @@ class TrackView(QWidget):
     def _set_buffer(self, name: str) -> None:
         buffering = buffering_named(name)
         try:
-            self.track.studio.set_buffering(buffering)
+            self.track.set_buffering(buffering)
         except FanfareError as exc:  # the device refused it, or it could not be saved
             self.failed.emit(str(exc))
         else:
@@ -337,17 +339,17 @@ class TrackView(QWidget):
                 f"Audio buffer: {buffering.label}; controls are heard after about "
                 f"{self.track.latency_s * 1000:.0f} ms."
             )
-        self.transport.show_buffer(self.track.studio.buffering.name)
+        self.transport.show_buffer(self.track.buffering.name)
         self._tick()
 
-    def _hint_safer_buffer(self) -> None:
+    def _hint_safer_buffer(self, dropouts: int) -> None:
         """Dropouts keep coming: say once which setting plays through them (as a DAW's
         overload warning points at its buffer size)."""
         self._dropout_hinted = True
-        safer = [b for b in BUFFERINGS if b.ring_frames > self.track.studio.buffering.ring_frames]
+        safer = [b for b in BUFFERINGS if b.ring_frames > self.track.buffering.ring_frames]
         if safer:
             self.message.emit(
-                f"The sound dropped out {self.track.underruns} times: this computer was "
+                f"The sound dropped out {dropouts} times: this computer was "
                 "busy or paused for longer than the audio buffer holds. Pick "
                 f"{safer[-1].label} under Buffer, right of the seek bar, to play through it."
             )
@@ -362,51 +364,50 @@ class TrackView(QWidget):
             self.message.emit(f"Looping {clock(region[0])} – {clock(region[1])}.")
 
     def _tick(self) -> None:
-        messages = self.track.take_messages()
-        if messages:
-            self._tell(messages)
-        playing = self.track.playing
-        peaks = self.track.mixer.peaks
-        for index, kind in enumerate(self.track.mixer.names):
-            self.strips[kind].meter.set_peak(float(peaks[index]) if playing else 0.0)
-        self.master.meter.set_peak(float(peaks[-1]) if playing else 0.0)
-        position = self.track.position_s
-        if self.transport.duration_s != self.track.duration_s:  # the arrangement changed
-            self.transport.set_duration(self.track.duration_s)
-        underruns = self.track.underruns
-        self.transport.show_position(position, playing, underruns, self.track.realtime)
-        if underruns >= DROPOUT_HINT_AFTER and not self._dropout_hinted:
-            self._hint_safer_buffer()
-        self.sections.set_position(self.track.source_position_s)
-        self._show_moves()
-        if self.track.recipe.automation:
-            self._follow_automation()
+        notices = self.track.take_notices()
+        if notices:
+            self._tell(notices)
+        status: PlaybackStatus = self.track.status()
+        for kind, peak in status.peaks.items():
+            self.strips[kind].meter.set_peak(peak)
+        self.master.meter.set_peak(status.master_peak)
+        if self.transport.duration_s != status.duration_s:  # the arrangement changed
+            self.transport.set_duration(status.duration_s)
+        self.transport.show_position(
+            status.position_s, status.playing, status.dropouts, status.realtime
+        )
+        if status.dropouts >= DROPOUT_HINT_AFTER and not self._dropout_hinted:
+            self._hint_safer_buffer(status.dropouts)
+        self.sections.set_position(status.source_position_s)
+        self._show_moves(status.moves)
+        if status.mix is not None:
+            self._follow_automation(status.mix)
 
-    def _tell(self, messages: list[str]) -> None:
-        """Show the studio's sentences: what a style model did to a stem (e.g. moved its melody
+    def _tell(self, notices: list[Notice]) -> None:
+        """Show the studio's notices: what a style model did to a stem (e.g. moved its melody
         an octave) goes on the strip, its panel and the status bar; anything else (the licence
         stopped playback...) in an error dialog."""
-        adjusted = {text: kind for kind, text in self.track.mixer.adjustments().items()}
-        for message in messages:
-            kind = adjusted.get(message)
-            if kind is None or kind not in self.strips:
-                self.failed.emit(message)
+        for notice in notices:
+            if not isinstance(notice, StyleAdjusted) or notice.stem not in self.strips:
+                self.failed.emit(notice.text)
                 continue
+            kind = notice.stem
             slot = self.track.recipe.stems[kind].style
             if slot is not None:
-                self._style_notes[kind] = (slot.ref, message)
+                self._style_notes[kind] = (slot.ref, notice.text)
                 self._show_style(kind)
-            self.message.emit(message)  # news, not an error: the status bar, no dialog
+            self.message.emit(notice.text)  # news, not an error: the status bar, no dialog
 
-    def _show_moves(self) -> None:
-        count = len(self.track.recipe.automation)
+    def _show_moves(self, count: int | None = None) -> None:
+        if count is None:
+            count = len(self.track.recipe.automation)
         if count != self._moves_shown:
             self._moves_shown = count
             self.transport.show_moves(count)
 
-    def _follow_automation(self) -> None:
+    def _follow_automation(self, now_mix: StripMix) -> None:
         """Show the strips as the automation sets them at the playhead (without emitting)."""
-        stems, master = self.track.mix_now()
+        stems, master = now_mix
         shown = self._shown_mix
         if shown is not None and shown[0] is stems and shown[1] is master:
             return  # the same state as at the last tick: nothing to redraw
@@ -455,7 +456,7 @@ class TrackView(QWidget):
         dialog.show()
         dialog.raise_()
 
-    def _style_models_loaded(self, models: list[dict[str, Any]]) -> None:
+    def _style_models_loaded(self, models: list[ModelStems]) -> None:
         self.style_models = models
         for dialog in self.styles.values():
             if dialog.models is None:

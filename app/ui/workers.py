@@ -8,6 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from app.core.errors import FanfareError
+
 
 class _Relay(QObject):
     """Lives on the GUI thread; its signals are queued there from the worker."""
@@ -63,3 +65,11 @@ def run_task(
     if on_progress is not None:
         relay.progress.connect(on_progress)
     QThreadPool.globalInstance().start(_Task(fn, relay, on_progress is not None))
+
+
+def describe(error: BaseException, *, sentences: tuple[type[BaseException], ...] = ()) -> str:
+    """The sentence to show for a task's failure: our errors carry one (and so do the error
+    types in ``sentences``, e.g. the ValueError of a value check); anything else is named."""
+    if isinstance(error, (FanfareError, *sentences)):
+        return str(error)
+    return f"Something unexpected went wrong ({type(error).__name__}: {error})."

@@ -19,7 +19,8 @@ from app.engine.output import OutputUnavailableError, TransportState
 from app.platform_client.errors import PlatformUnreachableError
 from app.studio.errors import DeviceRevokedError
 from app.studio.session import Studio
-from tests.conftest import device_required
+from app.studio.status import PlaybackStopped
+from tests.helpers.playback import device_required
 
 
 @pytest.fixture
@@ -78,7 +79,8 @@ def test_a_licence_that_expires_during_playback_stops_it_with_a_message(
     assert not track.playing
     assert track.player.state is TransportState.PAUSED
     assert time.time() >= track.licence.expires_at
-    assert any("licence for this track has expired" in m for m in track.take_messages())
+    stopped = [n for n in track.take_notices() if isinstance(n, PlaybackStopped)]
+    assert any("licence for this track has expired" in n.text for n in stopped)
     with pytest.raises(LicenceExpiredError):
         track.play()
     track.close()

@@ -35,7 +35,7 @@ def _character(studio: Studio) -> StyleSlot:
 def test_models_lists_what_the_platform_offers_and_what_each_licence_allows(
     studio: Studio,
 ) -> None:
-    models = {m["ref"]: m for m in studio.models()}
+    models = {m["ref"]: m for m in studio.model_tracks()}
     assert "timbre.violin@1" in models
     assert {"id", "family", "version", "knobs", "allowed_tracks"} <= set(models["timbre.violin@1"])
     # neon-harbour and paper-moons allow timbre and character models; copper-wire allows none.
@@ -86,7 +86,7 @@ def test_the_artist_decides_which_stems_and_families(studio: Studio) -> None:
     with pytest.raises(PolicyDenied, match=r"does not allow the style model timbre\.violin"):
         track.set_style("lead", VIOLIN)
     assert track.recipe.stems["lead"].style is None
-    assert all(not m["allowed"] for m in track.models())
+    assert all(not m["allowed"] for m in track.model_stems())
     track.close()
 
 

@@ -39,8 +39,8 @@ def test_open_a_track_move_a_fader_and_publish(qtbot, window: MainWindow) -> Non
     dialog = view.publish_dialog
     dialog.title.setText("Harbour at dawn")
     qtbot.mouseClick(dialog.publish_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=WAIT_MS)
-    assert dialog.result["status"] == "published"
+    qtbot.waitUntil(lambda: dialog.published is not None, timeout=WAIT_MS)
+    assert dialog.published["status"] == "published"
     assert "published" in dialog.status.text()
     assert dialog.progress.value() == 1000
     rows = window.studio.derivatives()
@@ -150,11 +150,12 @@ def test_the_audio_buffer_picked_in_the_transport_is_used_and_kept(
 def test_dropouts_that_keep_coming_point_to_the_safe_buffer_once(qtbot, window: MainWindow) -> None:
     _open(qtbot, window, 0)
     view = window.view
-    view.track.player.device_underflows = 3  # the count three pauses of the machine leave
+    dropouts = view.track.player.dropouts
+    dropouts.device_underflows = 3  # the count three pauses of the machine leave
     view._tick()
     assert "Pick Safe under Buffer" in window.statusBar().currentMessage()
     window.statusBar().clearMessage()
-    view.track.player.device_underflows = 5
+    dropouts.device_underflows = 5
     view._tick()
     assert window.statusBar().currentMessage() == ""  # said once, not on every tick
 

@@ -185,7 +185,7 @@ class ChannelStrip(QFrame):
             detail: more for the tooltip (e.g. what the model did to the melody).
         """
         placed = name is not None
-        if placed:
+        if name is not None:
             font = QFont(self.style_button.font())
             font.setPointSizeF(8)
             font.setBold(True)

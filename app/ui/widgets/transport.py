@@ -132,9 +132,7 @@ class TransportBar(QWidget):
         self.buffer = QComboBox()
         self.buffer.setObjectName("buffer")
         self.buffer.setToolTip(BUFFER_TIP)
-        self.buffer.currentIndexChanged.connect(
-            lambda index: index >= 0 and self.buffer_changed.emit(self.buffer.itemData(index))
-        )
+        self.buffer.currentIndexChanged.connect(self._buffer_picked)
         for widget in (self.play_button, self.stop_button, self.loop_button, self.clock):
             layout.addWidget(widget)
         layout.addWidget(self.slider, 1)
@@ -144,12 +142,12 @@ class TransportBar(QWidget):
         buffer_label.setBuddy(self.buffer)
         layout.addWidget(buffer_label)
         layout.addWidget(self.buffer)
-        for text, widget in (("Tempo", self.tempo), ("Key", self.key)):
+        for text, box in (("Tempo", self.tempo), ("Key", self.key)):
             label = QLabel(text)
             label.setObjectName("dim")
-            label.setBuddy(widget)
+            label.setBuddy(box)
             self.remix_row.addWidget(label)
-            self.remix_row.addWidget(widget)
+            self.remix_row.addWidget(box)
             self.remix_row.addSpacing(8)
         self.remix_row.addWidget(self.record_button)
         self.remix_row.addWidget(self.moves_button)
@@ -177,6 +175,10 @@ class TransportBar(QWidget):
         if underruns:
             tips = (DROPOUT_TIP, realtime, DROPOUT_HINT)
             self.underruns.setToolTip("\n".join(t for t in tips if t))
+
+    def _buffer_picked(self, index: int) -> None:
+        if index >= 0:
+            self.buffer_changed.emit(self.buffer.itemData(index))
 
     def set_buffers(self, choices: list[tuple[str, str]], current: str) -> None:
         """The audio buffer settings as ``(name, text)``, and the one in use."""
@@ -215,10 +217,12 @@ class TransportBar(QWidget):
 
     def show_tempo(self, ratio: float, key_shift: int) -> None:
         """Show the recipe's tempo and key without emitting."""
-        for box, value in ((self.tempo, ratio * 100.0), (self.key, key_shift)):
-            box.blockSignals(True)
-            box.setValue(value)
-            box.blockSignals(False)
+        self.tempo.blockSignals(True)
+        self.tempo.setValue(ratio * 100.0)
+        self.tempo.blockSignals(False)
+        self.key.blockSignals(True)
+        self.key.setValue(key_shift)
+        self.key.blockSignals(False)
 
     def show_recording(self, on: bool) -> None:
         self.record_button.blockSignals(True)

@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What an open track needs from the session that opened it: the narrow boundary between
+:class:`~app.studio.open_track.OpenTrack` and :class:`~app.studio.session.Studio`, which
+implements it."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from app.core.keys import DeviceKeys
+from app.core.licence import Licence
+from app.core.track import TrackInfo
+from app.engine.output import Buffering
+from app.studio.style_library import OfferedModel
+from app.styles.package import StylePackage
+
+
+class TrackServices(Protocol):
+    """The session's side of an open track."""
+
+    @property
+    def output_device(self) -> str | int | None:
+        """The PortAudio output device to play on (None: the system default)."""
+        ...
+
+    @property
+    def buffering(self) -> Buffering:
+        """The audio buffer the user chose (every track plays with it)."""
+        ...
+
+    def set_buffering(self, buffering: Buffering) -> None:
+        """Play every open track with ``buffering`` from now on, and keep it for the next
+        start (raises OutputUnavailableError, PreferencesError)."""
+        ...
+
+    def renew_licence(self, licence: Licence, info: TrackInfo) -> Licence:
+        """Renew ``licence`` online; the new one is verified and cached (raises PlatformError,
+        LicenceError, NotSignedInError)."""
+        ...
+
+    def offered_models(self) -> list[OfferedModel]:
+        """The style models the platform offers."""
+        ...
+
+    def style_package(self, ref: str) -> StylePackage:
+        """The verified, self-tested package of model ``ref`` (raises StyleModelError)."""
+        ...
+
+    def upload_derivative(
+        self, *, audio: bytes, recipe: bytes, provenance: bytes, title: str
+    ) -> dict[str, Any]:
+        """Upload a rendered, signed derivative; returns the platform's record of it."""
+        ...
+
+    @property
+    def user_id(self) -> str:
+        """The signed-in account (for the provenance record)."""
+        ...
+
+    @property
+    def device_id(self) -> str:
+        """This device as the platform enrolled it (for the provenance record)."""
+        ...
+
+    def device_keys(self) -> DeviceKeys:
+        """This device's keys (the provenance record is signed with them)."""
+        ...
