@@ -7,43 +7,26 @@ Every error answers JSON ``{"detail": "<one readable sentence>"}`` with a 4xx or
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
 from app.server.blobs import BlobStore
 from app.server.ca import DeviceCA
 from app.server.config import MAX_UPLOAD_BYTES, ServerConfig
-from app.server.db import User, make_engine, make_sessions
+from app.server.db import make_engine, make_sessions
+from app.server.deps import Platform
 from app.server.ratelimit import RateLimiter
+from app.server.routes import api_router
 from app.server.style_models import PackageCache
 from app.server.vaultkeys import Signer
 from app.server.verify import StemAudioCache
 
 log = logging.getLogger("fanfare.platform")
 MAX_JSON_BYTES = 64 * 1024
-
-
-@dataclass
-class Platform:
-    """Everything a request handler needs, built once per app."""
-
-    config: ServerConfig
-    sessions: sessionmaker[Session]
-    blobs: BlobStore
-    signer: Signer
-    ca: DeviceCA
-    stem_cache: StemAudioCache
-    style_cache: PackageCache
-    login_limiter: RateLimiter
-    licence_limiter: RateLimiter
-    upload_limiter: RateLimiter
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -93,52 +76,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         log.exception("unhandled error", exc_info=exc)
         return _error(500, "The platform hit an internal error; nothing was changed.")
 
-    from app.server.routes import auth, catalog, derivatives, devices, licences, models
-
-    for module in (auth, devices, catalog, licences, derivatives, models):
-        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(api_router, prefix="/api/v1")
     return app
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status)
-
-
-# --- dependencies ---------------------------------------------------------------------------------
-
-
-def get_platform(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
-    return platform
-
-
-def get_session(platform: Annotated[Platform, Depends(get_platform)]) -> Iterator[Session]:
-    with platform.sessions() as session:
-        yield session
-
-
-def current_user(request: Request, session: Annotated[Session, Depends(get_session)]) -> User:
-    from app.server.accounts import user_for_token
-
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})
-    user = user_for_token(session, token.strip())
-    if user is None:
-        raise HTTPException(
-            401,
-            "Your session has expired or is not valid; sign in again.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return user
-
-
-def require_admin(user: User) -> None:
-    if user.role != "admin":
-        raise HTTPException(403, "Only a platform administrator may do this.")
-
-
-PlatformDep = Annotated[Platform, Depends(get_platform)]
-SessionDep = Annotated[Session, Depends(get_session)]
-UserDep = Annotated[User, Depends(current_user)]

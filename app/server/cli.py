@@ -26,7 +26,10 @@ from app.server.accounts import AccountError, create_user
 from app.server.blobs import BlobStore
 from app.server.config import ConfigError, ServerConfig
 from app.server.db import User, make_engine, make_sessions
+from app.server.demo import seed_demo
 from app.server.ingest import SourceStem, publish_track
+from app.server.style_models import listing, register_model
+from app.server.vaultkeys import Signer, rotate_signing_key
 
 DATA_ENV = "FANFARE_PLATFORM_DATA"
 
@@ -109,8 +112,11 @@ def _read_json(path: Path | None, what: str) -> object:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Only `serve` needs the web stack (and, through upload checks, the engine): the other
+    # commands start without importing it. Nothing here breaks an import cycle.
     import uvicorn
 
+    from app.server import asgi
     from app.server.api import create_app
 
     config = _config(args)
@@ -119,8 +125,6 @@ def _serve(args: argparse.Namespace) -> int:
     create_app(config)  # creates the tables and keys once, before any worker starts
     print(f"Fanfare platform on http://{args.host}:{args.port} (data: {config.data_dir})")
     if args.workers > 1:
-        from app.server import asgi
-
         os.environ[asgi.DATA_ENV] = str(config.data_dir)
         if args.database_url:
             os.environ[asgi.DATABASE_ENV] = args.database_url
@@ -138,9 +142,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _seed(config: ServerConfig) -> bool:
-    from app.server.demo import seed_demo
-    from app.server.vaultkeys import Signer
-
     sessions = make_sessions(make_engine(config.database_url))
     with sessions() as session:
         Signer.load_or_create(session, config.master_key)
@@ -197,8 +198,6 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    from app.server.vaultkeys import rotate_signing_key
-
     config = _config(args)
     with make_sessions(make_engine(config.database_url))() as session:
         kid = rotate_signing_key(session, config.master_key)
@@ -207,9 +206,6 @@ def _rotate(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from app.server.style_models import listing, register_model
-    from app.server.vaultkeys import Signer
-
     config = _config(args)
     with make_sessions(make_engine(config.database_url))() as session:
         if args.models_command == "add":

@@ -63,7 +63,8 @@ def seed_demo(session: Session, blobs: BlobStore, master_key: bytes) -> bool:
     for entry in catalogue["tracks"]:
         if session.get(Track, entry["id"]) is not None:
             continue
-        artist = session.scalar(select(User).where(User.name == _user_name(entry["artist"])))
+        # The catalogue's artists are among the users made above: exactly one row each.
+        artist = session.scalars(select(User).where(User.name == _user_name(entry["artist"]))).one()
         track = publish_track(
             session,
             blobs,

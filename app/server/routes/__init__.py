@@ -1,2 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""One router per resource, mounted under ``/api/v1``."""
+"""One router per resource, gathered in :data:`api_router`, which the app mounts under
+``/api/v1``."""
+
+from fastapi import APIRouter
+
+from app.server.routes import auth, catalog, derivatives, devices, licences, models
+
+api_router = APIRouter()
+# In the order the app has always mounted them: it is the order of the OpenAPI document.
+for _module in (auth, devices, catalog, licences, derivatives, models):
+    api_router.include_router(_module.router)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from app.server.accounts import authenticate, issue_token, revoke_token
-from app.server.api import PlatformDep, SessionDep, UserDep
+from app.server.deps import PlatformDep, SessionDep, UserDep
 
 router = APIRouter(tags=["auth"])
 

@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 from app.core.errors import PolicyError
 from app.core.licence import public_key_b64
 from app.core.policy import Policy
-from app.server.api import PlatformDep, SessionDep, UserDep
 from app.server.catalog import track_info, visible_tracks
 from app.server.db import Stem, Track, User
+from app.server.deps import PlatformDep, SessionDep, UserDep
 
 router = APIRouter(tags=["catalogue"])
 

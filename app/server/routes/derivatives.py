@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.policy import Policy
 from app.core.recipe import styles_of
-from app.server.api import PlatformDep, SessionDep, UserDep
 from app.server.db import Derivative, Track, User, new_id
+from app.server.deps import PlatformDep, SessionDep, UserDep
 from app.server.verify import VerificationError, verify_upload
 
 router = APIRouter(tags=["derivatives"])

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from app.core.encoding import unb64u
 from app.core.keys import KemPublicKey, ed25519_public_from_b64, enrolment_message
-from app.server.api import PlatformDep, SessionDep, UserDep
 from app.server.db import Device, new_id
+from app.server.deps import PlatformDep, SessionDep, UserDep
 from app.server.licensing import revoke_device
 
 router = APIRouter(tags=["devices"])

@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from app.server.api import PlatformDep, SessionDep, UserDep, require_admin
 from app.server.db import Device, Track, User, now_s
 from app.server.db import Licence as LicenceRow
+from app.server.deps import PlatformDep, SessionDep, UserDep, require_admin
 from app.server.licensing import EntitlementError, issue_licence, revocation_list
 
 router = APIRouter(tags=["licences"])

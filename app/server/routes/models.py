@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import FileResponse
 
-from app.server.api import PlatformDep, SessionDep, UserDep
 from app.server.db import StyleModel
+from app.server.deps import PlatformDep, SessionDep, UserDep
 from app.server.style_models import blob_name, listing
 
 router = APIRouter(tags=["style models"])

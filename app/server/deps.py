@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What request handlers depend on: the app's :class:`Platform`, a database session per
+request, the signed-in user, and their ``*Dep`` aliases for route signatures.
+
+A leaf under the routes: routes import it, ``api.create_app`` builds the ``Platform`` it hands
+out, and it imports neither (the shape of the FastAPI full-stack template's ``api/deps.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.server.accounts import user_for_token
+from app.server.blobs import BlobStore
+from app.server.ca import DeviceCA
+from app.server.config import ServerConfig
+from app.server.db import User
+from app.server.ratelimit import RateLimiter
+from app.server.style_models import PackageCache
+from app.server.vaultkeys import Signer
+from app.server.verify import StemAudioCache
+
+
+@dataclass
+class Platform:
+    """Everything a request handler needs, built once per app."""
+
+    config: ServerConfig
+    sessions: sessionmaker[Session]
+    blobs: BlobStore
+    signer: Signer
+    ca: DeviceCA
+    stem_cache: StemAudioCache
+    style_cache: PackageCache
+    login_limiter: RateLimiter
+    licence_limiter: RateLimiter
+    upload_limiter: RateLimiter
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def get_session(platform: Annotated[Platform, Depends(get_platform)]) -> Iterator[Session]:
+    with platform.sessions() as session:
+        yield session
+
+
+def current_user(request: Request, session: Annotated[Session, Depends(get_session)]) -> User:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})
+    user = user_for_token(session, token.strip())
+    if user is None:
+        raise HTTPException(
+            401,
+            "Your session has expired or is not valid; sign in again.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+def require_admin(user: User) -> None:
+    if user.role != "admin":
+        raise HTTPException(403, "Only a platform administrator may do this.")
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+SessionDep = Annotated[Session, Depends(get_session)]
+UserDep = Annotated[User, Depends(current_user)]
