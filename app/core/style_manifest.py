@@ -71,9 +71,6 @@ class Knob:
     default: float
     unit: str = ""
 
-    def clamp(self, value: float) -> float:
-        return min(self.max, max(self.min, float(value)))
-
 
 @dataclass(frozen=True)
 class FileEntry:

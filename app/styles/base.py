@@ -13,14 +13,42 @@ Audio is float32 of shape (frames, 2) at the engine's rate (48 kHz for the platf
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+
+from app.core.style_manifest import StyleManifest
 
 #: Reads frames ``[start, start + frames)`` of the dry stem: float32 (n, 2), n ≤ frames,
 #: zero-padded by the caller where the range lies outside the stem.
 Reader = Callable[[int, int], np.ndarray]
+
+
+class InferenceSession(Protocol):
+    """The part of an ``onnxruntime.InferenceSession`` a processor calls (thread-safe)."""
+
+    def run(
+        self, output_names: list[str], input_feed: Mapping[str, np.ndarray]
+    ) -> list[np.ndarray]:
+        """The named output tensors for the input tensors ``input_feed`` (by graph name)."""
+        ...
+
+
+class ModelFiles(Protocol):
+    """What a processor needs of a verified model: its manifest and its ONNX session.
+
+    ``app.styles.package.StylePackage`` is one; processors depend on this, not on the package,
+    so the package can build them without an import cycle.
+    """
+
+    @property
+    def manifest(self) -> StyleManifest: ...
+
+    def session(self) -> InferenceSession:
+        """The model's session, made on first use and shared by every processor of it."""
+        ...
 
 
 @dataclass(frozen=True)

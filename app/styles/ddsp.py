@@ -5,7 +5,7 @@
 from swift-f0, the loudness feature the model was trained on, an octave shift into the model's
 range, a voicing gate, the oscillator phase at every frame centre, and a make-up gain that
 gives the styled stem the dry stem's integrated loudness. ``render`` then needs no
-audio at all: it decodes the controls of the frames it covers with the package's ONNX decoder,
+audio at all: it decodes the controls of the frames it covers with the model's ONNX decoder,
 synthesises harmonics plus filtered noise (:mod:`app.styles.ddsp_synth`) and resamples to the
 engine rate.
 
@@ -23,17 +23,13 @@ import itertools
 import math
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.core.errors import StyleModelError
 from app.styles import ddsp_synth as ds
-from app.styles.base import Adjustment, Reader, StyleProcessor
+from app.styles.base import Adjustment, ModelFiles, Reader, StyleProcessor
 from app.styles.loudness import LoudnessMeter
-
-if TYPE_CHECKING:
-    from app.styles.package import StylePackage
 
 READ_SECONDS = 1.0  # prepare reads the dry stem in pieces of this length
 TRACK_SECONDS = 10  # the pitch tracker's pieces (bounded memory in onnxruntime)
@@ -61,13 +57,13 @@ class DdspProcessor(StyleProcessor):
 
     def __init__(
         self,
-        package: StylePackage,
+        model: ModelFiles,
         knobs: dict[str, float],
         sample_rate: int,
         octave_shift: int | None = None,
     ) -> None:
-        manifest = package.manifest
-        self.package = package
+        manifest = model.manifest
+        self.model = model
         self.name = manifest.display_name
         self.rate = int(sample_rate)
         self.sr = manifest.sample_rate
@@ -243,7 +239,7 @@ class DdspProcessor(StyleProcessor):
         if not gate.any():
             return np.zeros((last - first) * self.hop, np.float32)
         controls = self._controls(first, last + 1)
-        k = int(self.package.manifest.synth["n_harmonics"])
+        k = int(self.model.manifest.synth["n_harmonics"])
         amp, harmonics, noise = controls[:, :1], controls[:, 1 : 1 + k], controls[:, 1 + k :]
         partials = ds.harmonic_amplitudes(amp * gate[:, None], harmonics, f0, self.sr,
                                           brightness)  # fmt: skip
@@ -286,7 +282,7 @@ class DdspProcessor(StyleProcessor):
             "h_in": np.zeros((1, 1, self.hidden), np.float32),
         }
         try:
-            amp, harmonics, noise = self.package.session().run(["amp", "harmonics", "noise"], feeds)
+            amp, harmonics, noise = self.model.session().run(["amp", "harmonics", "noise"], feeds)
         except Exception as exc:  # onnxruntime's own error types
             raise StyleModelError(f"The {self.name} model failed while playing ({exc}).") from None
         run = np.concatenate([amp[0], harmonics[0], noise[0]], axis=1).astype(np.float32)
@@ -331,7 +327,8 @@ def _hold(pitch: np.ndarray, voiced: np.ndarray) -> np.ndarray:
     after = np.where(voiced, where, 2 * n)
     after = np.minimum.accumulate(after[::-1])[::-1]
     nearest = np.where(where - before <= after - where, before, after)
-    return np.maximum(pitch[np.clip(nearest, 0, n - 1)], 20.0)
+    held: np.ndarray = np.maximum(pitch[np.clip(nearest, 0, n - 1)], 20.0)
+    return held
 
 
 def _gate(voiced: np.ndarray, loud: np.ndarray) -> np.ndarray:

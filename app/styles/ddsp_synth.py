@@ -60,12 +60,13 @@ def loudness_db(audio: np.ndarray, sr: int, hop: int) -> np.ndarray:
     for lo in range(0, frames, LOUDNESS_BLOCK_FRAMES):
         spectrum = np.fft.rfft(view[lo : lo + LOUDNESS_BLOCK_FRAMES] * window, axis=1)
         power[lo : lo + LOUDNESS_BLOCK_FRAMES] = (np.square(np.abs(spectrum)) @ weights) * scale
-    return np.maximum(10 * np.log10(power + 1e-12), LOUDNESS_FLOOR_DB).astype(np.float32)
+    db: np.ndarray = np.maximum(10 * np.log10(power + 1e-12), LOUDNESS_FLOOR_DB)
+    return db.astype(np.float32)
 
 
 def scale_f0(f0_hz: np.ndarray) -> np.ndarray:
     """The decoder's pitch input: MIDI note / 127 (float32, same shape)."""
-    midi = 69.0 + 12.0 * np.log2(np.maximum(f0_hz, 1.0) / 440.0)
+    midi: np.ndarray = 69.0 + 12.0 * np.log2(np.maximum(f0_hz, 1.0) / 440.0)
     return (midi / 127.0).astype(np.float32)
 
 
@@ -101,7 +102,8 @@ def harmonic_amplitudes(
     dist = harmonics.astype(np.float32) * (k**brightness if brightness else 1.0)
     dist = np.where(f0_hz[:, None] * k[None, :] < sr / 2, dist, 0.0)
     dist = dist / np.maximum(dist.sum(axis=1, keepdims=True), 1e-7)
-    return (dist * np.reshape(amp, (-1, 1))).astype(np.float32)
+    weighted: np.ndarray = dist * np.reshape(amp, (-1, 1))
+    return weighted.astype(np.float32)
 
 
 def harmonic_signal(
@@ -130,7 +132,7 @@ def harmonic_signal(
     start = partials[:-1, :count, None]
     delta = partials[1:, :count, None] - start
     ramp = (j / hop).astype(np.float32)
-    out = np.matmul(sines, start)[..., 0] + ramp * np.matmul(sines, delta)[..., 0]
+    out: np.ndarray = np.matmul(sines, start)[..., 0] + ramp * np.matmul(sines, delta)[..., 0]
     return out.reshape(-1).astype(np.float32)
 
 
@@ -186,5 +188,5 @@ def noise_signal(
     filtered = np.fft.irfft(np.fft.rfft(frame_noise(frames, hop), axis=1) * response, n=2 * hop)
     segments = (filtered * noise_window(hop)).astype(np.float32)  # (F, 2*hop)
     # Frame n spans [(n-1)*hop, (n+1)*hop); the output spans [frames[0]*hop, frames[-1]*hop).
-    out = segments[:-1, hop:] + segments[1:, :hop]
+    out: np.ndarray = segments[:-1, hop:] + segments[1:, :hop]
     return out.reshape(-1).astype(np.float32)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import threading
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from app.core.errors import StyleModelError
 from app.core.style_manifest import StyleManifest, open_manifest, parse_manifest
 from app.styles.base import StyleProcessor
 from app.styles.runtime import make_session
+from app.styles.runtimes import RUNTIMES
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,20 @@ class StylePackage:
 
     @classmethod
     def from_signed(
-        cls, signed_manifest: bytes, files: Mapping[str, bytes], trusted: Mapping[str, Any]
+        cls,
+        signed_manifest: bytes,
+        trusted: Mapping[str, Ed25519PublicKey],
+        read: Callable[[str], bytes],
     ) -> StylePackage:
         """A package as the platform serves it: the signed manifest is verified against the
-        pinned platform keys, then the files against the manifest.
+        pinned platform keys (key id → key), then every file it names is got with
+        ``read(name)`` (from a cache folder or the platform) and checked against it.
 
-        Raises StyleModelError (or StyleModelVersionError) with the reason.
+        Nothing is read before the signature holds. Raises StyleModelError (or
+        StyleModelVersionError) with the reason, or whatever ``read`` raises.
         """
-        keys: Mapping[str, Ed25519PublicKey] = trusted
-        return cls(open_manifest(signed_manifest, keys), dict(files))
+        manifest = open_manifest(signed_manifest, trusted)
+        return cls(manifest, {name: read(name) for name in manifest.files})
 
     @classmethod
     def from_dir(cls, folder: Path) -> StylePackage:
@@ -119,10 +125,4 @@ class StylePackage:
                 the stem's pitch and the model's range.
         """
         values = self.manifest.knob_values(knobs)
-        if self.manifest.runtime == "ddsp":
-            from app.styles.ddsp import DdspProcessor
-
-            return DdspProcessor(self, values, sample_rate, octave_shift=octave_shift)
-        from app.styles.waveform import WaveformProcessor
-
-        return WaveformProcessor(self, values, sample_rate)
+        return RUNTIMES[self.manifest.runtime](self, values, sample_rate, octave_shift)

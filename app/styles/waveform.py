@@ -22,15 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from app.core.errors import StyleModelError
-from app.styles.base import Reader, StyleProcessor
-
-if TYPE_CHECKING:
-    from app.styles.package import StylePackage
+from app.styles.base import ModelFiles, Reader, StyleProcessor
 
 #: Longest piece (model-rate frames) per session call. The net's layers are cheap
 #: element-wise passes over (2, channels, frames) tensors, so its speed is memory's: pieces whose
@@ -48,17 +45,17 @@ class WaveformProcessor(StyleProcessor):
     """A character model with fixed knob values on one stereo stem at ``sample_rate``.
 
     Args:
-        package: the verified package (its session is shared between processors).
+        model: the verified model (its session is shared between processors).
         knob_values: every knob's value (``StyleManifest.knob_values``); conditioning knobs are
             fed to the net, ``level`` (dB) is applied as a gain.
         sample_rate: the engine's rate (Hz).
     """
 
     def __init__(
-        self, package: StylePackage, knob_values: Mapping[str, float], sample_rate: int
+        self, model: ModelFiles, knob_values: Mapping[str, float], sample_rate: int
     ) -> None:
-        manifest = package.manifest
-        self._session = package.session()
+        manifest = model.manifest
+        self._session = model.session()
         self._rate = int(sample_rate)
         self._model_rate = manifest.sample_rate
         self._model_look_behind = manifest.look_behind_samples
