@@ -11,10 +11,12 @@ import pytest
 from app.core.automation import make_move
 from app.core.effects import Reverb, StemFx
 from app.core.recipe import Recipe, StemMix
-from app.engine.mixer import Mixer, channel_gains
+from app.engine.gains import channel_gains
+from app.engine.mixer import Mixer
 from app.engine.offline import render
 from app.engine.rooms import ROOM_TAIL_FRAMES, Rooms
-from tests.conftest import SAMPLE_RATE, play_blocks, rms_db, sine
+from tests.helpers.audio import SAMPLE_RATE, rms_db, sine
+from tests.helpers.playback import play_blocks
 
 
 def _noise(seconds: float, seed: int) -> np.ndarray:
