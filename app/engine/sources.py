@@ -23,11 +23,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
-from app.core.codec import StreamDecoder
+from app.core.codec import ByteStream, StreamDecoder
 from app.engine.kernel import CHANNELS, equal_power, fade_positions
 
 CACHE_CHUNKS = 12
@@ -371,7 +371,7 @@ class EncodedSource(ChunkedSource):
 
     def __init__(
         self,
-        open_stream: Callable[[], BinaryIO],
+        open_stream: Callable[[], ByteStream],
         frames: int,
         *,
         chunk_frames: int = DECODE_CHUNK_FRAMES,

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from app.core.bundle import StemReader
-from app.core.codec import audio_info, decode_range
+from app.core.codec import ByteStream, audio_info, decode_range
 from app.core.errors import AudioFormatError
 from app.core.keys import DeviceKeys
 from app.core.licence import Licence
@@ -30,9 +29,9 @@ class PlainStem:
     reader: StemReader
     frames: int
 
-    def open(self) -> BinaryIO:
+    def open(self) -> ByteStream:
         """A seekable file over the plaintext, for a decoder (one per reader thread)."""
-        return self.reader.open()  # type: ignore[return-value]
+        return self.reader.open()
 
 
 def open_stems(
