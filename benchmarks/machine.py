@@ -32,11 +32,12 @@ def machine_pauses(probe: subprocess.Popen[str]) -> list[tuple[float, float]] | 
 
 
 def pause_figures(pauses: list[tuple[float, float]] | None, what: str) -> list[Figure]:
-    """The machine's pauses as the probe saw them: the longest, and how many exceeded 4 ms."""
+    """The machine's pauses as the probe saw them: the longest, and how many exceeded 4 ms
+    (the probe reports no shorter ones, so "0 ms" is "none over 4 ms")."""
     if pauses is None:
         return [Figure("machine pauses (not measured: no real-time rights)", 0, "", "", None)]
     return [
-        Figure(f"longest oversleep of {what} (the machine pausing)",
+        Figure(f"longest oversleep of {what} (the machine pausing; 0: none over 4 ms)",
                max((ms for _, ms in pauses), default=0.0), "ms", "", None),
         Figure("  such oversleeps over 4 ms", len(pauses), "count", "", None),
     ]  # fmt: skip

@@ -202,7 +202,9 @@ def first_audio(quick: bool) -> list[Figure]:
         )  # fmt: skip
         changes = len(retimes) + len(unchanged)
         run = f"{changes} changes, {len(retimed_seeks)} seeks, {len(retimed_plays)} plays"
-        figures.append(Figure(f"underruns over that ({run})", underruns, "", "0", underruns == 0))
+        figures.append(
+            Figure(f"underruns over that ({run})", underruns, "count", "0", underruns == 0)
+        )
     shutil.rmtree(home, ignore_errors=True)
     return figures
 
