@@ -4,7 +4,7 @@
 glibc gives each thread that allocates its own malloc arena (up to 8 per core), and memory
 freed into one arena is not reused by another. The engine's prefetch and render threads allocate
 chunk buffers and Rubber Band's work space, so with the default a tempo change alone grew the
-studio by ~120 MB here; two arenas measured ~55 MB (benchmarks/README.md, peak RSS).
+studio by ~120 MB (benchmarks/README.md, Findings).
 """
 
 from __future__ import annotations
