@@ -148,6 +148,18 @@ class Chain:
         (float32 (2, frames), pedalboard's own layout: no transposing copy)."""
         np.copyto(out, self._run(block))
 
+    def strip_into(self, piece: np.ndarray, out: np.ndarray) -> None:
+        """A strip's audio for the mix: ``piece`` (float32 (n, 2)) through the chain (as it is,
+        when no effect is on) into ``out``, channel-major (float32 (2, frames), frames ≥ n),
+        silent past ``n`` (a stem shorter than the block)."""
+        n = piece.shape[0]
+        if self.active:
+            self.process_into(piece, out[:, :n])
+        else:
+            out[:, :n] = piece.T
+        if n < out.shape[1]:
+            out[:, n:] = 0.0
+
     def _run(self, block: np.ndarray) -> np.ndarray:
         """The chain's output for ``block`` (frames, 2), as pedalboard gives it: (2, frames)."""
         return self._board.process(

@@ -436,17 +436,10 @@ class Mixer:
                 continue
             self._silent[i] = False
             piece = self.read(i, start, frames, block.timeline)
-            n = piece.shape[0]
-            if n == 0:
+            if piece.shape[0] == 0:  # past the stem's end
                 self.peaks[i] = 0.0
                 continue
-            slot = work.pieces[len(heard)]
-            if self.chains[i].active:
-                self.chains[i].process_into(piece, slot[:, :n])
-            else:
-                slot[:, :n] = piece.T
-            if n < frames:  # past a stem's end: silence
-                slot[:, n:frames] = 0.0
+            self.chains[i].strip_into(piece, work.pieces[len(heard), :, :frames])
             heard.append(i)
         if not heard:
             out.fill(0.0)

@@ -193,13 +193,8 @@ class _Group:
             m = piece.shape[0]
             if not m:
                 continue
-            slot = work.pieces[len(heard)]
-            if strips.chains[i].active:
-                strips.chains[i].process_into(piece, slot[:, :m])
-            else:
-                slot[:, :m] = piece.T
-            if m < frames:  # past a stem's end: silence
-                slot[:, m:frames] = 0.0
+            slot = work.pieces[len(heard), :, :frames]
+            strips.chains[i].strip_into(piece, slot)
             strips.energy[i] += stem_energy(slot[:, :m], mix.dry[i] + mix.send[i])
             heard.append(i)
         out = self.out[:frames]
