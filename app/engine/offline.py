@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Offline render: the whole remix at once, into memory, with the mixer's arithmetic.
 
 Playback renders 512-frame blocks one at a time; a render gives the same samples far faster by

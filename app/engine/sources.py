@@ -62,7 +62,7 @@ Job = int | Bridge
 class ChunkedSource:
     """A stem made chunk by chunk on demand; slice it like a (frames, 2) float32 array.
 
-    Subclasses define :meth:`_make`, which returns chunk ``index`` as float32
+    Subclasses define :meth:`_make_chunk`, which returns chunk ``index`` as float32
     ``(chunk_frames + overlap, 2)``: the chunk and ``overlap`` frames of what follows it, which
     are crossfaded with the start of the next chunk. Those that can also make a quick piece
     off the grid (:class:`Bridge`) define :meth:`_make_bridge`.

@@ -19,7 +19,7 @@ STRETCH_MARGIN_FRAMES = 2_400  # input context either side of a chunk, so its ed
 STRETCH_OVERLAP_FRAMES = 1_024  # equal-power crossfade between neighbouring chunks (~21 ms)
 # A bridge (see StretchedSource.bridge_from) spans at least this much, so that the grid chunk
 # after it is made by the time playback reaches it (8 stems: 4 rounds of ~60 ms on two cores),
-# even when the switch to it comes up to 0.125 s late (mixer.SWITCH_SLACK_FRAMES).
+# even when the switch to it comes up to 0.125 s late (switching.SWITCH_SLACK_FRAMES).
 BRIDGE_MIN_FRAMES = 18_000  # 0.375 s at 48 kHz
 
 
