@@ -11,6 +11,7 @@ import httpx
 from app.core.track import TrackInfo
 from app.platform_client.errors import (
     AuthError,
+    DeviceRevokedAuthError,
     ForbiddenError,
     NotFoundError,
     PlatformError,
@@ -180,5 +181,7 @@ def _error_for(response: httpx.Response) -> PlatformError:
             json.dumps(detail) if detail else f"The platform answered HTTP {response.status_code}."
         )
     status = response.status_code
+    if status == 401 and response.headers.get("x-fanfare-reason") == "device-revoked":
+        return DeviceRevokedAuthError(detail, status)
     kind = {401: AuthError, 403: ForbiddenError, 404: NotFoundError}.get(status, PlatformError)
     return kind(detail, status)

@@ -22,6 +22,11 @@ class AuthError(PlatformError):
     """Signing in failed, or the session expired or was revoked (HTTP 401)."""
 
 
+class DeviceRevokedAuthError(AuthError):
+    """The session was refused because its device was revoked: the device's identity is
+    burned (HTTP 401 with ``X-Fanfare-Reason: device-revoked``)."""
+
+
 class ForbiddenError(PlatformError):
     """The account may not do this (HTTP 403)."""
 

@@ -1,5 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Accounts: argon2 password hashes, expiring bearer tokens stored only as hashes."""
+"""Accounts: argon2 password hashes, expiring bearer tokens stored only as hashes.
+
+A token starts unbound (a password sign-in); the device enrolled with it binds it to that
+device, and from then on it speaks for that device alone: it cannot enrol another (that needs
+the password again), and it is refused from the moment the device is revoked (it stays stored
+until it expires, so the refusal can say why).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.server.config import TOKEN_TTL_S
-from app.server.db import ROLES, TIERS, Token, User, new_id, now_s
+from app.server.db import ROLES, TIERS, Device, Token, TokenDevice, User, new_id, now_s
 
 _HASHER = PasswordHasher()
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
@@ -78,6 +84,8 @@ def issue_token(session: Session, user: User, ttl_s: int = TOKEN_TTL_S) -> tuple
     """A new bearer token for ``user``: (token, expires_at)."""
     token = secrets.token_urlsafe(32)
     expires_at = now_s() + ttl_s
+    expired = select(Token.token_hash).where(Token.expires_at <= now_s())
+    session.execute(delete(TokenDevice).where(TokenDevice.token_hash.in_(expired)))
     session.execute(delete(Token).where(Token.expires_at <= now_s()))
     session.add(Token(token_hash=_hash_token(token), user_id=user.id, expires_at=expires_at))
     session.commit()
@@ -85,13 +93,45 @@ def issue_token(session: Session, user: User, ttl_s: int = TOKEN_TTL_S) -> tuple
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """The user a live token belongs to, or None if unknown or expired."""
-    row = session.get(Token, _hash_token(token))
+    """The user a live token belongs to, or None if unknown, expired, or bound to a device
+    that has been revoked."""
+    token_hash = _hash_token(token)
+    row = session.get(Token, token_hash)
     if row is None or row.expires_at <= now_s():
         return None
+    bound = session.get(TokenDevice, token_hash)
+    if bound is not None:
+        device = session.get(Device, bound.device_id)
+        if device is None or device.revoked:
+            return None
     return session.get(User, row.user_id)
 
 
+def token_device(session: Session, token: str) -> str | None:
+    """The device ``token`` is bound to, or None while it is unbound."""
+    bound = session.get(TokenDevice, _hash_token(token))
+    return bound.device_id if bound is not None else None
+
+
+def bind_token(session: Session, token: str, device_id: str) -> None:
+    """Bind ``token`` to the device just enrolled with it (the caller commits)."""
+    token_hash = _hash_token(token)
+    if session.get(TokenDevice, token_hash) is None:
+        session.add(TokenDevice(token_hash=token_hash, device_id=device_id))
+
+
 def revoke_token(session: Session, token: str) -> None:
-    session.execute(delete(Token).where(Token.token_hash == _hash_token(token)))
+    token_hash = _hash_token(token)
+    session.execute(delete(TokenDevice).where(TokenDevice.token_hash == token_hash))
+    session.execute(delete(Token).where(Token.token_hash == token_hash))
     session.commit()
+
+
+def device_revoked_for(session: Session, token: str) -> bool:
+    """Whether ``token`` is refused because the device it is bound to was revoked (so the
+    app can forget that device's identity, not merely sign in again)."""
+    bound = session.get(TokenDevice, _hash_token(token))
+    if bound is None:
+        return False
+    device = session.get(Device, bound.device_id)
+    return device is None or device.revoked

@@ -59,6 +59,15 @@ class Token(Base):
     created_at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
+class TokenDevice(Base):
+    """The device a bearer token is bound to: the one enrolled (or re-enrolled) with it. A
+    table of its own, so that a database made before it gains it without a migration."""
+
+    __tablename__ = "token_devices"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(40), index=True)
+
+
 class Device(Base):
     __tablename__ = "devices"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

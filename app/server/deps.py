@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.server.accounts import user_for_token
+from app.server.accounts import device_revoked_for, user_for_token
 from app.server.blobs import BlobStore
 from app.server.ca import DeviceCA
 from app.server.config import ServerConfig
@@ -52,12 +52,31 @@ def get_session(platform: Annotated[Platform, Depends(get_platform)]) -> Iterato
         yield session
 
 
-def current_user(request: Request, session: Annotated[Session, Depends(get_session)]) -> User:
+#: A 401's machine-readable cause, for a client to act on (the detail is for the user).
+REASON_HEADER = "X-Fanfare-Reason"
+DEVICE_REVOKED = "device-revoked"
+
+
+def bearer_token(request: Request) -> str:
+    """The request's bearer token (401 without one); :func:`current_user` checks it."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})
-    user = user_for_token(session, token.strip())
+    return token.strip()
+
+
+def current_user(
+    token: Annotated[str, Depends(bearer_token)],
+    session: Annotated[Session, Depends(get_session)],
+) -> User:
+    user = user_for_token(session, token)
+    if user is None and device_revoked_for(session, token):
+        raise HTTPException(
+            401,
+            "This device was revoked on your account; sign in again to enrol it anew.",
+            headers={"WWW-Authenticate": "Bearer", REASON_HEADER: DEVICE_REVOKED},
+        )
     if user is None:
         raise HTTPException(
             401,
@@ -75,3 +94,5 @@ def require_admin(user: User) -> None:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 SessionDep = Annotated[Session, Depends(get_session)]
 UserDep = Annotated[User, Depends(current_user)]
+#: The caller's bearer token (declare it after ``UserDep``, which checks it).
+TokenDep = Annotated[str, Depends(bearer_token)]

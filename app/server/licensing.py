@@ -118,7 +118,8 @@ def issue_licence(
 def revoke_device(session: Session, device: Device) -> int:
     """Revoke a device and every licence issued to it; returns how many licences.
 
-    Its keys are burned: enrolment refuses them from then on (routes/devices.py).
+    Its keys are burned: enrolment refuses them from then on (routes/devices.py), and the
+    sessions bound to it are refused (``accounts.user_for_token``).
     """
     device.revoked = True
     rows = session.scalars(

@@ -48,6 +48,7 @@ from app.engine.sources import EncodedSource
 from app.platform_client.client import PlatformClient
 from app.platform_client.errors import (
     AuthError,
+    DeviceRevokedAuthError,
     ForbiddenError,
     NotFoundError,
     PlatformError,
@@ -298,8 +299,19 @@ class Studio:
     def _signed(self, call: Callable[[], T]) -> T:
         try:
             return call()
+        except DeviceRevokedAuthError as exc:
+            self._forget_device()
+            raise DeviceRevokedError(str(exc)) from None
         except AuthError as exc:
             raise NotSignedInError(f"{exc} Run 'fanfare login' again.") from None
+
+    def _forget_device(self) -> None:
+        """This device was revoked: its identity is burned. Forget it, so that signing in
+        again makes new keys and enrols them."""
+        self.profile.device_id = ""
+        self.book.save()
+        forget_device_keys(self.secrets)
+        self._keys = None
 
     def open_track(self, track_id: str, progress: Progress = quiet) -> OpenTrack:
         """License, download (or reuse the encrypted cache) and open the stems: decrypted and
@@ -398,11 +410,7 @@ class Studio:
         data = self._signed(self.client.revocations)
         revocations = verify_revocations(data, self._pinned(), user=self.profile.user_id)
         if self.profile.device_id in revocations.devices:
-            # The revoked identity is burned: forget it, so signing in again makes new keys.
-            self.profile.device_id = ""
-            self.book.save()
-            forget_device_keys(self.secrets)
-            self._keys = None
+            self._forget_device()
             raise DeviceRevokedError(
                 "This device was revoked on your account; sign in again to enrol it anew."
             )

@@ -189,12 +189,27 @@ def _logout(w: World, actor: str) -> httpx.Response:
     return response
 
 
+def _fresh_session(w: World, actor: str) -> dict[str, str]:
+    """A new password sign-in of ``actor`` (the world's sessions are bound to their devices:
+    a new device needs a new sign-in)."""
+    if actor == ANON:
+        return {}
+    body = {"username": ACCOUNTS[actor], "password": PASSWORD}
+    return {
+        "Authorization": f"Bearer {w.client.post(f'{API}/auth/login', json=body).json()['token']}"
+    }
+
+
 def _enrol(w: World, actor: str) -> httpx.Response:
-    return w.request(actor, "POST", "/devices", json=device_body(DeviceKeys.generate()))
+    headers = _fresh_session(w, actor)
+    return w.client.post(f"{API}/devices", headers=headers, json=device_body(DeviceKeys.generate()))
 
 
 def _delete_fans_device(w: World, actor: str) -> httpx.Response:
-    created = w.request(FAN, "POST", "/devices", json=device_body(DeviceKeys.generate()))
+    session = _fresh_session(w, FAN)
+    created = w.client.post(
+        f"{API}/devices", headers=session, json=device_body(DeviceKeys.generate())
+    )
     device_id = created.json()["device_id"]
     try:
         return w.request(actor, "DELETE", f"/devices/{device_id}")
@@ -429,6 +444,52 @@ def test_another_fan_cannot_touch_the_fans_device_or_licence(world: World) -> No
     devices = world.request(FAN, "GET", "/devices").json()
     assert {d["device_id"]: d["revoked"] for d in devices}[world.fan.device_id] is False
     assert_answer(world.request(FAN, "POST", f"/licences/{licence_id}/renew"), 201)
+
+
+def test_a_revoked_devices_session_ends_with_it(fresh: TestClient) -> None:
+    """Revoking a device signs it out: its token no longer answers, enrols keys or gets a
+    licence (it did all three before sessions were bound to their device)."""
+    fan = Fan.sign_in(fresh, "fan")
+    assert fan.licence().track == TRACK
+    assert_answer(fresh.delete(f"{API}/devices/{fan.device_id}", headers=fan.headers), 200)
+    me = fresh.get(f"{API}/auth/me", headers=fan.headers)
+    assert_answer(me, 401)
+    assert "device was revoked" in me.json()["detail"]
+    assert me.headers["x-fanfare-reason"] == "device-revoked"  # the app forgets the device
+    new_keys = device_body(DeviceKeys.generate())
+    assert_answer(fresh.post(f"{API}/devices", headers=fan.headers, json=new_keys), 401)
+    body = {"track_id": TRACK, "device_id": fan.device_id}
+    assert_answer(fresh.post(f"{API}/licences", headers=fan.headers, json=body), 401)
+    # The password still works, on a new device.
+    assert Fan.sign_in(fresh, "fan").licence().track == TRACK
+
+
+def test_revoking_a_device_from_another_session_ends_only_that_devices_session(
+    fresh: TestClient,
+) -> None:
+    laptop, phone = Fan.sign_in(fresh, "fan"), Fan.sign_in(fresh, "fan")
+    response = fresh.delete(f"{API}/devices/{laptop.device_id}", headers=phone.headers)
+    assert_answer(response, 200)
+    assert_answer(fresh.get(f"{API}/auth/me", headers=laptop.headers), 401)
+    assert_answer(fresh.get(f"{API}/auth/me", headers=phone.headers), 200)
+
+
+def test_a_session_enrols_one_device_and_another_needs_the_password(fresh: TestClient) -> None:
+    fan = Fan.sign_in(fresh, "fan")
+    # The same keys again (the studio enrols at every start) is the same device.
+    again = fresh.post(f"{API}/devices", headers=fan.headers, json=device_body(fan.keys))
+    assert_answer(again, 201)
+    assert again.json()["device_id"] == fan.device_id
+    other = device_body(DeviceKeys.generate(), "another laptop")
+    refused = fresh.post(f"{API}/devices", headers=fan.headers, json=other)
+    assert_answer(refused, 403)
+    assert "sign in again with your password" in refused.json()["detail"]
+    second = Fan.sign_in(fresh, "fan")  # a new sign-in may enrol a new device
+    # Each session speaks for its own device only.
+    body = {"track_id": TRACK, "device_id": fan.device_id}
+    crossed = fresh.post(f"{API}/licences", headers=second.headers, json=body)
+    assert_answer(crossed, 403)
+    assert crossed.json()["detail"] == "This session belongs to another device of your account."
 
 
 def test_enrolling_keys_enrolled_on_another_account_is_refused(fresh: TestClient) -> None:

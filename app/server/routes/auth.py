@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from app.server.accounts import authenticate, issue_token, revoke_token
-from app.server.deps import PlatformDep, SessionDep, UserDep
+from app.server.deps import PlatformDep, SessionDep, TokenDep, UserDep
 
 router = APIRouter(tags=["auth"])
 
@@ -45,9 +45,8 @@ def login(
 
 
 @router.post("/auth/logout")
-def logout(request: Request, user: UserDep, session: SessionDep) -> dict[str, Any]:
+def logout(user: UserDep, token: TokenDep, session: SessionDep) -> dict[str, Any]:
     """End this session: the token stops working at once."""
-    token = request.headers.get("authorization", "").partition(" ")[2].strip()
     revoke_token(session, token)
     return {"signed_out": user.name}
 

@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from app.core.encoding import unb64u
 from app.core.keys import KemPublicKey, ed25519_public_from_b64, enrolment_message
+from app.server.accounts import bind_token, token_device
 from app.server.db import Device, new_id
-from app.server.deps import PlatformDep, SessionDep, UserDep
+from app.server.deps import PlatformDep, SessionDep, TokenDep, UserDep
 from app.server.licensing import revoke_device
 
 router = APIRouter(tags=["devices"])
@@ -43,9 +44,13 @@ def device_doc(device: Device, ca_pem: str = "") -> dict[str, Any]:
 
 @router.post("/devices", status_code=201)
 def enrol(
-    body: EnrolRequest, user: UserDep, session: SessionDep, platform: PlatformDep
+    body: EnrolRequest, user: UserDep, token: TokenDep, session: SessionDep, platform: PlatformDep
 ) -> dict[str, Any]:
-    """Register a device's public keys; the answer carries its X.509 certificate."""
+    """Register a device's public keys; the answer carries its X.509 certificate.
+
+    The session enrolling it is bound to it from then on: enrolling the same keys again is
+    idempotent, and enrolling another device needs a fresh sign-in with the password.
+    """
     try:
         signing_key = ed25519_public_from_b64(body.signing_public_key)
         KemPublicKey.from_b64(body.kem_public_key)
@@ -78,12 +83,21 @@ def enrol(
     active = session.scalars(
         select(Device).where(Device.user_id == user.id, Device.revoked.is_(False))
     ).all()
+    bound = token_device(session, token)
     for device in active:
-        if device.signing_public_key == body.signing_public_key:
+        if device.signing_public_key == body.signing_public_key and bound in (None, device.id):
+            bind_token(session, token, device.id)
+            session.commit()
             return device_doc(device, platform.ca.pem)  # the same keys again: idempotent
     if len(active) >= MAX_DEVICES_PER_ACCOUNT:
         raise HTTPException(
             403, f"This account already has {MAX_DEVICES_PER_ACCOUNT} devices; revoke one first."
+        )
+    if bound is not None:
+        raise HTTPException(
+            403,
+            "This session belongs to another device; sign in again with your password to "
+            "enrol a new one.",
         )
     device_id = new_id("dev")
     device = Device(
@@ -95,13 +109,15 @@ def enrol(
         certificate_pem=platform.ca.issue(device_id, user.name, signing_key),
     )
     session.add(device)
+    bind_token(session, token, device_id)
     session.commit()
     return device_doc(device, platform.ca.pem)
 
 
 @router.delete("/devices/{device_id}")
 def revoke(device_id: str, user: UserDep, session: SessionDep) -> dict[str, Any]:
-    """Revoke a device (its owner or an admin): its licences stop working and its uploads stop."""
+    """Revoke a device (its owner or an admin): its licences stop working, its uploads stop,
+    and the sessions bound to it end."""
     device = session.get(Device, device_id)
     if device is None or (device.user_id != user.id and user.role != "admin"):
         raise HTTPException(404, f"There is no device '{device_id}'.")

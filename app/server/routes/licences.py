@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
+from app.server.accounts import token_device
 from app.server.db import Device, Track, User, now_s
 from app.server.db import Licence as LicenceRow
-from app.server.deps import PlatformDep, SessionDep, UserDep, require_admin
+from app.server.deps import PlatformDep, SessionDep, TokenDep, UserDep, require_admin
 from app.server.licensing import EntitlementError, issue_licence, revocation_list
 
 router = APIRouter(tags=["licences"])
@@ -30,12 +31,17 @@ def _rate_limited(platform: Any, user: User) -> None:
         )
 
 
-def _issue(session: Any, platform: Any, user: User, device_id: str, track_id: str) -> Response:
+def _issue(
+    session: Any, platform: Any, user: User, token: str, device_id: str, track_id: str
+) -> Response:
     device = session.get(Device, device_id)
     if device is None or device.user_id != user.id:
         raise HTTPException(403, "That device is not enrolled on your account.")
     if device.revoked:
         raise HTTPException(403, "That device has been revoked; enrol it again.")
+    bound = token_device(session, token)
+    if bound is not None and bound != device_id:
+        raise HTTPException(403, "This session belongs to another device of your account.")
     track = session.get(Track, track_id)
     if track is None:
         raise HTTPException(404, f"There is no track '{track_id}'.")
@@ -56,10 +62,14 @@ def _issue(session: Any, platform: Any, user: User, device_id: str, track_id: st
 
 @router.post("/licences", status_code=201)
 def request_licence(
-    body: LicenceRequest, user: UserDep, session: SessionDep, platform: PlatformDep
+    body: LicenceRequest,
+    user: UserDep,
+    token: TokenDep,
+    session: SessionDep,
+    platform: PlatformDep,
 ) -> Response:
     _rate_limited(platform, user)
-    return _issue(session, platform, user, body.device_id, body.track_id)
+    return _issue(session, platform, user, token, body.device_id, body.track_id)
 
 
 def _own_licence(session: Any, user: User, licence_id: str) -> LicenceRow:
@@ -71,7 +81,7 @@ def _own_licence(session: Any, user: User, licence_id: str) -> LicenceRow:
 
 @router.post("/licences/{licence_id}/renew", status_code=201)
 def renew_licence(
-    licence_id: str, user: UserDep, session: SessionDep, platform: PlatformDep
+    licence_id: str, user: UserDep, token: TokenDep, session: SessionDep, platform: PlatformDep
 ) -> Response:
     """A fresh licence for the same device and track (the current version), if still allowed."""
     _rate_limited(platform, user)
@@ -80,7 +90,7 @@ def renew_licence(
         raise HTTPException(403, "Only the licence's holder can renew it.")
     if row.revoked:
         raise HTTPException(403, "This licence has been revoked and cannot be renewed.")
-    return _issue(session, platform, user, row.device_id, row.track_id)
+    return _issue(session, platform, user, token, row.device_id, row.track_id)
 
 
 @router.post("/licences/{licence_id}/revoke")
