@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -18,7 +19,7 @@ from app.server.blobs import BlobStore
 from app.server.ca import DeviceCA
 from app.server.config import MAX_UPLOAD_BYTES, ServerConfig
 from app.server.db import make_engine, make_sessions
-from app.server.deps import Platform
+from app.server.deps import Platform, bearer_token, current_user
 from app.server.ratelimit import RateLimiter
 from app.server.routes import api_router
 from app.server.style_models import PackageCache
@@ -27,6 +28,8 @@ from app.server.verify import StemAudioCache
 
 log = logging.getLogger("fanfare.platform")
 MAX_JSON_BYTES = 64 * 1024
+#: The one route that takes a large body (a derivative's upload), matched exactly.
+UPLOAD = ("POST", "/api/v1/derivatives")
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -49,14 +52,27 @@ def create_app(config: ServerConfig) -> FastAPI:
         # Each upload costs a full re-render: a few at once, then a steady trickle.
         upload_limiter=RateLimiter(config.upload_per_minute, burst=5),
     )
-    app = FastAPI(title="Fanfare platform", version=__version__)
+    docs = config.api_docs
+    app = FastAPI(
+        title="Fanfare platform",
+        version=__version__,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.platform = platform
 
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next: Any) -> Any:
-        # Refuse oversized bodies from their declared length, before reading them.
+        # Refuse a body before reading it: from its declared length, and for the upload (the
+        # one large body) from its token too, so that nobody signed out can make it read.
         length = request.headers.get("content-length")
-        limit = MAX_UPLOAD_BYTES if request.url.path.endswith("/derivatives") else MAX_JSON_BYTES
+        upload = (request.method, request.url.path) == UPLOAD
+        limit = MAX_UPLOAD_BYTES if upload else MAX_JSON_BYTES
+        if upload:
+            refused = await run_in_threadpool(_refuse_signed_out, platform, request)
+            if refused is not None:
+                return refused
         if request.method in ("POST", "PUT", "PATCH"):
             if length is None:
                 return _error(411, "Requests with a body must declare its length.")
@@ -78,6 +94,19 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     app.include_router(api_router, prefix="/api/v1")
     return app
+
+
+def _refuse_signed_out(platform: Platform, request: Request) -> JSONResponse | None:
+    """The 401 the route itself would give a request without a live session, or None."""
+    try:
+        token = bearer_token(request)
+        with platform.sessions() as session:
+            current_user(token, session)
+    except HTTPException as exc:
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+    return None
 
 
 def _error(status: int, message: str) -> JSONResponse:

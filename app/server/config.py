@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,23 @@ OFFLINE_GRACE_S = 3600
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
-# Operator settings that may come from the environment: (field, variable, type).
-_ENV_SETTINGS = (
-    ("licence_ttl_s", "FANFARE_LICENCE_TTL_S", int),
-    ("login_per_minute", "FANFARE_LOGIN_PER_MINUTE", float),
-    ("licence_per_minute", "FANFARE_LICENCE_PER_MINUTE", float),
-    ("upload_per_minute", "FANFARE_UPLOAD_PER_MINUTE", float),
+def _flag(text: str) -> bool:
+    """An on/off setting: 1, true, yes, on / 0, false, no, off (any case)."""
+    word = text.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+# Operator settings that may come from the environment: (field, variable, parser, what it is).
+_ENV_SETTINGS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
+    ("licence_ttl_s", "FANFARE_LICENCE_TTL_S", int, "a whole number"),
+    ("login_per_minute", "FANFARE_LOGIN_PER_MINUTE", float, "a number"),
+    ("licence_per_minute", "FANFARE_LICENCE_PER_MINUTE", float, "a number"),
+    ("upload_per_minute", "FANFARE_UPLOAD_PER_MINUTE", float, "a number"),
+    ("api_docs", "FANFARE_API_DOCS", _flag, "on or off"),
 )
 
 
@@ -49,6 +61,9 @@ class ServerConfig:
     login_per_minute: float = 10.0
     licence_per_minute: float = 120.0
     upload_per_minute: float = 6.0
+    #: Serve the interactive API documentation (/docs, /redoc, /openapi.json): off unless an
+    #: operator turns it on, since it maps every route for whoever asks.
+    api_docs: bool = False
 
     @property
     def blob_dir(self) -> Path:
@@ -62,12 +77,12 @@ class ServerConfig:
         (``FANFARE_MASTER_KEY``, base64) or, for a single-machine platform, from a key file
         created on first start in ``data_dir`` with mode 0600. It is never in the repository.
         """
-        for name, env, kind in _ENV_SETTINGS:
+        for name, env, parse, what in _ENV_SETTINGS:
             if name not in overrides and os.environ.get(env):
                 try:
-                    overrides[name] = kind(os.environ[env])
+                    overrides[name] = parse(os.environ[env])
                 except ValueError:
-                    raise ConfigError(f"{env} must be a number.") from None
+                    raise ConfigError(f"{env} must be {what}.") from None
         data_dir = data_dir.expanduser().resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         url = database_url or f"sqlite:///{data_dir / 'platform.sqlite3'}"

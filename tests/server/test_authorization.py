@@ -16,6 +16,7 @@ typos that once broke licensing).
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -415,6 +416,21 @@ def test_an_unpublished_track_leaves_fans_catalogues_only(world: World) -> None:
             assert (TRACK in listed) == (actor in (ARTIST, ADMIN)), actor
 
 
+def test_an_unpublished_tracks_remixes_are_no_longer_served(world: World) -> None:
+    """Unpublishing a track stops serving its remixes to others (they were still listed and
+    downloadable); the fan who made one still sees it, and so does an admin."""
+    remix = f"/derivatives/{world.derivative_id}"
+    with neon_harbour(world, published=False):
+        for actor in (FAN2, ARTIST, OTHER_ARTIST):
+            assert_answer(world.request(actor, "GET", remix), 404)
+            assert_answer(world.request(actor, "GET", f"{remix}/audio"), 404)
+            listed = world.request(actor, "GET", "/derivatives?mine=false").json()
+            assert world.derivative_id not in {d["id"] for d in listed}
+        for actor in (FAN, ADMIN):
+            assert_answer(world.request(actor, "GET", remix), 200)
+    assert_answer(world.request(FAN2, "GET", f"{remix}/audio"), 200)  # published again
+
+
 def test_a_free_fan_is_told_the_track_is_for_superfans(world: World) -> None:
     response = _licence_for(SUPERFAN_TRACK)(world, FAN2)
     assert_answer(response, 403)
@@ -490,6 +506,53 @@ def test_a_session_enrols_one_device_and_another_needs_the_password(fresh: TestC
     crossed = fresh.post(f"{API}/licences", headers=second.headers, json=body)
     assert_answer(crossed, 403)
     assert crossed.json()["detail"] == "This session belongs to another device of your account."
+
+
+def _answer_to_head(url: str, head: bytes, timeout_s: float = 5.0) -> int | None:
+    """Send a request's head and no body; the status the server answers before the body
+    comes, or None when it waits for the body."""
+    where = httpx.URL(url)
+    with socket.create_connection((where.host, where.port), timeout=timeout_s) as sock:
+        sock.sendall(head)
+        try:
+            first = sock.recv(4096)
+        except TimeoutError:
+            return None
+    return int(first.split(b" ", 2)[1]) if first else None
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "expected"),
+    [
+        ("POST", "/derivatives", "", 401),
+        ("POST", "/derivatives", "Authorization: Bearer not-a-session\r\n", 401),
+        ("PATCH", "/tracks/derivatives", "", 413),
+        ("POST", "/devices/derivatives", "", 413),
+    ],
+    ids=["upload-signed-out", "upload-bad-token", "patch-ending-in-derivatives", "post-ending"],
+)
+def test_a_large_body_is_refused_before_it_is_read(
+    embedded: Any, method: str, path: str, headers: str, expected: int
+) -> None:
+    """A 64 MiB body announced to the real server is refused from its head alone: an upload
+    without a live session gets its 401 (it was read in full first), and only the upload route
+    itself takes a large body (any path ending in /derivatives did)."""
+    head = (
+        f"{method} {API}{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
+        "Content-Type: multipart/form-data; boundary=x\r\n"
+        f"Content-Length: {64 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    assert _answer_to_head(embedded.url, head) == expected
+
+
+def test_the_api_documentation_is_served_only_when_the_operator_turns_it_on(
+    platform_dir: Path,
+) -> None:
+    for pages, expected in ((False, 404), (True, 200)):
+        with open_client(platform_dir, api_docs=pages) as client:
+            for page in ("/docs", "/redoc", "/openapi.json"):
+                assert client.get(page).status_code == expected, page
 
 
 def test_enrolling_keys_enrolled_on_another_account_is_refused(fresh: TestClient) -> None:

@@ -153,16 +153,23 @@ def list_derivatives(user: UserDep, session: SessionDep, mine: bool = True) -> l
     query = select(Derivative).order_by(Derivative.created_at.desc(), Derivative.id)
     if mine:
         query = query.where(Derivative.user_id == user.id)
-    else:
-        query = query.where(Derivative.status == "published")
+    else:  # what others hear: published remixes of tracks that are still published
+        query = (
+            query.join(Track, Track.id == Derivative.track_id)
+            .where(Derivative.status == "published")
+            .where(Track.published.is_(True))
+        )
     return [derivative_doc(r, session) for r in session.scalars(query)]
 
 
 def _visible(session: Any, user: User, derivative_id: str) -> Derivative:
+    """A derivative its maker and admins always see, and others while it and its track are
+    published (unpublishing a track stops serving its remixes)."""
     row = session.get(Derivative, derivative_id)
-    if row is None or not (
-        row.status == "published" or row.user_id == user.id or user.role == "admin"
-    ):
+    if row is not None and (row.user_id == user.id or user.role == "admin"):
+        return row
+    track = session.get(Track, row.track_id) if row is not None else None
+    if row is None or row.status != "published" or track is None or not track.published:
         raise HTTPException(404, f"There is no derivative '{derivative_id}'.")
     return row
 
