@@ -10,9 +10,12 @@ Policy document (JSON, version 1)::
      "style_models": ["timbre.violin"], "max_length_s": 600,
      "downloadable": false, "revenue_split": {"artist": 0.6, "fan": 0.1, "platform": 0.3}}
 
-``stems`` holds per-stem overrides; a stem not listed may be soloed and muted. ``solo: false``
-means the stem may never be heard alone (by solo, or by muting everything else), because a remix
-that is one stem alone is that stem leaked. ``restyle: false`` keeps style models off a stem.
+``stems`` holds per-stem overrides. The defaults protect the artist: a stem not listed may be
+muted and restyled but never heard alone (``solo: false``: by solo, or by muting everything
+else), because a remix that is one stem alone is that stem leaked; ``solo: true`` lets it be. A
+published remix keeps at least two stems audible unless ``min_audible_stems`` says otherwise,
+is not downloadable unless ``downloadable`` says so, and must change something: a recipe that
+plays the track as written is not a remix. ``restyle: false`` keeps style models off a stem.
 
 Style models: ``style_families`` names the families ("timbre", "character") a fan may place on
 the stems that allow restyling; ``style_models``, when present, narrows that to these model ids.
@@ -40,7 +43,7 @@ VERSION = 1
 class StemRule:
     """What may be done to one stem."""
 
-    solo: bool = True
+    solo: bool = False
     mute: bool = True
     restyle: bool = True
 
@@ -53,7 +56,7 @@ class Policy:
     publish: bool = True
     gain_db_range: tuple[float, float] = (GAIN_DB_MIN, 6.0)
     stems: dict[str, StemRule] = field(default_factory=dict)
-    min_audible_stems: int = 1
+    min_audible_stems: int = 2
     tempo_ratio_range: tuple[float, float] = (1.0, 1.0)
     key_shift_range: tuple[int, int] = (0, 0)
     effects: tuple[str, ...] = ()
@@ -87,7 +90,7 @@ class Policy:
                 publish=_flag(doc.get("publish", True)),
                 gain_db_range=_pair(doc.get("gain_db_range", [GAIN_DB_MIN, 6.0]), _number),
                 stems={_name(k): _stem_rule(v) for k, v in _object(doc.get("stems", {})).items()},
-                min_audible_stems=_integer(doc.get("min_audible_stems", 1)),
+                min_audible_stems=_integer(doc.get("min_audible_stems", 2)),
                 tempo_ratio_range=_pair(doc.get("tempo_ratio_range", [1.0, 1.0]), _number),
                 key_shift_range=_pair(doc.get("key_shift_range", [0, 0]), _integer),
                 effects=tuple(_name(e) for e in _list(doc.get("effects", []))),
@@ -164,7 +167,7 @@ def _stem_rule(value: Any) -> StemRule:
     if unknown:
         raise ValueError(f"unknown stem rule field(s) {', '.join(unknown)}")
     return StemRule(
-        solo=_flag(rule.get("solo", True)),
+        solo=_flag(rule.get("solo", False)),
         mute=_flag(rule.get("mute", True)),
         restyle=_flag(rule.get("restyle", True)),
     )
@@ -255,6 +258,8 @@ def evaluate(
         reasons += _mix_reasons(policy, replace(recipe, stems=stems, master=master), publishing)
     if publishing and not policy.publish:
         reasons.append("the artist does not allow publishing remixes of this track")
+    if publishing and recipe.is_neutral:
+        reasons.append("a remix must change something: this recipe plays the track as written")
     if track is not None:
         length_s = recipe.arrangement.duration_s(track) / recipe.tempo_ratio
         if length_s > policy.max_length_s:

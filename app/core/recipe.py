@@ -121,6 +121,20 @@ class Recipe:
             stems={kind: StemMix() for kind in track.stem_kinds},
         )
 
+    @property
+    def is_neutral(self) -> bool:
+        """Whether this recipe plays the track as written (every stem and the master as they
+        come, no arrangement, tempo, key or automation): it changes nothing, so it is not a
+        remix."""
+        return (
+            all(mix == StemMix() for mix in self.stems.values())
+            and self.master == MasterMix()
+            and self.arrangement.is_default
+            and self.tempo_ratio == 1.0
+            and self.key_shift == 0
+            and not self.automation
+        )
+
     def with_stem(self, kind: str, **changes: Any) -> Recipe:
         """A copy with one stem's settings changed (raises RecipeError for an unknown stem)."""
         if kind not in self.stems:

@@ -660,8 +660,15 @@ def catalogue_entry(spec: TrackSpec, sections: list[Section], frames: int) -> di
         "sections": [{"name": s.name, "start_s": bounds[i], "end_s": bounds[i + 1]}
                      for i, s in enumerate(sections)],
         "stems": {p.kind: f"stems/{spec.id}/{p.kind}.ogg" for p in spec.parts},
-        "policy": spec.policy, "required_tier": spec.required_tier,
+        "policy": soloable_unless_listed(spec), "required_tier": spec.required_tier,
     }  # fmt: skip
+
+
+def soloable_unless_listed(spec: TrackSpec) -> dict[str, Any]:
+    """The demo artists let a fan hear any stem alone unless their policy lists it: said
+    explicitly, since a policy's own default is that no stem may be heard alone."""
+    stems = {p.kind: {"solo": True, "mute": True} for p in spec.parts}
+    return {**spec.policy, "stems": {**stems, **spec.policy["stems"]}}
 
 
 def build_track(spec: TrackSpec, soundfont: bytes, out: Path, seed: int) -> dict[str, Any]:

@@ -14,7 +14,11 @@ STEMS = ("drums", "bass", "keys", "lead")
 POLICY = Policy.from_dict(
     {
         "version": 1,
-        "stems": {"lead": {"solo": False, "mute": True}, "drums": {"solo": True, "mute": False}},
+        "stems": {
+            "lead": {"solo": False, "mute": True},
+            "drums": {"solo": True, "mute": False},
+            "bass": {"solo": True},
+        },
         "min_audible_stems": 2,
         "gain_db_range": [-60, 6],
     }
@@ -26,9 +30,32 @@ def _recipe(**stems: StemMix) -> Recipe:
     return Recipe("song", 1, "t", mix)
 
 
-def test_the_neutral_mix_is_allowed_for_play_and_publish() -> None:
+def test_the_neutral_mix_plays_but_is_not_a_remix_to_publish() -> None:
     assert evaluate(POLICY, _recipe()).allowed
-    assert evaluate(POLICY, _recipe(), publishing=True).allowed
+    decision = evaluate(POLICY, _recipe(), publishing=True)
+    assert decision.reasons == (
+        "a remix must change something: this recipe plays the track as written",
+    )
+    changed = _recipe(keys=StemMix(gain_db=-2.0))
+    assert evaluate(POLICY, changed, publishing=True).allowed
+
+
+def test_a_policy_that_says_nothing_protects_every_stem() -> None:
+    """A track published without a policy: no stem alone, two heard, no download (it let any
+    stem be soloed and published alone, and downloaded, before)."""
+    default = Policy.from_dict({})
+    assert default == Policy() and not default.downloadable
+    for stem in STEMS:
+        alone = evaluate(default, _recipe(**{stem: StemMix(solo=True)}))
+        assert f"the {stem} stem may not be soloed" in alone.reasons
+    muted = {k: StemMix(mute=True) for k in STEMS[1:]}
+    assert (
+        "the drums stem may not be heard on its own" in evaluate(default, _recipe(**muted)).reasons
+    )
+    two = _recipe(**{k: StemMix(mute=True) for k in STEMS[2:]})
+    assert evaluate(default, two, publishing=True).allowed  # two stems heard: a remix
+    listed = Policy.from_dict({"stems": {"keys": {"mute": False}}})
+    assert not listed.rule("keys").solo  # a listed stem is protected unless it says solo: true
 
 
 def test_a_forbidden_solo_is_refused_with_the_reason() -> None:

@@ -419,8 +419,8 @@ def test_a_stem_silenced_by_effects_does_not_keep_the_lead_company(
 def test_audio_that_is_not_the_render_of_its_recipe_is_refused(
     fan: Fan, studio: Studio, platform_dir: Path
 ) -> None:
-    # Rendered with the drums 3 dB down, but the recipe (and its signature) says unity.
-    response = fan.publish(studio.recipe, studio.flac(drums_down(studio)))
+    # The recipe (and its signature) says the drums 3 dB down, but the audio is at unity.
+    response = fan.publish(drums_down(studio), studio.flac(studio.recipe))
     assert_refused(response, 422, "not the render of its recipe")
     assert_nothing_published(fan, platform_dir)
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.core.bundle import decrypt_stem, read_header
 from app.core.codec import decode_audio
+from app.core.policy import Policy
 from app.server.blobs import BlobStore
 from app.server.config import ServerConfig
 from app.server.db import Stem, Track, User, make_engine, make_sessions
@@ -250,6 +251,17 @@ def test_another_artist_cannot_publish_over_someone_elses_track_id(
     platform.session.rollback()
     assert platform.state() == before
     assert platform.session.get(Track, "neon-harbour").version == 1
+
+
+def test_a_track_published_without_a_policy_protects_its_stems(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """No policy given: the stored one lets no stem be heard alone, asks for two heard, and
+    allows no download (it let any stem be soloed and published alone before)."""
+    track = platform.publish([write_stem(tmp_path, "drums.wav"), write_stem(tmp_path, "bass.wav")])
+    policy = Policy.from_dict(track.policy)
+    assert track.policy["min_audible_stems"] == 2 and track.policy["downloadable"] is False
+    assert not policy.rule("drums").solo and not policy.rule("bass").solo
 
 
 def test_a_new_version_keeps_the_artists_policy_and_publication(
