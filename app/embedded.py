@@ -54,6 +54,7 @@ class EmbeddedPlatform:
             port=port,
             log_level="warning",
             lifespan="off",
+            **self.config.proxy_settings(),
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="fanfare-platform", daemon=True)

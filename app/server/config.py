@@ -37,6 +37,7 @@ _ENV_SETTINGS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
     ("licence_per_minute", "FANFARE_LICENCE_PER_MINUTE", float, "a number"),
     ("upload_per_minute", "FANFARE_UPLOAD_PER_MINUTE", float, "a number"),
     ("api_docs", "FANFARE_API_DOCS", _flag, "on or off"),
+    ("trusted_proxies", "FANFARE_TRUSTED_PROXIES", str, "a list of addresses"),
 )
 
 
@@ -64,6 +65,15 @@ class ServerConfig:
     #: Serve the interactive API documentation (/docs, /redoc, /openapi.json): off unless an
     #: operator turns it on, since it maps every route for whoever asks.
     api_docs: bool = False
+    #: The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    #: addresses or networks, as uvicorn's ``forwarded_allow_ips``); none by default, so a
+    #: client cannot pick the address its sign-in attempts are counted under.
+    trusted_proxies: str = ""
+
+    def proxy_settings(self) -> dict[str, Any]:
+        """uvicorn's keyword arguments for the forwarded headers (see ``trusted_proxies``)."""
+        trusted = self.trusted_proxies.strip()
+        return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or "127.0.0.1"}
 
     @property
     def blob_dir(self) -> Path:

@@ -956,6 +956,20 @@ def test_sign_in_is_limited_per_account_and_per_address(
         assert_answer(login(elsewhere, "fan"), 200)
 
 
+@pytest.mark.integration
+def test_a_client_cannot_choose_the_address_its_sign_ins_count_under(embedded: Any) -> None:
+    """On the real server, X-Forwarded-For from a client that is no configured proxy is not
+    believed: rotating it (uvicorn believed it from 127.0.0.1) leaves every guess counted
+    against the client's own address, which runs out after 10."""
+    answers = []
+    with httpx.Client(base_url=embedded.url) as client:
+        for n in range(11):
+            body = {"username": f"guess-{n}", "password": "wrong-password"}
+            forwarded = {"X-Forwarded-For": f"198.51.100.{n + 1}"}
+            answers.append(client.post(f"{API}/auth/login", json=body, headers=forwarded))
+    assert [a.status_code for a in answers] == [401] * 10 + [429]
+
+
 def test_licence_requests_come_in_bursts_of_30(platform_dir: Path, clock: FrozenClock) -> None:
     with open_client(platform_dir) as client:  # 120 a minute, bursts of 30
         fan, fan2 = Fan.sign_in(client, "fan"), Fan.sign_in(client, "fan2")
