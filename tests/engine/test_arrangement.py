@@ -122,8 +122,8 @@ def test_playback_block_by_block_equals_the_render() -> None:
 
 
 def test_the_policy_checks_every_section_and_the_length() -> None:
-    policy = Policy.from_dict({"stems": {"a": {"solo": False}}, "min_audible_stems": 2,
-                               "max_length_s": 5})  # fmt: skip
+    policy = Policy.from_dict({"stems": {"a": {"solo": False}, "b": {"solo": True}},
+                               "min_audible_stems": 2, "max_length_s": 5})  # fmt: skip
     alone = _recipe(sections=_play(0, SectionPlay(1, ("b",))))
     assert "the a stem may not be heard on its own" in evaluate(policy, alone).reasons
     thin = _recipe(sections=_play(0, SectionPlay(1, ("a",))))
