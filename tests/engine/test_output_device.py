@@ -114,7 +114,9 @@ def test_a_loop_keeps_the_playhead_inside_it(player: Player) -> None:
     assert min(seen) >= start and max(seen) < end
     assert any(b < a for a, b in itertools.pairwise(seen))  # it went round
     assert player.state is TransportState.PLAYING
-    assert player.underruns == 0
+    # The feeder kept up through the jumps back. PortAudio's own underflows are left out: the
+    # machine's pauses cause them for the simplest player too (benchmarks: "device floor").
+    assert player.ring_underruns == 0
     player.set_loop(None)
     assert wait_for(lambda: player.position_frames > end)  # and then plays on past it
 
