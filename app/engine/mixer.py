@@ -187,11 +187,6 @@ class Mixer:
         return self.sounds.current.timeline
 
     @property
-    def limiter_release(self) -> float:
-        """The limiter's per-block step back toward unity gain (fraction of the distance)."""
-        return self._release
-
-    @property
     def next_frame(self) -> int:
         """The output frame the next block will start at."""
         return self._next_frame

@@ -95,15 +95,9 @@ def issue_token(session: Session, user: User, ttl_s: int = TOKEN_TTL_S) -> tuple
 def user_for_token(session: Session, token: str) -> User | None:
     """The user a live token belongs to, or None if unknown, expired, or bound to a device
     that has been revoked."""
-    token_hash = _hash_token(token)
-    row = session.get(Token, token_hash)
-    if row is None or row.expires_at <= now_s():
+    row = session.get(Token, _hash_token(token))
+    if row is None or row.expires_at <= now_s() or device_revoked_for(session, token):
         return None
-    bound = session.get(TokenDevice, token_hash)
-    if bound is not None:
-        device = session.get(Device, bound.device_id)
-        if device is None or device.revoked:
-            return None
     return session.get(User, row.user_id)
 
 

@@ -38,7 +38,6 @@ from app.studio.status import (
     Notice,
     PlaybackStatus,
     PlaybackStopped,
-    StripMix,
     StyleAdjusted,
 )
 from app.studio.style_library import ModelStems
@@ -318,10 +317,6 @@ class OpenTrack:
         """Forget every recorded move (one undo step)."""
         self.apply(self.recipe.with_moves(()), edit=("automation",))
 
-    def mix_now(self) -> StripMix:
-        """The strips' settings at the playhead (what the automation has set them to)."""
-        return self.mixer.mix_at(self.player.position_frames)
-
     def set_arrangement(self, **changes: Any) -> None:
         """Change the arrangement (sections playlist, fades); heard from the next block."""
         self.apply(self.recipe.with_arrangement(**changes), edit=("arrangement", *sorted(changes)))
@@ -330,12 +325,6 @@ class OpenTrack:
     def duration_s(self) -> float:
         """The arranged length in seconds (the track's own length when not rearranged)."""
         return self.mixer.frames / self.info.sample_rate
-
-    @property
-    def source_position_s(self) -> float:
-        """Where in the track as written the playhead is (for the sections display)."""
-        frame = int(self.position_s * self.info.sample_rate)
-        return self.mixer.source_position(frame) / self.info.sample_rate
 
     @property
     def can_redo(self) -> bool:
@@ -426,20 +415,21 @@ class OpenTrack:
             kind: float(peaks[index]) if playing else 0.0
             for index, kind in enumerate(self.mixer.names)
         }
-        position = self.position_s
+        # One reading of the playhead for the whole snapshot (and no player made for it).
+        frame = self._player.position_frames if self._player is not None else 0
         rate = self.info.sample_rate
         moves = len(self.recipe.automation)
         return PlaybackStatus(
             playing=playing,
-            position_s=position,
-            source_position_s=self.mixer.source_position(int(position * rate)) / rate,
+            position_s=frame / rate,
+            source_position_s=self.mixer.source_position(frame) / rate,
             duration_s=self.duration_s,
             peaks=levels,
             master_peak=float(peaks[-1]) if playing else 0.0,
             dropouts=self.underruns,
             realtime=self.realtime,
             moves=moves,
-            mix=self.mix_now() if moves else None,
+            mix=self.mixer.mix_at(frame) if moves else None,
         )
 
     def play(self) -> None:

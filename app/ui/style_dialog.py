@@ -244,17 +244,17 @@ class StyleDialog(QDialog):
             heading.setForeground(QColor(TEXT_DIM))
             items.appendRow(heading)
             members = [m for m in models if m["family"] == family]
+            refusals = {m["ref"]: permissions.model_refusal(m, self.kind) for m in members}
             # What may go here first, and among those what suits this stem.
             members.sort(
                 key=lambda m: (
-                    permissions.model_refusal(m, self.kind) is not None,
+                    refusals[m["ref"]] is not None,
                     self.kind not in m.get("stem_kinds", ()),
                     str(m.get("display_name", m["id"])),
                 )
             )
             for model in members:
-                refusal = permissions.model_refusal(model, self.kind)
-                items.appendRow(self._model_item(model, refusal))
+                items.appendRow(self._model_item(model, refusals[model["ref"]]))
         self.picker.blockSignals(False)
         self.show_current()
 

@@ -78,9 +78,12 @@ def copy_platform(template: Path, target: Path) -> Path:
     return target
 
 
-def open_client(data_dir: Path) -> TestClient:
-    # Server errors come back as responses (a 500), as a real client would see them.
-    return TestClient(create_app(ServerConfig.load(data_dir)), raise_server_exceptions=False)
+def open_client(data_dir: Path, **overrides: Any) -> TestClient:
+    """A client over an app of its own (fresh rate limiters) for ``data_dir``, with
+    ``ServerConfig`` fields overridden. Server errors come back as responses (a 500), as a real
+    client would see them."""
+    app = create_app(ServerConfig.load(data_dir, **overrides))
+    return TestClient(app, raise_server_exceptions=False)
 
 
 def sign_in(client: TestClient, name: str) -> tuple[dict[str, str], str]:

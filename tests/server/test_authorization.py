@@ -48,6 +48,7 @@ from tests.helpers.platform import (
     copy_platform,
     device_body,
     drums_down,
+    open_client,
     pinned_keys,
 )
 
@@ -139,12 +140,6 @@ def world(
         assert published.status_code == 201, published.text
         built.derivative_id = published.json()["id"]
         yield built
-
-
-def open_client(data_dir: Path, **overrides: Any) -> TestClient:
-    """A client over its own app (fresh rate limiters) for ``data_dir``."""
-    app = create_app(ServerConfig.load(data_dir, **overrides))
-    return TestClient(app, raise_server_exceptions=False)
 
 
 @pytest.fixture

@@ -68,17 +68,13 @@ class DropoutCounter:
     def finish(self, stream: Any) -> None:
         """The stream is about to stop: take the last count while it still runs (counts read
         after ``stop()`` include the cut itself, which PulseAudio reports as an underflow)."""
-        fetches = (self._fetch, stream.fetch_and_reset_stats())
-        self._fetch = None
+        in_flight, self._fetch = self._fetch, None  # never counted twice, even if this fails
+        fetches = (in_flight, stream.fetch_and_reset_stats())
         pending = [a for a in fetches if a is not None]
         wait_done(stream, pending)
         for fetch in pending:
             if fetch not in stream.actions:
                 self._add(fetch)
-
-    def forget_fetch(self) -> None:
-        """The stream is gone (a fetch in flight will never be done)."""
-        self._fetch = None
 
     def _add(self, fetched: Any) -> None:
         """Count the underflows of a finished fetch (the first since the start: unless only

@@ -312,7 +312,6 @@ class Player:
         # A device that vanished mid-play must not take the app down with it.
         with contextlib.suppress(Exception):
             self.dropouts.finish(stream)
-        self.dropouts.forget_fetch()
         with contextlib.suppress(Exception):
             stream.stop()
             stream.close()
