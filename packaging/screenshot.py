@@ -56,6 +56,8 @@ def main() -> int:
             view.open_effects("keys")
             view.effects["keys"].sliders[("reverb", "mix")].setValue(350)
             view.effects["keys"].sliders[("eq", "high_db")].setValue(600)
+        if os.environ.get("FANFARE_SHOT_STYLE"):
+            view.open_style("lead")
         if os.environ.get("FANFARE_SHOT_ARRANGE"):
             view.open_arrangement()
             view.arrangement_dialog.playlist.setCurrentRow(2)
@@ -67,6 +69,9 @@ def main() -> int:
         if window.view is not None and window.view.effects:
             dialog = next(iter(window.view.effects.values()))
             dialog.grab().save(str(out.with_name(out.stem + "-fx.png")))
+        if window.view is not None and window.view.styles:
+            dialog = next(iter(window.view.styles.values()))
+            dialog.grab().save(str(out.with_name(out.stem + "-style.png")))
         if window.view is not None and window.view.arrangement_dialog is not None:
             window.view.arrangement_dialog.grab().save(str(out.with_name(out.stem + "-arr.png")))
         window.close()
