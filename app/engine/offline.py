@@ -26,6 +26,7 @@ from app.core.recipe import Recipe
 from app.core.track import TrackInfo
 from app.engine import kernel
 from app.engine import timeline as timelines
+from app.engine.company import CompanyMeter
 from app.engine.effects import PROCESS_FRAMES, Chain
 from app.engine.gains import db_to_gain, strip_gains
 from app.engine.kernel import CHANNELS, StripWork
@@ -48,6 +49,7 @@ def render(
     track: TrackInfo | None = None,
     levels: dict[str, float] | None = None,
     styles: Callable[[str], StylePackage] | None = None,
+    company: CompanyMeter | None = None,
 ) -> np.ndarray:
     """Render the whole remix; returns float32 (frames, 2) in memory (never a file).
 
@@ -58,6 +60,8 @@ def render(
         levels: if given, filled with each stem's level in the mix, in dB relative to the
             loudest stem (0 for the loudest, -inf for a silent one).
         styles: the style-model package for a model ``id@version``, for recipes with styles.
+        company: if given, started and fed with every stem's sound as it enters the master,
+            to judge afterwards whether a protected stem is ever alone (``app.engine.company``).
     """
     names = list(recipe.stems)
     missing = [n for n in names if n not in stems]
@@ -73,6 +77,15 @@ def render(
     spans = _spans(sound, frames)
     previous: tuple[np.ndarray, np.ndarray] | None = None
     groups = [_Group(strips, members) for members in kernel.stem_groups(len(names))]
+    if company is not None:
+        ratio = recipe.tempo_ratio
+        company.start(
+            names,
+            raw,
+            frames,
+            sample_rate,
+            lambda frame: timelines.source_position(sound.timeline, ratio, frame),
+        )
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanfare-render") as pool:
         for lo, hi, index in spans:
             stems_mix = sound.states[index][1]
@@ -80,12 +93,16 @@ def render(
             mix = _Mix(dry, send, rooms.assign(sizes, lo), list(rooms.live))
             for name, chain in zip(names, strips.chains, strict=True):
                 chain.update(stems_mix[name].fx)
+            if company is not None:
+                company.master(sound.states[index][2].fx)
             for pos, n, ramped in _pieces(lo, hi, previous is not None):
                 before = previous if ramped and previous is not None else (dry, send)
                 where = (pos, n, ramped)
                 second = pool.submit(groups[1].run, where, mix, before)
                 groups[0].run(where, mix, before)
                 second.result()
+                if company is not None:
+                    company.add(pos, n, [part for g in groups for part in g.parts(mix)])
                 target = out[pos : pos + n]
                 np.add(groups[0].out[:n], groups[1].out[:n], out=target)
                 if mix.rooms:
@@ -164,6 +181,15 @@ class _Group:
         self.work = StripWork(len(members), CHUNK_FRAMES)
         self.out = np.empty((CHUNK_FRAMES, CHANNELS), dtype=np.float32)
         self.sends = np.zeros((0, CHUNK_FRAMES, CHANNELS), dtype=np.float32)
+        self.heard: list[int] = []  # the stems in ``work.pieces``' rows, after ``run``
+
+    def parts(self, mix: _Mix) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """What the last ``run`` put into the mix, stem by stem: (stem index, its strip's
+        output channel-major (2, frames), its (dry, send) gains (2, 2))."""
+        return [
+            (i, self.work.pieces[row], np.stack([mix.dry[i], mix.send[i]]))
+            for row, i in enumerate(self.heard)
+        ]
 
     def run(
         self,
@@ -198,6 +224,7 @@ class _Group:
             strips.chains[i].strip_into(piece, slot)
             strips.energy[i] += stem_energy(slot[:, :m], mix.dry[i] + mix.send[i])
             heard.append(i)
+        self.heard = heard
         out = self.out[:frames]
         if not heard:
             out.fill(0.0)
@@ -342,6 +369,7 @@ def render_derivative(
     track: TrackInfo | None = None,
     levels: dict[str, float] | None = None,
     styles: Callable[[str], StylePackage] | None = None,
+    company: CompanyMeter | None = None,
 ) -> tuple[np.ndarray, float]:
     """The published form of a remix: the render as heard, loudness-normalised.
 
@@ -349,6 +377,13 @@ def render_derivative(
     platform recomputes it to verify the upload.
     """
     audio = render(
-        stems, sample_rate, recipe, progress=progress, track=track, levels=levels, styles=styles
+        stems,
+        sample_rate,
+        recipe,
+        progress=progress,
+        track=track,
+        levels=levels,
+        styles=styles,
+        company=company,
     )
     return normalise(audio, sample_rate)

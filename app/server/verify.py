@@ -30,9 +30,10 @@ from app.core.errors import (
     StyleModelError,
 )
 from app.core.keys import ed25519_public_from_b64
-from app.core.policy import Policy, company_reasons, evaluate
+from app.core.policy import Policy, evaluate
 from app.core.provenance import read_record, verify_record
-from app.core.recipe import AUDIBLE_RANGE_DB, Recipe, styles_of
+from app.core.recipe import Recipe, styles_of
+from app.engine.company import CompanyMeter, heard_reasons
 from app.engine.offline import render_derivative
 from app.engine.timeline import output_frames
 from app.server.blobs import BlobStore
@@ -200,6 +201,7 @@ def verify_upload(
         raise VerificationError("The uploaded audio is shorter than its header says.")
     stems = cache.get(session, blobs, master_key, track)
     levels: dict[str, float] = {}
+    company = CompanyMeter()
     try:
         expected, _gain_db = render_derivative(
             stems,
@@ -208,13 +210,11 @@ def verify_upload(
             track=info,
             levels=levels,
             styles=lambda ref: models.get(session, blobs, ref),
+            company=company,
         )
     except StyleModelError as exc:
         raise VerificationError(str(exc)) from None
-    # What the re-render measures as heard, not only what the recipe's faders say: a stem
-    # filtered or compressed into silence does not keep another one company.
-    heard = [k for k, db in levels.items() if db >= -AUDIBLE_RANGE_DB]
-    measured = company_reasons(Policy.from_dict(track.policy), [heard], publishing=True)
+    measured = heard_reasons(Policy.from_dict(track.policy), levels, company)
     if measured:
         raise VerificationError(
             "The artist's policy does not allow this remix as it sounds: "

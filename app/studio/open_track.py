@@ -22,11 +22,12 @@ from app.core.automation import MASTER, make_move
 from app.core.codec import encode_flac
 from app.core.errors import LicenceError, PolicyDenied, StyleModelError
 from app.core.licence import Licence
-from app.core.policy import Decision, Policy, company_reasons, evaluate
+from app.core.policy import Decision, Policy, evaluate
 from app.core.provenance import sign_record
-from app.core.recipe import AUDIBLE_RANGE_DB, Recipe, styles_of
+from app.core.recipe import Recipe, styles_of
 from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
+from app.engine.company import CompanyMeter, heard_reasons
 from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
 from app.engine.output import Buffering, Player, TransportState
@@ -497,6 +498,7 @@ class OpenTrack:
             raise PolicyDenied(list(decision.reasons))
         progress("Rendering", 0.05)
         levels: dict[str, float] = {}
+        company = CompanyMeter()
         audio, _gain_db = render_derivative(
             self._stems,
             self.info.sample_rate,
@@ -505,10 +507,11 @@ class OpenTrack:
             track=self.info,
             levels=levels,
             styles=self.style_package,
+            company=company,
         )
-        # The platform checks who is really heard in its re-render; say so here first.
-        heard = [k for k, db in levels.items() if db >= -AUDIBLE_RANGE_DB]
-        measured = company_reasons(self.policy, [heard], publishing=True)
+        # The platform measures who is really heard with whom in its re-render; say so here
+        # first, with the same measure, before anything is uploaded.
+        measured = heard_reasons(self.policy, levels, company)
         if measured:
             raise PolicyDenied(measured)
         progress("Encoding", 0.7)

@@ -21,11 +21,14 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.core.automation import GRID_FRAMES, make_move
 from app.core.bundle import iter_decrypt, read_header
+from app.core.effects import Eq, Reverb, StemFx
 from app.core.encoding import b64u
 from app.core.errors import LicenceDeviceError
 from app.core.keys import DeviceKeys
 from app.core.licence import verify_licence
+from app.core.recipe import Recipe
 from app.server import accounts
 from app.server.config import TOKEN_TTL_S
 from app.server.db import Licence as LicenceRow
@@ -521,3 +524,80 @@ def test_a_remix_made_under_an_expired_licence_is_refused(
     response = fan.upload(recipe, audio, fan.provenance(recipe, audio, licence))
     assert response.status_code == 403, response.text
     assert_nothing_published(fan, platform_dir)
+
+
+# --- a protected stem is never alone in a channel or a passage ---------------------------------
+
+
+def _every_stem(recipe: Recipe, **settings: Any) -> Recipe:
+    for kind in recipe.stems:
+        if kind != "lead":
+            recipe = recipe.with_stem(kind, **settings)
+    return recipe
+
+
+def _at(seconds: float, studio: Studio) -> int:
+    """The automation grid frame nearest ``seconds`` into neon-harbour."""
+    return round(seconds * studio.info.sample_rate / GRID_FRAMES) * GRID_FRAMES
+
+
+def test_a_protected_stem_panned_alone_into_one_channel_is_refused(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    # Every stem is heard over the whole song, but the left channel is the lead alone.
+    recipe = _every_stem(studio.recipe, pan=1.0).with_stem("lead", pan=-1.0)
+    response = fan.publish(recipe, studio.flac(recipe))
+    assert_refused(response, 422, "does not allow this remix as it sounds")
+    detail = response.json()["detail"]
+    assert "the lead stem would be heard almost alone from 0:0" in detail
+    assert "in: left)" in detail
+    assert_nothing_published(fan, platform_dir)
+
+
+def test_a_protected_stem_left_alone_for_most_of_the_song_is_refused(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    # The rest 24 dB down and dulled for 90 % of the song, then back: over the whole song
+    # every stem is heard, but the first minute is the lead with a faint bed under it.
+    dull = StemFx(eq=Eq(low_db=-12.0, high_db=-12.0))
+    recipe = _every_stem(studio.recipe, gain_db=-24.0, fx=dull)
+    back = _at(0.9 * studio.info.duration_s, studio)
+    moves = tuple(
+        make_move(back, kind, {"gain_db": 0.0, "fx": StemFx()})
+        for kind in recipe.stems
+        if kind != "lead"
+    )
+    recipe = recipe.with_moves(moves)
+    response = fan.publish(recipe, studio.flac(recipe))
+    assert_refused(response, 422, "does not allow this remix as it sounds")
+    detail = response.json()["detail"]
+    assert "the lead stem would be heard almost alone from 0:0" in detail
+    assert "to 1:07" in detail
+    assert_nothing_published(fan, platform_dir)
+
+
+@pytest.mark.parametrize(
+    "honest",
+    ["drums-out-for-8-bars", "lead-forward", "wide-panning", "lead-in-a-big-room"],
+)
+def test_honest_remixes_that_feature_the_protected_stem_are_published(
+    fan: Fan, studio: Studio, honest: str
+) -> None:
+    recipe = studio.recipe
+    if honest == "drums-out-for-8-bars":
+        bar_s = 4 * 60 / 118
+        recipe = recipe.with_moves(
+            (
+                make_move(_at(24.4, studio), "drums", {"mute": True}),
+                make_move(_at(24.4 + 8 * bar_s, studio), "drums", {"mute": False}),
+            )
+        )
+    elif honest == "lead-forward":
+        recipe = _every_stem(recipe, gain_db=-6.0).with_stem("lead", gain_db=6.0)
+    elif honest == "wide-panning":
+        recipe = recipe.with_stem("lead", pan=-0.4).with_stem("keys", pan=0.6)
+        recipe = recipe.with_stem("pad", pan=-0.6)
+    else:
+        recipe = recipe.with_stem("lead", fx=StemFx(reverb=Reverb(room_size=0.8, mix=0.5)))
+    response = fan.publish(recipe, studio.flac(recipe))
+    assert response.status_code == 201, response.text

@@ -217,3 +217,22 @@ def test_publishing_a_stem_silenced_by_effects_is_refused_before_upload(studio: 
         track.publish(title="Just the lead, really")
     assert studio.derivatives() == []
     track.close()
+
+
+def test_publishing_a_remix_that_leaves_the_lead_alone_in_one_channel_is_refused_before_upload(
+    studio: Studio,
+) -> None:
+    track = studio.open_track("neon-harbour")
+    for kind in ("drums", "bass", "keys", "pad"):
+        track.set_stem(kind, pan=1.0)
+    track.set_stem("lead", pan=-1.0)
+    with pytest.raises(PolicyDenied, match="lead stem would be heard almost alone") as refused:
+        track.publish(title="Left for the lead")
+    assert "in: left" in str(refused.value)
+    assert studio.derivatives() == []
+    # With the rest spread across both channels again, the wide lead is published.
+    for kind in ("drums", "bass", "keys", "pad"):
+        track.set_stem(kind, pan=0.3)
+    track.set_stem("lead", pan=-0.6)
+    assert track.publish(title="Wide, not alone")["title"] == "Wide, not alone"
+    track.close()
