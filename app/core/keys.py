@@ -155,6 +155,26 @@ def enrolment_proof(keys: DeviceKeys) -> str:
     return b64u(keys.signing.sign(message))
 
 
+SIGN_IN_PROOF_TTL_S = 300  # how old a known device's sign-in proof may be
+
+
+def sign_in_message(username: str, device_id: str, signed_at: int) -> bytes:
+    """What an enrolled device signs to show a sign-in comes from it (a *known device*, whose
+    failed attempts count apart from a guesser's)."""
+    body = {
+        "device_id": device_id,
+        "purpose": "fanfare/sign-in/v1",
+        "signed_at": signed_at,
+        "username": username,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sign_in_proof(keys: DeviceKeys, username: str, device_id: str, signed_at: int) -> str:
+    """The device's signature over :func:`sign_in_message`."""
+    return b64u(keys.signing.sign(sign_in_message(username, device_id, signed_at)))
+
+
 def seal_to_device(device: KemPublicKey, secret: bytes, info: bytes) -> bytes:
     """HPKE-seal ``secret`` to a device; ``info`` binds it to its licence and stem."""
     return HPKE_SUITE.encrypt(secret, device.to_hpke(), info)

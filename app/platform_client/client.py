@@ -63,9 +63,17 @@ class PlatformClient:
 
     # --- accounts and devices ------------------------------------------------------------------
 
-    def login(self, user: str, password: str) -> dict[str, Any]:
-        """Sign in; stores and returns the token document (``token``, ``expires_at``, ``user``)."""
-        doc = self._json("POST", "/auth/login", json={"username": user, "password": password})
+    def login(
+        self, user: str, password: str, device: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Sign in; stores and returns the token document (``token``, ``expires_at``, ``user``).
+
+        ``device``: an enrolled device's sign-in proof (``device_id``, ``signed_at``,
+        ``signature``), so the attempt counts as from that known device."""
+        body: dict[str, Any] = {"username": user, "password": password}
+        if device is not None:
+            body["device"] = device
+        doc = self._json("POST", "/auth/login", json=body)
         self.token = str(doc["token"])
         return dict(doc)
 

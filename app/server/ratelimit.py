@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """In-process rate limits (a token bucket per key) for sign-in and licence requests.
 
-One bucket per key (e.g. ``"login|fan|127.0.0.1"``): ``burst`` requests at once, refilled at
-``per_minute``. A deployment with several API workers puts the same limits in front of them (a
-proxy or a shared store); this keeps a single process honest.
+One bucket per key (e.g. ``"failed|user|fan"``): ``burst`` requests at once, refilled at
+``per_minute``. ``allow`` takes a token per request; sign-in instead asks ``available`` first
+and ``spend``s only on a failure, so right passwords never use a bucket up.
+
+A deployment with several API workers puts the same limits in front of them (a proxy or a
+shared store); this keeps a single process honest.
 """
 
 from __future__ import annotations
@@ -21,18 +24,36 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
+    def allow(self, key: str) -> bool:
+        """Take a token from ``key``'s bucket; False (and nothing taken) when it is empty."""
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate_per_s)
-            if tokens < 1.0:
-                self._buckets[key] = (tokens, now)
+            if not self._available(key):
                 return False
-            self._buckets[key] = (tokens - 1.0, now)
-            if len(self._buckets) > 100_000:  # forget idle keys rather than grow without bound
-                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 600}
+            self._spend(key)
             return True
+
+    def available(self, key: str) -> bool:
+        """Whether ``key``'s bucket has a token (nothing is taken)."""
+        with self._lock:
+            return self._available(key)
+
+    def spend(self, key: str) -> None:
+        """Take a token from ``key``'s bucket if it has one."""
+        with self._lock:
+            self._spend(key)
+
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - last) * self.rate_per_s)
+
+    def _available(self, key: str) -> bool:
+        return self._tokens(key, time.monotonic()) >= 1.0
+
+    def _spend(self, key: str) -> None:
+        now = time.monotonic()
+        self._buckets[key] = (max(0.0, self._tokens(key, now) - 1.0), now)
+        if len(self._buckets) > 100_000:  # forget idle keys rather than grow without bound
+            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 600}
 
     def retry_after_s(self) -> int:
         return max(1, int(1.0 / self.rate_per_s)) if self.rate_per_s > 0 else 60

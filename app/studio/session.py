@@ -37,6 +37,7 @@ from app.core.keys import (
     endorsement_message,
     enrolment_proof,
     key_id,
+    sign_in_proof,
 )
 from app.core.licence import Licence, Revocations, verify_revocations
 from app.core.licence import verify_licence as open_licence
@@ -146,8 +147,21 @@ class Studio:
     # --- accounts ------------------------------------------------------------------------------
 
     def login(self, user: str, password: str) -> Profile:
-        """Sign in, pin the platform's keys (first use) and enrol this device."""
-        doc = self.client.login(user, password)
+        """Sign in, pin the platform's keys (first use) and enrol this device.
+
+        A device this account enrolled before signs the sign-in: its failures then count
+        apart from anyone else's, so a guesser cannot lock its owner out."""
+        known = None
+        if self.profile.device_id and self.profile.user_name == user:
+            signed_at = int(time.time())
+            known = {
+                "device_id": self.profile.device_id,
+                "signed_at": signed_at,
+                "signature": sign_in_proof(
+                    self.device_keys(), user, self.profile.device_id, signed_at
+                ),
+            }
+        doc = self.client.login(user, password, device=known)
         self._pin_keys()
         keys = self.device_keys()
         device = self.client.enrol_device(

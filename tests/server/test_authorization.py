@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from app.core.encoding import b64u
-from app.core.keys import DeviceKeys
+from app.core.keys import DeviceKeys, sign_in_proof
 from app.core.licence import verify_licence, verify_revocations
 from app.core.policy import Policy
 from app.server import ratelimit
@@ -930,25 +930,96 @@ def assert_limited(response: httpx.Response, retry_after: int, message: str) -> 
     assert message in response.json()["detail"]
 
 
-def test_sign_in_is_limited_per_account_and_per_address(
+def known_device(fan: Fan, name: str = "fan", signed_at: int | None = None) -> dict[str, Any]:
+    """The proof that a sign-in comes from ``fan``'s enrolled device."""
+    at = int(time.time()) if signed_at is None else signed_at
+    return {
+        "device_id": fan.device_id,
+        "signed_at": at,
+        "signature": sign_in_proof(fan.keys, name, fan.device_id, at),
+    }
+
+
+def login_from(
+    client: TestClient, name: str, device: dict[str, Any], password: str = PASSWORD
+) -> httpx.Response:
+    body = {"username": name, "password": password, "device": device}
+    return client.post(f"{API}/auth/login", json=body)
+
+
+def test_failed_sign_ins_are_limited_per_account_and_per_address(
     platform_dir: Path, clock: FrozenClock
 ) -> None:
-    app = create_app(ServerConfig.load(platform_dir))  # 10 a minute, bursts of 10
+    app = create_app(ServerConfig.load(platform_dir))  # 10 failures a minute, bursts of 10
     here = TestClient(app, raise_server_exceptions=False)
     elsewhere = TestClient(app, raise_server_exceptions=False, client=("203.0.113.9", 40000))
     with here, elsewhere:
+        # Right passwords use nothing up.
+        for _ in range(12):
+            assert_answer(login(here, "fan"), 200)
         for _ in range(10):
             assert_answer(login(here, "fan", "wrong-password"), 401)
         # One token refills every 6 s: Retry-After says so.
         assert_limited(login(here, "fan", "wrong-password"), 6, "Too many sign-in attempts")
         assert_limited(login(here, "fan"), 6, "Too many sign-in attempts")
-        # The address's bucket is empty too, so another account from here waits as well...
+        # The address's failures are used up too, so another account from here waits as well...
         assert_limited(login(here, "fan2"), 6, "Too many sign-in attempts")
-        # ...but not from elsewhere, where only the guessed account is still locked.
+        # ...but not from elsewhere, where only the guessed account is still held.
         assert_answer(login(elsewhere, "fan2"), 200)
         assert_limited(login(elsewhere, "fan"), 6, "Too many sign-in attempts")
         clock.now += 6
         assert_answer(login(elsewhere, "fan"), 200)
+
+
+def test_the_owner_on_a_known_device_signs_in_during_a_guessing_attack(
+    platform_dir: Path, clock: FrozenClock
+) -> None:
+    app = create_app(ServerConfig.load(platform_dir))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        owner = Fan.sign_in(client, "fan")  # the fan's laptop, enrolled before the attack
+        guessers = [
+            TestClient(app, raise_server_exceptions=False, client=(f"198.51.100.{n}", 40000))
+            for n in range(1, 4)
+        ]
+        for guesser in guessers:  # from several addresses, and from the owner's own
+            with guesser:
+                for _ in range(4):
+                    login(guesser, "fan", "wrong-password")
+        for _ in range(10):
+            login(client, "fan", "wrong-password")
+        assert_limited(login(client, "fan"), 6, "Too many sign-in attempts")
+        # The owner's laptop signs the sign-in: its failures count apart, and it gets in.
+        answer = login_from(client, "fan", known_device(owner))
+        assert_answer(answer, 200)
+        # The session is bound to that device at once (revoking the device ends it).
+        token = {"authorization": f"Bearer {answer.json()['token']}"}
+        assert_answer(client.delete(f"{API}/devices/{owner.device_id}", headers=token), 200)
+        me = client.get(f"{API}/auth/me", headers=token)
+        assert_answer(me, 401)
+        assert me.headers["x-fanfare-reason"] == "device-revoked"
+
+
+def test_a_known_device_has_its_own_limit_and_a_proof_that_is_not_one_counts_as_unknown(
+    platform_dir: Path, clock: FrozenClock
+) -> None:
+    app = create_app(ServerConfig.load(platform_dir))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        owner, other = Fan.sign_in(client, "fan"), Fan.sign_in(client, "fan2")
+        for _ in range(10):
+            assert_answer(login_from(client, "fan", known_device(owner), "wrong"), 401)
+        assert_limited(login_from(client, "fan", known_device(owner)), 6, "Too many sign-in")
+        # Its failures were its own: the account and the address still have theirs.
+        assert_answer(login(client, "fan"), 200)
+        # Not proofs of a known device, so they count against the account and the address:
+        stale = known_device(owner, signed_at=int(time.time()) - 600)
+        forged = dict(known_device(owner), signature=known_device(other, "fan")["signature"])
+        another_account = known_device(other, "fan")
+        for proof in (stale, forged, another_account) * 3 + (stale,):
+            assert_answer(login_from(client, "fan", proof, "wrong"), 401)
+        assert_limited(login_from(client, "fan", stale), 6, "Too many sign-in")
+        assert_limited(login(client, "fan"), 6, "Too many sign-in")
+        clock.now += 60
+        assert_answer(login_from(client, "fan", known_device(owner)), 200)
 
 
 @pytest.mark.integration

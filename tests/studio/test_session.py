@@ -5,8 +5,10 @@ walled garden (no decoded audio or decrypted stream in any file the session wrot
 from __future__ import annotations
 
 import tempfile
+from typing import Any
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.core.automation import make_move
@@ -235,4 +237,27 @@ def test_publishing_a_remix_that_leaves_the_lead_alone_in_one_channel_is_refused
         track.set_stem(kind, pan=0.3)
     track.set_stem("lead", pan=-0.6)
     assert track.publish(title="Wide, not alone")["title"] == "Wide, not alone"
+    track.close()
+
+
+def test_the_studio_signs_in_during_a_guessing_attack_on_its_account(
+    studio: Studio, embedded: Any
+) -> None:
+    # Someone on this machine guesses the fan's password until the platform holds the
+    # account (and this address) for anyone who cannot show a known device.
+    with httpx.Client(base_url=embedded.url) as guesser:
+        answers = [
+            guesser.post(
+                "/api/v1/auth/login", json={"username": "fan", "password": f"guess-{n}"}
+            ).status_code
+            for n in range(11)
+        ]
+        assert answers == [401] * 10 + [429]
+        right = {"username": "fan", "password": embedded.demo_password}
+        assert guesser.post("/api/v1/auth/login", json=right).status_code == 429
+    # The fan's studio, on the device the account enrolled, signs in all the same.
+    profile = studio.login("fan", embedded.demo_password)
+    assert profile.user_name == "fan"
+    track = studio.open_track("neon-harbour")
+    assert track.licence.licence_id
     track.close()
