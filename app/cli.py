@@ -225,7 +225,8 @@ def _devices(args: argparse.Namespace) -> int:
     for row in rows:
         this = "  (this device)" if row["device_id"] == studio.profile.device_id else ""
         state = "revoked" if row["revoked"] else "active"
-        print(f"{row['device_id']}  {state:8} {row['name']}{this}")
+        keys = f"keys {row.get('security_level', 'file')}"
+        print(f"{row['device_id']}  {state:8} {keys:12} {row['name']}{this}")
     return 0
 
 

@@ -16,9 +16,10 @@ FANFARE_DEBS=(
   libxcb-xinerama0 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-xfixes0
   xvfb xauth fonts-dejavu-core
 )
-# For the tests only: a desktop's system services, started on a private bus by the tests that
-# check real-time priority through RealtimeKit (a desktop runs them already).
-FANFARE_TEST_DEBS=(dbus-daemon polkitd rtkit)
+# For the tests only: a desktop's services, started on a private bus by the tests that check
+# real-time priority through RealtimeKit and keys kept in a real Secret Service keyring (a
+# desktop runs them already).
+FANFARE_TEST_DEBS=(dbus-daemon polkitd rtkit gnome-keyring)
 
 fanfare_say() { printf 'fanfare: %s\n' "$*" >&2; }
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,22 @@ def embedded(platform_dir: Path) -> Iterator[object]:
     platform.start()
     yield platform
     platform.stop()
+
+
+@pytest.fixture
+def secret_service(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A real Secret Service keyring (gnome-keyring on a private bus) for this test."""
+    from tests.helpers.keyring import secret_service as serve
+
+    with serve(isolated_home, monkeypatch):
+        yield
+
+
+@pytest.fixture
+def secret_service_for(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], AbstractContextManager[None]]:
+    """Start a real Secret Service keyring for part of a test: ``with secret_service_for():``."""
+    from tests.helpers.keyring import secret_service as serve
+
+    return lambda: serve(isolated_home, monkeypatch)

@@ -8,7 +8,8 @@ Policy document (JSON, version 1)::
      "tempo_ratio_range": [0.8, 1.25], "key_shift_range": [-3, 3],
      "effects": ["eq", "reverb"], "style_families": ["timbre"],
      "style_models": ["timbre.violin"], "max_length_s": 600,
-     "downloadable": false, "revenue_split": {"artist": 0.6, "fan": 0.1, "platform": 0.3}}
+     "downloadable": false, "revenue_split": {"artist": 0.6, "fan": 0.1, "platform": 0.3},
+     "min_security_level": "file", "offline_min_security_level": "keyring"}
 
 ``stems`` holds per-stem overrides. The defaults protect the artist: a stem not listed may be
 muted and restyled but never heard alone (``solo: false``: by solo, or by muting everything
@@ -16,6 +17,11 @@ else), because a remix that is one stem alone is that stem leaked; ``solo: true`
 published remix keeps at least two stems audible unless ``min_audible_stems`` says otherwise,
 is not downloadable unless ``downloadable`` says so, and must change something: a recipe that
 plays the track as written is not a remix. ``restyle: false`` keeps style models off a stem.
+
+Devices: ``min_security_level`` is the weakest device (``app.core.security_level``: "file",
+"keyring", "hardware") that may open the track; ``offline_min_security_level`` the weakest
+that may keep its licence to open it offline. Both default to "file": every device, with the
+shorter licences the platform gives weaker devices.
 
 Style models: ``style_families`` names the families ("timbre", "character") a fan may place on
 the stems that allow restyling; ``style_models``, when present, narrows that to these model ids.
@@ -29,6 +35,7 @@ from typing import Any
 
 from app.core.errors import PolicyDenied, PolicyError
 from app.core.recipe import GAIN_DB_MIN, Recipe, styles_of
+from app.core.security_level import SecurityLevel
 from app.core.track import TrackInfo
 from app.core.validate import flag as _flag
 from app.core.validate import integer as _integer
@@ -65,6 +72,9 @@ class Policy:
     max_length_s: float = 600.0
     downloadable: bool = False
     revenue_split: dict[str, float] = field(default_factory=lambda: {"artist": 1.0})
+    #: The weakest device that may open the track, and that may keep its licence offline.
+    min_security_level: SecurityLevel = SecurityLevel.FILE
+    offline_min_security_level: SecurityLevel = SecurityLevel.FILE
 
     def rule(self, stem: str) -> StemRule:
         return self.stems.get(stem, StemRule())
@@ -106,6 +116,10 @@ class Policy:
                     _name(k): _number(v) for k, v in _object(doc.get("revenue_split", {})).items()
                 }
                 or {"artist": 1.0},
+                min_security_level=SecurityLevel.parse(doc.get("min_security_level", "file")),
+                offline_min_security_level=SecurityLevel.parse(
+                    doc.get("offline_min_security_level", "file")
+                ),
             )
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise PolicyError(f"This policy is malformed ({exc}).") from None
@@ -134,6 +148,15 @@ class Policy:
             "max_length_s": self.max_length_s,
             "downloadable": self.downloadable,
             "revenue_split": dict(self.revenue_split),
+            # Written only when asked for, so a policy without them reads as it always did.
+            **{
+                name: level.label
+                for name, level in (
+                    ("min_security_level", self.min_security_level),
+                    ("offline_min_security_level", self.offline_min_security_level),
+                )
+                if level != SecurityLevel.FILE
+            },
         }
 
     def allows_model(self, model_id: str, family: str) -> bool:
@@ -156,7 +179,7 @@ _FIELDS = {
     "version", "remix", "publish", "gain_db_range", "stems", "min_audible_stems",
     "tempo_ratio_range", "key_shift_range", "effects", "style_families", "style_models",
     "max_length_s",
-    "downloadable", "revenue_split",
+    "downloadable", "revenue_split", "min_security_level", "offline_min_security_level",
 }  # fmt: skip
 _STEM_FIELDS = {"solo", "mute", "restyle"}
 

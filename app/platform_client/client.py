@@ -96,13 +96,17 @@ class PlatformClient:
             raise PlatformError("The platform's key list is malformed.") from None
         return keys, endorsements
 
-    def enrol_device(self, name: str, signing_key: str, kem_key: str, proof: str) -> dict[str, Any]:
-        """Enrol public keys; ``proof`` is the device's signature showing it holds them."""
+    def enrol_device(
+        self, name: str, signing_key: str, kem_key: str, proof: str, security_level: str = "file"
+    ) -> dict[str, Any]:
+        """Enrol public keys; ``proof`` is the device's signature showing it holds them, and
+        ``security_level`` says where it keeps them (``app.core.security_level``)."""
         body = {
             "name": name,
             "signing_public_key": signing_key,
             "kem_public_key": kem_key,
             "proof": proof,
+            "security_level": security_level,
         }
         return dict(self._json("POST", "/devices", json=body))
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.core.encoding import b64u
 from app.core.keys import key_id
+from app.core.security_level import SecurityLevel, level_extension
 from app.server.db import PlatformKey
 from app.server.vaultkeys import unwrap, wrap
 
@@ -70,8 +71,14 @@ class DeviceCA:
         )
         return cls(private, x509.load_pem_x509_certificate(row.certificate_pem.encode()))
 
-    def issue(self, device_id: str, user_name: str, public: Ed25519PublicKey) -> str:
-        """A PEM device certificate for ``public``, valid for a year."""
+    def issue(
+        self,
+        device_id: str,
+        user_name: str,
+        public: Ed25519PublicKey,
+        level: SecurityLevel = SecurityLevel.FILE,
+    ) -> str:
+        """A PEM device certificate for ``public``, valid for a year, stating its ``level``."""
         now = dt.datetime.now(dt.UTC)
         ca_public = self.private.public_key()
         certificate = (
@@ -91,6 +98,7 @@ class DeviceCA:
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public), critical=False
             )
+            .add_extension(level_extension(level), critical=False)
             .sign(self.private, None)
         )
         return certificate.public_bytes(serialization.Encoding.PEM).decode()

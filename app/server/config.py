@@ -12,11 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from app.core.files import atomic_write
+from app.core.security_level import SecurityLevel
 
 MASTER_KEY_ENV = "FANFARE_MASTER_KEY"
 TOKEN_TTL_S = 12 * 3600
 LICENCE_TTL_S = 24 * 3600
 OFFLINE_GRACE_S = 3600
+#: (longest licence, longest offline grace) in seconds for a device of each security level:
+#: a key in a file is easier to lift, so what it unlocks lasts less.
+LEVEL_TERMS_S: dict[SecurityLevel, tuple[int, int]] = {
+    SecurityLevel.FILE: (2 * 3600, 600),
+    SecurityLevel.KEYRING: (LICENCE_TTL_S, OFFLINE_GRACE_S),
+    SecurityLevel.HARDWARE: (LICENCE_TTL_S, 24 * 3600),
+}
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 

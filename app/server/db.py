@@ -80,6 +80,16 @@ class Device(Base):
     created_at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
+class DeviceSecurity(Base):
+    """The security level a device stated when it was first enrolled
+    (``app.core.security_level``). A table of its own, so that a database made before it gains
+    it without a migration; a device without a row is of the weakest level."""
+
+    __tablename__ = "device_security"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)
+
+
 class PlatformKey(Base):
     """A platform key (licence signing, or the device CA); the private half is wrapped under
     the master key."""

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from app.core.keys import KemPublicKey
 from app.core.licence import REVOCATIONS_FORMAT, Licence, sign_envelope, sign_licence
 from app.core.policy import Policy
-from app.server.config import OFFLINE_GRACE_S
-from app.server.db import Device, Track, User, new_id, now_s
+from app.core.security_level import SecurityLevel, refusal
+from app.server.config import LEVEL_TERMS_S
+from app.server.db import Device, DeviceSecurity, Track, User, new_id, now_s
 from app.server.db import Licence as LicenceRow
 from app.server.ingest import stems_of
 from app.server.style_models import offered
@@ -59,11 +60,22 @@ def issue_licence(
     *,
     ttl_s: int,
 ) -> bytes:
-    """Record and sign a licence for (user, device, current track version); returns its bytes."""
+    """Record and sign a licence for (user, device, current track version); returns its bytes.
+
+    The device's security level bounds it: below the policy's minimum there is no licence;
+    a weaker device gets a shorter one and a shorter offline grace, and none at all below the
+    policy's minimum for offline use (``LEVEL_TERMS_S``).
+    """
     check_entitlement(user, track)
+    policy = Policy.from_dict(track.policy)
+    level = security_level(session, device)
+    if level < policy.min_security_level:
+        raise EntitlementError(refusal(policy.min_security_level, level, "this track"))
+    longest_s, grace_s = LEVEL_TERMS_S[level]
+    ttl_s = min(ttl_s, longest_s)
+    grace_s = min(grace_s, ttl_s) if level >= policy.offline_min_security_level else 0
     issued = now_s()
     licence_id = new_id("lic")
-    policy = Policy.from_dict(track.policy)
     stems = stems_of(session, track)
     keys = {
         stem.kind: unwrap(
@@ -82,7 +94,7 @@ def issue_licence(
         not_before=issued - 300,  # tolerate a client clock a few minutes behind
         expires_at=issued + ttl_s,
         renew_after=issued + ttl_s // 2,
-        offline_grace_s=min(OFFLINE_GRACE_S, ttl_s),
+        offline_grace_s=grace_s,
         rights={
             "play": True,
             "remix": policy.remix,
@@ -113,6 +125,12 @@ def issue_licence(
     )
     session.commit()
     return data
+
+
+def security_level(session: Session, device: Device) -> SecurityLevel:
+    """The level ``device`` stated at its first enrolment (the weakest if it predates them)."""
+    row = session.get(DeviceSecurity, device.id)
+    return SecurityLevel(row.level) if row is not None else SecurityLevel.FILE
 
 
 def revoke_device(session: Session, device: Device) -> int:

@@ -29,6 +29,7 @@ from app.core.errors import (
     LicenceError,
     LicenceExpiredError,
     LicenceRightsError,
+    PolicyError,
 )
 from app.core.files import atomic_write
 from app.core.keys import (
@@ -42,6 +43,7 @@ from app.core.keys import (
 from app.core.licence import Licence, Revocations, verify_revocations
 from app.core.licence import verify_licence as open_licence
 from app.core.policy import Policy
+from app.core.security_level import refusal
 from app.core.track import TrackInfo
 from app.engine.allocator import limit_malloc_arenas
 from app.engine.output import Buffering
@@ -169,6 +171,7 @@ class Studio:
             keys.signing_public_b64(),
             keys.kem_public().to_b64(),
             enrolment_proof(keys),
+            self.secrets.security_level.label,
         )
         profile = self.profile
         profile.user_id = str(doc["user"]["id"])
@@ -407,7 +410,12 @@ class Studio:
             raise LicenceRightsError("The platform sent a licence for another track version.")
         if licence.licence_id in self.revoked_licences:
             raise LicenceRevokedError("This licence has been revoked by the platform.")
-        self.licences.put(self._scope, info.id, data)
+        if licence.offline_grace_s > 0:
+            self.licences.put(self._scope, info.id, data)
+        else:
+            # Not for offline use on this device (the artist asks for safer keys for that):
+            # an older saved licence must not open the track offline either.
+            self.licences.discard(self._scope, info.id)
         return licence
 
     def _licence(self, info: TrackInfo) -> Licence:
@@ -454,6 +462,13 @@ class Studio:
         info = self._cached_info(track_id)
         data = self.licences.get(self._scope, track_id) if info else None
         if info is None or data is None:
+            level = self.secrets.security_level
+            policy = _policy_or_none(info.policy) if info is not None else None
+            if policy is not None and level < policy.offline_min_security_level:
+                needed = policy.offline_min_security_level
+                raise PlatformUnreachableError(
+                    f"{cause} {refusal(needed, level, 'this track offline')}"
+                ) from None
             raise PlatformUnreachableError(
                 f"{cause} This track has no licence on this computer for offline use."
             ) from None
@@ -529,3 +544,11 @@ class Studio:
         for track in list(self._open_tracks):
             track.close()
         self.client.close()
+
+
+def _policy_or_none(doc: dict[str, Any]) -> Policy | None:
+    """A cached track's policy, or None if it cannot be read (only used to explain)."""
+    try:
+        return Policy.from_dict(doc)
+    except PolicyError:
+        return None

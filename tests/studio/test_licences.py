@@ -8,15 +8,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import keyring
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from app.core.errors import LicenceExpiredError
+from app.core.security_level import certificate_security_level
 from app.embedded import EmbeddedPlatform
 from app.engine.output import OutputUnavailableError, TransportState
-from app.platform_client.errors import PlatformUnreachableError
+from app.platform_client.errors import PlatformError, PlatformUnreachableError
 from app.studio.errors import DeviceRevokedError
 from app.studio.session import Studio
 from app.studio.status import PlaybackStopped
@@ -134,3 +137,55 @@ def test_enrolment_gives_a_device_certificate_from_the_platform_ca(embedded, sig
     assert ExtendedKeyUsageOID.EMAIL_PROTECTION in eku
     assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert studio.profile.device_id in cert.subject.rfc4514_string()
+
+
+def _set_policy(platform: EmbeddedPlatform, **changes: object) -> None:
+    """The artist asks more of fans' devices for neon-harbour."""
+    with httpx.Client(base_url=f"{platform.url}/api/v1") as client:
+        login = {"username": "nova-lane", "password": platform.demo_password}
+        token = client.post("/auth/login", json=login).json()["token"]
+        headers = {"authorization": f"Bearer {token}"}
+        policy = client.get("/tracks/neon-harbour", headers=headers).json()["policy"]
+        answer = client.patch(
+            "/tracks/neon-harbour", headers=headers, json={"policy": policy | changes}
+        )
+        assert answer.status_code == 200, answer.text
+
+
+def test_a_track_that_asks_for_keys_in_a_keyring_opens_only_where_they_are(
+    embedded, signed_in, secret_service_for, isolated_home: Path
+) -> None:
+    _set_policy(embedded, min_security_level="keyring")
+    in_a_file = signed_in(embedded)  # no keyring here: the sealed file
+    assert in_a_file.secrets.security_level.label == "file"
+    with pytest.raises(PlatformError, match="keep their keys in the system keyring"):
+        in_a_file.open_track("neon-harbour")
+    in_a_file.close()
+    key_file = in_a_file.paths.secrets_file.read_bytes()
+    with secret_service_for():
+        studio = signed_in(embedded)
+        assert studio.secrets.security_level.label == "keyring"
+        cert = studio.profile.certificate_pem
+        assert certificate_security_level(cert).label == "keyring"
+        track = studio.open_track("neon-harbour")
+        assert track.licence.offline_grace_s == 3600
+        track.close()
+        # Every secret, the licence-cache key included, is in the keyring, not the file.
+        assert studio.paths.secrets_file.read_bytes() == key_file
+        held = keyring.get_keyring()
+        assert held.get_password("org.fanfare.Studio", "licence-cache-key")
+        assert held.get_password("org.fanfare.Studio", "device-keys")
+
+
+def test_a_track_kept_offline_only_on_safer_devices_does_not_open_offline_from_a_file(
+    embedded, signed_in
+) -> None:
+    _set_policy(embedded, offline_min_security_level="keyring")
+    studio = signed_in(embedded)
+    track = studio.open_track("neon-harbour")  # online, it opens
+    assert track.licence.offline_grace_s == 0
+    track.close()
+    assert studio.licences.get(studio._scope, "neon-harbour") is None  # nothing kept
+    embedded.stop()
+    with pytest.raises(PlatformUnreachableError, match="offline only on devices that keep"):
+        studio.open_track("neon-harbour")

@@ -5,8 +5,8 @@ walled garden (no decoded audio or decrypted stream in any file the session wrot
 from __future__ import annotations
 
 import tempfile
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest

@@ -68,3 +68,56 @@ def test_a_damaged_key_file_is_an_error_not_a_new_identity(tmp_path: Path) -> No
     with pytest.raises(SecretStoreError, match="damaged"):
         load_or_create_device_keys(SecretStore(path))
     assert path.read_text() == "{not json"  # left for the user to restore
+
+
+def test_the_key_file_is_sealed_to_this_computer(tmp_path: Path) -> None:
+    from app.vault.secrets import SecretStoreError
+
+    path = tmp_path / "secrets.json"
+    store = SecretStore(path, use_keyring=False, identity=b"this-machine|1000")
+    keys, _ = load_or_create_device_keys(store)
+    store.set("token", "bearer-token-value")
+    text = path.read_text()
+    # Nothing in it a script could lift: no key, no token, in any encoding we write.
+    assert keys.to_secret() not in text and "bearer-token-value" not in text
+    assert store.security_level.label == "file"
+    # The same computer and user read it back.
+    again = SecretStore(path, use_keyring=False, identity=b"this-machine|1000")
+    assert again.get("token") == "bearer-token-value"
+    # The file copied elsewhere (a backup, a synced home, a script with the folder) is
+    # refused with a sentence, and left as it was.
+    elsewhere = SecretStore(path, use_keyring=False, identity=b"other-machine|1000")
+    with pytest.raises(SecretStoreError, match="made on another computer"):
+        elsewhere.get("token")
+    assert path.read_text() == text
+
+
+def test_a_key_file_from_before_sealing_is_read_and_sealed(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "secrets.json"
+    keys = DeviceKeys.generate()
+    path.write_text(json.dumps({"device-keys": keys.to_secret(), "token": "t"}))
+    store = SecretStore(path, use_keyring=False)
+    loaded, created = load_or_create_device_keys(store)
+    assert not created and loaded.to_secret() == keys.to_secret()
+    assert keys.to_secret() not in path.read_text()
+    assert SecretStore(path, use_keyring=False).get("token") == "t"
+
+
+def test_with_a_keyring_every_secret_lives_there_and_none_in_a_file(
+    secret_service: object, tmp_path: Path
+) -> None:
+    import keyring
+
+    path = tmp_path / "secrets.json"
+    store = SecretStore(path)
+    assert store.notice is None and store.security_level.label == "keyring"
+    keys, created = load_or_create_device_keys(store)
+    from app.vault.licences import LicenceCache
+
+    LicenceCache(tmp_path / "licences", store).put("scope", "track", b"licence bytes")
+    assert created and not path.exists()
+    held = keyring.get_keyring()
+    assert held.get_password("org.fanfare.Studio", "device-keys") == keys.to_secret()
+    assert held.get_password("org.fanfare.Studio", "licence-cache-key")

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from app.core.encoding import unb64u
 from app.core.keys import KemPublicKey, ed25519_public_from_b64, enrolment_message
+from app.core.security_level import SecurityLevel
 from app.server.accounts import bind_token, token_device
-from app.server.db import Device, new_id
+from app.server.db import Device, DeviceSecurity, new_id
 from app.server.deps import PlatformDep, SessionDep, TokenDep, UserDep
-from app.server.licensing import revoke_device
+from app.server.licensing import revoke_device, security_level
 
 router = APIRouter(tags=["devices"])
 MAX_DEVICES_PER_ACCOUNT = 10
@@ -27,14 +28,17 @@ class EnrolRequest(BaseModel):
     kem_public_key: str = Field(min_length=1, max_length=2000)
     #: Ed25519 signature by the device over app.core.keys.enrolment_message (base64url).
     proof: str = Field(min_length=1, max_length=200)
+    #: Where the device keeps its keys (app.core.security_level); the weakest if not said.
+    security_level: str = Field(default="file", max_length=16)
 
 
-def device_doc(device: Device, ca_pem: str = "") -> dict[str, Any]:
+def device_doc(device: Device, level: SecurityLevel, ca_pem: str = "") -> dict[str, Any]:
     doc = {
         "device_id": device.id,
         "name": device.name,
         "created_at": device.created_at,
         "revoked": device.revoked,
+        "security_level": level.label,
         "certificate_pem": device.certificate_pem,
     }
     if ca_pem:
@@ -49,8 +53,14 @@ def enrol(
     """Register a device's public keys; the answer carries its X.509 certificate.
 
     The session enrolling it is bound to it from then on: enrolling the same keys again is
-    idempotent, and enrolling another device needs a fresh sign-in with the password.
+    idempotent, and enrolling another device needs a fresh sign-in with the password. The
+    security level is the one stated at the first enrolment: keys that lived in a file do not
+    become safer by being enrolled again.
     """
+    try:
+        level = SecurityLevel.parse(body.security_level)
+    except ValueError as exc:
+        raise HTTPException(422, f"The device's security level is not known ({exc}).") from None
     try:
         signing_key = ed25519_public_from_b64(body.signing_public_key)
         KemPublicKey.from_b64(body.kem_public_key)
@@ -88,7 +98,8 @@ def enrol(
         if device.signing_public_key == body.signing_public_key and bound in (None, device.id):
             bind_token(session, token, device.id)
             session.commit()
-            return device_doc(device, platform.ca.pem)  # the same keys again: idempotent
+            # The same keys again: idempotent.
+            return device_doc(device, security_level(session, device), platform.ca.pem)
     if len(active) >= MAX_DEVICES_PER_ACCOUNT:
         raise HTTPException(
             403, f"This account already has {MAX_DEVICES_PER_ACCOUNT} devices; revoke one first."
@@ -106,12 +117,14 @@ def enrol(
         name=body.name,
         signing_public_key=body.signing_public_key,
         kem_public_key=body.kem_public_key,
-        certificate_pem=platform.ca.issue(device_id, user.name, signing_key),
+        certificate_pem=platform.ca.issue(device_id, user.name, signing_key, level),
     )
     session.add(device)
+    session.flush()  # the device before the row that refers to it
+    session.add(DeviceSecurity(device_id=device_id, level=int(level)))
     bind_token(session, token, device_id)
     session.commit()
-    return device_doc(device, platform.ca.pem)
+    return device_doc(device, level, platform.ca.pem)
 
 
 @router.delete("/devices/{device_id}")
@@ -128,4 +141,4 @@ def revoke(device_id: str, user: UserDep, session: SessionDep) -> dict[str, Any]
 @router.get("/devices")
 def my_devices(user: UserDep, session: SessionDep) -> list[dict[str, Any]]:
     rows = session.scalars(select(Device).where(Device.user_id == user.id)).all()
-    return [device_doc(d) for d in rows]
+    return [device_doc(d, security_level(session, d)) for d in rows]
