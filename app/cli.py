@@ -3,6 +3,7 @@
 
     fanfare                                   the studio on the embedded demo platform
     fanfare studio --platform URL             the studio on a remote platform
+    fanfare studio --with-admin               ... with an admin on the embedded platform
     fanfare login --platform URL --user U --password P
     fanfare tracks [--json]
     fanfare recipe init TRACK_ID [-o FILE]
@@ -44,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
 
     studio = sub.add_parser("studio", help="open the studio window")
     studio.add_argument("--platform", help="platform URL (default: the embedded demo platform)")
+    studio.add_argument(
+        "--with-admin",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="give the embedded platform an admin account (with the installation's password), "
+        "or take it away (--no-with-admin); it has none unless asked for",
+    )
 
     login = sub.add_parser("login", help="sign in and enrol this device")
     login.add_argument("--platform", required=True)
@@ -249,9 +257,14 @@ def _window(args: argparse.Namespace) -> int:
     def start() -> Connection:  # on the connecting worker, after the window has shown
         from app.embedded import EmbeddedPlatform
 
-        embedded = EmbeddedPlatform(StudioPaths.default().embedded_platform_dir)
+        embedded = EmbeddedPlatform(
+            StudioPaths.default().embedded_platform_dir,
+            with_admin=getattr(args, "with_admin", None),
+        )
         started.append(embedded)
-        return Connection(embedded.start(), embedded.demo_user, embedded.demo_password)
+        # On a socket only this user can reach, signed in with this installation's password.
+        url = embedded.start(private=True)
+        return Connection(url, embedded.demo_user, embedded.demo_password)
 
     try:
         return run_studio(start)

@@ -1,59 +1,198 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The embedded platform: the real platform server, in-process on loopback, for the demo.
+"""The embedded platform: the real platform server, in-process, for the demo.
 
-``fanfare`` with no arguments runs it on 127.0.0.1 at a random port over SQLite and a blob
-folder in the user's data directory, seeds it with the demo catalogue on first run, and signs
-the studio in as the demo fan. It is the same code as ``fanfare-platform serve``.
+``fanfare`` with no arguments runs it over SQLite and a blob folder in the user's data
+directory, seeds it with the demo catalogue on first run, and signs the studio in as the demo
+fan. It is the same code as ``fanfare-platform serve``.
+
+It is not a shared door. Each installation has its own random password for the demo accounts,
+kept in ``credentials.json`` (mode 0600) beside the platform's data; the window signs in with
+it and never shows it. There is no admin account unless one is asked for
+(``fanfare studio --with-admin``). And the window's platform listens on a Unix socket in a
+folder only this user can enter (``private_socket_path``), not on a loopback port that every
+local account can reach. Where there are no Unix sockets (Windows) it falls back to loopback,
+still behind the installation's password.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+import socket
+import stat
+import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import uvicorn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.core.errors import FanfareError
+from app.core.files import atomic_write
+from app.platform_client.client import UNIX_SCHEME
+from app.server.accounts import authenticate, create_user, set_password
 from app.server.api import create_app
 from app.server.blobs import BlobStore
 from app.server.config import ServerConfig
-from app.server.db import make_engine, make_sessions
-from app.server.demo import DEMO_FAN, DEMO_PASSWORD, seed_demo
+from app.server.db import User, make_engine, make_sessions
+from app.server.demo import ADMIN, DEMO_FAN, demo_accounts, seed_demo
 from app.server.vaultkeys import Signer
 
 START_TIMEOUT_S = 20.0
+CREDENTIALS_FILE = "credentials.json"
+SOCKET_NAME = "platform.sock"
+_SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
+
+
+class EmbeddedPlatformError(FanfareError):
+    """The embedded platform cannot start safely (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An installation's demo credentials: one password for its demo accounts, and whether
+    its admin account was asked for."""
+
+    password: str
+    admin: bool = False
+
+
+def load_credentials(data_dir: Path) -> Credentials | None:
+    """The installation's credentials, or None before the first start."""
+    try:
+        doc = json.loads((data_dir / CREDENTIALS_FILE).read_text(encoding="utf-8"))
+        return Credentials(password=str(doc["password"]), admin=bool(doc.get("admin", False)))
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        raise EmbeddedPlatformError(
+            f"The embedded platform's credentials file {data_dir / CREDENTIALS_FILE} is "
+            "damaged; remove it and start Fanfare again to make new ones."
+        ) from None
+
+
+def save_credentials(data_dir: Path, credentials: Credentials) -> None:
+    """Write the credentials, readable only by this user."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    doc = {"password": credentials.password, "admin": credentials.admin}
+    atomic_write(data_dir / CREDENTIALS_FILE, json.dumps(doc).encode(), mode=0o600, fsync=True)
+
+
+def private_socket_path(data_dir: Path) -> Path:
+    """Where the window's platform listens: a socket in a folder that only this user may
+    enter (mode 0700, owned by them): ``$XDG_RUNTIME_DIR/fanfare/``, else the platform's data
+    folder, else (a path too long for a socket) ``/tmp/fanfare-<uid>/``."""
+    candidates = []
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and Path(runtime).is_dir():
+        candidates.append(Path(runtime) / "fanfare")
+    candidates += [data_dir, Path(tempfile.gettempdir()) / f"fanfare-{os.getuid()}"]
+    for folder in candidates:
+        path = folder / SOCKET_NAME
+        if len(os.fsencode(path)) <= _SOCKET_PATH_MAX:
+            _private_folder(folder)
+            return path
+    raise EmbeddedPlatformError("No folder here has a path short enough for a socket.")
+
+
+def _private_folder(folder: Path) -> None:
+    """Make ``folder`` this user's alone, or refuse one that someone else could enter."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise EmbeddedPlatformError(
+            f"{folder} is not a folder of yours; Fanfare will not put its platform's socket "
+            "there. Remove it, or set XDG_RUNTIME_DIR."
+        )
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        folder.chmod(0o700)
+
+
+def socket_url(path: Path) -> str:
+    """The platform URL of a Unix socket (what ``PlatformClient`` connects to)."""
+    return UNIX_SCHEME + quote(str(path), safe="")
 
 
 class EmbeddedPlatform:
-    """A platform server on a background thread; use as a context manager or start()/stop()."""
+    """A platform server on a background thread; use as a context manager or start()/stop().
 
-    def __init__(self, data_dir: Path, **config: Any) -> None:
+    Args:
+        data_dir: its database, blobs, master key and credentials.
+        with_admin: make (or keep) its admin account, with the installation's password;
+            False takes it away again. None: as the installation was last asked.
+        config: ``ServerConfig`` overrides.
+    """
+
+    def __init__(self, data_dir: Path, *, with_admin: bool | None = None, **config: Any) -> None:
         self.config = ServerConfig.load(data_dir, **config)
+        self.with_admin = with_admin
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
+        self.credentials: Credentials | None = None
 
     demo_user = DEMO_FAN
-    demo_password = DEMO_PASSWORD
+
+    @property
+    def demo_password(self) -> str:
+        """This installation's password for the demo accounts."""
+        if self.credentials is None:
+            self.seed_if_empty()
+        assert self.credentials is not None
+        return self.credentials.password
 
     def seed_if_empty(self) -> bool:
-        """Seed the demo accounts and catalogue on first run; True if it seeded now."""
+        """Seed the demo accounts and catalogue on first run, and settle the accounts with
+        the installation's credentials; True if it seeded now."""
+        data_dir = self.config.data_dir
+        known = load_credentials(data_dir)
+        credentials = known or Credentials(password=secrets.token_urlsafe(18))
+        admin = credentials.admin if self.with_admin is None else self.with_admin
+        credentials = Credentials(credentials.password, admin)
         sessions = make_sessions(make_engine(self.config.database_url))
         with sessions() as session:
             Signer.load_or_create(session, self.config.master_key)
-            return seed_demo(session, BlobStore(self.config.blob_dir), self.config.master_key)
+            seeded = seed_demo(
+                session,
+                BlobStore(self.config.blob_dir),
+                self.config.master_key,
+                password=credentials.password,
+                admin=admin,
+            )
+            if known is None and not seeded:
+                # A platform from before per-installation credentials: its demo accounts
+                # had the one password everyone knew.
+                _reset_demo_passwords(session, credentials.password)
+            if known is None or known.admin != admin:
+                _settle_admin(session, credentials.password, admin)
+            session.commit()
+        if known != credentials:
+            save_credentials(data_dir, credentials)
+        self.credentials = credentials
+        return seeded
 
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1 at ``port`` (0: a free one); returns the base URL."""
+    def start(self, port: int = 0, *, private: bool = False) -> str:
+        """Serve and return the base URL: on a Unix socket only this user can reach when
+        ``private`` (where the system has them), else on 127.0.0.1 at ``port`` (0: a free
+        one)."""
         self.seed_if_empty()
+        where: dict[str, Any] = {"host": "127.0.0.1", "port": port}
+        path: Path | None = None
+        if private and hasattr(socket, "AF_UNIX"):
+            path = private_socket_path(self.config.data_dir)
+            _claim_socket(path)
+            where = {"uds": str(path)}
         config = uvicorn.Config(
             create_app(self.config),
-            host="127.0.0.1",
-            port=port,
             log_level="warning",
             lifespan="off",
+            **where,
             **self.config.proxy_settings(),
         )
         server = uvicorn.Server(config)
@@ -62,11 +201,14 @@ class EmbeddedPlatform:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
-                raise FanfareError("The embedded platform did not start.")
+                raise EmbeddedPlatformError("The embedded platform did not start.")
             time.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
         self._server, self._thread = server, thread
-        self.url = f"http://127.0.0.1:{port}"
+        if path is not None:
+            self.url = socket_url(path)
+        else:
+            port = server.servers[0].sockets[0].getsockname()[1]
+            self.url = f"http://127.0.0.1:{port}"
         return self.url
 
     def stop(self) -> None:
@@ -82,3 +224,42 @@ class EmbeddedPlatform:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def _claim_socket(path: Path) -> None:
+    """Remove a socket left by a studio that did not close; refuse one that answers."""
+    if not path.exists():
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink(missing_ok=True)  # nobody is listening: a crashed studio's
+        return
+    finally:
+        probe.close()
+    raise EmbeddedPlatformError(
+        "Another Fanfare studio is already running on this computer's embedded platform; "
+        "use that window, or close it first."
+    )
+
+
+def _reset_demo_passwords(session: Session, password: str) -> None:
+    """Give the demo accounts the installation's password (ending their sessions)."""
+    for name in demo_accounts():
+        user = session.scalar(select(User).where(User.name == name))
+        if user is not None and authenticate(session, name, password) is None:
+            set_password(session, user, password)
+
+
+def _settle_admin(session: Session, password: str, wanted: bool) -> None:
+    """Make the admin account usable with the installation's password, or lock it with a
+    password nobody holds (ending its sessions)."""
+    user = session.scalar(select(User).where(User.name == ADMIN))
+    if wanted:
+        if user is None:
+            create_user(session, ADMIN, "admin", password, "Platform Admin")
+        else:
+            set_password(session, user, password)
+    elif user is not None:
+        set_password(session, user, secrets.token_urlsafe(32))

@@ -36,7 +36,7 @@ def main() -> int:
     apply_theme(app)
     embedded = EmbeddedPlatform(StudioPaths.default().embedded_platform_dir)
     studio = connect_studio(
-        Connection(embedded.start(), embedded.demo_user, embedded.demo_password)
+        Connection(embedded.start(private=True), embedded.demo_user, embedded.demo_password)
     )
     window = MainWindow()
     window.show()

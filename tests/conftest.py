@@ -46,6 +46,11 @@ def seeded_platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         Signer.load_or_create(session, config.master_key)
         assert seed_demo(session, BlobStore(config.blob_dir), config.master_key)
     engine.dispose()
+    # As an installation that asked for an admin, with the password the tests sign in with.
+    from app.embedded import Credentials, save_credentials
+    from app.server.demo import DEMO_PASSWORD
+
+    save_credentials(folder, Credentials(DEMO_PASSWORD, admin=True))
     return folder
 
 

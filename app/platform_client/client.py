@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -19,6 +20,7 @@ from app.platform_client.errors import (
 )
 
 API = "/api/v1"
+UNIX_SCHEME = "http+unix://"  # then the socket's path, percent-encoded
 TIMEOUT_S = 30.0
 
 
@@ -26,14 +28,23 @@ class PlatformClient:
     """One platform, one account (after :meth:`login` or with a saved ``token``).
 
     Args:
-        base_url: e.g. ``http://127.0.0.1:8750``.
+        base_url: e.g. ``https://fanfare.example`` or ``http://127.0.0.1:8750``; or a Unix
+            socket, ``http+unix://`` and its percent-encoded path (the embedded platform).
         token: a bearer token from an earlier sign-in.
     """
 
     def __init__(self, base_url: str, token: str | None = None, *, timeout_s: float = TIMEOUT_S):
         self.base_url = base_url.rstrip("/")
         self.token = token
-        self._http = httpx.Client(base_url=self.base_url + API, timeout=timeout_s)
+        if self.base_url.startswith(UNIX_SCHEME):
+            socket_path = unquote(self.base_url[len(UNIX_SCHEME) :])
+            self._http = httpx.Client(
+                base_url="http://fanfare.localhost" + API,
+                transport=httpx.HTTPTransport(uds=socket_path),
+                timeout=timeout_s,
+            )
+        else:
+            self._http = httpx.Client(base_url=self.base_url + API, timeout=timeout_s)
 
     def close(self) -> None:
         self._http.close()

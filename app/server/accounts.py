@@ -66,6 +66,16 @@ def create_user(
     return user
 
 
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give ``user`` a new password and end every session they had (the caller commits)."""
+    if len(password) < 8:
+        raise AccountError("A password must be at least 8 characters long.")
+    user.password_hash = _HASHER.hash(password)
+    ended = select(Token.token_hash).where(Token.user_id == user.id)
+    session.execute(delete(TokenDevice).where(TokenDevice.token_hash.in_(ended)))
+    session.execute(delete(Token).where(Token.user_id == user.id))
+
+
 def authenticate(session: Session, name: str, password: str) -> User | None:
     """The user if ``password`` is right, else None (in constant-ish time)."""
     user = session.scalar(select(User).where(User.name == name))

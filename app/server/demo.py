@@ -12,6 +12,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from app.server.vaultkeys import Signer
 
 DEMO_PASSWORD = "fanfare-demo"
 DEMO_FAN = "fan"
+ADMIN = "admin"
 ASSETS_ENV = "FANFARE_ASSETS"
 
 
@@ -38,28 +40,52 @@ def _user_name(display: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", display.lower()).strip("-")[:32]
 
 
-def seed_demo(session: Session, blobs: BlobStore, master_key: bytes) -> bool:
+def _catalogue() -> tuple[Path, dict[str, Any]]:
+    path = assets_dir() / "demo" / "catalogue.json"
+    return path, json.loads(path.read_text(encoding="utf-8"))
+
+
+def demo_accounts() -> dict[str, tuple[str, str, str]]:
+    """The demo's accounts but the admin: name → (role, display name, tier): two fans and
+    the catalogue's artists."""
+    users = {
+        DEMO_FAN: ("fan", "Demo Fan", "superfan"),
+        "fan2": ("fan", "Second Fan", "free"),
+    }
+    for entry in _catalogue()[1]["tracks"]:
+        users.setdefault(_user_name(entry["artist"]), ("artist", entry["artist"], "free"))
+    return users
+
+
+def seed_demo(
+    session: Session,
+    blobs: BlobStore,
+    master_key: bytes,
+    *,
+    password: str = DEMO_PASSWORD,
+    admin: bool = True,
+) -> bool:
     """Seed the demo accounts and catalogue; False if the catalogue was there already.
+
+    Args:
+        password: every demo account's password (the embedded platform gives each
+            installation its own).
+        admin: also make the ``admin`` account.
 
     Idempotent: a seed interrupted half-way (accounts made, tracks missing) is completed on the
     next start instead of leaving a platform without its catalogue.
     """
-    catalogue_path = assets_dir() / "demo" / "catalogue.json"
-    catalogue = json.loads(catalogue_path.read_text(encoding="utf-8"))
+    catalogue_path, catalogue = _catalogue()
     # The style models shipped with this release, including ones added since the first seed.
     seed_models(session, blobs, Signer.load_or_create(session, master_key))
     if all(session.get(Track, entry["id"]) for entry in catalogue["tracks"]):
         return False
-    users = {
-        DEMO_FAN: ("fan", "Demo Fan", "superfan"),
-        "fan2": ("fan", "Second Fan", "free"),
-        "admin": ("admin", "Platform Admin", "free"),
-    }
-    for entry in catalogue["tracks"]:
-        users.setdefault(_user_name(entry["artist"]), ("artist", entry["artist"], "free"))
+    users = demo_accounts()
+    if admin:
+        users[ADMIN] = ("admin", "Platform Admin", "free")
     for name, (role, display, tier) in users.items():
         if session.scalar(select(User).where(User.name == name)) is None:
-            create_user(session, name, role, DEMO_PASSWORD, display, tier=tier)
+            create_user(session, name, role, password, display, tier=tier)
     for entry in catalogue["tracks"]:
         if session.get(Track, entry["id"]) is not None:
             continue

@@ -124,7 +124,9 @@ class Studio:
 
     @property
     def signed_in(self) -> bool:
-        return bool(self.client.token and self.profile.device_id)
+        """Whether this studio holds a session that has not run out, on an enrolled device."""
+        live = self.profile.token_expires_at > time.time()
+        return bool(self.client.token and self.profile.device_id and live)
 
     @property
     def user_name(self) -> str:
