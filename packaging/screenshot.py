@@ -3,6 +3,9 @@
 
     QT_QPA_PLATFORM=offscreen python packaging/screenshot.py OUT.png [TRACK_ID]
 
+FANFARE_SHOT_FX, FANFARE_SHOT_STYLE, FANFARE_SHOT_ARRANGE or FANFARE_SHOT_PUBLISH (a remix the
+platform refuses) also grab that dialog, beside OUT.png.
+
 Runs the embedded platform in a temporary data folder, opens a track, moves a few faders, plays
 for a moment (when an audio device exists) and saves the window as a PNG.
 """
@@ -58,6 +61,16 @@ def main() -> int:
             view.effects["keys"].sliders[("eq", "high_db")].setValue(600)
         if os.environ.get("FANFARE_SHOT_STYLE"):
             view.open_style("lead")
+        if os.environ.get("FANFARE_SHOT_PUBLISH"):
+            # A remix the platform would refuse: the lead alone in the left channel.
+            for kind, strip in view.strips.items():
+                strip.pan.setValue(-100 if kind == "lead" else 100)
+            view.open_publish()
+            assert view.publish_dialog is not None
+            view.publish_dialog.title.setText("Left for the lead")
+            view.publish_dialog.start()
+            QTimer.singleShot(8000, grab)
+            return
         if os.environ.get("FANFARE_SHOT_ARRANGE"):
             view.open_arrangement()
             view.arrangement_dialog.playlist.setCurrentRow(2)
@@ -72,6 +85,8 @@ def main() -> int:
         if window.view is not None and window.view.styles:
             dialog = next(iter(window.view.styles.values()))
             dialog.grab().save(str(out.with_name(out.stem + "-style.png")))
+        if window.view is not None and window.view.publish_dialog is not None:
+            window.view.publish_dialog.grab().save(str(out.with_name(out.stem + "-publish.png")))
         if window.view is not None and window.view.arrangement_dialog is not None:
             window.view.arrangement_dialog.grab().save(str(out.with_name(out.stem + "-arr.png")))
         window.close()
