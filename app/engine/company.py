@@ -48,7 +48,12 @@ VIEWS: dict[str, tuple[float, float]] = {
     "mid": (0.5, 0.5),
     "side": (0.5, -0.5),
 }
-VIEW_WORDS = {"left": "left", "right": "right", "mid": "centre (L+R)", "side": "side (L-R)"}
+VIEW_WORDS = {
+    "left": "the left channel",
+    "right": "the right channel",
+    "mid": "the centre (L+R)",
+    "side": "the side (L-R)",
+}
 SILENT_DB = 120.0  # the rest this far under a stem is nothing at all (rounding, not music)
 
 
@@ -103,7 +108,8 @@ class Passage:
     company_db: float  # the rest of the mix is at least this far under the stem throughout
 
     def sentence(self) -> str:
-        where = ", ".join(VIEW_WORDS[v] for v in self.views)
+        words = [VIEW_WORDS[v] for v in self.views]
+        where = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
         under = (
             "nothing else heard with it"
             if self.company_db >= SILENT_DB
@@ -111,7 +117,7 @@ class Passage:
         )
         return (
             f"the {self.stem} stem would be heard almost alone from {_clock(self.start_s)} "
-            f"to {_clock(self.end_s)} ({under}; in: {where})"
+            f"to {_clock(self.end_s)} in {where} ({under})"
         )
 
 

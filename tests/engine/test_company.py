@@ -86,7 +86,7 @@ def test_the_lead_alone_in_the_left_channel_is_found() -> None:
     # From where the bass and hats come in (the intro was the lead alone already).
     assert passages[0].start_s == pytest.approx(INTRO_S - 3.0, abs=1.0)
     assert passages[0].end_s == pytest.approx(SECONDS)
-    assert "nothing else heard with it; in: left" in passages[0].sentence()
+    assert "in the left channel (nothing else heard with it)" in passages[0].sentence()
 
 
 def test_a_lead_panned_off_a_mono_mix_is_alone_in_the_side_channel() -> None:

@@ -550,7 +550,7 @@ def test_a_protected_stem_panned_alone_into_one_channel_is_refused(
     assert_refused(response, 422, "does not allow this remix as it sounds")
     detail = response.json()["detail"]
     assert "the lead stem would be heard almost alone from 0:0" in detail
-    assert "in: left)" in detail
+    assert "in the left channel (nothing else heard with it)" in detail
     assert_nothing_published(fan, platform_dir)
 
 
