@@ -140,7 +140,7 @@ def _login(args: argparse.Namespace) -> int:
     for notice in studio.notices:
         print(notice, file=sys.stderr)
     print(
-        f"Signed in to {studio.url} as {profile.user_name} ({profile.role}); "
+        f"Signed in to {studio.platform_name} as {profile.user_name} ({profile.role}); "
         f"this device is {profile.device_id}."
     )
     return 0
@@ -241,7 +241,7 @@ def _devices(args: argparse.Namespace) -> int:
 def _logout(args: argparse.Namespace) -> int:
     studio = _studio(args.platform)
     studio.logout()
-    print(f"Signed out of {studio.url}.")
+    print(f"Signed out of {studio.platform_name}.")
     return 0
 
 

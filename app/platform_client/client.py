@@ -24,6 +24,12 @@ UNIX_SCHEME = "http+unix://"  # then the socket's path, percent-encoded
 TIMEOUT_S = 30.0
 
 
+def platform_name(base_url: str) -> str:
+    """How a platform URL is shown to a user: the embedded platform's socket as the words
+    "this computer", any other URL as it is."""
+    return "this computer" if base_url.startswith(UNIX_SCHEME) else base_url.rstrip("/")
+
+
 class PlatformClient:
     """One platform, one account (after :meth:`login` or with a saved ``token``).
 
@@ -59,7 +65,8 @@ class PlatformClient:
             response = self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
             raise PlatformUnreachableError(
-                f"The platform at {self.base_url} cannot be reached ({type(exc).__name__})."
+                f"The platform at {platform_name(self.base_url)} cannot be reached "
+                f"({type(exc).__name__})."
             ) from None
         if response.status_code >= 400:
             raise _error_for(response)

@@ -48,7 +48,7 @@ from app.core.track import TrackInfo
 from app.engine.allocator import limit_malloc_arenas
 from app.engine.output import Buffering
 from app.engine.sources import EncodedSource
-from app.platform_client.client import PlatformClient
+from app.platform_client.client import PlatformClient, platform_name
 from app.platform_client.errors import (
     AuthError,
     DeviceRevokedAuthError,
@@ -121,6 +121,11 @@ class Studio:
     @property
     def _token_name(self) -> str:
         return f"token|{self.url}"
+
+    @property
+    def platform_name(self) -> str:
+        """The platform as a user knows it: its URL, or "this computer" for the embedded one."""
+        return platform_name(self.url)
 
     @property
     def signed_in(self) -> bool:

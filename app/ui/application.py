@@ -48,8 +48,8 @@ def connect_studio(connection: Connection) -> Studio:
     return studio
 
 
-def _ask_login(window: MainWindow, url: str) -> Connection | None:
-    user, ok = QInputDialog.getText(window, APP_NAME, f"User name on {url}:")
+def _ask_login(window: MainWindow, url: str, name: str) -> Connection | None:
+    user, ok = QInputDialog.getText(window, APP_NAME, f"User name on {name}:")
     if not ok or not user:
         return None
     password, ok = QInputDialog.getText(window, APP_NAME, "Password:", QLineEdit.EchoMode.Password)
@@ -72,7 +72,7 @@ def run_studio(connect: Callable[[], Connection], *, argv: list[str] | None = No
 
     def connected(studio: Studio) -> None:
         if not studio.signed_in:
-            connection = _ask_login(window, studio.url)
+            connection = _ask_login(window, studio.url, studio.platform_name)
             if connection is None:
                 window.show_error_text("Not signed in: the catalogue stays empty.")
                 return

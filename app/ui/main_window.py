@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         profile = studio.profile
         self.account.setText(
             f"Signed in as <b>{profile.user_name}</b> ({profile.role})<br>"
-            f"<span style='font-size:8pt'>{studio.url}</span>"
+            f"<span style='font-size:8pt'>on {studio.platform_name}</span>"
         )
         for notice in studio.notices:
             self.statusBar().showMessage(notice, 10000)
