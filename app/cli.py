@@ -33,6 +33,8 @@ from app.studio.errors import NotSignedInError
 from app.studio.profile import ProfileBook, StudioPaths
 from app.vault.hardening import harden_process
 
+SIGN_IN_HINT = "Run 'fanfare login --platform URL --user NAME --password PASSWORD'."
+
 if TYPE_CHECKING:
     from app.embedded import EmbeddedPlatform
     from app.studio.session import Studio
@@ -110,10 +112,7 @@ def _studio(url: str | None) -> Studio:
     paths = StudioPaths.default()
     url = url or ProfileBook(paths.profiles_file).current
     if not url:
-        raise NotSignedInError(
-            "You are not signed in: run "
-            "'fanfare login --platform URL --user NAME --password PASSWORD' first."
-        )
+        raise NotSignedInError("You are not signed in.")
     return _open_studio(url, paths)
 
 
@@ -264,7 +263,9 @@ def _window(args: argparse.Namespace) -> int:
         started.append(embedded)
         # On a socket only this user can reach, signed in with this installation's password.
         url = embedded.start(private=True)
-        return Connection(url, embedded.demo_user, embedded.demo_password)
+        return Connection(
+            url, embedded.demo_user, embedded.demo_password, shared_accounts=embedded.accounts
+        )
 
     try:
         return run_studio(start)
@@ -294,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args)
+    except NotSignedInError as exc:  # the studio's sentence, and how to sign in from here
+        print(f"fanfare: {exc} {SIGN_IN_HINT}", file=sys.stderr)
+        return 1
     except FanfareError as exc:
         print(f"fanfare: {exc}", file=sys.stderr)
         return 1

@@ -140,6 +140,14 @@ class EmbeddedPlatform:
     demo_user = DEMO_FAN
 
     @property
+    def accounts(self) -> tuple[str, ...]:
+        """The demo accounts that sign in with this installation's password."""
+        if self.credentials is None:
+            self.seed_if_empty()
+        assert self.credentials is not None
+        return (*demo_accounts(), *((ADMIN,) if self.credentials.admin else ()))
+
+    @property
     def demo_password(self) -> str:
         """This installation's password for the demo accounts."""
         if self.credentials is None:

@@ -133,6 +133,11 @@ class PlatformClient:
     def tracks(self) -> list[TrackInfo]:
         return [TrackInfo.from_dict(t) for t in self._json("GET", "/tracks")]
 
+    def own_tracks(self) -> list[dict[str, Any]]:
+        """The signed-in artist's tracks, whatever their state: each a track document (the
+        track's metadata with ``published``, ``remix_opt_in`` and ``required_tier``)."""
+        return [dict(t) for t in self._json("GET", "/tracks", params={"mine": "true"})]
+
     def track(self, track_id: str) -> TrackInfo:
         return TrackInfo.from_dict(self._json("GET", f"/tracks/{_seg(track_id)}"))
 

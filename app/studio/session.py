@@ -57,6 +57,7 @@ from app.platform_client.errors import (
     PlatformError,
     PlatformUnreachableError,
 )
+from app.studio.artist import OwnTrack
 from app.studio.errors import (
     DeviceRevokedError,
     LicenceRevokedError,
@@ -116,6 +117,7 @@ class Studio:
         #: Sentences the user should see once (e.g. where device keys are kept).
         self.notices: list[str] = [self.secrets.notice] if self.secrets.notice else []
         self._keys: DeviceKeys | None = None
+        self._keys_user = ""  # the account _keys belong to
         self._open_tracks: weakref.WeakSet[OpenTrack] = weakref.WeakSet()
 
     @property
@@ -147,11 +149,23 @@ class Studio:
         return self.profile.device_id
 
     def device_keys(self) -> DeviceKeys:
-        if self._keys is None:
-            self._keys, created = load_or_create_device_keys(self.secrets)
+        """This device's keys for the account signed in here (each account has its own)."""
+        return self._keys_for(self.profile.user_name)
+
+    def _keys_for(self, user: str) -> DeviceKeys:
+        if self._keys is None or self._keys_user != user:
+            self._keys, created = load_or_create_device_keys(
+                self.secrets,
+                self._key_account(user),
+                adopt_shared=bool(user) and user == self.profile.user_name,
+            )
+            self._keys_user = user
             if created:
                 self.notices.append("Created this device's keys.")
         return self._keys
+
+    def _key_account(self, user: str) -> str:
+        return f"{self.url}|{user}"
 
     # --- accounts ------------------------------------------------------------------------------
 
@@ -167,12 +181,12 @@ class Studio:
                 "device_id": self.profile.device_id,
                 "signed_at": signed_at,
                 "signature": sign_in_proof(
-                    self.device_keys(), user, self.profile.device_id, signed_at
+                    self._keys_for(user), user, self.profile.device_id, signed_at
                 ),
             }
         doc = self.client.login(user, password, device=known)
         self._pin_keys()
-        keys = self.device_keys()
+        keys = self._keys_for(user)
         device = self.client.enrol_device(
             f"Fanfare on {host.node() or 'this computer'}",
             keys.signing_public_b64(),
@@ -247,16 +261,20 @@ class Studio:
 
     def _require_sign_in(self) -> None:
         if not self.signed_in:
-            raise NotSignedInError(
-                f"You are not signed in to {self.url}: run "
-                "'fanfare login --platform URL --user NAME --password PASSWORD'."
-            )
+            raise NotSignedInError(f"You are not signed in to {self.platform_name}.")
 
     # --- catalogue -----------------------------------------------------------------------------
 
     def tracks(self) -> list[TrackInfo]:
         self._require_sign_in()
         return self._signed(self.client.tracks)
+
+    def own_tracks(self) -> list[OwnTrack]:
+        """The signed-in artist's tracks, whatever their state (none for a fan)."""
+        self._require_sign_in()
+        if self.profile.role not in ("artist", "admin"):
+            return []
+        return [OwnTrack.from_doc(doc) for doc in self._signed(self.client.own_tracks)]
 
     def track(self, track_id: str) -> TrackInfo:
         """One track's public metadata."""
@@ -327,14 +345,14 @@ class Studio:
             self._forget_device()
             raise DeviceRevokedError(str(exc)) from None
         except AuthError as exc:
-            raise NotSignedInError(f"{exc} Run 'fanfare login' again.") from None
+            raise NotSignedInError(f"{exc} Sign in again.") from None
 
     def _forget_device(self) -> None:
         """This device was revoked: its identity is burned. Forget it, so that signing in
         again makes new keys and enrols them."""
         self.profile.device_id = ""
         self.book.save()
-        forget_device_keys(self.secrets)
+        forget_device_keys(self.secrets, self._key_account(self.profile.user_name))
         self._keys = None
 
     def open_track(self, track_id: str, progress: Progress = quiet) -> OpenTrack:

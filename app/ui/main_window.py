@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -22,11 +22,13 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME
+from app.studio.errors import NotSignedInError
 from app.ui.widgets.transport import clock
 from app.ui.workers import describe, run_task
 
 if TYPE_CHECKING:
     from app.core.track import TrackInfo
+    from app.studio.artist import OwnTrack
     from app.studio.open_track import OpenTrack
     from app.studio.session import Studio
     from app.ui.track_view import TrackView
@@ -35,7 +37,17 @@ TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
 
 
 class MainWindow(QMainWindow):
-    """Receives its studio once it is connected (:meth:`set_studio`); owns no other state."""
+    """Receives its studio once it is connected (:meth:`set_studio`); owns no other state.
+
+    Signing in and out is the application's to do: the window asks for it with its signals.
+    """
+
+    #: The account menu's "Sign in as another account…".
+    switch_account = Signal()
+    #: The account menu's "Sign out".
+    sign_out = Signal()
+    #: The platform refused this session (it ran out, or was ended): the sentence why.
+    session_ended = Signal(str)
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,11 +74,23 @@ class MainWindow(QMainWindow):
         self.catalogue.setWordWrap(True)
         self.catalogue.itemActivated.connect(self._open_item)
         self.catalogue.itemClicked.connect(self._open_item)
+        # An artist's own tracks, whatever their state, above the catalogue.
+        self.own_heading = QLabel("MY TRACKS")
+        self.own_heading.setObjectName("dim")
+        self.own_tracks = QListWidget()
+        self.own_tracks.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.own_tracks.setWordWrap(True)
+        self.own_tracks.setMaximumHeight(190)
+        self.own_tracks.itemActivated.connect(self._open_item)
+        self.own_tracks.itemClicked.connect(self._open_item)
         side.addWidget(brand)
         side.addWidget(self.account)
         side.addSpacing(12)
+        side.addWidget(self.own_heading)
+        side.addWidget(self.own_tracks)
         side.addWidget(heading)
         side.addWidget(self.catalogue, 1)
+        self._show_own_tracks([])
 
         self.stack = QStackedWidget()
         self.placeholder = QLabel("Pick a track from the catalogue to start remixing.")
@@ -94,6 +118,14 @@ class MainWindow(QMainWindow):
         row.addWidget(self.stack, 1)
         self.setCentralWidget(body)
         self.statusBar().showMessage("Starting…")
+        account_menu = self.menuBar().addMenu("&Account")
+        self.switch_action = QAction("Sign in as another account…", self)
+        self.switch_action.triggered.connect(self.switch_account.emit)
+        self.sign_out_action = QAction("Sign out", self)
+        self.sign_out_action.triggered.connect(self.sign_out.emit)
+        account_menu.addAction(self.switch_action)
+        account_menu.addAction(self.sign_out_action)
+        self.sign_out_action.setEnabled(False)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self._space)
         QShortcut(QKeySequence.StandardKey.Undo, self, self._undo)
         QShortcut(QKeySequence.StandardKey.Redo, self, self._redo)
@@ -101,19 +133,53 @@ class MainWindow(QMainWindow):
     # --- studio and catalogue -------------------------------------------------------------------
 
     def set_studio(self, studio: Studio) -> None:
+        """Show ``studio``'s account and catalogue (again, after signing in as another)."""
+        self._close_view()
+        self.stack.setCurrentIndex(0)
         self.studio = studio
         profile = studio.profile
         self.account.setText(
             f"Signed in as <b>{profile.user_name}</b> ({profile.role})<br>"
             f"<span style='font-size:8pt'>on {studio.platform_name}</span>"
         )
+        self.sign_out_action.setEnabled(True)
         for notice in studio.notices:
             self.statusBar().showMessage(notice, 10000)
         self.refresh_catalogue()
 
+    def clear_studio(self, text: str = "Not signed in.") -> None:
+        """Signed out: no track, no catalogue, no account."""
+        self._close_view()
+        self.stack.setCurrentIndex(0)
+        self.studio = None
+        self.catalogue.clear()
+        self._show_own_tracks([])
+        self.account.setText(text)
+        self.sign_out_action.setEnabled(False)
+
     def refresh_catalogue(self) -> None:
         assert self.studio is not None
-        run_task(self.studio.tracks, self._show_tracks, self.show_error)
+        studio = self.studio
+        run_task(
+            lambda: (studio.tracks(), studio.own_tracks()),
+            lambda found: self._show_catalogue(*found),
+            self.show_error,
+        )
+
+    def _show_catalogue(self, tracks: list[TrackInfo], own: list[OwnTrack]) -> None:
+        self._show_tracks(tracks)
+        self._show_own_tracks(own)
+
+    def _show_own_tracks(self, own: list[OwnTrack]) -> None:
+        """An artist's tracks with where each stands; hidden for anyone with none."""
+        self.own_tracks.clear()
+        for track in own:
+            item = QListWidgetItem(f"{track.info.title}\n{track.state}")
+            item.setData(TRACK_ID_ROLE, track.info.id)
+            item.setToolTip(f"{track.info.title} by {track.info.artist}: {track.state}")
+            self.own_tracks.addItem(item)
+        self.own_heading.setVisible(bool(own))
+        self.own_tracks.setVisible(bool(own))
 
     def _show_tracks(self, tracks: list[TrackInfo]) -> None:
         self.catalogue.clear()
@@ -184,6 +250,9 @@ class MainWindow(QMainWindow):
     # --- messages and lifecycle -----------------------------------------------------------------
 
     def show_error(self, error: BaseException) -> None:
+        if isinstance(error, NotSignedInError):  # the sign-in form, not a message box
+            self.session_ended.emit(describe(error))
+            return
         self.show_error_text(describe(error))
 
     def show_error_text(self, text: str) -> None:

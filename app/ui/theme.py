@@ -21,6 +21,7 @@ QLabel, QToolButton#flat {{ background: transparent; }}
 QFrame#sidebar {{ background: {SURFACE}; border-right: 1px solid #2d3038; }}
 QLabel#brand {{ font-size: 17pt; font-weight: 700; color: {ACCENT}; padding: 4px 2px; }}
 QLabel#dim, QLabel#status {{ color: {TEXT_DIM}; }}
+QLabel#error {{ color: #ff8a7a; }}
 QLabel#trackTitle {{ font-size: 20pt; font-weight: 700; }}
 QLabel#trackMeta {{ color: {TEXT_DIM}; font-size: 10.5pt; }}
 QLabel#policy {{ color: {TEXT_DIM}; background: {SURFACE}; border-radius: 6px; padding: 6px 10px; }}

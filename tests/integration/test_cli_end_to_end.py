@@ -111,6 +111,7 @@ def test_refusals_are_one_clear_sentence(platform_url: str, tmp_path: Path) -> N
     assert "user name or password is wrong" in wrong.stderr
     not_signed_in = fanfare("tracks", ok=False)
     assert "not signed in" in not_signed_in.stderr
+    assert "fanfare login --platform URL" in not_signed_in.stderr  # how, from here
 
     unreachable = fanfare(
         "login",
@@ -185,3 +186,23 @@ def test_an_unreadable_profiles_file_is_a_sentence_and_is_left_alone(
         refused = fanfare(*args, ok=False)
         assert "Cannot read your sign-in profiles" in refused.stderr
     assert (config / "Fanfare").read_text() == "my notes, not a folder"
+
+
+def test_the_studio_window_starts_with_the_platform_flag_as_the_readme_writes_it(
+    platform_url: str,
+) -> None:
+    # Qt once took `--platform URL` for its own display-plugin option and aborted (rc 134).
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    window = subprocess.Popen(
+        [str(BIN / "fanfare"), "studio", "--platform", platform_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        time.sleep(6.0)
+        assert window.poll() is None, window.communicate()[1][-2000:]
+    finally:
+        window.terminate()
+        window.communicate(timeout=30)

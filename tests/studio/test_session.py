@@ -29,7 +29,7 @@ def test_sign_in_enrols_the_device_and_pins_the_platform_key(studio: Studio) -> 
 
 
 def test_not_signed_in_is_a_clear_error(embedded) -> None:
-    with pytest.raises(NotSignedInError, match="fanfare login"):
+    with pytest.raises(NotSignedInError, match="You are not signed in to http:"):
         Studio(embedded.url).tracks()
 
 
@@ -261,3 +261,20 @@ def test_the_studio_signs_in_during_a_guessing_attack_on_its_account(
     track = studio.open_track("neon-harbour")
     assert track.licence.licence_id
     track.close()
+
+
+def test_a_second_account_on_this_computer_enrols_as_its_own_device(
+    studio: Studio, embedded: Any
+) -> None:
+    fan_device = studio.profile.device_id
+    studio.logout()
+    # The artist on the same computer: keys of its own, so no "enrolled on another account".
+    artist = studio.login("nova-lane", embedded.demo_password)
+    assert artist.user_name == "nova-lane" and artist.role == "artist"
+    assert studio.profile.device_id not in ("", fan_device)
+    track = studio.open_track("neon-harbour")  # the artist's own track, under its own licence
+    assert track.licence.user == studio.profile.user_id
+    track.close()
+    # Back as the fan: the fan's keys again, so the same device.
+    studio.logout()
+    assert studio.login("fan", embedded.demo_password).device_id == fan_device

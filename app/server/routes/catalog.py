@@ -82,8 +82,13 @@ def track_doc(session: Any, track: Track) -> dict[str, Any]:
 
 
 @router.get("/tracks")
-def list_tracks(user: UserDep, session: SessionDep) -> list[dict[str, Any]]:
-    return [track_doc(session, t) for t in visible_tracks(session, user)]
+def list_tracks(user: UserDep, session: SessionDep, mine: bool = False) -> list[dict[str, Any]]:
+    """The catalogue this account may see; ``mine``: only the tracks it is the artist of,
+    whatever their state (an artist's *My tracks*)."""
+    tracks = visible_tracks(session, user)
+    if mine:
+        tracks = [t for t in tracks if t.artist_id == user.id]
+    return [track_doc(session, t) for t in tracks]
 
 
 @router.get("/tracks/{track_id}")

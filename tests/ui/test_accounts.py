@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Accounts in the window, on the real platform on loopback: a wrong password brings the form
+back with the reason, the account menu signs out and in as an artist, who sees *My tracks*,
+and a session the platform ends asks to sign in again rather than naming a command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from app.ui.application import Accounts, Connection, _open_studio
+from app.ui.main_window import MainWindow
+from tests.ui.conftest import WAIT_MS
+
+
+@pytest.fixture
+def bare_window(qtbot) -> Iterator[MainWindow]:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.close()
+
+
+def _form(qtbot, accounts: Accounts) -> Any:
+    qtbot.waitUntil(
+        lambda: accounts.dialog is not None and accounts.dialog.isVisible(), timeout=WAIT_MS
+    )
+    return accounts.dialog
+
+
+def _no_message_boxes(window: MainWindow) -> bool:
+    return not [box for box in window.findChildren(QMessageBox) if box.isVisible()]
+
+
+def test_a_wrong_password_brings_the_form_back_with_the_reason(
+    qtbot, bare_window: MainWindow, embedded: Any
+) -> None:
+    window = bare_window
+    accounts = Accounts(window, Connection(embedded.url))  # a remote platform: no password
+    accounts.opened(_open_studio(Connection(embedded.url)))
+    form = _form(qtbot, accounts)
+    assert form.account_choice is None  # user name and password fields
+    form.user_field.setText("fan")
+    form.password_field.setText("not-the-password")
+    form._accept()
+    qtbot.waitUntil(
+        lambda: accounts.dialog is not form and accounts.dialog.isVisible(), timeout=WAIT_MS
+    )
+    again = accounts.dialog
+    assert again.error.isVisible()
+    assert "user name or password is wrong" in again.error.text()
+    assert again.user_field.text() == "" or again.user == "fan"
+    again.user_field.setText("fan")
+    again.password_field.setText(embedded.demo_password)
+    again._accept()
+    qtbot.waitUntil(lambda: window.catalogue.count() == 3, timeout=WAIT_MS)
+    assert "Signed in as <b>fan</b>" in window.account.text()
+    assert _no_message_boxes(window)
+
+
+def test_the_account_menu_signs_out_and_in_as_the_artist_who_sees_my_tracks(
+    qtbot, bare_window: MainWindow, embedded: Any
+) -> None:
+    window = bare_window
+    demo = ("fan", "fan2", "nova-lane", "marlow-reed")
+    connection = Connection(embedded.url, "fan", embedded.demo_password, shared_accounts=demo)
+    accounts = Accounts(window, connection)
+    accounts.opened(_open_studio(connection))
+    qtbot.waitUntil(lambda: window.catalogue.count() == 3, timeout=WAIT_MS)
+    assert not window.own_tracks.isVisible()  # a fan has no tracks of their own
+
+    window.switch_action.trigger()
+    form = _form(qtbot, accounts)
+    assert form.account_choice is not None  # the demo accounts, no password asked or shown
+    assert not form.password_field.isVisible()
+    form.account_choice.setCurrentText("nova-lane")
+    form._accept()
+    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    assert "Signed in as <b>nova-lane</b> (artist)" in window.account.text()
+    assert window.own_tracks.isVisible()
+    titles = [window.own_tracks.item(i).text() for i in range(2)]
+    assert titles == ["Neon Harbour\nopen to remixes", "Paper Moons\nopen to remixes"]
+
+    window.sign_out_action.trigger()
+    form = _form(qtbot, accounts)
+    assert window.studio is None and window.catalogue.count() == 0
+    assert not window.own_tracks.isVisible()
+    assert not window.sign_out_action.isEnabled()
+    form.reject()
+    assert "Not signed in" in window.account.text()
+
+
+def test_a_session_the_platform_ends_asks_to_sign_in_again(
+    qtbot, bare_window: MainWindow, embedded: Any
+) -> None:
+    window = bare_window
+    connection = Connection(embedded.url, "fan", embedded.demo_password, shared_accounts=("fan",))
+    accounts = Accounts(window, connection)
+    accounts.opened(_open_studio(connection))
+    qtbot.waitUntil(lambda: window.catalogue.count() == 3, timeout=WAIT_MS)
+    studio = accounts.studio
+    assert studio is not None
+    # The session ends on the platform (signed out elsewhere, or run out).
+    with httpx.Client(base_url=embedded.url) as client:
+        headers = {"authorization": f"Bearer {studio.client.token}"}
+        assert client.post("/api/v1/auth/logout", headers=headers).status_code == 200
+    window.refresh_catalogue()
+    form = _form(qtbot, accounts)
+    assert "Sign in again" in form.error.text()
+    assert "fanfare login" not in form.error.text()
+    assert _no_message_boxes(window)
+    form._accept()  # the same demo account, with the installation's password
+    qtbot.waitUntil(
+        lambda: window.studio is not None and window.catalogue.count() == 3, timeout=WAIT_MS
+    )
