@@ -3,8 +3,9 @@
 
     QT_QPA_PLATFORM=offscreen python packaging/screenshot.py OUT.png [TRACK_ID]
 
-FANFARE_SHOT_FX, FANFARE_SHOT_STYLE, FANFARE_SHOT_ARRANGE or FANFARE_SHOT_PUBLISH (a remix the
-platform refuses) also grab that dialog, beside OUT.png.
+FANFARE_SHOT_FX, FANFARE_SHOT_STYLE, FANFARE_SHOT_ARRANGE, FANFARE_SHOT_PUBLISH (a remix the
+platform refuses) or FANFARE_SHOT_SIGN_IN also grab that dialog, beside OUT.png;
+FANFARE_SHOT_ACCOUNT=nova-lane signs in as that demo account (an artist: My tracks).
 
 Runs the embedded platform in a temporary data folder, opens a track, moves a few faders, plays
 for a moment (when an audio device exists) and saves the window as a PNG.
@@ -38,8 +39,9 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     apply_theme(app)
     embedded = EmbeddedPlatform(StudioPaths.default().embedded_platform_dir)
+    account = os.environ.get("FANFARE_SHOT_ACCOUNT", embedded.demo_user)
     studio = connect_studio(
-        Connection(embedded.start(private=True), embedded.demo_user, embedded.demo_password)
+        Connection(embedded.start(private=True), account, embedded.demo_password)
     )
     window = MainWindow()
     window.show()
@@ -79,6 +81,17 @@ def main() -> int:
 
     def grab() -> None:
         window.grab().save(str(out))
+        if os.environ.get("FANFARE_SHOT_SIGN_IN"):
+            from app.ui.sign_in_dialog import SignInDialog
+
+            for name, accounts, error in (
+                ("sign-in", None, "The user name or password is wrong."),
+                ("sign-in-demo", list(embedded.accounts), ""),
+            ):
+                form = SignInDialog(window, "this computer", error=error, accounts=accounts)
+                form.show()
+                form.grab().save(str(out.with_name(f"{out.stem}-{name}.png")))
+                form.close()
         if window.view is not None and window.view.effects:
             dialog = next(iter(window.view.effects.values()))
             dialog.grab().save(str(out.with_name(out.stem + "-fx.png")))

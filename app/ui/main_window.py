@@ -80,7 +80,6 @@ class MainWindow(QMainWindow):
         self.own_tracks = QListWidget()
         self.own_tracks.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.own_tracks.setWordWrap(True)
-        self.own_tracks.setMaximumHeight(190)
         self.own_tracks.itemActivated.connect(self._open_item)
         self.own_tracks.itemClicked.connect(self._open_item)
         side.addWidget(brand)
@@ -180,6 +179,9 @@ class MainWindow(QMainWindow):
             self.own_tracks.addItem(item)
         self.own_heading.setVisible(bool(own))
         self.own_tracks.setVisible(bool(own))
+        if own:  # as tall as its rows, up to four, so the catalogue keeps the rest
+            rows = min(len(own), 4)
+            self.own_tracks.setFixedHeight(self.own_tracks.sizeHintForRow(0) * rows + 12)
 
     def _show_tracks(self, tracks: list[TrackInfo]) -> None:
         self.catalogue.clear()
