@@ -11,6 +11,8 @@
     fanfare derivatives [--json] [--all]
     fanfare devices [--json] | fanfare devices revoke DEVICE_ID
     fanfare models [--track TRACK_ID] [--json]
+    fanfare artist tracks [--json] | fanfare artist state TRACK_ID draft|live|paused|withdrawn
+    fanfare artist audit TRACK_ID [--json]
 
 These command names and their JSON fields are relied on outside the code: keep them stable.
 Errors are one sentence on stderr and a non-zero exit status, never a traceback.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,7 @@ from app.core import recipe as recipe_format
 from app.core.errors import FanfareError
 from app.core.recipe import Recipe
 from app.engine.realtime import guard_cpu_time
+from app.studio.artist import STATES as TRACK_STATES
 from app.studio.errors import NotSignedInError
 from app.studio.profile import ProfileBook, StudioPaths
 from app.vault.hardening import harden_process
@@ -94,6 +98,18 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--track", help="only this track's licence (default: every track)")
     models.add_argument("--json", action="store_true", help="print a JSON array")
 
+    artist = sub.add_parser("artist", help="an artist's tracks: where each stands, and its history")
+    artist.add_argument("--platform")
+    artist_sub = artist.add_subparsers(dest="artist_command", required=True)
+    own = artist_sub.add_parser("tracks", help="my tracks, whatever their state")
+    own.add_argument("--json", action="store_true", help="print a JSON array")
+    state = artist_sub.add_parser("state", help="move a track to draft, live, paused or withdrawn")
+    state.add_argument("track_id")
+    state.add_argument("state", choices=TRACK_STATES)
+    history = artist_sub.add_parser("audit", help="every change to a track, oldest first")
+    history.add_argument("track_id")
+    history.add_argument("--json", action="store_true", help="print a JSON array")
+
     derivatives = sub.add_parser("derivatives", help="list my published derivatives")
     derivatives.add_argument("--platform")
     derivatives.add_argument("--json", action="store_true")
@@ -155,6 +171,39 @@ def _tracks(args: argparse.Namespace) -> int:
             f"{t.id:24} {t.title} — {t.artist}  ({t.duration_s:.0f} s, {t.bpm:g} BPM, "
             f"{t.key}; stems: {', '.join(t.stem_kinds)})"
         )
+    return 0
+
+
+def _artist(args: argparse.Namespace) -> int:
+    studio = _studio(args.platform)
+    if args.artist_command == "state":
+        track, revoked = studio.set_track_state(args.track_id, args.state)
+        note = f"; {revoked} fan licence(s) revoked" if revoked else ""
+        print(f"{track.info.id}: {track.state_words}{note}.")
+        return 0
+    if args.artist_command == "audit":
+        entries = studio.track_audit(args.track_id)
+        if args.json:
+            _print_json(entries)
+            return 0
+        for entry in entries:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry["at"]))
+            old, new = json.dumps(entry["old"]), json.dumps(entry["new"])
+            print(f"{when}  {entry['actor']:12} {entry['field']}: {old} -> {new}")
+        return 0
+    tracks = studio.own_tracks()
+    if args.json:
+        _print_json(
+            [
+                t.info.to_dict() | {"state": t.state, "required_tier": t.required_tier}
+                for t in tracks
+            ]
+        )
+        return 0
+    if not tracks:
+        print("You have no tracks on this platform.")
+    for t in tracks:
+        print(f"{t.info.id:24} {t.info.title}  ({t.state_words})")
     return 0
 
 
@@ -291,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         "render": _render,
         "derivatives": _derivatives,
         "devices": _devices,
+        "artist": _artist,
         "models": _models,
     }
     try:

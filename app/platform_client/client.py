@@ -133,6 +133,15 @@ class PlatformClient:
     def tracks(self) -> list[TrackInfo]:
         return [TrackInfo.from_dict(t) for t in self._json("GET", "/tracks")]
 
+    def set_track_state(self, track_id: str, state: str) -> dict[str, Any]:
+        """Move one of the artist's tracks to ``state``; the track document, with
+        ``licences_revoked``."""
+        return dict(self._json("POST", f"/tracks/{_seg(track_id)}/state", json={"state": state}))
+
+    def track_audit(self, track_id: str) -> list[dict[str, Any]]:
+        """Every change to one of the artist's tracks, oldest first."""
+        return [dict(entry) for entry in self._json("GET", f"/tracks/{_seg(track_id)}/audit")]
+
     def own_tracks(self) -> list[dict[str, Any]]:
         """The signed-in artist's tracks, whatever their state: each a track document (the
         track's metadata with ``published``, ``remix_opt_in`` and ``required_tier``)."""

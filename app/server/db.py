@@ -124,6 +124,29 @@ class Track(Base):
     created_at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
+class TrackState(Base):
+    """Where a track stands (``app.server.track_states``): draft, live, paused or withdrawn.
+    A table of its own, so that a database made before it gains it without a migration; a
+    track without a row reads its state from its published and opt-in flags."""
+
+    __tablename__ = "track_states"
+    track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+
+
+class TrackAudit(Base):
+    """One change to a track by its artist or an admin: who, when, what, from and to."""
+
+    __tablename__ = "track_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), index=True)
+    actor_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[int] = mapped_column(Integer, default=now_s)
+    field: Mapped[str] = mapped_column(String(32))
+    old: Mapped[Any] = mapped_column(JSON)
+    new: Mapped[Any] = mapped_column(JSON)
+
+
 class Stem(Base):
     """One encrypted stem blob; its content key is wrapped under the master key."""
 

@@ -45,7 +45,10 @@ def check_entitlement(user: User, track: Track) -> None:
     if not track.published:
         raise EntitlementError(f"There is no track '{track.id}'.", 404)
     if not track.remix_opt_in:
-        raise EntitlementError("The artist has not opened this track for remixing.")
+        raise EntitlementError(
+            "The artist has not opened this track for remixing, or has paused it; remixes "
+            "already published stay."
+        )
     if track.required_tier == "superfan" and user.tier != "superfan":
         raise EntitlementError("This track is open to superfans only; upgrade to remix it.")
 

@@ -1,5 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The artist's side of the studio: their own tracks and where each stands."""
+"""The artist's side of the studio: their own tracks and where each stands.
+
+A track is a draft (only its artist sees it), live (fans may remix it), paused (no new
+licences; published remixes stay) or withdrawn (gone, its remixes hidden, fans' licences
+revoked). The platform keeps the rules (``app.server.track_states``).
+"""
 
 from __future__ import annotations
 
@@ -9,24 +14,30 @@ from typing import Any
 from app.core.errors import FanfareError
 from app.core.track import TrackInfo
 
+STATES = ("draft", "live", "paused", "withdrawn")
+STATE_WORDS = {
+    "draft": "draft: only you see it",
+    "live": "live: open to remixes",
+    "paused": "paused: no new remixes",
+    "withdrawn": "withdrawn: remixes hidden",
+}
+
 
 @dataclass(frozen=True)
 class OwnTrack:
     """One of the signed-in artist's tracks, with its catalogue flags."""
 
     info: TrackInfo
-    published: bool
-    remix_opt_in: bool
+    state: str  # draft, live, paused or withdrawn
     required_tier: str
 
     @property
-    def state(self) -> str:
+    def state_words(self) -> str:
         """Where it stands, in words: what fans can do with it now."""
-        if not self.published:
-            return "not published"
-        if not self.remix_opt_in:
-            return "published, closed to remixes"
-        return "open to remixes" + (" (superfans)" if self.required_tier == "superfan" else "")
+        words = STATE_WORDS.get(self.state, self.state)
+        if self.state == "live" and self.required_tier == "superfan":
+            words += " (superfans)"
+        return words
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> OwnTrack:
@@ -34,8 +45,7 @@ class OwnTrack:
         try:
             return cls(
                 info=TrackInfo.from_dict(doc),
-                published=bool(doc["published"]),
-                remix_opt_in=bool(doc["remix_opt_in"]),
+                state=str(doc["state"]),
                 required_tier=str(doc.get("required_tier", "free")),
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -276,6 +276,19 @@ class Studio:
             return []
         return [OwnTrack.from_doc(doc) for doc in self._signed(self.client.own_tracks)]
 
+    def set_track_state(self, track_id: str, state: str) -> tuple[OwnTrack, int]:
+        """Move one of this artist's tracks to ``state`` (draft, live, paused, withdrawn):
+        the track as it now stands, and how many fans' licences that revoked."""
+        self._require_sign_in()
+        doc = self._signed(lambda: self.client.set_track_state(track_id, state))
+        return OwnTrack.from_doc(doc), int(doc.get("licences_revoked", 0))
+
+    def track_audit(self, track_id: str) -> list[dict[str, Any]]:
+        """Every change to one of this artist's tracks: ``at``, ``actor``, ``field``, ``old``,
+        ``new``, oldest first."""
+        self._require_sign_in()
+        return self._signed(lambda: self.client.track_audit(track_id))
+
     def track(self, track_id: str) -> TrackInfo:
         """One track's public metadata."""
         self._require_sign_in()

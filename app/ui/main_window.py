@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QStackedWidget,
@@ -34,6 +35,13 @@ if TYPE_CHECKING:
     from app.ui.track_view import TrackView
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
+STATE_ROLE = Qt.ItemDataRole.UserRole + 1
+#: The state changes My tracks offers: (state, menu text).
+STATE_ACTIONS = (
+    ("live", "Go live: open to remixes"),
+    ("paused", "Pause: no new remixes"),
+    ("withdrawn", "Withdraw: hide its remixes, revoke fans' licences…"),
+)
 
 
 class MainWindow(QMainWindow):
@@ -82,6 +90,8 @@ class MainWindow(QMainWindow):
         self.own_tracks.setWordWrap(True)
         self.own_tracks.itemActivated.connect(self._open_item)
         self.own_tracks.itemClicked.connect(self._open_item)
+        self.own_tracks.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.own_tracks.customContextMenuRequested.connect(self._own_track_menu)
         side.addWidget(brand)
         side.addWidget(self.account)
         side.addSpacing(12)
@@ -156,26 +166,33 @@ class MainWindow(QMainWindow):
         self.account.setText(text)
         self.sign_out_action.setEnabled(False)
 
-    def refresh_catalogue(self) -> None:
+    def refresh_catalogue(self, then: str = "") -> None:
+        """Fetch the catalogue (and an artist's own tracks) again; ``then``: the message to
+        show once it is in, instead of the count."""
         assert self.studio is not None
         studio = self.studio
         run_task(
             lambda: (studio.tracks(), studio.own_tracks()),
-            lambda found: self._show_catalogue(*found),
+            lambda found: self._show_catalogue(found[0], found[1], then),
             self.show_error,
         )
 
-    def _show_catalogue(self, tracks: list[TrackInfo], own: list[OwnTrack]) -> None:
+    def _show_catalogue(self, tracks: list[TrackInfo], own: list[OwnTrack], then: str) -> None:
         self._show_tracks(tracks)
         self._show_own_tracks(own)
+        if then:
+            self.statusBar().showMessage(then, 10000)
 
     def _show_own_tracks(self, own: list[OwnTrack]) -> None:
         """An artist's tracks with where each stands; hidden for anyone with none."""
         self.own_tracks.clear()
         for track in own:
-            item = QListWidgetItem(f"{track.info.title}\n{track.state}")
+            item = QListWidgetItem(f"{track.info.title}\n{track.state_words}")
             item.setData(TRACK_ID_ROLE, track.info.id)
-            item.setToolTip(f"{track.info.title} by {track.info.artist}: {track.state}")
+            item.setData(STATE_ROLE, track.state)
+            item.setToolTip(
+                f"{track.info.title}: {track.state_words}. Right-click to change where it stands."
+            )
             self.own_tracks.addItem(item)
         self.own_heading.setVisible(bool(own))
         self.own_tracks.setVisible(bool(own))
@@ -194,6 +211,41 @@ class MainWindow(QMainWindow):
             item.setToolTip(f"{len(track.stems)} stems: {', '.join(track.stem_kinds)}")
             self.catalogue.addItem(item)
         self.statusBar().showMessage(f"{len(tracks)} tracks in the catalogue.", 5000)
+
+    def _own_track_menu(self, where: QPoint) -> None:
+        item = self.own_tracks.itemAt(where)
+        if item is None or self.studio is None:
+            return
+        menu = QMenu(self)
+        current = str(item.data(STATE_ROLE))
+        for state, text in STATE_ACTIONS:
+            action = menu.addAction(text)
+            action.setEnabled(state != current)
+            action.setData(state)
+        chosen = menu.exec(self.own_tracks.viewport().mapToGlobal(where))
+        if chosen is not None:
+            self.change_state(str(item.data(TRACK_ID_ROLE)), str(chosen.data()))
+
+    def change_state(self, track_id: str, state: str) -> None:
+        """Move one of the artist's tracks to ``state`` (withdrawing asks first)."""
+        assert self.studio is not None
+        studio = self.studio
+        if state == "withdrawn":
+            sure = QMessageBox.question(
+                self,
+                APP_NAME,
+                "Withdraw this track? Its remixes are hidden from everyone, and fans' licences "
+                "are revoked the next time their studio checks in. You can make it live again.",
+            )
+            if sure != QMessageBox.StandardButton.Yes:
+                return
+
+        def changed(result: tuple[OwnTrack, int]) -> None:
+            track, revoked = result
+            note = f"; {revoked} fan licence(s) revoked" if revoked else ""
+            self.refresh_catalogue(then=f"“{track.info.title}” is {track.state_words}{note}.")
+
+        run_task(lambda: studio.set_track_state(track_id, state), changed, self.show_error)
 
     def _open_item(self, item: QListWidgetItem) -> None:
         track_id = str(item.data(TRACK_ID_ROLE))

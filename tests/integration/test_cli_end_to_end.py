@@ -206,3 +206,24 @@ def test_the_studio_window_starts_with_the_platform_flag_as_the_readme_writes_it
     finally:
         window.terminate()
         window.communicate(timeout=30)
+
+
+def test_an_artist_lists_pauses_and_audits_their_tracks(platform_url: str) -> None:
+    fanfare(
+        "login", "--platform", platform_url, "--user", "nova-lane", "--password", "fanfare-demo"
+    )
+    mine = json.loads(fanfare("artist", "tracks", "--json").stdout)
+    assert {(t["id"], t["state"]) for t in mine} == {
+        ("neon-harbour", "live"),
+        ("paper-moons", "live"),
+    }
+    paused = fanfare("artist", "state", "paper-moons", "paused").stdout
+    assert paused.strip() == "paper-moons: paused: no new remixes."
+    audit = json.loads(fanfare("artist", "audit", "paper-moons", "--json").stdout)
+    assert [(e["actor"], e["field"], e["old"], e["new"]) for e in audit] == [
+        ("nova-lane", "state", "live", "paused")
+    ]
+    back = fanfare("artist", "state", "paper-moons", "draft", ok=False)
+    assert "cannot go back to draft" in back.stderr
+    fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
+    assert fanfare("artist", "tracks").stdout.strip() == "You have no tracks on this platform."

@@ -294,6 +294,15 @@ ENDPOINTS: dict[str, Call] = {
     "GET unpublished track's stem": _while(_get(STEM), published=False),
     "POST licence unpublished track": _while(_licence_for(TRACK), published=False),
     "PATCH unpublished track": _while(_patch_track, published=False),
+    "POST track state": lambda w, actor: w.request(
+        actor, "POST", f"/tracks/{TRACK}/state", json={"state": "live"}
+    ),
+    "GET track audit": _get(f"/tracks/{TRACK}/audit"),
+    "GET my tracks": _get("/tracks?mine=true"),
+    "POST unpublished track state": _while(
+        lambda w, actor: w.request(actor, "POST", f"/tracks/{TRACK}/state", json={"state": "live"}),
+        published=False,
+    ),
 }
 
 
@@ -336,6 +345,11 @@ MATRIX = [
     *row("GET unpublished track's stem",             401, 404, 404, 200, 404, 200),
     *row("POST licence unpublished track",           401, 404, 404, 201, 404, 201),
     *row("PATCH unpublished track",                  401, 404, 404, 200, 404, 200),
+    # States and their audit are the artist's and admins' alone.
+    *row("POST track state",                         401, 403, 403, 200, 403, 200),
+    *row("GET track audit",                          401, 403, 403, 200, 403, 200),
+    *row("GET my tracks",                            401, 200, 200, 200, 200, 200),
+    *row("POST unpublished track state",             401, 404, 404, 200, 404, 200),
 ]
 # fmt: on
 
@@ -368,6 +382,8 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("GET", "/tracks"),
         ("GET", "/tracks/{track_id}"),
         ("PATCH", "/tracks/{track_id}"),
+        ("POST", "/tracks/{track_id}/state"),
+        ("GET", "/tracks/{track_id}/audit"),
         ("GET", "/tracks/{track_id}/versions/{version}/stems/{kind}"),
         ("GET", "/models"),
         ("GET", "/models/{model_id}/{version}/manifest"),

@@ -83,7 +83,7 @@ def test_the_account_menu_signs_out_and_in_as_the_artist_who_sees_my_tracks(
     assert "Signed in as <b>nova-lane</b> (artist)" in window.account.text()
     assert window.own_tracks.isVisible()
     titles = [window.own_tracks.item(i).text() for i in range(2)]
-    assert titles == ["Neon Harbour\nopen to remixes", "Paper Moons\nopen to remixes"]
+    assert titles == ["Neon Harbour\nlive: open to remixes", "Paper Moons\nlive: open to remixes"]
 
     window.sign_out_action.trigger()
     form = _form(qtbot, accounts)
@@ -117,3 +117,20 @@ def test_a_session_the_platform_ends_asks_to_sign_in_again(
     qtbot.waitUntil(
         lambda: window.studio is not None and window.catalogue.count() == 3, timeout=WAIT_MS
     )
+
+
+def test_an_artist_pauses_a_track_from_my_tracks(
+    qtbot, bare_window: MainWindow, embedded: Any
+) -> None:
+    window = bare_window
+    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
+    accounts = Accounts(window, connection)
+    accounts.opened(_open_studio(connection))
+    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    window.change_state("paper-moons", "paused")
+    qtbot.waitUntil(
+        lambda: window.own_tracks.count() == 2
+        and window.own_tracks.item(1).text() == "Paper Moons\npaused: no new remixes",
+        timeout=WAIT_MS,
+    )
+    assert "“Paper Moons” is paused: no new remixes." in window.statusBar().currentMessage()

@@ -15,6 +15,14 @@ from app.core.policy import Policy
 from app.server.catalog import track_info, visible_tracks
 from app.server.db import Stem, Track, User
 from app.server.deps import PlatformDep, SessionDep, UserDep
+from app.server.track_states import (
+    TrackStateError,
+    audit,
+    follow_flags,
+    history,
+    set_state,
+    state_of,
+)
 
 router = APIRouter(tags=["catalogue"])
 
@@ -55,26 +63,63 @@ class TrackUpdate(BaseModel):
 def update_track(
     track_id: str, body: TrackUpdate, user: UserDep, session: SessionDep
 ) -> dict[str, Any]:
-    """The track's artist (or an admin) changes its policy, publication, opt-in or tier."""
-    track = _visible(session, user, track_id)
-    if track.artist_id != user.id and user.role != "admin":
-        raise HTTPException(403, "Only the track's artist can change it.")
+    """The track's artist (or an admin) changes its policy, publication, opt-in or tier;
+    every change is audited. The flags are the state's parts (``POST .../state`` moves the
+    state as a whole); setting them directly lets the state follow them."""
+    track = _own(session, user, track_id)
     if body.policy is not None:
         try:
-            track.policy = Policy.from_dict(body.policy).to_dict()
+            policy = Policy.from_dict(body.policy).to_dict()
         except PolicyError as exc:
             raise HTTPException(422, str(exc)) from None
+        audit(session, track, user, "policy", track.policy, policy)
+        track.policy = policy
     for name in ("published", "remix_opt_in", "required_tier"):
         value = getattr(body, name)
         if value is not None:
+            audit(session, track, user, name, getattr(track, name), value)
             setattr(track, name, value)
+            if name != "required_tier":
+                follow_flags(session, track)
     session.commit()
     return track_doc(session, track)
+
+
+class StateChange(BaseModel):
+    state: str = Field(min_length=1, max_length=16)
+
+
+@router.post("/tracks/{track_id}/state")
+def change_state(
+    track_id: str, body: StateChange, user: UserDep, session: SessionDep
+) -> dict[str, Any]:
+    """Move the track to draft, live, paused or withdrawn (its artist or an admin)."""
+    track = _own(session, user, track_id)
+    try:
+        revoked = set_state(session, track, user, body.state)
+    except TrackStateError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return track_doc(session, track) | {"licences_revoked": revoked}
+
+
+@router.get("/tracks/{track_id}/audit")
+def track_audit(track_id: str, user: UserDep, session: SessionDep) -> list[dict[str, Any]]:
+    """Every change to the track, oldest first (its artist or an admin)."""
+    return history(session, _own(session, user, track_id))
+
+
+def _own(session: Any, user: User, track_id: str) -> Track:
+    """The track, if ``user`` is its artist or an admin (403 for anyone else who sees it)."""
+    track = _visible(session, user, track_id)
+    if track.artist_id != user.id and user.role != "admin":
+        raise HTTPException(403, "Only the track's artist can change it.")
+    return track
 
 
 def track_doc(session: Any, track: Track) -> dict[str, Any]:
     """The public metadata plus the catalogue flags the window and artists care about."""
     return track_info(session, track).to_dict() | {
+        "state": state_of(session, track),
         "published": track.published,
         "remix_opt_in": track.remix_opt_in,
         "required_tier": track.required_tier,
