@@ -159,6 +159,24 @@ class Policy:
             },
         }
 
+    def contradictions(self, stem_kinds: list[str]) -> list[str]:
+        """What this policy says that a track with ``stem_kinds`` cannot satisfy, as phrases
+        (none: it fits). Ranges and the split are checked when it is parsed."""
+        problems = []
+        if self.min_audible_stems > len(stem_kinds):
+            problems.append(
+                f"it asks for {self.min_audible_stems} stems audible, and the track has "
+                f"{len(stem_kinds)}"
+            )
+        if self.min_audible_stems < 1:
+            problems.append("a published remix must keep at least 1 stem audible")
+        unknown = sorted(set(self.stems) - set(stem_kinds))
+        if unknown:
+            problems.append(
+                f"it has rules for stems the track does not have ({', '.join(unknown)})"
+            )
+        return problems
+
     def allows_model(self, model_id: str, family: str) -> bool:
         """Whether a fan may place this model (on a stem that may be restyled)."""
         return family in self.style_families and (

@@ -13,7 +13,9 @@ The rule (``docs/security.md`` says it in words): a protected stem is *alone* in
 view when the rest of the mix there is more than ``ALONE_DB`` under it, it is not itself
 inaudible there (within ``AUDIBLE_DB`` of the whole mix), and the track as written was not
 already like that at the same place (the remix isolates it ``BEYOND_ORIGINAL_DB`` further than
-the original does). A remix with any such window is refused. Windows are ``WINDOW_S`` long,
+the original does). The side view counts only where the stem's two channels are one signal
+panned (``SIDE_COHERENCE``): then left minus right is a copy of it; a stereo recording's side
+is its width, not the stem. A remix with any such window is refused. Windows are ``WINDOW_S`` long,
 so a stem alone for a beat or a fill passes; a breakdown where some stems drop out passes as
 long as others stay with the protected one.
 
@@ -40,6 +42,7 @@ HOP_S = 0.5  # the measure's time step
 ALONE_DB = 20.0  # the rest of the mix this far under a stem leaves it effectively alone
 BEYOND_ORIGINAL_DB = 6.0  # how much further than the track as written a remix may isolate it
 AUDIBLE_DB = 50.0  # a stem this far under the whole mix in a window is not heard there
+SIDE_COHERENCE = 0.7  # how alike a stem's channels must be for its side to be a copy of it
 
 #: The views of the stereo signal: (weight of the left channel, weight of the right).
 VIEWS: dict[str, tuple[float, float]] = {
@@ -217,6 +220,10 @@ class CompanyMeter:
                     _energy(original_windows, stem_w), _energy(original_windows, rest_w)
                 )
                 heard = stem > loud * 10 ** (-AUDIBLE_DB / 10) + 1e-12
+                if view == "side":
+                    # A stem's side is a copy of it only when its channels are one signal
+                    # panned (coherent); a stereo recording's side is its width, not it.
+                    heard &= _coherence(remix, i) >= SIDE_COHERENCE
                 lone[v] = heard & (now > ALONE_DB) & (now > was + BEYOND_ORIGINAL_DB)
                 under[v] = now
             passages += self._passages(self.names[i], views, lone, under)
@@ -284,6 +291,20 @@ def _weights(i: int, count: int, view: tuple[float, float]) -> tuple[np.ndarray,
     stem = np.zeros(2 * count)
     stem[2 * i : 2 * i + 2] = view
     return stem, every - stem
+
+
+def _coherence(grams: np.ndarray, i: int) -> np.ndarray:
+    """How much stem ``i``'s left and right are one signal, per window: LR² / (LL·RR), 1 for
+    a mono source however panned, near 0 for independent channels."""
+    left, right, both = (
+        grams[:, 2 * i, 2 * i],
+        grams[:, 2 * i + 1, 2 * i + 1],
+        grams[:, 2 * i, 2 * i + 1],
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.square(both) / (left * right)
+    coherent: np.ndarray = np.nan_to_num(value, nan=0.0, posinf=0.0)
+    return coherent
 
 
 def _energy(grams: np.ndarray, weights: np.ndarray) -> np.ndarray:

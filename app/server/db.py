@@ -147,6 +147,28 @@ class TrackAudit(Base):
     new: Mapped[Any] = mapped_column(JSON)
 
 
+class PolicyVersion(Base):
+    """One version of a track's policy, as its artist saved it. Licences name the version
+    they were issued under (``LicenceTerms``), and a remix is checked against that one."""
+
+    __tablename__ = "policy_versions"
+    track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+    actor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class LicenceTerms(Base):
+    """The policy version a licence was issued under (a table of its own, so that a database
+    made before it gains it without a migration; a licence without a row is under the
+    track's first version)."""
+
+    __tablename__ = "licence_terms"
+    licence_id: Mapped[str] = mapped_column(ForeignKey("licences.id"), primary_key=True)
+    policy_version: Mapped[int] = mapped_column(Integer)
+
+
 class Stem(Base):
     """One encrypted stem blob; its content key is wrapped under the master key."""
 

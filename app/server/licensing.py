@@ -19,9 +19,10 @@ from app.core.licence import REVOCATIONS_FORMAT, Licence, sign_envelope, sign_li
 from app.core.policy import Policy
 from app.core.security_level import SecurityLevel, refusal
 from app.server.config import LEVEL_TERMS_S
-from app.server.db import Device, DeviceSecurity, Track, User, new_id, now_s
+from app.server.db import Device, DeviceSecurity, LicenceTerms, Track, User, new_id, now_s
 from app.server.db import Licence as LicenceRow
 from app.server.ingest import stems_of
+from app.server.policies import current_version
 from app.server.style_models import offered
 from app.server.vaultkeys import Signer, stem_key_purpose, unwrap
 
@@ -71,6 +72,7 @@ def issue_licence(
     """
     check_entitlement(user, track)
     policy = Policy.from_dict(track.policy)
+    version = current_version(session, track)
     level = security_level(session, device)
     if level < policy.min_security_level:
         raise EntitlementError(refusal(policy.min_security_level, level, "this track"))
@@ -126,6 +128,8 @@ def issue_licence(
             expires_at=body.expires_at,
         )
     )
+    session.flush()  # the licence before the row that refers to it
+    session.add(LicenceTerms(licence_id=licence_id, policy_version=version))
     session.commit()
     return data
 

@@ -41,6 +41,7 @@ from app.server.catalog import track_info
 from app.server.db import Device, Licence, Track, User, now_s
 from app.server.ingest import stems_of
 from app.server.licensing import EntitlementError, check_entitlement
+from app.server.policies import licence_policy
 from app.server.style_models import PackageCache
 from app.server.style_models import offered as style_offered
 from app.server.vaultkeys import stem_key_purpose, unwrap
@@ -70,6 +71,8 @@ class Verified:
     audible_stems: list[str]
     duration_s: float
     audio_sha256: str
+    policy_version: int  # the terms the remix was made, checked and is published under
+    policy: Policy
 
 
 class StemAudioCache:
@@ -160,6 +163,9 @@ def verify_upload(
     ):
         raise VerificationError("The provenance record's AI disclosure is malformed.")
 
+    # The terms the licence was issued under: a policy saved since applies from renewal on.
+    policy_version, policy_doc = licence_policy(session, licence, track)
+    policy = Policy.from_dict(policy_doc)
     info = track_info(session, track)
     try:
         recipe.check_fits(info)
@@ -173,7 +179,7 @@ def verify_upload(
             "uses (" + (", ".join(used) or "none") + ")."
         )
     decision = evaluate(
-        Policy.from_dict(track.policy),
+        policy,
         recipe,
         publishing=True,
         track=info,
@@ -214,7 +220,7 @@ def verify_upload(
         )
     except StyleModelError as exc:
         raise VerificationError(str(exc)) from None
-    measured = heard_reasons(Policy.from_dict(track.policy), levels, company)
+    measured = heard_reasons(policy, levels, company)
     if measured:
         raise VerificationError(
             "The artist's policy does not allow this remix as it sounds: "
@@ -236,6 +242,8 @@ def verify_upload(
         audible_stems=recipe.audible_stems(),
         duration_s=expected_frames / track.sample_rate,
         audio_sha256=audio_sha256,
+        policy_version=policy_version,
+        policy=policy,
     )
 
 

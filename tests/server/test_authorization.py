@@ -298,6 +298,7 @@ ENDPOINTS: dict[str, Call] = {
         actor, "POST", f"/tracks/{TRACK}/state", json={"state": "live"}
     ),
     "GET track audit": _get(f"/tracks/{TRACK}/audit"),
+    "GET track policies": _get(f"/tracks/{TRACK}/policies"),
     "GET my tracks": _get("/tracks?mine=true"),
     "POST unpublished track state": _while(
         lambda w, actor: w.request(actor, "POST", f"/tracks/{TRACK}/state", json={"state": "live"}),
@@ -348,6 +349,7 @@ MATRIX = [
     # States and their audit are the artist's and admins' alone.
     *row("POST track state",                         401, 403, 403, 200, 403, 200),
     *row("GET track audit",                          401, 403, 403, 200, 403, 200),
+    *row("GET track policies",                       401, 403, 403, 200, 403, 200),
     *row("GET my tracks",                            401, 200, 200, 200, 200, 200),
     *row("POST unpublished track state",             401, 404, 404, 200, 404, 200),
 ]
@@ -384,6 +386,7 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("PATCH", "/tracks/{track_id}"),
         ("POST", "/tracks/{track_id}/state"),
         ("GET", "/tracks/{track_id}/audit"),
+        ("GET", "/tracks/{track_id}/policies"),
         ("GET", "/tracks/{track_id}/versions/{version}/stems/{kind}"),
         ("GET", "/models"),
         ("GET", "/models/{model_id}/{version}/manifest"),

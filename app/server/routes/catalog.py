@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 
 from app.core.errors import PolicyError
 from app.core.licence import public_key_b64
-from app.core.policy import Policy
 from app.server.catalog import track_info, visible_tracks
 from app.server.db import Stem, Track, User
 from app.server.deps import PlatformDep, SessionDep, UserDep
+from app.server.policies import current_version, save_policy, versions
 from app.server.track_states import (
     TrackStateError,
     audit,
@@ -69,11 +69,9 @@ def update_track(
     track = _own(session, user, track_id)
     if body.policy is not None:
         try:
-            policy = Policy.from_dict(body.policy).to_dict()
+            save_policy(session, track, user, body.policy)
         except PolicyError as exc:
             raise HTTPException(422, str(exc)) from None
-        audit(session, track, user, "policy", track.policy, policy)
-        track.policy = policy
     for name in ("published", "remix_opt_in", "required_tier"):
         value = getattr(body, name)
         if value is not None:
@@ -102,6 +100,12 @@ def change_state(
     return track_doc(session, track) | {"licences_revoked": revoked}
 
 
+@router.get("/tracks/{track_id}/policies")
+def policy_history(track_id: str, user: UserDep, session: SessionDep) -> list[dict[str, Any]]:
+    """Every version of the track's policy, oldest first (its artist or an admin)."""
+    return versions(session, _own(session, user, track_id))
+
+
 @router.get("/tracks/{track_id}/audit")
 def track_audit(track_id: str, user: UserDep, session: SessionDep) -> list[dict[str, Any]]:
     """Every change to the track, oldest first (its artist or an admin)."""
@@ -120,6 +124,7 @@ def track_doc(session: Any, track: Track) -> dict[str, Any]:
     """The public metadata plus the catalogue flags the window and artists care about."""
     return track_info(session, track).to_dict() | {
         "state": state_of(session, track),
+        "policy_version": current_version(session, track),
         "published": track.published,
         "remix_opt_in": track.remix_opt_in,
         "required_tier": track.required_tier,

@@ -10,7 +10,6 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from app.core.policy import Policy
 from app.core.recipe import styles_of
 from app.server.db import Derivative, Track, User, new_id
 from app.server.deps import PlatformDep, SessionDep, UserDep
@@ -104,7 +103,7 @@ def _verify_and_store(
         raise HTTPException(exc.status, str(exc)) from None
     derivative_id = new_id("drv")
     blob_name = f"derivatives/{derivative_id}.flac"
-    policy = Policy.from_dict(verified.track.policy)
+    policy = verified.policy
     artist = session.get(User, verified.track.artist_id)
     platform.blobs.put(blob_name, audio_bytes)
     try:
@@ -129,6 +128,7 @@ def _verify_and_store(
                 },
                 "stems_used": verified.audible_stems,
                 "source": {"track_id": verified.track.id, "title": verified.track.title},
+                "policy_version": verified.policy_version,
             },
             attribution={
                 "split": policy.revenue_split,
