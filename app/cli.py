@@ -12,6 +12,7 @@
     fanfare devices [--json] | fanfare devices revoke DEVICE_ID
     fanfare models [--track TRACK_ID] [--json]
     fanfare artist tracks [--json] | fanfare artist state TRACK_ID draft|live|paused|withdrawn
+    fanfare artist policy TRACK_ID [--set FILE] [--history] [--json]
     fanfare artist audit TRACK_ID [--json]
 
 These command names and their JSON fields are relied on outside the code: keep them stable.
@@ -106,6 +107,13 @@ def _parser() -> argparse.ArgumentParser:
     state = artist_sub.add_parser("state", help="move a track to draft, live, paused or withdrawn")
     state.add_argument("track_id")
     state.add_argument("state", choices=TRACK_STATES)
+    policy = artist_sub.add_parser(
+        "policy", help="show a track's policy, or save a new version of it from a JSON file"
+    )
+    policy.add_argument("track_id")
+    policy.add_argument("--set", type=Path, metavar="FILE", help="the policy to save (JSON)")
+    policy.add_argument("--history", action="store_true", help="every version, oldest first")
+    policy.add_argument("--json", action="store_true", help="print JSON")
     history = artist_sub.add_parser("audit", help="every change to a track, oldest first")
     history.add_argument("track_id")
     history.add_argument("--json", action="store_true", help="print a JSON array")
@@ -181,6 +189,8 @@ def _artist(args: argparse.Namespace) -> int:
         note = f"; {revoked} fan licence(s) revoked" if revoked else ""
         print(f"{track.info.id}: {track.state_words}{note}.")
         return 0
+    if args.artist_command == "policy":
+        return _artist_policy(studio, args)
     if args.artist_command == "audit":
         entries = studio.track_audit(args.track_id)
         if args.json:
@@ -204,6 +214,44 @@ def _artist(args: argparse.Namespace) -> int:
         print("You have no tracks on this platform.")
     for t in tracks:
         print(f"{t.info.id:24} {t.info.title}  ({t.state_words})")
+    return 0
+
+
+def _json_file(path: Path, what: str) -> Any:
+    """A JSON document from ``path``; FanfareError with a sentence when it cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FanfareError(f"The {what} file {path} cannot be read ({exc.strerror}).") from None
+    except ValueError as exc:
+        raise FanfareError(f"The {what} file {path} is not valid JSON ({exc}).") from None
+
+
+def _artist_policy(studio: Studio, args: argparse.Namespace) -> int:
+    from app.core.policy import Policy, describe_policy
+
+    if args.history:
+        versions = studio.policy_history(args.track_id)
+        if args.json:
+            _print_json(versions)
+            return 0
+        for v in versions:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(v["created_at"]))
+            kinds = sorted(Policy.from_dict(v["policy"]).stems)
+            summary = describe_policy(Policy.from_dict(v["policy"]), "The artist", kinds)
+            print(f"v{v['version']}  {when}  {v['by']}: {summary}")
+        return 0
+    if args.set is not None:
+        track = studio.save_policy(args.track_id, _json_file(args.set, "policy"))
+    else:
+        track = studio.own_track(args.track_id)
+    if args.json:
+        _print_json({"policy_version": track.policy_version, "policy": track.info.policy})
+        return 0
+    saved = "Saved as" if args.set is not None else "Policy"
+    policy = Policy.from_dict(track.info.policy)
+    summary = describe_policy(policy, track.info.artist, track.info.stem_kinds)
+    print(f"{saved} version {track.policy_version} of {track.info.id}: {summary}")
     return 0
 
 

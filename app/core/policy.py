@@ -29,7 +29,7 @@ the stems that allow restyling; ``style_models``, when present, narrows that to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -354,3 +354,36 @@ def _mix_reasons(policy: Policy, recipe: Recipe, publishing: bool) -> list[str]:
     mixes = [audible] + [[k for k in audible if k not in p.mutes] for p in plays]
     reasons += company_reasons(policy, mixes, publishing=publishing)
     return reasons
+
+
+def describe_policy(policy: Policy, artist: str, stem_kinds: Sequence[str]) -> str:
+    """The one line fans see on what ``artist`` allows for a track with ``stem_kinds``."""
+    if not policy.remix:
+        return f"{artist} does not allow remixes of this track."
+    parts = []
+    no_solo = [k for k in stem_kinds if not policy.rule(k).solo]
+    no_mute = [k for k in stem_kinds if not policy.rule(k).mute]
+    if no_solo:
+        parts.append(f"{', '.join(no_solo)} can't be heard alone")
+    if no_mute:
+        parts.append(f"{', '.join(no_mute)} can't be muted")
+    high = policy.gain_db_range[1]
+    parts.append(f"faders up to {high:+g} dB")
+    low_t, high_t = policy.tempo_ratio_range
+    if (low_t, high_t) != (1.0, 1.0):
+        parts.append(f"tempo {low_t:.0%}–{high_t:.0%}")
+    low_k, high_k = policy.key_shift_range
+    if (low_k, high_k) != (0, 0):
+        parts.append(f"key {low_k:+d} to {high_k:+d} semitones")
+    if policy.style_families:
+        parts.append(f"style models: {', '.join(policy.style_families)}")
+    if policy.publish:
+        count = policy.min_audible_stems
+        parts.append(
+            f"remixes may be published with at least {count} stem{'s' if count != 1 else ''}"
+        )
+        parts.append("downloadable" if policy.downloadable else "walled: remixes stay on Fanfare")
+    else:
+        parts.append("remixes may not be published")
+    split = ", ".join(f"{who} {share:.0%}" for who, share in policy.revenue_split.items())
+    return f"{artist} allows remixes: " + "; ".join(parts) + f". Revenue: {split}."

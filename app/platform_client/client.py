@@ -138,6 +138,18 @@ class PlatformClient:
         ``licences_revoked``."""
         return dict(self._json("POST", f"/tracks/{_seg(track_id)}/state", json={"state": state}))
 
+    def save_policy(self, track_id: str, policy: dict[str, Any]) -> dict[str, Any]:
+        """Save one of the artist's tracks' policy as its next version; the track document."""
+        return dict(self._json("PATCH", f"/tracks/{_seg(track_id)}", json={"policy": policy}))
+
+    def own_track(self, track_id: str) -> dict[str, Any]:
+        """One track's document (with ``state`` and ``policy_version``)."""
+        return dict(self._json("GET", f"/tracks/{_seg(track_id)}"))
+
+    def policy_history(self, track_id: str) -> list[dict[str, Any]]:
+        """Every version of one of the artist's tracks' policy, oldest first."""
+        return [dict(v) for v in self._json("GET", f"/tracks/{_seg(track_id)}/policies")]
+
     def track_audit(self, track_id: str) -> list[dict[str, Any]]:
         """Every change to one of the artist's tracks, oldest first."""
         return [dict(entry) for entry in self._json("GET", f"/tracks/{_seg(track_id)}/audit")]

@@ -30,6 +30,7 @@ class OwnTrack:
     info: TrackInfo
     state: str  # draft, live, paused or withdrawn
     required_tier: str
+    policy_version: int = 1
 
     @property
     def state_words(self) -> str:
@@ -47,6 +48,7 @@ class OwnTrack:
                 info=TrackInfo.from_dict(doc),
                 state=str(doc["state"]),
                 required_tier=str(doc.get("required_tier", "free")),
+                policy_version=int(doc.get("policy_version", 1)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise FanfareError(f"The platform sent a malformed track ({exc}).") from None

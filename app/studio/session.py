@@ -283,6 +283,27 @@ class Studio:
         doc = self._signed(lambda: self.client.set_track_state(track_id, state))
         return OwnTrack.from_doc(doc), int(doc.get("licences_revoked", 0))
 
+    def own_track(self, track_id: str) -> OwnTrack:
+        """One of this artist's tracks as it stands (its policy in ``info.policy``)."""
+        self._require_sign_in()
+        return OwnTrack.from_doc(self._signed(lambda: self.client.own_track(track_id)))
+
+    def save_policy(self, track_id: str, policy: dict[str, Any]) -> OwnTrack:
+        """Save a policy for one of this artist's tracks as its next version.
+
+        Raises:
+            PolicyError: it does not parse (checked here first, in the same words).
+            PlatformError: the platform refused it (a contradiction with the track).
+        """
+        self._require_sign_in()
+        Policy.from_dict(policy)
+        return OwnTrack.from_doc(self._signed(lambda: self.client.save_policy(track_id, policy)))
+
+    def policy_history(self, track_id: str) -> list[dict[str, Any]]:
+        """Every version of a track's policy: ``version``, ``created_at``, ``by``, ``policy``."""
+        self._require_sign_in()
+        return self._signed(lambda: self.client.policy_history(track_id))
+
     def track_audit(self, track_id: str) -> list[dict[str, Any]]:
         """Every change to one of this artist's tracks: ``at``, ``actor``, ``field``, ``old``,
         ``new``, oldest first."""

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import FanfareError
+from app.core.policy import describe_policy
 from app.studio.open_track import OpenTrack
 from app.studio.preferences import BUFFERINGS, buffering_named
 from app.studio.status import Notice, PlaybackStatus, StripMix, StyleAdjusted
@@ -53,31 +54,7 @@ def transposed(key: str, semitones: int) -> str:
 
 def policy_summary(track: OpenTrack) -> str:
     """One line on what the artist allows, in the artist's favour of plain words."""
-    policy = track.policy
-    parts = []
-    no_solo = [k for k in track.info.stem_kinds if not policy.rule(k).solo]
-    no_mute = [k for k in track.info.stem_kinds if not policy.rule(k).mute]
-    if no_solo:
-        parts.append(f"{', '.join(no_solo)} can't be heard alone")
-    if no_mute:
-        parts.append(f"{', '.join(no_mute)} can't be muted")
-    high = policy.gain_db_range[1]
-    parts.append(f"faders up to {high:+g} dB")
-    low_t, high_t = policy.tempo_ratio_range
-    if (low_t, high_t) != (1.0, 1.0):
-        parts.append(f"tempo {low_t:.0%}–{high_t:.0%}")
-    low_k, high_k = policy.key_shift_range
-    if (low_k, high_k) != (0, 0):
-        parts.append(f"key {low_k:+d} to {high_k:+d} semitones")
-    if policy.publish:
-        count = policy.min_audible_stems
-        parts.append(
-            f"remixes may be published with at least {count} stem{'s' if count != 1 else ''}"
-        )
-    else:
-        parts.append("remixes may not be published")
-    split = ", ".join(f"{who} {share:.0%}" for who, share in policy.revenue_split.items())
-    return f"{track.info.artist} allows remixes: " + "; ".join(parts) + f". Revenue: {split}."
+    return describe_policy(track.policy, track.info.artist, track.info.stem_kinds)
 
 
 class TrackView(QWidget):

@@ -227,3 +227,29 @@ def test_an_artist_lists_pauses_and_audits_their_tracks(platform_url: str) -> No
     assert "cannot go back to draft" in back.stderr
     fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
     assert fanfare("artist", "tracks").stdout.strip() == "You have no tracks on this platform."
+
+
+def test_an_artist_reads_and_saves_a_policy_from_the_command_line(
+    platform_url: str, tmp_path: Path
+) -> None:
+    fanfare(
+        "login", "--platform", platform_url, "--user", "nova-lane", "--password", "fanfare-demo"
+    )
+    shown = fanfare("artist", "policy", "neon-harbour").stdout
+    assert shown.startswith("Policy version 1 of neon-harbour: Nova Lane allows remixes: lead")
+    policy = json.loads(fanfare("artist", "policy", "neon-harbour", "--json").stdout)["policy"]
+    too_many = tmp_path / "six.json"
+    too_many.write_text(json.dumps(policy | {"min_audible_stems": 6}))
+    refused = fanfare("artist", "policy", "neon-harbour", "--set", str(too_many), ok=False)
+    assert "asks for 6 stems audible, and the track has 5" in refused.stderr
+    three = tmp_path / "three.json"
+    three.write_text(json.dumps(policy | {"min_audible_stems": 3}))
+    saved = fanfare("artist", "policy", "neon-harbour", "--set", str(three)).stdout
+    assert saved.startswith("Saved as version 2 of neon-harbour:")
+    assert "published with at least 3 stems" in saved
+    history = json.loads(fanfare("artist", "policy", "neon-harbour", "--history", "--json").stdout)
+    assert [v["version"] for v in history] == [1, 2]
+    missing = fanfare(
+        "artist", "policy", "neon-harbour", "--set", str(tmp_path / "no.json"), ok=False
+    )
+    assert "cannot be read" in missing.stderr

@@ -129,8 +129,10 @@ def test_an_artist_pauses_a_track_from_my_tracks(
     qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
     window.change_state("paper-moons", "paused")
     qtbot.waitUntil(
-        lambda: window.own_tracks.count() == 2
-        and window.own_tracks.item(1).text() == "Paper Moons\npaused: no new remixes",
+        lambda: (
+            window.own_tracks.count() == 2
+            and window.own_tracks.item(1).text() == "Paper Moons\npaused: no new remixes"
+        ),
         timeout=WAIT_MS,
     )
     assert "“Paper Moons” is paused: no new remixes." in window.statusBar().currentMessage()
