@@ -171,9 +171,15 @@ class PlatformClient:
             raise PlatformError("The platform ignored a resume request.", response.status_code)
         return response.content
 
-    def licence(self, track_id: str, device_id: str) -> bytes:
-        """Request a licence for this device; returns the signed licence bytes."""
-        body = {"track_id": track_id, "device_id": device_id}
+    def licence(
+        self, track_id: str, device_id: str, preview_policy: dict[str, Any] | None = None
+    ) -> bytes:
+        """Request a licence for this device; returns the signed licence bytes.
+
+        ``preview_policy``: the track's artist previews this draft policy (no publishing)."""
+        body: dict[str, Any] = {"track_id": track_id, "device_id": device_id}
+        if preview_policy is not None:
+            body["preview_policy"] = preview_policy
         return self._request("POST", "/licences", json=body).content
 
     def renew_licence(self, licence_id: str) -> bytes:

@@ -160,13 +160,16 @@ class PolicyVersion(Base):
 
 
 class LicenceTerms(Base):
-    """The policy version a licence was issued under (a table of its own, so that a database
-    made before it gains it without a migration; a licence without a row is under the
-    track's first version)."""
+    """The policy a licence was issued under: its version, or an artist's draft (a table of its
+    own, so that a database made before it gains it without a migration; a licence without a
+    row is under the track's first version)."""
 
     __tablename__ = "licence_terms"
     licence_id: Mapped[str] = mapped_column(ForeignKey("licences.id"), primary_key=True)
     policy_version: Mapped[int] = mapped_column(Integer)
+    #: An artist's preview: the draft policy it was issued under (nothing made under it is
+    #: published; a renewal previews the same draft). None for a fan's licence.
+    preview_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Stem(Base):

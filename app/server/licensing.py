@@ -63,22 +63,29 @@ def issue_licence(
     track: Track,
     *,
     ttl_s: int,
+    preview: Policy | None = None,
 ) -> bytes:
     """Record and sign a licence for (user, device, current track version); returns its bytes.
+
+    ``preview``: the track's artist (or an admin) previews a draft policy: the licence carries
+    the draft and its rights, but no right to publish, so nothing made under it is published.
 
     The device's security level bounds it: below the policy's minimum there is no licence;
     a weaker device gets a shorter one and a shorter offline grace, and none at all below the
     policy's minimum for offline use (``LEVEL_TERMS_S``).
     """
     check_entitlement(user, track)
-    policy = Policy.from_dict(track.policy)
+    if preview is not None and user.role != "admin" and user.id != track.artist_id:
+        raise EntitlementError("Only the track's artist can preview a draft of its policy.")
+    policy = preview or Policy.from_dict(track.policy)
     version = current_version(session, track)
     level = security_level(session, device)
     if level < policy.min_security_level:
         raise EntitlementError(refusal(policy.min_security_level, level, "this track"))
     longest_s, grace_s = LEVEL_TERMS_S[level]
     ttl_s = min(ttl_s, longest_s)
-    grace_s = min(grace_s, ttl_s) if level >= policy.offline_min_security_level else 0
+    offline = level >= policy.offline_min_security_level and preview is None
+    grace_s = min(grace_s, ttl_s) if offline else 0  # a preview is never kept offline
     issued = now_s()
     licence_id = new_id("lic")
     stems = stems_of(session, track)
@@ -94,7 +101,7 @@ def issue_licence(
         device=device.id,
         track=track.id,
         track_version=track.version,
-        policy=dict(track.policy),
+        policy=policy.to_dict(),
         issued_at=issued,
         not_before=issued - 300,  # tolerate a client clock a few minutes behind
         expires_at=issued + ttl_s,
@@ -103,7 +110,7 @@ def issue_licence(
         rights={
             "play": True,
             "remix": policy.remix,
-            "publish": policy.publish,
+            "publish": policy.publish and preview is None,
             "restyle": policy.remix and bool(policy.style_families),
         },
         sealed_keys={},
@@ -129,7 +136,13 @@ def issue_licence(
         )
     )
     session.flush()  # the licence before the row that refers to it
-    session.add(LicenceTerms(licence_id=licence_id, policy_version=version))
+    session.add(
+        LicenceTerms(
+            licence_id=licence_id,
+            policy_version=version,
+            preview_policy=preview.to_dict() if preview is not None else None,
+        )
+    )
     session.commit()
     return data
 

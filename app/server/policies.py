@@ -41,6 +41,12 @@ def licence_policy(session: Session, licence: Licence, track: Track) -> tuple[in
     return version, policy_at(session, track, version)
 
 
+def is_preview(session: Session, licence: Licence) -> bool:
+    """Whether ``licence`` is an artist's preview of a draft policy."""
+    terms = session.get(LicenceTerms, licence.id)
+    return terms is not None and terms.preview_policy is not None
+
+
 def save_policy(session: Session, track: Track, actor: User, doc: Any) -> int:
     """Check ``doc`` against the track and save it as the next version (audited); returns the
     version. Raises PolicyError with the sentence of the first thing wrong."""

@@ -41,7 +41,7 @@ from app.server.catalog import track_info
 from app.server.db import Device, Licence, Track, User, now_s
 from app.server.ingest import stems_of
 from app.server.licensing import EntitlementError, check_entitlement
-from app.server.policies import licence_policy
+from app.server.policies import is_preview, licence_policy
 from app.server.style_models import PackageCache
 from app.server.style_models import offered as style_offered
 from app.server.vaultkeys import stem_key_purpose, unwrap
@@ -163,6 +163,12 @@ def verify_upload(
     ):
         raise VerificationError("The provenance record's AI disclosure is malformed.")
 
+    if is_preview(session, licence):
+        raise VerificationError(
+            "This remix was made in an artist's preview of a draft policy; previews are not "
+            "published.",
+            403,
+        )
     # The terms the licence was issued under: a policy saved since applies from renewal on.
     policy_version, policy_doc = licence_policy(session, licence, track)
     policy = Policy.from_dict(policy_doc)

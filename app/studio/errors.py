@@ -28,3 +28,7 @@ class ProfileError(FanfareError):
 
 class PreferencesError(FanfareError):
     """A preference took effect but could not be saved for the next start."""
+
+
+class PreviewNotPublishedError(FanfareError):
+    """A remix made in an artist's preview of a draft policy cannot be published."""

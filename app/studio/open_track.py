@@ -32,6 +32,7 @@ from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
 from app.engine.output import Buffering, Player, TransportState
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
+from app.studio.errors import PreviewNotPublishedError
 from app.studio.permissions import StylePermissions
 from app.studio.services import TrackServices
 from app.studio.status import (
@@ -74,12 +75,15 @@ class OpenTrack:
         *,
         offline: bool = False,
         resources: list[Any] | None = None,
+        preview: bool = False,
     ) -> None:
         self._services = services
         self._resources = resources or []  # closed with the track (the open cache files)
         self.info = info
         self.licence = licence
         self.offline = offline
+        #: The artist's preview of a draft policy: everything a fan could do, but no publishing.
+        self.preview = preview
         self.policy = Policy.from_dict(licence.policy)
         self.recipe = Recipe.default_for(info)
         self._stems = stems
@@ -490,6 +494,10 @@ class OpenTrack:
         recipe = recipe or self.recipe
         if title:
             recipe = recipe.with_title(title)
+        if self.preview:
+            raise PreviewNotPublishedError(
+                "This is a preview of your draft policy: what you make here is not published."
+            )
         self.licence.check_time(time.time())
         self.licence.require("publish")
         recipe.check_fits(self.info)

@@ -389,9 +389,17 @@ class Studio:
         forget_device_keys(self.secrets, self._key_account(self.profile.user_name))
         self._keys = None
 
-    def open_track(self, track_id: str, progress: Progress = quiet) -> OpenTrack:
+    def open_track(
+        self,
+        track_id: str,
+        progress: Progress = quiet,
+        preview_policy: dict[str, Any] | None = None,
+    ) -> OpenTrack:
         """License, download (or reuse the encrypted cache) and open the stems: decrypted and
         decoded in memory, on demand, as they play.
+
+        ``preview_policy``: the track's artist opens it as a fan would under this draft policy:
+        the same controls and refusals, and nothing made can be published.
 
         Raises:
             NotSignedInError, PlatformError subclasses, LicenceError and BundleError subclasses,
@@ -404,9 +412,11 @@ class Studio:
             progress("Checking revocations", 0.03)
             self.sync_revocations()
             progress("Requesting a licence", 0.05)
-            licence = self._licence(info)
+            licence = self._licence(info, preview_policy)
             offline = False
         except PlatformUnreachableError as exc:
+            if preview_policy is not None:  # a preview is made by the platform, online
+                raise
             info, licence = self._offline_licence(track_id, exc)
             offline = True
         files: dict[str, BlobFile] = {}
@@ -437,7 +447,13 @@ class Studio:
         progress("Ready", 1.0)
         sources = {kind: EncodedSource(s.open, s.frames) for kind, s in stems.items()}
         track = OpenTrack(
-            self, info, licence, sources, offline=offline, resources=list(files.values())
+            self,
+            info,
+            licence,
+            sources,
+            offline=offline,
+            resources=list(files.values()),
+            preview=preview_policy is not None,
         )
         self._open_tracks.add(track)
         return track
@@ -477,8 +493,9 @@ class Studio:
             self.licences.discard(self._scope, info.id)
         return licence
 
-    def _licence(self, info: TrackInfo) -> Licence:
-        data = self._signed(lambda: self.client.licence(info.id, self.profile.device_id))
+    def _licence(self, info: TrackInfo, preview_policy: dict[str, Any] | None = None) -> Licence:
+        device = self.profile.device_id
+        data = self._signed(lambda: self.client.licence(info.id, device, preview_policy))
         return self.verify_licence(data, info)
 
     def renew_licence(self, licence: Licence, info: TrackInfo) -> Licence:

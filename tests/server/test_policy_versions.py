@@ -5,6 +5,7 @@ sentences before anything is saved."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,43 @@ def test_a_contradiction_is_refused_as_a_sentence_and_nothing_is_saved(
     after = artist.get(f"/tracks/{TRACK}").json()
     assert (after["policy"], after["policy_version"]) == (before["policy"], 1)
     assert artist.get(f"/tracks/{TRACK}/audit").json() == []
+
+
+def _preview(client: TestClient, who: Fan, draft: dict[str, Any]) -> Any:
+    body = {"track_id": TRACK, "device_id": who.device_id, "preview_policy": draft}
+    return client.post(f"{API}/licences", headers=who.headers, json=body)
+
+
+def test_only_the_artist_previews_a_draft_and_nothing_made_in_it_is_published(
+    client: TestClient, studio: Studio
+) -> None:
+    from app.core.licence import verify_licence
+    from tests.helpers.platform import pinned_keys
+
+    artist = Fan.sign_in(client, "nova-lane", studio.keys)
+    fan = Fan.sign_in(client, "fan2")
+    live = artist.get(f"/tracks/{TRACK}").json()["policy"]
+    draft = live | {"min_audible_stems": 3, "tempo_ratio_range": [0.9, 1.1]}
+    answer = _preview(client, artist, draft)
+    assert answer.status_code == 201, answer.text
+    licence = verify_licence(answer.content, pinned_keys(client), now=time.time())
+    assert licence.policy["min_audible_stems"] == 3 and licence.policy["tempo_ratio_range"] == [
+        0.9,
+        1.1,
+    ]
+    assert licence.rights["publish"] is False and licence.offline_grace_s == 0
+    # The live policy is untouched, and a fan cannot preview.
+    assert artist.get(f"/tracks/{TRACK}").json()["policy_version"] == 1
+    refused = _preview(client, fan, draft)
+    assert refused.status_code == 403 and "Only the track's artist" in refused.json()["detail"]
+    contradiction = _preview(client, artist, live | {"min_audible_stems": 9})
+    assert contradiction.status_code == 422
+    # A remix signed under the preview licence, even one the draft allows, is not published.
+    recipe = drums_down(studio)
+    audio = studio.flac(recipe)
+    upload = artist.upload(recipe, audio, artist.provenance(recipe, audio, licence))
+    assert upload.status_code == 403 and "preview" in upload.json()["detail"]
+    # Renewed, it is the same draft's preview.
+    renewed = client.post(f"{API}/licences/{licence.licence_id}/renew", headers=artist.headers)
+    again = verify_licence(renewed.content, pinned_keys(client), now=time.time())
+    assert again.policy["min_audible_stems"] == 3 and again.rights["publish"] is False

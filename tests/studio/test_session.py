@@ -278,3 +278,52 @@ def test_a_second_account_on_this_computer_enrols_as_its_own_device(
     # Back as the fan: the fan's keys again, so the same device.
     studio.logout()
     assert studio.login("fan", embedded.demo_password).device_id == fan_device
+
+
+def test_the_artist_previews_a_draft_exactly_as_a_fan_will_meet_it(embedded: Any) -> None:
+    from app.core.policy import Policy
+    from app.studio.errors import PreviewNotPublishedError
+
+    artist = Studio(embedded.url)
+    artist.login("nova-lane", embedded.demo_password)
+    live = artist.own_track("neon-harbour").info.policy
+    draft = live | {
+        "tempo_ratio_range": [0.9, 1.1],
+        "key_shift_range": [-1, 1],
+        "min_audible_stems": 3,
+        "stems": {"lead": {"solo": True}, "drums": {"solo": False, "mute": False}},
+    }
+    preview = artist.open_track("neon-harbour", preview_policy=draft)
+    assert preview.preview and Policy.from_dict(preview.licence.policy) == Policy.from_dict(draft)
+    base = preview.recipe
+    tries = [
+        base.with_tempo(ratio=1.2),
+        base.with_tempo(key_shift=2),
+        base.with_stem("drums", mute=True),
+        base.with_stem("bass", mute=True).with_stem("keys", mute=True).with_stem("pad", mute=True),
+        base.with_stem("lead", solo=True),
+        base.with_stem("drums", gain_db=-3.0),
+    ]
+
+    def reasons(track: Any) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+        """What the window greys out, and what publishing refuses, for each try."""
+        return [(track.check(r).reasons, track.check(r, publishing=True).reasons) for r in tries]
+
+    seen = reasons(preview)
+    assert all(editing for editing, _ in seen[:3])  # refused while remixing, with reasons
+    assert not seen[3][0] and seen[3][1]  # one stem left: played, but not published
+    assert not seen[4][0] and seen[4][1]  # the lead alone: allowed by the draft, not published
+    assert seen[5] == ((), ())  # allowed under the draft
+    with pytest.raises(PreviewNotPublishedError, match="preview of your draft"):
+        preview.publish(title="Not from a preview")
+    preview.close()
+    # Saved, the draft is what a fan meets: the same refusals, word for word.
+    artist.save_policy("neon-harbour", draft)
+    fan = Studio(embedded.url)
+    fan.login("fan", embedded.demo_password)
+    fans = fan.open_track("neon-harbour")
+    assert not fans.preview
+    assert reasons(fans) == seen
+    fans.close()
+    fan.close()
+    artist.close()

@@ -8,10 +8,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
+from app.core.errors import PolicyError
+from app.core.policy import Policy
 from app.server.accounts import token_device
-from app.server.db import Device, Track, User, now_s
+from app.server.db import Device, LicenceTerms, Track, User, now_s
 from app.server.db import Licence as LicenceRow
 from app.server.deps import PlatformDep, SessionDep, TokenDep, UserDep, require_admin
+from app.server.ingest import stems_of
 from app.server.licensing import EntitlementError, issue_licence, revocation_list
 
 router = APIRouter(tags=["licences"])
@@ -20,6 +23,8 @@ router = APIRouter(tags=["licences"])
 class LicenceRequest(BaseModel):
     track_id: str = Field(min_length=1, max_length=64)
     device_id: str = Field(min_length=1, max_length=64)
+    #: The track's artist previewing a draft policy (``licensing.issue_licence``).
+    preview_policy: dict[str, Any] | None = None
 
 
 def _rate_limited(platform: Any, user: User) -> None:
@@ -32,7 +37,13 @@ def _rate_limited(platform: Any, user: User) -> None:
 
 
 def _issue(
-    session: Any, platform: Any, user: User, token: str, device_id: str, track_id: str
+    session: Any,
+    platform: Any,
+    user: User,
+    token: str,
+    device_id: str,
+    track_id: str,
+    preview: dict[str, Any] | None = None,
 ) -> Response:
     device = session.get(Device, device_id)
     if device is None or device.user_id != user.id:
@@ -45,6 +56,15 @@ def _issue(
     track = session.get(Track, track_id)
     if track is None:
         raise HTTPException(404, f"There is no track '{track_id}'.")
+    draft = None
+    if preview is not None:
+        try:
+            draft = Policy.from_dict(preview)
+        except PolicyError as exc:
+            raise HTTPException(422, str(exc)) from None
+        problems = draft.contradictions([s.kind for s in stems_of(session, track)])
+        if problems:
+            raise HTTPException(422, "This draft contradicts itself: " + "; ".join(problems) + ".")
     try:
         data = issue_licence(
             session,
@@ -54,6 +74,7 @@ def _issue(
             device,
             track,
             ttl_s=platform.config.licence_ttl_s,
+            preview=draft,
         )
     except EntitlementError as exc:
         raise HTTPException(exc.status, str(exc)) from None
@@ -69,7 +90,9 @@ def request_licence(
     platform: PlatformDep,
 ) -> Response:
     _rate_limited(platform, user)
-    return _issue(session, platform, user, token, body.device_id, body.track_id)
+    return _issue(
+        session, platform, user, token, body.device_id, body.track_id, body.preview_policy
+    )
 
 
 def _own_licence(session: Any, user: User, licence_id: str) -> LicenceRow:
@@ -90,7 +113,9 @@ def renew_licence(
         raise HTTPException(403, "Only the licence's holder can renew it.")
     if row.revoked:
         raise HTTPException(403, "This licence has been revoked and cannot be renewed.")
-    return _issue(session, platform, user, token, row.device_id, row.track_id)
+    terms = session.get(LicenceTerms, row.id)
+    preview = terms.preview_policy if terms is not None else None  # the same draft again
+    return _issue(session, platform, user, token, row.device_id, row.track_id, preview)
 
 
 @router.post("/licences/{licence_id}/revoke")
