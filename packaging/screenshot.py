@@ -5,7 +5,9 @@
 
 FANFARE_SHOT_FX, FANFARE_SHOT_STYLE, FANFARE_SHOT_ARRANGE, FANFARE_SHOT_PUBLISH (a remix the
 platform refuses) or FANFARE_SHOT_SIGN_IN also grab that dialog, beside OUT.png;
-FANFARE_SHOT_ACCOUNT=nova-lane signs in as that demo account (an artist: My tracks).
+FANFARE_SHOT_ACCOUNT=nova-lane signs in as that demo account (an artist: My tracks), and with
+it FANFARE_SHOT_POLICY=1 opens the policy editor and previews a draft as a fan;
+FANFARE_SHOT_SIZE=1280x800 sizes the window.
 
 Runs the embedded platform in a temporary data folder, opens a track, moves a few faders, plays
 for a moment (when an audio device exists) and saves the window as a PNG.
@@ -44,9 +46,27 @@ def main() -> int:
         Connection(embedded.start(private=True), account, embedded.demo_password)
     )
     window = MainWindow()
+    if os.environ.get("FANFARE_SHOT_SIZE"):
+        width, height = (int(n) for n in os.environ["FANFARE_SHOT_SIZE"].split("x"))
+        window.resize(width, height)
     window.show()
     window.set_studio(studio)
-    window.open_track(track_id)
+    if os.environ.get("FANFARE_SHOT_POLICY"):
+        # The artist's editor, a draft that lets the lead be heard alone, previewed as a fan.
+        window.edit_policy(track_id)
+
+        def preview() -> None:
+            editor = window.policy_editor
+            if editor is None:
+                QTimer.singleShot(100, preview)
+                return
+            editor.stem_boxes["lead"][0].setChecked(True)
+            editor.tempo_low.setValue(90)
+            editor.preview_button.click()
+
+        QTimer.singleShot(300, preview)
+    else:
+        window.open_track(track_id)
 
     def shoot() -> None:
         if window.view is None:
@@ -98,6 +118,8 @@ def main() -> int:
         if window.view is not None and window.view.styles:
             dialog = next(iter(window.view.styles.values()))
             dialog.grab().save(str(out.with_name(out.stem + "-style.png")))
+        if window.policy_editor is not None:
+            window.policy_editor.grab().save(str(out.with_name(out.stem + "-policy.png")))
         if window.view is not None and window.view.publish_dialog is not None:
             window.view.publish_dialog.grab().save(str(out.with_name(out.stem + "-publish.png")))
         if window.view is not None and window.view.arrangement_dialog is not None:

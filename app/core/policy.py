@@ -375,6 +375,7 @@ def describe_policy(policy: Policy, artist: str, stem_kinds: Sequence[str]) -> s
     low_k, high_k = policy.key_shift_range
     if (low_k, high_k) != (0, 0):
         parts.append(f"key {low_k:+d} to {high_k:+d} semitones")
+    parts.append(f"effects: {', '.join(policy.effects)}" if policy.effects else "no effects")
     if policy.style_families:
         parts.append(f"style models: {', '.join(policy.style_families)}")
     if policy.publish:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from app.studio.artist import OwnTrack
     from app.studio.open_track import OpenTrack
     from app.studio.session import Studio
+    from app.ui.policy_editor import PolicyEditor
     from app.ui.track_view import TrackView
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.resize(1180, 720)
         self.studio: Studio | None = None
         self.view: TrackView | None = None
+        self.policy_editor: PolicyEditor | None = None
         self._opening = False
 
         sidebar = QFrame()
@@ -217,6 +219,9 @@ class MainWindow(QMainWindow):
         if item is None or self.studio is None:
             return
         menu = QMenu(self)
+        track_id = str(item.data(TRACK_ID_ROLE))
+        menu.addAction("Edit policy…").triggered.connect(lambda: self.edit_policy(track_id))
+        menu.addSeparator()
         current = str(item.data(STATE_ROLE))
         for state, text in STATE_ACTIONS:
             action = menu.addAction(text)
@@ -225,6 +230,42 @@ class MainWindow(QMainWindow):
         chosen = menu.exec(self.own_tracks.viewport().mapToGlobal(where))
         if chosen is not None:
             self.change_state(str(item.data(TRACK_ID_ROLE)), str(chosen.data()))
+
+    def edit_policy(self, track_id: str) -> None:
+        """The policy editor for one of the artist's tracks, as the platform has it now."""
+        assert self.studio is not None
+        studio = self.studio
+        run_task(lambda: studio.own_track(track_id), self._show_policy_editor, self.show_error)
+
+    def _show_policy_editor(self, track: OwnTrack) -> None:
+        from app.ui.policy_editor import PolicyEditor
+
+        if self.policy_editor is not None:
+            self.policy_editor.close()
+        self.policy_editor = editor = PolicyEditor(track, self)
+        editor.preview.connect(lambda track_id, draft: self.open_track(track_id, draft))
+        editor.save.connect(self._save_policy)
+        editor.show()
+
+    def _save_policy(self, track_id: str, draft: dict[str, Any]) -> None:
+        assert self.studio is not None
+        studio = self.studio
+
+        def saved(track: OwnTrack) -> None:
+            if self.policy_editor is not None:
+                self.policy_editor.close()
+                self.policy_editor = None
+            self.refresh_catalogue(
+                then=f"“{track.info.title}”: policy version {track.policy_version} saved; new "
+                "licences carry it, licences in force keep theirs until they renew."
+            )
+
+        def refused(error: BaseException) -> None:
+            if self.policy_editor is not None:
+                self.policy_editor.error.setText(describe(error))
+                self.policy_editor.error.setVisible(True)
+
+        run_task(lambda: studio.save_policy(track_id, draft), saved, refused)
 
     def change_state(self, track_id: str, state: str) -> None:
         """Move one of the artist's tracks to ``state`` (withdrawing asks first)."""
@@ -253,7 +294,8 @@ class MainWindow(QMainWindow):
             return
         self.open_track(track_id)
 
-    def open_track(self, track_id: str) -> None:
+    def open_track(self, track_id: str, preview_policy: dict[str, Any] | None = None) -> None:
+        """Open a track to remix; ``preview_policy``: the artist's preview of a draft."""
         assert self.studio is not None
         studio = self.studio
         self._opening = True
@@ -262,7 +304,7 @@ class MainWindow(QMainWindow):
         self.loading_bar.setValue(0)
         self.stack.setCurrentIndex(1)
         run_task(
-            lambda progress: studio.open_track(track_id, progress),
+            lambda progress: studio.open_track(track_id, progress, preview_policy),
             self._show_track,
             self._open_failed,
             self._loading_progress,

@@ -22,6 +22,8 @@ QFrame#sidebar {{ background: {SURFACE}; border-right: 1px solid #2d3038; }}
 QLabel#brand {{ font-size: 17pt; font-weight: 700; color: {ACCENT}; padding: 4px 2px; }}
 QLabel#dim, QLabel#status {{ color: {TEXT_DIM}; }}
 QLabel#error {{ color: #ff8a7a; }}
+QLabel#banner {{ background: #3a2a12; color: #ffd9a8; border: 1px solid {ACCENT};
+    border-radius: 6px; padding: 8px 12px; }}
 QLabel#trackTitle {{ font-size: 20pt; font-weight: 700; }}
 QLabel#trackMeta {{ color: {TEXT_DIM}; font-size: 10.5pt; }}
 QLabel#policy {{ color: {TEXT_DIM}; background: {SURFACE}; border-radius: 6px; padding: 6px 10px; }}
@@ -33,6 +35,13 @@ QListWidget::item:hover {{ background: #24262d; }}
 QListWidget::indicator {{ width: 14px; height: 14px; border: 1px solid #6c717d;
     border-radius: 3px; background: #0f1013; }}
 QListWidget::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
+QCheckBox::indicator, QRadioButton::indicator {{ width: 13px; height: 13px;
+    border: 1px solid #6c717d; background: {SURFACE}; }}
+QCheckBox::indicator {{ border-radius: 3px; }}
+QRadioButton::indicator {{ border-radius: 7px; }}
+QCheckBox::indicator:checked, QRadioButton::indicator:checked {{ background: {ACCENT};
+    border-color: {ACCENT}; }}
+QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{ border-color: #3a3d45; }}
 QFrame#strip {{ background: {SURFACE}; border-radius: 8px; }}
 QFrame#masterStrip {{ background: {SURFACE_HIGH}; border-radius: 8px; border: 1px solid #383c46; }}
 QLabel#stripName {{ font-weight: 600; font-size: 10.5pt; }}

@@ -71,6 +71,16 @@ class TrackView(QWidget):
         layout.setContentsMargins(24, 18, 24, 14)
         layout.setSpacing(12)
 
+        #: Shown in an artist's preview of a draft policy, above everything else.
+        self.preview_banner: QLabel | None = None
+        if track.preview:
+            self.preview_banner = QLabel(
+                "<b>Preview</b> — this is what fans could do under your draft policy: the same "
+                "controls, the same refusals. Nothing made here is published."
+            )
+            self.preview_banner.setObjectName("banner")
+            self.preview_banner.setWordWrap(True)
+            layout.addWidget(self.preview_banner)
         title = QLabel(info.title)
         title.setObjectName("trackTitle")
         self.meta = QLabel()
@@ -144,7 +154,9 @@ class TrackView(QWidget):
         self.transport.buffer_changed.connect(self._set_buffer)
         self.publish_button = QPushButton("Publish remix…")
         self.publish_button.setObjectName("primary")
-        self.publish_button.setEnabled(track.policy.publish)
+        self.publish_button.setEnabled(track.policy.publish and not track.preview)
+        if track.preview:
+            self.publish_button.setToolTip("A preview is not published.")
         self.publish_button.clicked.connect(self.open_publish)
         self.arrange_button = QPushButton("Arrange…")
         self.arrange_button.setEnabled(bool(info.sections))

@@ -136,3 +136,46 @@ def test_an_artist_pauses_a_track_from_my_tracks(
         timeout=WAIT_MS,
     )
     assert "“Paper Moons” is paused: no new remixes." in window.statusBar().currentMessage()
+
+
+def test_the_artist_edits_a_policy_previews_it_as_a_fan_and_saves_it(
+    qtbot, bare_window: MainWindow, embedded: Any
+) -> None:
+    window = bare_window
+    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
+    accounts = Accounts(window, connection)
+    accounts.opened(_open_studio(connection))
+    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    window.edit_policy("neon-harbour")
+    qtbot.waitUntil(lambda: window.policy_editor is not None, timeout=WAIT_MS)
+    editor = window.policy_editor
+    assert "lead can't be heard alone" in editor.summary.text()
+    assert editor.save_button.text() == "Save as version 2"
+    # An upside-down range is a sentence, and nothing can be saved or previewed.
+    editor.tempo_low.setValue(120)
+    editor.tempo_high.setValue(90)
+    assert editor.error.isVisible() and "reversed" in editor.error.text()
+    assert not editor.save_button.isEnabled() and not editor.preview_button.isEnabled()
+    editor.tempo_low.setValue(90)
+    editor.tempo_high.setValue(110)
+    # The line fans will read follows the controls.
+    editor.stem_boxes["lead"][0].setChecked(True)  # the lead may be heard alone
+    assert not editor.error.isVisible()
+    assert "lead can't be heard alone" not in editor.summary.text()
+    assert "tempo 90%–110%" in editor.summary.text()
+    # Preview as fan: the track under the draft, marked, and not publishable.
+    editor.preview_button.click()
+    qtbot.waitUntil(lambda: window.view is not None, timeout=WAIT_MS)
+    view = window.view
+    assert view.track.preview and view.preview_banner is not None
+    assert view.strips["lead"].solo.isEnabled()  # allowed by the draft, not by the live policy
+    assert not view.publish_button.isEnabled()
+    # Saved: version 2, and the studio says what that means for licences in force.
+    editor.save_button.click()
+    qtbot.waitUntil(lambda: window.policy_editor is None, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: "policy version 2 saved" in window.statusBar().currentMessage(), timeout=WAIT_MS
+    )
+    assert accounts.studio is not None
+    saved = accounts.studio.own_track("neon-harbour")
+    assert saved.policy_version == 2 and saved.info.policy["stems"]["lead"]["solo"] is True
