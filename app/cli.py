@@ -13,6 +13,9 @@
     fanfare models [--track TRACK_ID] [--json]
     fanfare artist tracks [--json] | fanfare artist state TRACK_ID draft|live|paused|withdrawn
     fanfare artist policy TRACK_ID [--set FILE] [--history] [--json]
+    fanfare artist derivatives [--track ID] [--json]
+    fanfare artist review DERIVATIVE_ID approve|refuse [--reason R]
+    fanfare artist takedown DERIVATIVE_ID --reason R
     fanfare artist audit TRACK_ID [--json]
 
 These command names and their JSON fields are relied on outside the code: keep them stable.
@@ -114,6 +117,16 @@ def _parser() -> argparse.ArgumentParser:
     policy.add_argument("--set", type=Path, metavar="FILE", help="the policy to save (JSON)")
     policy.add_argument("--history", action="store_true", help="every version, oldest first")
     policy.add_argument("--json", action="store_true", help="print JSON")
+    remixes = artist_sub.add_parser("derivatives", help="the remixes fans made of my tracks")
+    remixes.add_argument("--track", help="only this track's")
+    remixes.add_argument("--json", action="store_true", help="print a JSON array")
+    review = artist_sub.add_parser("review", help="approve or refuse a remix waiting for review")
+    review.add_argument("derivative_id")
+    review.add_argument("decision", choices=("approve", "refuse"))
+    review.add_argument("--reason", default="", help="why (the fan sees it; needed to refuse)")
+    takedown = artist_sub.add_parser("takedown", help="take a remix down, saying why")
+    takedown.add_argument("derivative_id")
+    takedown.add_argument("--reason", required=True, help="why (the fan sees it)")
     history = artist_sub.add_parser("audit", help="every change to a track, oldest first")
     history.add_argument("track_id")
     history.add_argument("--json", action="store_true", help="print a JSON array")
@@ -191,6 +204,22 @@ def _artist(args: argparse.Namespace) -> int:
         return 0
     if args.artist_command == "policy":
         return _artist_policy(studio, args)
+    if args.artist_command in ("review", "takedown"):
+        decision = args.decision if args.artist_command == "review" else "take down"
+        row = studio.decide(args.derivative_id, decision, args.reason)
+        print(f"{row['id']} ({row['title']} by {row['by']}): {row['status']}.")
+        return 0
+    if args.artist_command == "derivatives":
+        ids = [args.track] if args.track else [t.info.id for t in studio.own_tracks()]
+        rows = [row for track_id in ids for row in studio.track_derivatives(track_id)]
+        if args.json:
+            _print_json(rows)
+            return 0
+        if not rows:
+            print("No remixes of your tracks yet.")
+        for row in rows:
+            print(_derivative_line(row))
+        return 0
     if args.artist_command == "audit":
         entries = studio.track_audit(args.track_id)
         if args.json:
@@ -309,11 +338,17 @@ def _derivatives(args: argparse.Namespace) -> int:
     if not rows:
         print("No derivatives yet.")
     for row in rows:
-        print(
-            f"{row['id']}  {row['status']:10} {row['title']}  (of {row['track_title']}, "
-            f"by {row['by']})"
-        )
+        print(_derivative_line(row))
     return 0
+
+
+def _derivative_line(row: dict[str, Any]) -> str:
+    """One derivative in a line: id, status, title, track, maker, and why if it was stopped."""
+    why = f" — {row['reason']}" if row.get("reason") else ""
+    return (
+        f"{row['id']}  {row['status']:15} {row['title']}  (of {row['track_title']}, "
+        f"by {row['by']}){why}"
+    )
 
 
 def _devices(args: argparse.Namespace) -> int:

@@ -18,6 +18,9 @@ published remix keeps at least two stems audible unless ``min_audible_stems`` sa
 is not downloadable unless ``downloadable`` says so, and must change something: a recipe that
 plays the track as written is not a remix. ``restyle: false`` keeps style models off a stem.
 
+Review: ``review`` is "none" (a verified remix is published at once) or "artist" (it waits
+for the artist's approval).
+
 Devices: ``min_security_level`` is the weakest device (``app.core.security_level``: "file",
 "keyring", "hardware") that may open the track; ``offline_min_security_level`` the weakest
 that may keep its licence to open it offline. Both default to "file": every device, with the
@@ -75,6 +78,9 @@ class Policy:
     #: The weakest device that may open the track, and that may keep its licence offline.
     min_security_level: SecurityLevel = SecurityLevel.FILE
     offline_min_security_level: SecurityLevel = SecurityLevel.FILE
+    #: Who says a published remix goes out: "none" (at once, once verified) or "artist"
+    #: (it waits for the artist's approval).
+    review: str = "none"
 
     def rule(self, stem: str) -> StemRule:
         return self.stems.get(stem, StemRule())
@@ -120,6 +126,7 @@ class Policy:
                 offline_min_security_level=SecurityLevel.parse(
                     doc.get("offline_min_security_level", "file")
                 ),
+                review=_review(doc.get("review", "none")),
             )
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise PolicyError(f"This policy is malformed ({exc}).") from None
@@ -149,6 +156,7 @@ class Policy:
             "downloadable": self.downloadable,
             "revenue_split": dict(self.revenue_split),
             # Written only when asked for, so a policy without them reads as it always did.
+            **({"review": self.review} if self.review != "none" else {}),
             **{
                 name: level.label
                 for name, level in (
@@ -198,7 +206,17 @@ _FIELDS = {
     "tempo_ratio_range", "key_shift_range", "effects", "style_families", "style_models",
     "max_length_s",
     "downloadable", "revenue_split", "min_security_level", "offline_min_security_level",
+    "review",
 }  # fmt: skip
+REVIEWS = ("none", "artist")
+
+
+def _review(value: Any) -> str:
+    if value not in REVIEWS:
+        raise ValueError(f"review is one of {', '.join(REVIEWS)}, got {value!r}")
+    return str(value)
+
+
 _STEM_FIELDS = {"solo", "mute", "restyle"}
 
 
@@ -384,6 +402,8 @@ def describe_policy(policy: Policy, artist: str, stem_kinds: Sequence[str]) -> s
             f"remixes may be published with at least {count} stem{'s' if count != 1 else ''}"
         )
         parts.append("downloadable" if policy.downloadable else "walled: remixes stay on Fanfare")
+        if policy.review == "artist":
+            parts.append(f"{artist} approves each remix before it is heard")
     else:
         parts.append("remixes may not be published")
     split = ", ".join(f"{who} {share:.0%}" for who, share in policy.revenue_split.items())

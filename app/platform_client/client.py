@@ -225,6 +225,15 @@ class PlatformClient:
     def derivatives(self, *, mine: bool = True) -> list[dict[str, Any]]:
         return list(self._json("GET", "/derivatives", params={"mine": str(mine).lower()}))
 
+    def track_derivatives(self, track_id: str) -> list[dict[str, Any]]:
+        """Every remix of one of the artist's tracks, whatever its status, newest first."""
+        return [dict(d) for d in self._json("GET", f"/tracks/{_seg(track_id)}/derivatives")]
+
+    def decide(self, derivative_id: str, decision: str, reason: str = "") -> dict[str, Any]:
+        """Approve, refuse or take down a remix of the artist's track; the derivative."""
+        body = {"decision": decision, "reason": reason}
+        return dict(self._json("POST", f"/derivatives/{_seg(derivative_id)}/decision", json=body))
+
 
 def _seg(value: str) -> str:
     """One URL path segment: refuse separators rather than let them change the path."""

@@ -218,6 +218,19 @@ class Derivative(Base):
     created_at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
+class DerivativeDecision(Base):
+    """The artist's (or an admin's) last word on a derivative: approved, refused or taken
+    down, with the reason its maker sees. A table of its own, so that a database made before
+    it gains it without a migration."""
+
+    __tablename__ = "derivative_decisions"
+    derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
 class StyleModel(Base):
     """A style-model package the platform offers: its manifest (as signed) and file blobs."""
 

@@ -330,6 +330,17 @@ class Studio:
         self._require_sign_in()
         return self._signed(lambda: self.client.derivatives(mine=mine))
 
+    def track_derivatives(self, track_id: str) -> list[dict[str, Any]]:
+        """The remixes fans made of one of this artist's tracks, whatever their status."""
+        self._require_sign_in()
+        return self._signed(lambda: self.client.track_derivatives(track_id))
+
+    def decide(self, derivative_id: str, decision: str, reason: str = "") -> dict[str, Any]:
+        """Approve or refuse a remix waiting for review, or take one down ("approve",
+        "refuse", "take down"), with the reason its maker sees."""
+        self._require_sign_in()
+        return self._signed(lambda: self.client.decide(derivative_id, decision, reason))
+
     def model_tracks(self, track_id: str | None = None) -> list[ModelTracks]:
         """The style models the platform offers, each with ``allowed_tracks``: the tracks
         (``track_id`` only, when given) whose current licence lets this fan use it.

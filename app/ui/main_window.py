@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from app.studio.open_track import OpenTrack
     from app.studio.session import Studio
     from app.ui.policy_editor import PolicyEditor
+    from app.ui.remixes_dialog import RemixesDialog
     from app.ui.track_view import TrackView
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.studio: Studio | None = None
         self.view: TrackView | None = None
         self.policy_editor: PolicyEditor | None = None
+        self.remixes_dialog: RemixesDialog | None = None
         self._opening = False
 
         sidebar = QFrame()
@@ -221,6 +223,10 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         track_id = str(item.data(TRACK_ID_ROLE))
         menu.addAction("Edit policy…").triggered.connect(lambda: self.edit_policy(track_id))
+        title = item.text().split("\n", 1)[0]
+        menu.addAction("Remixes fans made…").triggered.connect(
+            lambda: self.show_remixes(track_id, title)
+        )
         menu.addSeparator()
         current = str(item.data(STATE_ROLE))
         for state, text in STATE_ACTIONS:
@@ -230,6 +236,14 @@ class MainWindow(QMainWindow):
         chosen = menu.exec(self.own_tracks.viewport().mapToGlobal(where))
         if chosen is not None:
             self.change_state(str(item.data(TRACK_ID_ROLE)), str(chosen.data()))
+
+    def show_remixes(self, track_id: str, title: str) -> None:
+        """What fans made of one of the artist's tracks, to approve, refuse or take down."""
+        from app.ui.remixes_dialog import RemixesDialog
+
+        assert self.studio is not None
+        self.remixes_dialog = RemixesDialog(self.studio, track_id, title, self)
+        self.remixes_dialog.show()
 
     def edit_policy(self, track_id: str) -> None:
         """The policy editor for one of the artist's tracks, as the platform has it now."""

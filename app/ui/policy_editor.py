@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -90,6 +91,18 @@ class PolicyEditor(QDialog):
         (self.downloadable if policy.downloadable else self.walled).setChecked(True)
         form.addRow(self.walled)
         form.addRow(self.downloadable)
+        # Each pair of choices its own group: radio buttons in one box exclude each other.
+        walled_or_open = QButtonGroup(self)
+        walled_or_open.addButton(self.walled)
+        walled_or_open.addButton(self.downloadable)
+        self.review_at_once = QRadioButton("Publish verified remixes at once")
+        self.review_by_me = QRadioButton("Hold each remix until I approve it")
+        at_once_or_held = QButtonGroup(self)
+        at_once_or_held.addButton(self.review_at_once)
+        at_once_or_held.addButton(self.review_by_me)
+        (self.review_by_me if policy.review == "artist" else self.review_at_once).setChecked(True)
+        form.addRow(self.review_at_once)
+        form.addRow(self.review_by_me)
         self.min_audible = QSpinBox()
         self.min_audible.setRange(1, max(1, len(self.kinds)))
         self.min_audible.setValue(min(policy.min_audible_stems, max(1, len(self.kinds))))
@@ -269,6 +282,7 @@ class PolicyEditor(QDialog):
             "revenue_split": split,
             "min_security_level": str(self.min_level.currentData()),
             "offline_min_security_level": str(self.offline_level.currentData()),
+            "review": "artist" if self.review_by_me.isChecked() else "none",
         }
         if self._models is not None:
             doc["style_models"] = list(self._models)

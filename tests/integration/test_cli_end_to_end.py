@@ -253,3 +253,31 @@ def test_an_artist_reads_and_saves_a_policy_from_the_command_line(
         "artist", "policy", "neon-harbour", "--set", str(tmp_path / "no.json"), ok=False
     )
     assert "cannot be read" in missing.stderr
+
+
+def test_an_artist_takes_a_fans_remix_down_and_the_fan_reads_why(
+    platform_url: str, tmp_path: Path
+) -> None:
+    fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
+    recipe_path = tmp_path / "remix.json"
+    fanfare("recipe", "init", "paper-moons", "-o", str(recipe_path))
+    recipe = json.loads(recipe_path.read_text())
+    recipe["title"] = "Moons, quieter"
+    recipe["stems"]["drums"]["gain_db"] = -6.0
+    recipe_path.write_text(json.dumps(recipe))
+    published = fanfare("render", "--recipe", str(recipe_path), "--publish").stdout
+    derivative_id = published.split("derivative ")[1].split()[0]
+
+    fanfare(
+        "login", "--platform", platform_url, "--user", "nova-lane", "--password", "fanfare-demo"
+    )
+    remixes = json.loads(fanfare("artist", "derivatives", "--json").stdout)
+    assert [(r["id"], r["status"], r["by"]) for r in remixes] == [
+        (derivative_id, "published", "fan")
+    ]
+    down = fanfare("artist", "takedown", derivative_id, "--reason", "Not this one, sorry.").stdout
+    assert down.strip() == f"{derivative_id} (Moons, quieter by fan): taken down."
+
+    fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
+    mine = fanfare("derivatives").stdout
+    assert "taken down" in mine and "— Not this one, sorry." in mine

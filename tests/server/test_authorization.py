@@ -299,6 +299,13 @@ ENDPOINTS: dict[str, Call] = {
     ),
     "GET track audit": _get(f"/tracks/{TRACK}/audit"),
     "GET track policies": _get(f"/tracks/{TRACK}/policies"),
+    "GET track derivatives": _get(f"/tracks/{TRACK}/derivatives"),
+    "POST decision on the fan's derivative": lambda w, actor: w.request(
+        actor,
+        "POST",
+        f"/derivatives/{w.derivative_id}/decision",
+        json={"decision": "approve"},  # it is published: the decision itself is refused (422)
+    ),
     "GET my tracks": _get("/tracks?mine=true"),
     "POST unpublished track state": _while(
         lambda w, actor: w.request(actor, "POST", f"/tracks/{TRACK}/state", json={"state": "live"}),
@@ -350,6 +357,8 @@ MATRIX = [
     *row("POST track state",                         401, 403, 403, 200, 403, 200),
     *row("GET track audit",                          401, 403, 403, 200, 403, 200),
     *row("GET track policies",                       401, 403, 403, 200, 403, 200),
+    *row("GET track derivatives",                    401, 404, 404, 200, 404, 200),
+    *row("POST decision on the fan's derivative",    401, 403, 403, 422, 403, 422),
     *row("GET my tracks",                            401, 200, 200, 200, 200, 200),
     *row("POST unpublished track state",             401, 404, 404, 200, 404, 200),
 ]
@@ -387,6 +396,8 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("POST", "/tracks/{track_id}/state"),
         ("GET", "/tracks/{track_id}/audit"),
         ("GET", "/tracks/{track_id}/policies"),
+        ("GET", "/tracks/{track_id}/derivatives"),
+        ("POST", "/derivatives/{derivative_id}/decision"),
         ("GET", "/tracks/{track_id}/versions/{version}/stems/{kind}"),
         ("GET", "/models"),
         ("GET", "/models/{model_id}/{version}/manifest"),

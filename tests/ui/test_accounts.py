@@ -179,3 +179,50 @@ def test_the_artist_edits_a_policy_previews_it_as_a_fan_and_saves_it(
     assert accounts.studio is not None
     saved = accounts.studio.own_track("neon-harbour")
     assert saved.policy_version == 2 and saved.info.policy["stems"]["lead"]["solo"] is True
+
+
+def test_the_artist_approves_and_takes_down_fans_remixes_in_the_window(
+    qtbot, bare_window: MainWindow, embedded: Any
+) -> None:
+    from app.studio.session import Studio
+
+    window = bare_window
+    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
+    accounts = Accounts(window, connection)
+    accounts.opened(_open_studio(connection))
+    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    artist = accounts.studio
+    assert artist is not None
+    # The editor's review choice: hold each remix for approval.
+    window.edit_policy("paper-moons")
+    qtbot.waitUntil(lambda: window.policy_editor is not None, timeout=WAIT_MS)
+    window.policy_editor.review_by_me.setChecked(True)
+    assert window.policy_editor.walled.isChecked()  # the other pair of choices is untouched
+    assert "Nova Lane approves each remix" in window.policy_editor.summary.text()
+    window.policy_editor.save_button.click()
+    qtbot.waitUntil(lambda: window.policy_editor is None, timeout=WAIT_MS)
+    # A fan publishes two remixes; they wait.
+    fan = Studio(embedded.url)
+    fan.login("fan", embedded.demo_password)
+    track = fan.open_track("paper-moons")
+    made = []
+    for gain in (-4.0, -8.0):
+        track.set_stem("drums", gain_db=gain)
+        made.append(track.publish(title=f"Moons {gain:g}"))
+    track.close()
+    assert [m["status"] for m in made] == ["awaiting review"] * 2
+    window.show_remixes("paper-moons", "Paper Moons")
+    dialog = window.remixes_dialog
+    qtbot.waitUntil(lambda: dialog.list.count() == 2, timeout=WAIT_MS)
+    assert dialog.status.text() == "2 remixes, 2 waiting for your review."
+    dialog.list.setCurrentRow(0)
+    assert dialog.approve.isEnabled() and dialog.refuse.isEnabled()
+    dialog.decide("approve")
+    qtbot.waitUntil(lambda: "is published" in dialog.status.text(), timeout=WAIT_MS)
+    dialog.list.setCurrentRow(0)
+    assert not dialog.approve.isEnabled() and dialog.take_down.isEnabled()
+    dialog.decide("take down", reason="The drums carry it; keep them.")
+    qtbot.waitUntil(lambda: "is taken down" in dialog.status.text(), timeout=WAIT_MS)
+    reasons = {d["title"]: (d["status"], d["reason"]) for d in fan.derivatives()}
+    assert ("taken down", "The drums carry it; keep them.") in reasons.values()
+    fan.close()

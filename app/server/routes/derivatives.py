@@ -7,12 +7,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from app.core.recipe import styles_of
 from app.server.db import Derivative, Track, User, new_id
 from app.server.deps import PlatformDep, SessionDep, UserDep
+from app.server.reviews import (
+    AWAITING,
+    MAX_REASON,
+    PUBLISHED,
+    ReviewError,
+    decide,
+    reason_for,
+)
 from app.server.verify import VerificationError, verify_upload
 
 router = APIRouter(tags=["derivatives"])
@@ -37,6 +46,8 @@ def derivative_doc(row: Derivative, session: Any) -> dict[str, Any]:
         "track_title": track.title if track else row.track_id,
         "title": row.title,
         "status": row.status,
+        # Why it was refused or taken down: its maker (and the artist) read this.
+        "reason": reason_for(session, row),
         "by": owner.name if owner else "unknown",
         "duration_s": row.duration_s,
         "created_at": row.created_at,
@@ -115,7 +126,7 @@ def _verify_and_store(
             licence_id=verified.licence.id,
             device_id=verified.device.id,
             title=title,
-            status="published",
+            status=AWAITING if policy.review == "artist" else PUBLISHED,
             recipe=verified.recipe.to_dict(),
             provenance=verified.record,
             disclosure={
@@ -163,12 +174,17 @@ def list_derivatives(user: UserDep, session: SessionDep, mine: bool = True) -> l
 
 
 def _visible(session: Any, user: User, derivative_id: str) -> Derivative:
-    """A derivative its maker and admins always see, and others while it and its track are
-    published (unpublishing a track stops serving its remixes)."""
+    """A derivative its maker, its track's artist and admins always see (the artist looks
+    after it), and others while it and its track are published (unpublishing a track stops
+    serving its remixes)."""
     row = session.get(Derivative, derivative_id)
-    if row is not None and (row.user_id == user.id or user.role == "admin"):
-        return row
     track = session.get(Track, row.track_id) if row is not None else None
+    if row is not None and (
+        row.user_id == user.id
+        or user.role == "admin"
+        or (track is not None and track.artist_id == user.id)
+    ):
+        return row
     if row is None or row.status != "published" or track is None or not track.published:
         raise HTTPException(404, f"There is no derivative '{derivative_id}'.")
     return row
@@ -185,3 +201,43 @@ def derivative_audio(
 ) -> FileResponse:
     row = _visible(session, user, derivative_id)
     return FileResponse(platform.blobs.path(row.audio_blob), media_type="audio/flac")
+
+
+@router.get("/tracks/{track_id}/derivatives")
+def track_derivatives(track_id: str, user: UserDep, session: SessionDep) -> list[dict[str, Any]]:
+    """Every remix of the track, whatever its status, newest first (its artist or an admin)."""
+    track = session.get(Track, track_id)
+    if track is None or (track.artist_id != user.id and user.role != "admin"):
+        raise HTTPException(404, f"There is no track '{track_id}' of yours.")
+    rows = session.scalars(
+        select(Derivative)
+        .where(Derivative.track_id == track_id)
+        .order_by(Derivative.created_at.desc(), Derivative.id)
+    )
+    return [derivative_doc(r, session) for r in rows]
+
+
+class Decision(BaseModel):
+    decision: str = Field(min_length=1, max_length=16)  # approve, refuse, take down
+    reason: str = Field(default="", max_length=MAX_REASON)
+
+
+@router.post("/derivatives/{derivative_id}/decision")
+def decide_derivative(
+    derivative_id: str, body: Decision, user: UserDep, session: SessionDep
+) -> dict[str, Any]:
+    """Approve or refuse a remix waiting for review, or take one down, with the reason its
+    maker sees (the track's artist or an admin)."""
+    row = session.get(Derivative, derivative_id)
+    track = session.get(Track, row.track_id) if row is not None else None
+    if row is None or track is None:
+        raise HTTPException(404, f"There is no derivative '{derivative_id}'.")
+    if track.artist_id != user.id and user.role != "admin":
+        if row.user_id == user.id or row.status == PUBLISHED:
+            raise HTTPException(403, "Only the track's artist decides on its remixes.")
+        raise HTTPException(404, f"There is no derivative '{derivative_id}'.")
+    try:
+        decide(session, row, track, user, body.decision, body.reason)
+    except ReviewError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return derivative_doc(row, session)

@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What fans made of one of an artist's tracks: each remix with who made it, when, how, and
+where it stands; approve or refuse those waiting for review, take one down, saying why."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.workers import describe, run_task
+
+if TYPE_CHECKING:
+    from app.studio.session import Studio
+
+ROW_ROLE = Qt.ItemDataRole.UserRole
+
+
+def remix_line(row: dict[str, Any]) -> str:
+    """A remix in two lines: title, maker, date and status; then how it was made."""
+    when = time.strftime("%d %b %Y", time.localtime(int(row["created_at"])))
+    disclosure = row.get("disclosure", {})
+    how = f"stems: {', '.join(disclosure.get('stems_used', []))}"
+    if disclosure.get("ai_used"):
+        how += f"; AI: {', '.join(disclosure.get('ai_models', []))}"
+    why = f" — {row['reason']}" if row.get("reason") else ""
+    return f"{row['title']}  ·  by {row['by']}  ·  {when}  ·  {row['status']}{why}\n{how}"
+
+
+class RemixesDialog(QDialog):
+    """The remixes of ``track_id`` (one of the signed-in artist's tracks)."""
+
+    def __init__(self, studio: Studio, track_id: str, title: str, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.studio, self.track_id = studio, track_id
+        self.setWindowTitle(f"Remixes of “{title}”")
+        self.resize(720, 460)
+        layout = QVBoxLayout(self)
+        self.status = QLabel("Loading…")
+        self.status.setObjectName("dim")
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        self.list.currentItemChanged.connect(lambda *_: self._enable())
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.status)
+        buttons = QHBoxLayout()
+        self.approve = QPushButton("Approve")
+        self.refuse = QPushButton("Refuse…")
+        self.take_down = QPushButton("Take down…")
+        close = QPushButton("Close")
+        for button in (self.approve, self.refuse, self.take_down):
+            buttons.addWidget(button)
+        buttons.addStretch()
+        buttons.addWidget(close)
+        layout.addLayout(buttons)
+        self.approve.clicked.connect(lambda: self.decide("approve"))
+        self.refuse.clicked.connect(lambda: self.decide("refuse"))
+        self.take_down.clicked.connect(lambda: self.decide("take down"))
+        close.clicked.connect(self.accept)
+        self._enable()
+        self.reload()
+
+    def reload(self, then: str = "") -> None:
+        studio, track_id = self.studio, self.track_id
+        run_task(
+            lambda: studio.track_derivatives(track_id),
+            lambda rows: self._show(rows, then),
+            lambda error: self.status.setText(describe(error)),
+        )
+
+    def _show(self, rows: list[dict[str, Any]], then: str) -> None:
+        self.list.clear()
+        for row in rows:
+            item = QListWidgetItem(remix_line(row))
+            item.setData(ROW_ROLE, row)
+            self.list.addItem(item)
+        waiting = sum(1 for row in rows if row["status"] == "awaiting review")
+        count = f"{len(rows)} remix{'es' if len(rows) != 1 else ''}"
+        self.status.setText(then or f"{count}, {waiting} waiting for your review.")
+        self._enable()
+
+    def selected(self) -> dict[str, Any] | None:
+        item = self.list.currentItem()
+        return dict(item.data(ROW_ROLE)) if item is not None else None
+
+    def _enable(self) -> None:
+        row = self.selected()
+        status = row["status"] if row else ""
+        self.approve.setEnabled(status == "awaiting review")
+        self.refuse.setEnabled(status == "awaiting review")
+        self.take_down.setEnabled(status in ("published", "awaiting review"))
+
+    def decide(self, decision: str, reason: str | None = None) -> None:
+        """Apply ``decision`` to the selected remix; asks for the reason the fan will read
+        when one is needed and not given."""
+        row = self.selected()
+        if row is None:
+            return
+        if reason is None and decision != "approve":
+            reason, ok = QInputDialog.getText(
+                self, "Why?", f"Why {decision} “{row['title']}”? {row['by']} will read this."
+            )
+            if not ok:
+                return
+        studio = self.studio
+        run_task(
+            lambda: studio.decide(row["id"], decision, reason or ""),
+            lambda done: self.reload(then=f"“{done['title']}” is {done['status']}."),
+            lambda error: self.status.setText(describe(error)),
+        )
