@@ -13,6 +13,7 @@
     fanfare models [--track TRACK_ID] [--json]
     fanfare artist tracks [--json] | fanfare artist state TRACK_ID draft|live|paused|withdrawn
     fanfare artist policy TRACK_ID [--set FILE] [--history] [--json]
+    fanfare artist preview TRACK_ID --recipe FILE [--policy FILE] [--json]
     fanfare artist derivatives [--track ID] [--json]
     fanfare artist review DERIVATIVE_ID approve|refuse [--reason R]
     fanfare artist takedown DERIVATIVE_ID --reason R
@@ -117,6 +118,13 @@ def _parser() -> argparse.ArgumentParser:
     policy.add_argument("--set", type=Path, metavar="FILE", help="the policy to save (JSON)")
     policy.add_argument("--history", action="store_true", help="every version, oldest first")
     policy.add_argument("--json", action="store_true", help="print JSON")
+    preview = artist_sub.add_parser(
+        "preview", help="what a fan would be refused for a recipe, under a draft policy"
+    )
+    preview.add_argument("track_id")
+    preview.add_argument("--recipe", type=Path, required=True, help="a fan's recipe (JSON)")
+    preview.add_argument("--policy", type=Path, help="the draft (default: the policy now)")
+    preview.add_argument("--json", action="store_true", help="print JSON")
     remixes = artist_sub.add_parser("derivatives", help="the remixes fans made of my tracks")
     remixes.add_argument("--track", help="only this track's")
     remixes.add_argument("--json", action="store_true", help="print a JSON array")
@@ -204,6 +212,8 @@ def _artist(args: argparse.Namespace) -> int:
         return 0
     if args.artist_command == "policy":
         return _artist_policy(studio, args)
+    if args.artist_command == "preview":
+        return _artist_preview(studio, args)
     if args.artist_command in ("review", "takedown"):
         decision = args.decision if args.artist_command == "review" else "take down"
         row = studio.decide(args.derivative_id, decision, args.reason)
@@ -254,6 +264,36 @@ def _json_file(path: Path, what: str) -> Any:
         raise FanfareError(f"The {what} file {path} cannot be read ({exc.strerror}).") from None
     except ValueError as exc:
         raise FanfareError(f"The {what} file {path} is not valid JSON ({exc}).") from None
+
+
+def _artist_preview(studio: Studio, args: argparse.Namespace) -> int:
+    try:
+        recipe = recipe_format.loads(args.recipe.read_bytes())
+    except OSError as exc:
+        raise FanfareError(f"Cannot read the recipe {args.recipe} ({exc.strerror}).") from None
+    if recipe.track_id != args.track_id:
+        raise FanfareError(f"The recipe is for '{recipe.track_id}', not '{args.track_id}'.")
+    if args.policy is not None:
+        draft = _json_file(args.policy, "policy")
+    else:
+        draft = studio.own_track(args.track_id).info.policy
+    track = studio.open_track(args.track_id, preview_policy=draft)
+    try:
+        reasons = track.refusals(recipe)
+    finally:
+        track.close()
+    if args.json:
+        _print_json({"published": not reasons, "reasons": reasons})
+        return 0
+    if reasons:
+        print(
+            f"Under this policy a fan's '{recipe.title}' would be refused: "
+            + "; ".join(reasons)
+            + "."
+        )
+    else:
+        print(f"Under this policy a fan's '{recipe.title}' would be published.")
+    return 0
 
 
 def _artist_policy(studio: Studio, args: argparse.Namespace) -> int:

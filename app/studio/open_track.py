@@ -535,6 +535,28 @@ class OpenTrack:
         progress("Published", 1.0)
         return dict(result)
 
+    def refusals(self, recipe: Recipe, progress: Progress = quiet) -> list[str]:
+        """Why the platform would refuse to publish ``recipe`` under this track's policy: the
+        policy's rules, then what a render of it measures (who is heard with whom). None: it
+        would be published. Renders in memory; keeps nothing."""
+        recipe.check_fits(self.info)
+        decision = self.check(recipe, publishing=True)
+        if not decision.allowed:
+            return list(decision.reasons)
+        levels: dict[str, float] = {}
+        company = CompanyMeter()
+        render_derivative(
+            self._stems,
+            self.info.sample_rate,
+            recipe,
+            progress=lambda f: progress("Rendering", f),
+            track=self.info,
+            levels=levels,
+            styles=self.style_package,
+            company=company,
+        )
+        return heard_reasons(self.policy, levels, company)
+
     def _provenance(self, recipe: Recipe, flac: bytes) -> bytes:
         used = sorted({slot.ref for slot in styles_of(recipe).values()})
         record = {

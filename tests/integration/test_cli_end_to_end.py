@@ -281,3 +281,38 @@ def test_an_artist_takes_a_fans_remix_down_and_the_fan_reads_why(
     fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
     mine = fanfare("derivatives").stdout
     assert "taken down" in mine and "— Not this one, sorry." in mine
+
+
+def test_an_artist_previews_a_fans_recipe_under_a_draft_policy(
+    platform_url: str, tmp_path: Path
+) -> None:
+    fanfare(
+        "login", "--platform", platform_url, "--user", "nova-lane", "--password", "fanfare-demo"
+    )
+    recipe_path = tmp_path / "remix.json"
+    fanfare("recipe", "init", "neon-harbour", "-o", str(recipe_path))
+    recipe = json.loads(recipe_path.read_text())
+    recipe["title"] = "Lead and drums"
+    for kind in ("bass", "keys", "pad"):
+        recipe["stems"][kind]["mute"] = True
+    recipe_path.write_text(json.dumps(recipe))
+    # Under the live policy (two stems audible), it would be published...
+    now = fanfare("artist", "preview", "neon-harbour", "--recipe", str(recipe_path)).stdout
+    assert now.strip() == "Under this policy a fan's 'Lead and drums' would be published."
+    # ...under a draft asking for three, refused, with the fan's reason; nothing is saved.
+    policy = json.loads(fanfare("artist", "policy", "neon-harbour", "--json").stdout)["policy"]
+    draft = tmp_path / "draft.json"
+    draft.write_text(json.dumps(policy | {"min_audible_stems": 3}))
+    report = json.loads(
+        fanfare(
+            "artist", "preview", "neon-harbour", "--recipe", str(recipe_path),
+            "--policy", str(draft), "--json",
+        ).stdout
+    )  # fmt: skip
+    assert report == {
+        "published": False,
+        "reasons": ["a published remix must keep at least 3 stems audible"],
+    }
+    assert (
+        json.loads(fanfare("artist", "policy", "neon-harbour", "--json").stdout)["policy"] == policy
+    )
