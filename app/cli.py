@@ -13,6 +13,8 @@
     fanfare models [--track TRACK_ID] [--json]
     fanfare artist tracks [--json] | fanfare artist state TRACK_ID draft|live|paused|withdrawn
     fanfare artist policy TRACK_ID [--set FILE] [--history] [--json]
+    fanfare artist publish --title T --stem KIND=FILE ... --bpm N [--key K] [--sections FILE]
+        [--policy FILE]
     fanfare artist preview TRACK_ID --recipe FILE [--policy FILE] [--json]
     fanfare artist derivatives [--track ID] [--json]
     fanfare artist review DERIVATIVE_ID approve|refuse [--reason R]
@@ -118,6 +120,19 @@ def _parser() -> argparse.ArgumentParser:
     policy.add_argument("--set", type=Path, metavar="FILE", help="the policy to save (JSON)")
     policy.add_argument("--history", action="store_true", help="every version, oldest first")
     policy.add_argument("--json", action="store_true", help="print JSON")
+    publish = artist_sub.add_parser(
+        "publish", help="upload a track from stem files (resumable), as a draft"
+    )
+    publish.add_argument("--title", required=True)
+    publish.add_argument(
+        "--stem", action="append", required=True, metavar="KIND=FILE",
+        help="one stem: its kind (drums, bass, vocals...) and its WAV, FLAC, OGG or AIFF file",
+    )  # fmt: skip
+    publish.add_argument("--bpm", type=float, required=True)
+    publish.add_argument("--key", default="unknown", help='e.g. "A minor"')
+    publish.add_argument("--time-signature", default="4/4")
+    publish.add_argument("--sections", type=Path, help="JSON: [{name, start_s, end_s}, ...]")
+    publish.add_argument("--policy", type=Path, help="JSON policy (default: the protective one)")
     preview = artist_sub.add_parser(
         "preview", help="what a fan would be refused for a recipe, under a draft policy"
     )
@@ -214,6 +229,8 @@ def _artist(args: argparse.Namespace) -> int:
         return _artist_policy(studio, args)
     if args.artist_command == "preview":
         return _artist_preview(studio, args)
+    if args.artist_command == "publish":
+        return _artist_publish(studio, args)
     if args.artist_command in ("review", "takedown"):
         decision = args.decision if args.artist_command == "review" else "take down"
         row = studio.decide(args.derivative_id, decision, args.reason)
@@ -264,6 +281,39 @@ def _json_file(path: Path, what: str) -> Any:
         raise FanfareError(f"The {what} file {path} cannot be read ({exc.strerror}).") from None
     except ValueError as exc:
         raise FanfareError(f"The {what} file {path} is not valid JSON ({exc}).") from None
+
+
+def _artist_publish(studio: Studio, args: argparse.Namespace) -> int:
+    from app.studio.uploading import NewTrack
+
+    stems: dict[str, Path] = {}
+    for given in args.stem:
+        kind, sep, file = given.partition("=")
+        if not sep or not kind or not file:
+            raise FanfareError(f"'{given}' is not KIND=FILE (e.g. drums=drums.wav).")
+        stems[kind.strip()] = Path(file)
+    new = NewTrack(
+        title=args.title,
+        stems=stems,
+        bpm=args.bpm,
+        key=args.key,
+        time_signature=args.time_signature,
+        sections=_json_file(args.sections, "sections") if args.sections else [],
+        policy=_json_file(args.policy, "policy") if args.policy else None,
+    )
+    shown = [""]
+
+    def progress(text: str, fraction: float) -> None:
+        if text != shown[0]:
+            shown[0] = text
+            print(f"{text}…", file=sys.stderr)
+
+    track = studio.upload_track(new, progress)
+    print(
+        f"Uploaded '{track.info.title}' as {track.info.id}: {track.state_words}. "
+        f"'fanfare artist state {track.info.id} live' opens it to fans."
+    )
+    return 0
 
 
 def _artist_preview(studio: Studio, args: argparse.Namespace) -> int:

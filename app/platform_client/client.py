@@ -225,6 +225,30 @@ class PlatformClient:
     def derivatives(self, *, mine: bool = True) -> list[dict[str, Any]]:
         return list(self._json("GET", "/derivatives", params={"mine": str(mine).lower()}))
 
+    def open_upload(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """Start uploading a track (``meta``: title, bpm, key, ..., stems with kind, size and
+        sha256); the upload's document (``upload_id``, ``received``, ``chunk_bytes``)."""
+        return dict(self._json("POST", "/uploads", json=meta))
+
+    def upload_status(self, upload_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/uploads/{_seg(upload_id)}"))
+
+    def send_piece(self, upload_id: str, kind: str, offset: int, data: bytes) -> int:
+        """One piece of a stem at ``offset``; the bytes the platform now holds of it."""
+        path = f"/uploads/{_seg(upload_id)}/stems/{_seg(kind)}"
+        doc = self._json(
+            "PUT",
+            path,
+            params={"offset": offset},
+            content=data,
+            headers={"content-type": "application/octet-stream"},
+        )
+        return int(doc["received"])
+
+    def finish_upload(self, upload_id: str) -> dict[str, Any]:
+        """Ingest the uploaded track (a draft); its track document."""
+        return dict(self._json("POST", f"/uploads/{_seg(upload_id)}/finish"))
+
     def track_derivatives(self, track_id: str) -> list[dict[str, Any]]:
         """Every remix of one of the artist's tracks, whatever its status, newest first."""
         return [dict(d) for d in self._json("GET", f"/tracks/{_seg(track_id)}/derivatives")]

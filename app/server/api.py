@@ -7,6 +7,7 @@ Every error answers JSON ``{"detail": "<one readable sentence>"}`` with a 4xx or
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -23,13 +24,16 @@ from app.server.deps import Platform, bearer_token, current_user
 from app.server.ratelimit import RateLimiter
 from app.server.routes import api_router
 from app.server.style_models import PackageCache
+from app.server.uploads import CHUNK_BYTES
 from app.server.vaultkeys import Signer
 from app.server.verify import StemAudioCache
 
 log = logging.getLogger("fanfare.platform")
 MAX_JSON_BYTES = 64 * 1024
-#: The one route that takes a large body (a derivative's upload), matched exactly.
+#: The routes that take large bodies, matched exactly: a derivative's upload...
 UPLOAD = ("POST", "/api/v1/derivatives")
+# A piece of an artist's stem upload: the other large body, matched as exactly.
+STEM_PIECE = re.compile(r"^/api/v1/uploads/[A-Za-z0-9_]{1,40}/stems/[a-z][a-z0-9]{0,31}$")
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -68,7 +72,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         # one large body) from its token too, so that nobody signed out can make it read.
         length = request.headers.get("content-length")
         upload = (request.method, request.url.path) == UPLOAD
-        limit = MAX_UPLOAD_BYTES if upload else MAX_JSON_BYTES
+        piece = request.method == "PUT" and STEM_PIECE.match(request.url.path) is not None
+        limit = MAX_UPLOAD_BYTES if upload else CHUNK_BYTES if piece else MAX_JSON_BYTES
+        upload = upload or piece
         if upload:
             refused = await run_in_threadpool(_refuse_signed_out, platform, request)
             if refused is not None:

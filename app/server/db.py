@@ -231,6 +231,18 @@ class DerivativeDecision(Base):
     at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
+class Upload(Base):
+    """A track an artist is uploading stem by stem: what they said of it, and, once finished,
+    the track it became. The bytes so far are parts in the blob folder (``uploads/<id>/``)."""
+
+    __tablename__ = "uploads"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    artist_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON)
+    track_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
 class StyleModel(Base):
     """A style-model package the platform offers: its manifest (as signed) and file blobs."""
 

@@ -45,6 +45,11 @@ class SourceStem:
     path: Path
 
 
+SILENT_PEAK = 1e-4  # -80 dBFS: nothing a listener would hear
+CLIPPED_LEVEL = 0.9999  # a sample at full scale (float or 16/24-bit integer)
+CLIPPED_SHARE = 0.001  # a stem with more of its samples there was clipped on export
+
+
 def _slug(title: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
     return slug[:48] or "track"
@@ -72,6 +77,17 @@ def _read(stem: SourceStem) -> tuple[np.ndarray, int]:
         audio = np.repeat(audio, 2, axis=1)
     if not np.isfinite(audio).all():
         raise IngestError(f"Stem '{stem.kind}' contains invalid samples (NaN or infinity).")
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak < SILENT_PEAK:
+        raise IngestError(
+            f"Stem '{stem.kind}' ({stem.path.name}) is silent; leave it out or export it again."
+        )
+    clipped = float(np.mean(np.abs(audio) >= CLIPPED_LEVEL))
+    if clipped > CLIPPED_SHARE:
+        raise IngestError(
+            f"Stem '{stem.kind}' ({stem.path.name}) clips: {clipped:.1%} of its samples are at "
+            "full scale. Export it with some headroom (its peaks a few dB under 0 dBFS)."
+        )
     return audio, int(rate)
 
 
@@ -127,10 +143,12 @@ def publish_track(
     sections: list[dict[str, Any]] | None = None,
     policy: dict[str, Any] | None = None,
     track_id: str | None = None,
+    published: bool = True,
 ) -> Track:
     """Ingest stems as a new track, or as a new version when ``track_id`` names one of the
     artist's tracks. A new version keeps the track's policy and publication unless ``policy``
-    is given: re-mastering must not silently reset the artist's rules.
+    is given: re-mastering must not silently reset the artist's rules. ``published``: whether
+    a new track is in the catalogue at once (an artist's upload starts as a draft).
     """
     if artist.role not in ("artist", "admin"):
         raise IngestError(f"'{artist.name}' is not an artist account; only artists publish.")
@@ -187,7 +205,7 @@ def publish_track(
             frames=frames,
             sections=_check_sections(sections or [], frames / DELIVERY_SAMPLE_RATE),
             policy=policy_doc,
-            published=existing.published if existing is not None else True,
+            published=existing.published if existing is not None else published,
         )
         if existing is None:
             track = Track(id=track_id, **values)

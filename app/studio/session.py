@@ -70,6 +70,7 @@ from app.studio.permissions import StylePermissions
 from app.studio.preferences import Preferences
 from app.studio.profile import Profile, ProfileBook, StudioPaths
 from app.studio.style_library import ModelTracks, OfferedModel, StyleLibrary
+from app.studio.uploading import NewTrack, upload_track
 from app.styles.package import StylePackage
 from app.vault.cache import BlobCache, BlobFile
 from app.vault.content import open_stems
@@ -329,6 +330,15 @@ class Studio:
     def derivatives(self, *, mine: bool = True) -> list[dict[str, Any]]:
         self._require_sign_in()
         return self._signed(lambda: self.client.derivatives(mine=mine))
+
+    def upload_track(self, new: NewTrack, progress: Progress = quiet) -> OwnTrack:
+        """Upload an artist's track from stem files, resuming an earlier attempt of the same
+        upload; it arrives as a draft only this artist sees."""
+        self._require_sign_in()
+        pending = self.paths.data_dir / "uploads"
+        scope = f"{self.url}|{self.profile.user_name}"
+        doc = self._signed(lambda: upload_track(self.client, pending, scope, new, progress))
+        return OwnTrack.from_doc(doc)
 
     def track_derivatives(self, track_id: str) -> list[dict[str, Any]]:
         """The remixes fans made of one of this artist's tracks, whatever their status."""

@@ -316,3 +316,37 @@ def test_an_artist_previews_a_fans_recipe_under_a_draft_policy(
     assert (
         json.loads(fanfare("artist", "policy", "neon-harbour", "--json").stdout)["policy"] == policy
     )
+
+
+def test_an_artist_publishes_a_track_from_stem_files_and_opens_it_to_fans(
+    platform_url: str, tmp_path: Path
+) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(12 * 48_000) / 48_000
+    for kind, hz in (("piano", 261.6), ("bass", 65.4)):
+        tone = (0.25 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+        sf.write(tmp_path / f"{kind}.flac", np.stack([tone, tone], axis=1), 48_000)
+    sections = tmp_path / "sections.json"
+    sections.write_text(json.dumps([{"name": "a", "start_s": 0, "end_s": 6},
+                                    {"name": "b", "start_s": 6, "end_s": 12}]))  # fmt: skip
+    fanfare(
+        "login", "--platform", platform_url, "--user", "nova-lane", "--password", "fanfare-demo"
+    )
+    out = fanfare(
+        "artist", "publish", "--title", "Night Ferry", "--bpm", "100", "--key", "C major",
+        "--stem", f"piano={tmp_path / 'piano.flac'}", "--stem", f"bass={tmp_path / 'bass.flac'}",
+        "--sections", str(sections),
+    ).stdout  # fmt: skip
+    assert out.strip() == (
+        "Uploaded 'Night Ferry' as night-ferry: draft: only you see it. "
+        "'fanfare artist state night-ferry live' opens it to fans."
+    )
+    bad = fanfare("artist", "publish", "--title", "X", "--bpm", "90", "--stem", "piano", ok=False)
+    assert "is not KIND=FILE" in bad.stderr
+    fanfare("artist", "state", "night-ferry", "live")
+    fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
+    tracks = {t["id"]: t for t in json.loads(fanfare("tracks", "--json").stdout)}
+    assert tracks["night-ferry"]["stems"] == ["piano", "bass"]
+    assert [s["name"] for s in tracks["night-ferry"]["sections"]] == ["a", "b"]

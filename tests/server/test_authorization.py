@@ -263,6 +263,32 @@ def _while(call: Call, **changes: bool) -> Call:
     return wrapped
 
 
+UPLOAD_META = {
+    "title": "Matrix",
+    "bpm": 100,
+    "stems": [{"kind": "keys", "size": 10, "sha256": "0" * 64}],
+}
+
+
+def _artists_upload(then: str) -> Call:
+    """The artist opens an upload; the actor then GETs it, PUTs a piece or finishes it."""
+
+    def call(w: World, actor: str) -> httpx.Response:
+        opened = w.request(ARTIST, "POST", "/uploads", json=UPLOAD_META)
+        assert opened.status_code == 201, opened.text
+        path = f"/uploads/{opened.json()['upload_id']}"
+        if then == "get":
+            return w.request(actor, "GET", path)
+        if then == "put":
+            headers = {"content-type": "application/octet-stream"}
+            return w.request(
+                actor, "PUT", f"{path}/stems/keys?offset=0", content=b"k" * 10, headers=headers
+            )
+        return w.request(actor, "POST", f"{path}/finish")
+
+    return call
+
+
 STEM = f"/tracks/{TRACK}/versions/1/stems/bass"
 ENDPOINTS: dict[str, Call] = {
     "POST login": _login,
@@ -300,6 +326,10 @@ ENDPOINTS: dict[str, Call] = {
     "GET track audit": _get(f"/tracks/{TRACK}/audit"),
     "GET track policies": _get(f"/tracks/{TRACK}/policies"),
     "GET track derivatives": _get(f"/tracks/{TRACK}/derivatives"),
+    "POST upload": lambda w, actor: w.request(actor, "POST", "/uploads", json=UPLOAD_META),
+    "GET the artist's upload": _artists_upload("get"),
+    "PUT a piece of the artist's upload": _artists_upload("put"),
+    "POST finish the artist's upload": _artists_upload("finish"),
     "POST decision on the fan's derivative": lambda w, actor: w.request(
         actor,
         "POST",
@@ -358,6 +388,11 @@ MATRIX = [
     *row("GET track audit",                          401, 403, 403, 200, 403, 200),
     *row("GET track policies",                       401, 403, 403, 200, 403, 200),
     *row("GET track derivatives",                    401, 404, 404, 200, 404, 200),
+    # Uploads are their artist's (and an admin's); finishing one with nothing sent says so.
+    *row("POST upload",                              401, 403, 403, 201, 201, 201),
+    *row("GET the artist's upload",                  401, 404, 404, 200, 404, 200),
+    *row("PUT a piece of the artist's upload",       401, 404, 404, 200, 404, 200),
+    *row("POST finish the artist's upload",          401, 404, 404, 409, 404, 409),
     *row("POST decision on the fan's derivative",    401, 403, 403, 422, 403, 422),
     *row("GET my tracks",                            401, 200, 200, 200, 200, 200),
     *row("POST unpublished track state",             401, 404, 404, 200, 404, 200),
@@ -397,6 +432,10 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("GET", "/tracks/{track_id}/audit"),
         ("GET", "/tracks/{track_id}/policies"),
         ("GET", "/tracks/{track_id}/derivatives"),
+        ("POST", "/uploads"),
+        ("GET", "/uploads/{upload_id}"),
+        ("PUT", "/uploads/{upload_id}/stems/{kind}"),
+        ("POST", "/uploads/{upload_id}/finish"),
         ("POST", "/derivatives/{derivative_id}/decision"),
         ("GET", "/tracks/{track_id}/versions/{version}/stems/{kind}"),
         ("GET", "/models"),

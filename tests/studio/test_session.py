@@ -327,3 +327,46 @@ def test_the_artist_previews_a_draft_exactly_as_a_fan_will_meet_it(embedded: Any
     fans.close()
     fan.close()
     artist.close()
+
+
+def test_an_artist_uploads_a_track_and_a_closed_app_resumes_where_it_stopped(
+    embedded: Any, tmp_path: Path
+) -> None:
+    import json as json_module
+
+    import numpy as np
+    import soundfile as sf
+
+    from app.studio.uploading import NewTrack
+
+    t = np.arange(40 * 44_100) / 44_100
+    files = {}
+    for kind, hz in (("keys", 220.0), ("bass", 55.0)):
+        tone = (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+        files[kind] = tmp_path / f"{kind}.wav"
+        sf.write(files[kind], np.stack([tone, tone], axis=1), 44_100, subtype="PCM_24")
+    new = NewTrack(title="Slow Tide", stems=files, bpm=84.0, key="F major")
+    artist = Studio(embedded.url)
+    artist.login("nova-lane", embedded.demo_password)
+
+    class Closed(Exception):
+        """The app closed mid-upload."""
+
+    def close_after_first_piece(text: str, fraction: float) -> None:
+        if text.startswith("Uploading"):
+            raise Closed
+
+    with pytest.raises(Closed):
+        artist.upload_track(new, close_after_first_piece)
+    pending = list((artist.paths.data_dir / "uploads").glob("*.json"))
+    assert len(pending) == 1
+    upload_id = json_module.loads(pending[0].read_text())["upload_id"]
+    held = artist.client.upload_status(upload_id)["received"]
+    assert held["keys"] > 0 and held["bass"] == 0
+    # Opened again, the same upload goes on from there and arrives as a draft.
+    track = artist.upload_track(new)
+    assert track.state == "draft" and track.info.title == "Slow Tide"
+    assert track.info.stem_kinds == ("keys", "bass")
+    assert not list((artist.paths.data_dir / "uploads").glob("*.json"))
+    assert artist.client.upload_status(upload_id)["track_id"] == track.info.id
+    artist.close()

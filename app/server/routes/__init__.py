@@ -4,9 +4,9 @@
 
 from fastapi import APIRouter
 
-from app.server.routes import auth, catalog, derivatives, devices, licences, models
+from app.server.routes import auth, catalog, derivatives, devices, licences, models, uploads
 
 api_router = APIRouter()
 # In the order the app has always mounted them: it is the order of the OpenAPI document.
-for _module in (auth, devices, catalog, licences, derivatives, models):
+for _module in (auth, devices, catalog, licences, derivatives, models, uploads):
     api_router.include_router(_module.router)

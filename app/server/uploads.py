@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""An artist's track, uploaded from the app stem by stem, resumable, then ingested as a draft.
+
+The artist says first what is coming (title, tempo, key, sections, policy, and each stem's
+kind, size and SHA-256); the stems then arrive in pieces at known offsets, so that a dropped
+connection or a closed app resumes where the platform's part ends. Finishing checks every
+stem's bytes against its hash and runs the same ingest as every track (checks, soxr to the
+delivery rate, FLAC, a key per stem, registered at once or not at all). The track starts as a
+draft that only its artist sees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.core.errors import PolicyError
+from app.core.policy import Policy
+from app.server.blobs import BlobStore
+from app.server.db import Track, TrackState, Upload, User, new_id
+from app.server.ingest import IngestError, SourceStem, publish_track
+
+MAX_STEMS = 16
+MAX_STEM_BYTES = 1024 * 1024 * 1024  # a 10-minute 96 kHz 32-bit WAV is about 460 MB
+CHUNK_BYTES = 8 * 1024 * 1024  # the most one request carries
+_KIND = re.compile(r"^[a-z][a-z0-9]{0,31}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class UploadError(Exception):
+    """A refused upload step; ``status`` is the HTTP answer and the message says why."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def start(session: Session, artist: User, meta: dict[str, Any]) -> Upload:
+    """Open an upload for ``meta`` (checked here, before a byte arrives)."""
+    if artist.role not in ("artist", "admin"):
+        raise UploadError("Only artists upload tracks.", 403)
+    stems = meta.get("stems")
+    if not isinstance(stems, list) or not 1 <= len(stems) <= MAX_STEMS:
+        raise UploadError(f"A track has 1 to {MAX_STEMS} stems.")
+    kinds = []
+    for stem in stems:
+        kind = stem.get("kind") if isinstance(stem, dict) else None
+        if not isinstance(kind, str) or not _KIND.match(kind):
+            raise UploadError(
+                f"'{kind}' is not a stem name: lower-case letters and digits, from a letter."
+            )
+        size, digest = stem.get("size"), stem.get("sha256")
+        if not isinstance(size, int) or not 0 < size <= MAX_STEM_BYTES:
+            raise UploadError(f"Stem '{kind}': its size must be 1 byte to 1 GiB.")
+        if not isinstance(digest, str) or not _SHA256.match(digest):
+            raise UploadError(f"Stem '{kind}': its SHA-256 must be 64 hex digits.")
+        kinds.append(kind)
+    if len(set(kinds)) != len(kinds):
+        raise UploadError("Each stem name may appear only once.")
+    title = meta.get("title")
+    if not isinstance(title, str) or not 0 < len(title.strip()) <= 200:
+        raise UploadError("A title must be 1 to 200 characters long.")
+    bpm = meta.get("bpm")
+    if not isinstance(bpm, int | float) or not 20 <= bpm <= 300:
+        raise UploadError("A tempo must be 20 to 300 BPM.")
+    if meta.get("policy") is not None:
+        try:
+            Policy.from_dict(meta["policy"])
+        except PolicyError as exc:
+            raise UploadError(str(exc)) from None
+    row = Upload(id=new_id("upl"), artist_id=artist.id, meta=dict(meta))
+    session.add(row)
+    session.commit()
+    return row
+
+
+def _part(blobs: BlobStore, upload: Upload, kind: str) -> Path:
+    return blobs.path(f"uploads/{upload.id}/{kind}.part")
+
+
+def _declared(upload: Upload, kind: str) -> dict[str, Any]:
+    for stem in upload.meta["stems"]:
+        if stem["kind"] == kind:
+            return dict(stem)
+    raise UploadError(f"This upload has no stem '{kind}'.", 404)
+
+
+def received(blobs: BlobStore, upload: Upload) -> dict[str, int]:
+    """Bytes the platform holds of each stem: where each one resumes."""
+    sizes = {}
+    for stem in upload.meta["stems"]:
+        path = _part(blobs, upload, stem["kind"])
+        sizes[stem["kind"]] = path.stat().st_size if path.exists() else 0
+    return sizes
+
+
+def append(blobs: BlobStore, upload: Upload, kind: str, offset: int, data: bytes) -> int:
+    """Add ``data`` to ``kind``'s part at ``offset`` (which must be where it ends); returns
+    the bytes held. Written and synced before the answer, so a crash keeps what was answered."""
+    if upload.track_id is not None:
+        raise UploadError("This upload is finished.", 409)
+    declared = _declared(upload, kind)
+    path = _part(blobs, upload, kind)
+    held = path.stat().st_size if path.exists() else 0
+    if offset != held:
+        raise UploadError(
+            f"Stem '{kind}': the platform holds {held} bytes; resume from there.", 409
+        )
+    if held + len(data) > declared["size"]:
+        raise UploadError(f"Stem '{kind}' is longer than the {declared['size']} bytes declared.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as part:
+        part.write(data)
+        part.flush()
+        os.fsync(part.fileno())
+    return held + len(data)
+
+
+def finish(session: Session, blobs: BlobStore, master_key: bytes, upload: Upload) -> Track:
+    """Check every stem against its hash and ingest the track as a draft.
+
+    Raises:
+        UploadError: a stem incomplete or damaged (its part is dropped, to be sent again), or
+            the ingest's sentence (different lengths or rates, silence, clipping...).
+    """
+    if upload.track_id is not None:
+        track = session.get(Track, upload.track_id)
+        if track is not None:
+            return track  # finished already: the same answer again
+    meta = upload.meta
+    held = received(blobs, upload)
+    missing = [f"{k} ({held[k]} of {s['size']} bytes)"
+               for s in meta["stems"] if held[(k := s["kind"])] != s["size"]]  # fmt: skip
+    if missing:
+        raise UploadError("Some stems are not all here yet: " + ", ".join(missing) + ".", 409)
+    for stem in meta["stems"]:
+        path = _part(blobs, upload, stem["kind"])
+        if _sha256(path) != stem["sha256"]:
+            path.unlink(missing_ok=True)
+            raise UploadError(
+                f"Stem '{stem['kind']}' arrived damaged (its SHA-256 differs); send it again."
+            )
+    artist = session.get(User, upload.artist_id)
+    assert artist is not None
+    try:
+        track = publish_track(
+            session,
+            blobs,
+            master_key,
+            artist=artist,
+            title=str(meta["title"]).strip(),
+            sources=[SourceStem(s["kind"], _part(blobs, upload, s["kind"])) for s in meta["stems"]],
+            bpm=float(meta["bpm"]),
+            key=str(meta.get("key") or "unknown"),
+            time_signature=str(meta.get("time_signature") or "4/4"),
+            sections=meta.get("sections") or [],
+            policy=meta.get("policy"),
+            published=False,
+        )
+    except IngestError as exc:
+        raise UploadError(str(exc)) from None
+    session.add(TrackState(track_id=track.id, state="draft"))
+    track.remix_opt_in = False
+    upload.track_id = track.id
+    session.commit()
+    for stem in meta["stems"]:
+        _part(blobs, upload, stem["kind"]).unlink(missing_ok=True)
+    return track
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as part:
+        for block in iter(lambda: part.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def upload_doc(blobs: BlobStore, upload: Upload) -> dict[str, Any]:
+    return {
+        "upload_id": upload.id,
+        "title": upload.meta.get("title"),
+        "stems": [{"kind": s["kind"], "size": s["size"]} for s in upload.meta["stems"]],
+        "received": received(blobs, upload),
+        "track_id": upload.track_id,
+        "chunk_bytes": CHUNK_BYTES,
+    }
