@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from app.ui.policy_editor import PolicyEditor
     from app.ui.remixes_dialog import RemixesDialog
     from app.ui.track_view import TrackView
+    from app.ui.upload_dialog import UploadDialog
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
 STATE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self.view: TrackView | None = None
         self.policy_editor: PolicyEditor | None = None
         self.remixes_dialog: RemixesDialog | None = None
+        self.upload_dialog: UploadDialog | None = None
         self._opening = False
 
         sidebar = QFrame()
@@ -136,6 +138,10 @@ class MainWindow(QMainWindow):
         self.switch_action.triggered.connect(self.switch_account.emit)
         self.sign_out_action = QAction("Sign out", self)
         self.sign_out_action.triggered.connect(self.sign_out.emit)
+        self.upload_action = QAction("Upload a track…", self)
+        self.upload_action.triggered.connect(self.upload_track)
+        self.upload_action.setVisible(False)  # for artists
+        account_menu.addAction(self.upload_action)
         account_menu.addAction(self.switch_action)
         account_menu.addAction(self.sign_out_action)
         self.sign_out_action.setEnabled(False)
@@ -156,6 +162,7 @@ class MainWindow(QMainWindow):
             f"<span style='font-size:8pt'>on {studio.platform_name}</span>"
         )
         self.sign_out_action.setEnabled(True)
+        self.upload_action.setVisible(profile.role in ("artist", "admin"))
         for notice in studio.notices:
             self.statusBar().showMessage(notice, 10000)
         self.refresh_catalogue()
@@ -169,6 +176,7 @@ class MainWindow(QMainWindow):
         self._show_own_tracks([])
         self.account.setText(text)
         self.sign_out_action.setEnabled(False)
+        self.upload_action.setVisible(False)
 
     def refresh_catalogue(self, then: str = "") -> None:
         """Fetch the catalogue (and an artist's own tracks) again; ``then``: the message to
@@ -236,6 +244,19 @@ class MainWindow(QMainWindow):
         chosen = menu.exec(self.own_tracks.viewport().mapToGlobal(where))
         if chosen is not None:
             self.change_state(str(item.data(TRACK_ID_ROLE)), str(chosen.data()))
+
+    def upload_track(self) -> None:
+        """The upload dialog: a new track from stem files, as a draft."""
+        from app.ui.upload_dialog import UploadDialog
+
+        assert self.studio is not None
+        self.upload_dialog = UploadDialog(self.studio, self)
+        self.upload_dialog.uploaded.connect(
+            lambda track: self.refresh_catalogue(
+                then=f"“{track.info.title}” is uploaded: {track.state_words}."
+            )
+        )
+        self.upload_dialog.show()
 
     def show_remixes(self, track_id: str, title: str) -> None:
         """What fans made of one of the artist's tracks, to approve, refuse or take down."""

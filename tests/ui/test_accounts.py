@@ -226,3 +226,44 @@ def test_the_artist_approves_and_takes_down_fans_remixes_in_the_window(
     reasons = {d["title"]: (d["status"], d["reason"]) for d in fan.derivatives()}
     assert ("taken down", "The drums carry it; keep them.") in reasons.values()
     fan.close()
+
+
+def test_the_artist_uploads_a_track_from_the_window_with_tempo_and_key_suggested(
+    qtbot, bare_window: MainWindow, embedded: Any, tmp_path: Any
+) -> None:
+    import json
+    from pathlib import Path
+
+    from app.ui.upload_dialog import parse_sections
+
+    window = bare_window
+    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
+    accounts = Accounts(window, connection)
+    accounts.opened(_open_studio(connection))
+    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    assert window.upload_action.isVisible()
+    window.upload_track()
+    dialog = window.upload_dialog
+    # The demo's Paper Moons stems, as an artist's files: 84 BPM in D minor.
+    demo = Path(__file__).resolve().parents[2] / "assets" / "demo"
+    entry = next(t for t in json.loads((demo / "catalogue.json").read_text())["tracks"]
+                 if t["id"] == "paper-moons")  # fmt: skip
+    dialog.add_files([demo / path for path in entry["stems"].values()])
+    assert [dialog.table.item(r, 1).text() for r in range(4)] == ["drums", "bass", "keys", "lead"]
+    dialog.title.setText("Paper Moons (take two)")
+    dialog.suggest()
+    qtbot.waitUntil(lambda: "The audio suggests" in dialog.status.text(), timeout=120_000)
+    assert dialog.bpm.value() == pytest.approx(84.0, abs=1.0)
+    assert dialog.key.currentText() == "D minor"
+    dialog.sections.setText("verse 0:10-0:20, chorus 20-x")
+    dialog.send()
+    assert dialog.status.text().startswith("Sections: “chorus 20-x” is not")
+    dialog.sections.setText("verse 0:00-0:35, chorus 0:35-1:10")
+    assert parse_sections(dialog.sections.text())[1] == {
+        "name": "chorus", "start_s": 35.0, "end_s": 70.0,
+    }  # fmt: skip
+    dialog.send()
+    qtbot.waitUntil(lambda: window.own_tracks.count() == 3, timeout=120_000)
+    assert "draft: only you see it" in dialog.status.text()
+    texts = [window.own_tracks.item(i).text() for i in range(3)]
+    assert "Paper Moons (take two)\ndraft: only you see it" in texts
