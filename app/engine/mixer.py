@@ -266,7 +266,7 @@ class Mixer:
             old = self.sounds.switch_over()
             self._dirty = True
         if old is not None:
-            old.close()
+            self.sounds.retire(old)
         self._reset(mapped)  # keeps the bridges: playback reads on from the switch point
         return mapped
 

@@ -72,6 +72,11 @@ class Prefetcher:
         """Whether every source has ``[frame, frame + frames)`` made."""
         return all(source.made_for(frame, frames) for source in self.sources)
 
+    @property
+    def running(self) -> bool:
+        """Whether any of its threads is still alive."""
+        return any(thread.is_alive() for thread in self._threads)
+
     def close(self, *, wait: bool = False) -> None:
         """Stop the threads; with ``wait``, until the chunk each may be making is done (at
         most one chunk's time: a Rubber Band call cannot be interrupted, and must not be

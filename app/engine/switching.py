@@ -91,6 +91,11 @@ class Sound:
         if self.prefetcher is not None:
             self.prefetcher.close(wait=wait)
 
+    @property
+    def busy(self) -> bool:
+        """Whether a prefetch thread of this sound may still be running."""
+        return self.prefetcher is not None and self.prefetcher.running
+
 
 class Sounds:
     """The sound playing (``current``) and the one being made to switch to (``pending``).
@@ -122,6 +127,7 @@ class Sounds:
         self.styled = styled
         self.current = self.make(recipe)
         self.pending: Sound | None = None
+        self._retired: list[Sound] = []  # switched away from; their threads may still run
 
     # --- making sounds ------------------------------------------------------------------------
 
@@ -190,12 +196,18 @@ class Sounds:
         if new:
             old, self.pending = self.pending, sound
             if old is not None and old is not sound:
-                old.close()
+                self.retire(old)
             return
         old, self.pending = self.pending, None
         if old is not None:
-            old.close()
+            self.retire(old)
         self.current = sound
+
+    def retire(self, sound: Sound) -> None:
+        """Stop ``sound``'s prefetch threads without waiting (the caller may hold the
+        mixer's lock); :meth:`close` waits for the chunk each may still be making."""
+        sound.close()
+        self._retired = [s for s in self._retired if s.busy] + [sound]
 
     def switch_over(self) -> Sound | None:
         """Make the waiting sound the current one; returns the old current one to close (None
@@ -306,11 +318,13 @@ class Sounds:
 
     def close(self) -> None:
         """Stop the prefetch threads, waiting for a chunk being made to be done (a style
-        model's analysis in progress is cancelled at its next read of the stem)."""
+        model's analysis in progress is cancelled at its next read of the stem): those of
+        sounds switched away from too, which may still be reading the stems' files."""
         self.styled.cancel()
-        for sound in (self.current, self.pending):
+        for sound in (self.current, self.pending, *self._retired):
             if sound is not None:
                 sound.close(wait=True)
+        self._retired = []
 
     def _prefetch(
         self,

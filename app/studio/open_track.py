@@ -32,6 +32,7 @@ from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
 from app.engine.output import Buffering, Player, TransportState
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
+from app.studio.auditions import Audition, auditions
 from app.studio.errors import PreviewNotPublishedError
 from app.studio.permissions import StylePermissions
 from app.studio.services import TrackServices
@@ -534,6 +535,10 @@ class OpenTrack:
         )
         progress("Published", 1.0)
         return dict(result)
+
+    def auditions(self) -> list[Audition]:
+        """What the policy allows, one transformation at a time, for the artist to hear."""
+        return auditions(self.info, self.policy, self.style_permissions(), self.check)
 
     def refusals(self, recipe: Recipe, progress: Progress = quiet) -> list[str]:
         """Why the platform would refuse to publish ``recipe`` under this track's policy: the

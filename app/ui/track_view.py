@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import FanfareError
 from app.core.policy import describe_policy
+from app.studio.auditions import Audition
 from app.studio.open_track import OpenTrack
 from app.studio.preferences import BUFFERINGS, buffering_named
 from app.studio.status import Notice, PlaybackStatus, StripMix, StyleAdjusted
@@ -163,6 +165,19 @@ class TrackView(QWidget):
         self.arrange_button.setToolTip("Repeat, drop or reorder sections; mute stems per section")
         self.arrange_button.clicked.connect(self.open_arrangement)
         self.transport.add_action(self.arrange_button)
+        #: In a preview, one click plays each transformation the draft allows.
+        self.auditions_button: QPushButton | None = None
+        if track.preview:
+            self.auditions_button = QPushButton("Auditions ▾")
+            self.auditions_button.setToolTip(
+                "Hear what fans could make: each thing your draft allows, pushed to its limit"
+            )
+            menu = QMenu(self.auditions_button)
+            for audition in track.auditions():
+                action = menu.addAction(audition.title)
+                action.triggered.connect(lambda _=False, a=audition: self.audition(a))
+            self.auditions_button.setMenu(menu)
+            self.transport.add_action(self.auditions_button)
         self.transport.add_action(self.publish_button)
         layout.addWidget(self.transport)
 
@@ -281,6 +296,19 @@ class TrackView(QWidget):
             style_dialog.show_current()
         if self.arrangement_dialog is not None:
             self.arrangement_dialog.show_current()
+
+    def audition(self, audition: Audition) -> None:
+        """Play one audition from the start: the remix it is, with the controls showing it."""
+        try:
+            self.track.apply(audition.recipe)
+        except FanfareError as exc:
+            self.failed.emit(str(exc))
+            return
+        self.show_recipe()
+        self.message.emit(f"Audition: {audition.title}.")
+        self._seek(0.0)
+        if not self.track.playing:
+            self.play_pause()
 
     def undo(self) -> None:
         if self.track.undo():

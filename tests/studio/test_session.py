@@ -370,3 +370,32 @@ def test_an_artist_uploads_a_track_and_a_closed_app_resumes_where_it_stopped(
     assert not list((artist.paths.data_dir / "uploads").glob("*.json"))
     assert artist.client.upload_status(upload_id)["track_id"] == track.info.id
     artist.close()
+
+
+def test_auditions_play_each_transformation_a_draft_allows_and_nothing_it_forbids(
+    embedded: Any,
+) -> None:
+    artist = Studio(embedded.url)
+    artist.login("nova-lane", embedded.demo_password)
+    live = artist.own_track("neon-harbour").info.policy
+    draft = live | {"tempo_ratio_range": [0.9, 1.1], "key_shift_range": [0, 2]}
+    track = artist.open_track("neon-harbour", preview_policy=draft)
+    found = {a.title: a.recipe for a in track.auditions()}
+    assert {"Tempo at 90%", "Tempo at 110%", "Key +2 semitones"} <= set(found)
+    assert "Key +0 semitones" not in found  # no change is no audition
+    assert "The lead up front (+6 dB)" in found
+    assert "Rearranged: intro twice, then the outro" in found
+    styled = [t for t in found if " on the " in t]
+    assert styled, "the demo policy allows style models: some audition places one"
+    for title, recipe in found.items():
+        track.apply(recipe)  # every audition is a remix the policy lets a fan make
+        assert track.recipe == recipe, title
+    track.close()
+    # A draft that allows less offers less.
+    strict = live | {"tempo_ratio_range": [1.0, 1.0], "key_shift_range": [0, 0],
+                     "style_families": []}  # fmt: skip
+    narrow = artist.open_track("neon-harbour", preview_policy=strict)
+    titles = [a.title for a in narrow.auditions()]
+    assert not [t for t in titles if t.startswith(("Tempo", "Key")) or " on the " in t]
+    narrow.close()
+    artist.close()

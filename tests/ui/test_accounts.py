@@ -267,3 +267,33 @@ def test_the_artist_uploads_a_track_from_the_window_with_tempo_and_key_suggested
     assert "draft: only you see it" in dialog.status.text()
     texts = [window.own_tracks.item(i).text() for i in range(3)]
     assert "Paper Moons (take two)\ndraft: only you see it" in texts
+
+
+def test_a_preview_offers_auditions_that_play_what_the_draft_allows(
+    qtbot, bare_window: MainWindow, embedded: Any
+) -> None:
+    window = bare_window
+    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
+    accounts = Accounts(window, connection)
+    accounts.opened(_open_studio(connection))
+    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    assert accounts.studio is not None
+    draft = accounts.studio.own_track("paper-moons").info.policy | {"key_shift_range": [-2, 0]}
+    window.open_track("paper-moons", draft)
+    qtbot.waitUntil(lambda: window.view is not None, timeout=WAIT_MS)
+    view = window.view
+    assert view.auditions_button is not None
+    actions = {a.text(): a for a in view.auditions_button.menu().actions()}
+    assert "Key -2 semitones" in actions
+    said: list[str] = []
+    view.message.connect(said.append)
+    actions["Key -2 semitones"].trigger()
+    assert view.track.recipe.key_shift == -2
+    assert "Audition: Key -2 semitones." in said
+    # A fan's own view of a live track has no auditions.
+    window.open_track("neon-harbour")
+    qtbot.waitUntil(
+        lambda: window.view is not None and window.view.track.info.id == "neon-harbour",
+        timeout=WAIT_MS,
+    )
+    assert window.view.auditions_button is None
