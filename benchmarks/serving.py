@@ -241,3 +241,58 @@ def ingest_verify(quick: bool) -> list[Figure]:
             ratio <= 0.25,
         ),
     ]
+
+
+@benchmark
+def artist_upload(quick: bool) -> list[Figure]:
+    """An artist's track from stem files to a draft: 8 stems x 4 min (quick: 1 min), sent in
+    pieces and ingested; and a preview of a draft, from asking to playable."""
+    home = isolated_home()
+    from app.studio.session import Studio
+    from app.studio.uploading import NewTrack
+
+    seconds = 60.0 if quick else 240.0
+    work = Path(tempfile.mkdtemp(prefix="fanfare-bench-stems-"))
+    stems = _long_stems(work, seconds)
+    sent = sum(p.stat().st_size for p in stems.values())
+    with platform() as url:
+        studio = Studio(url)
+        studio.login("nova-lane", "fanfare-demo")
+        start = time.perf_counter()
+        track = studio.upload_track(NewTrack(title="Bench Upload", stems=stems, bpm=120.0))
+        upload_s = time.perf_counter() - start
+        draft = dict(track.info.policy) | {"tempo_ratio_range": [0.9, 1.1]}
+        opens = []
+        for _ in range(4 if quick else 6):
+            start = time.perf_counter()
+            preview = studio.open_track("neon-harbour", preview_policy=draft)
+            opens.append(time.perf_counter() - start)
+            preview.close()
+        studio.close()
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
+    opened = median(opens[1:])  # the first one downloads the stems into the cache
+    return [
+        Figure(
+            f"artist upload: 8 stems x {seconds / 60:g} min ({sent / 1e6:.0f} MB FLAC), "
+            "sent and ingested",
+            upload_s,
+            "s",
+            "n/a",
+            None,
+        ),
+        Figure(
+            "artist upload: ingest speed (track duration / time from files to draft)",
+            seconds / upload_s,
+            "x real time",
+            ">= 10",
+            seconds / upload_s >= 10,
+        ),
+        Figure(
+            "preview as fan: open a draft (licence, stems from the cache) ready to play",
+            opened,
+            "s",
+            "<= 1",
+            opened <= 1.0,
+        ),
+    ]
