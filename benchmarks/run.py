@@ -29,8 +29,9 @@ sys.path.insert(0, str(HERE.parent))
 AREAS = ("decryption", "serving", "engine", "styles", "studio", "machine")
 # The order a whole run prints them in: quick and self-contained first, the long soaks last.
 ORDER = (
-    "decrypt", "licence_issue", "ingest_verify", "artist_upload", "render_speed", "feeder_block_time",
-    "control_latency", "style_speed", "style_playback", "app_start", "first_audio",
+    "decrypt", "licence_issue", "ingest_verify", "artist_upload", "render_speed",
+    "feeder_block_time", "control_latency", "style_speed", "style_playback", "app_start",
+    "first_audio",
     "peak_memory", "soak", "device_floor",
 )  # fmt: skip
 
