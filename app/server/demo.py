@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 from app.server.accounts import create_user
 from app.server.blobs import BlobStore
 from app.server.db import Track, User
-from app.server.ingest import SourceStem, publish_track
+from app.server.ingest import IngestError
 from app.server.style_models import seed_models
+from app.server.track_states import set_state
+from app.server.uploads import UploadError, upload_files
 from app.server.vaultkeys import Signer
 
 DEMO_PASSWORD = "fanfare-demo"
@@ -91,23 +93,22 @@ def seed_demo(
             continue
         # The catalogue's artists are among the users made above: exactly one row each.
         artist = session.scalars(select(User).where(User.name == _user_name(entry["artist"]))).one()
-        track = publish_track(
-            session,
-            blobs,
-            master_key,
-            artist=artist,
-            title=entry["title"],
-            sources=[
-                SourceStem(kind, catalogue_path.parent / rel)
-                for kind, rel in entry["stems"].items()
-            ],
-            bpm=float(entry["bpm"]),
-            key=entry["key"],
-            time_signature=entry.get("time_signature", "4/4"),
-            sections=entry.get("sections", []),
-            policy=entry.get("policy"),
-            track_id=entry["id"],
-        )
+        # The artist's own path: uploaded stem by stem, ingested as a draft, then made live.
+        meta = {
+            "title": entry["title"],
+            "bpm": float(entry["bpm"]),
+            "key": entry["key"],
+            "time_signature": entry.get("time_signature", "4/4"),
+            "sections": entry.get("sections", []),
+            "policy": entry.get("policy"),
+        }
+        files = {kind: catalogue_path.parent / rel for kind, rel in entry["stems"].items()}
+        try:
+            track = upload_files(session, blobs, master_key, artist, meta, files)
+        except UploadError as exc:
+            raise IngestError(f"The demo track '{entry['id']}' cannot be seeded: {exc}") from None
+        if track.id != entry["id"]:
+            raise IngestError(f"The demo track '{entry['title']}' came in as '{track.id}'.")
         track.required_tier = entry.get("required_tier", "free")
-        session.commit()
+        set_state(session, track, artist, "live")
     return True

@@ -190,3 +190,26 @@ def upload_doc(blobs: BlobStore, upload: Upload) -> dict[str, Any]:
         "track_id": upload.track_id,
         "chunk_bytes": CHUNK_BYTES,
     }
+
+
+def upload_files(
+    session: Session,
+    blobs: BlobStore,
+    master_key: bytes,
+    artist: User,
+    meta: dict[str, Any],
+    files: dict[str, Path],
+) -> Track:
+    """The whole upload path for stem files on this machine (the demo's seed): declared,
+    sent in pieces, checked and ingested, as the app's upload does over the API."""
+    stems = [
+        {"kind": kind, "size": path.stat().st_size, "sha256": _sha256(path)}
+        for kind, path in files.items()
+    ]
+    upload = start(session, artist, dict(meta) | {"stems": stems})
+    for kind, path in files.items():
+        offset = 0
+        with path.open("rb") as source:
+            for piece in iter(lambda: source.read(CHUNK_BYTES), b""):
+                offset = append(blobs, upload, kind, offset, piece)
+    return finish(session, blobs, master_key, upload)

