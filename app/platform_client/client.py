@@ -249,6 +249,13 @@ class PlatformClient:
         """Ingest the uploaded track (a draft); its track document."""
         return dict(self._json("POST", f"/uploads/{_seg(upload_id)}/finish"))
 
+    def derivative(self, derivative_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/derivatives/{_seg(derivative_id)}"))
+
+    def derivative_audio(self, derivative_id: str) -> bytes:
+        """A published remix's audio (FLAC), into memory."""
+        return self._request("GET", f"/derivatives/{_seg(derivative_id)}/audio").content
+
     def track_derivatives(self, track_id: str) -> list[dict[str, Any]]:
         """Every remix of one of the artist's tracks, whatever its status, newest first."""
         return [dict(d) for d in self._json("GET", f"/tracks/{_seg(track_id)}/derivatives")]

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 
+from app.core.codec import decode_audio
 from app.core.encoding import unb64u
 from app.core.errors import (
     BundleError,
@@ -65,6 +66,7 @@ from app.studio.errors import (
     PlatformKeyChangedError,
     PreferencesError,
 )
+from app.studio.listening import Listening
 from app.studio.open_track import OpenTrack, Progress, quiet
 from app.studio.permissions import StylePermissions
 from app.studio.preferences import Preferences
@@ -339,6 +341,19 @@ class Studio:
         scope = f"{self.url}|{self.profile.user_name}"
         doc = self._signed(lambda: upload_track(self.client, pending, scope, new, progress))
         return OwnTrack.from_doc(doc)
+
+    def listen(self, derivative_id: str, progress: Progress = quiet) -> Listening:
+        """A published remix (one this account may hear), fetched and decoded in memory and
+        ready to play with the user's audio buffer setting; close it when done."""
+        self._require_sign_in()
+        progress("Fetching", 0.1)
+        doc = self._signed(lambda: self.client.derivative(derivative_id))
+        data = self._signed(lambda: self.client.derivative_audio(derivative_id))
+        progress("Decoding", 0.6)
+        audio, rate = decode_audio(data)
+        del data
+        progress("Ready", 1.0)
+        return Listening(doc, audio, rate, device=self.output_device, buffering=self.buffering)
 
     def track_derivatives(self, track_id: str) -> list[dict[str, Any]]:
         """The remixes fans made of one of this artist's tracks, whatever their status."""

@@ -20,9 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import FanfareError
 from app.ui.workers import describe, run_task
 
 if TYPE_CHECKING:
+    from app.studio.listening import Listening
     from app.studio.session import Studio
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
@@ -56,19 +58,24 @@ class RemixesDialog(QDialog):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.status)
         buttons = QHBoxLayout()
+        self.listen_button = QPushButton("▶ Listen")
+        self.listen_button.setToolTip("Play the selected remix (in memory, never saved)")
+        self.listening: Listening | None = None
         self.approve = QPushButton("Approve")
         self.refuse = QPushButton("Refuse…")
         self.take_down = QPushButton("Take down…")
         close = QPushButton("Close")
-        for button in (self.approve, self.refuse, self.take_down):
+        for button in (self.listen_button, self.approve, self.refuse, self.take_down):
             buttons.addWidget(button)
         buttons.addStretch()
         buttons.addWidget(close)
         layout.addLayout(buttons)
+        self.listen_button.clicked.connect(self.listen)
         self.approve.clicked.connect(lambda: self.decide("approve"))
         self.refuse.clicked.connect(lambda: self.decide("refuse"))
         self.take_down.clicked.connect(lambda: self.decide("take down"))
         close.clicked.connect(self.accept)
+        self.finished.connect(lambda _: self._stop_listening())
         self._enable()
         self.reload()
 
@@ -95,8 +102,45 @@ class RemixesDialog(QDialog):
         item = self.list.currentItem()
         return dict(item.data(ROW_ROLE)) if item is not None else None
 
+    def listen(self) -> None:
+        """Play the selected remix, or stop the one playing."""
+        if self.listening is not None:
+            self._stop_listening()
+            return
+        row = self.selected()
+        if row is None:
+            return
+        studio = self.studio
+        self.status.setText(f"Fetching “{row['title']}”…")
+        run_task(
+            lambda: studio.listen(row["id"]),
+            self._play,
+            lambda error: self.status.setText(describe(error)),
+        )
+
+    def _play(self, listening: Listening) -> None:
+        self.listening = listening
+        self.listen_button.setText("■ Stop")
+        try:
+            listening.play()
+        except FanfareError as exc:
+            self.status.setText(str(exc))
+            self._stop_listening()
+            return
+        self.status.setText(
+            f"Playing “{listening.info.title}” by {listening.info.artist} "
+            f"({listening.duration_s / 60:.0f}:{listening.duration_s % 60:02.0f})."
+        )
+
+    def _stop_listening(self) -> None:
+        if self.listening is not None:
+            self.listening.close()
+            self.listening = None
+        self.listen_button.setText("▶ Listen")
+
     def _enable(self) -> None:
         row = self.selected()
+        self.listen_button.setEnabled(row is not None or self.listening is not None)
         status = row["status"] if row else ""
         self.approve.setEnabled(status == "awaiting review")
         self.refuse.setEnabled(status == "awaiting review")

@@ -5,6 +5,7 @@ walled garden (no decoded audio or decrypted stream in any file the session wrot
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -398,4 +399,32 @@ def test_auditions_play_each_transformation_a_draft_allows_and_nothing_it_forbid
     titles = [a.title for a in narrow.auditions()]
     assert not [t for t in titles if t.startswith(("Tempo", "Key")) or " on the " in t]
     narrow.close()
+    artist.close()
+
+
+def test_the_artist_listens_to_a_fans_remix_in_memory_through_the_output_path(
+    studio: Studio, embedded: Any
+) -> None:
+    from app.platform_client.errors import NotFoundError
+    from tests.helpers.playback import start
+
+    track = studio.open_track("paper-moons")
+    track.set_stem("drums", gain_db=-5.0)
+    made = track.publish(title="Moons, lighter")
+    track.close()
+    artist = Studio(embedded.url)
+    artist.login("nova-lane", embedded.demo_password)
+    listening = artist.listen(made["id"])
+    assert listening.info.title == "Moons, lighter" and listening.info.artist == "fan"
+    assert listening.duration_s == pytest.approx(made["duration_s"], abs=0.01)
+    listening.set_volume(-6.0)
+    start(listening.player)  # skips without a sound device, unless one is required
+    deadline = time.monotonic() + 10
+    while listening.position_s < 0.5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listening.position_s >= 0.5 and listening.playing
+    listening.seek(30.0)
+    listening.close()
+    with pytest.raises(NotFoundError):
+        artist.listen("drv_not_there")
     artist.close()
