@@ -482,15 +482,16 @@ def test_an_unpublished_track_leaves_fans_catalogues_only(world: World) -> None:
 
 def test_an_unpublished_tracks_remixes_are_no_longer_served(world: World) -> None:
     """Unpublishing a track stops serving its remixes to others (they were still listed and
-    downloadable); the fan who made one still sees it, and so does an admin."""
+    downloadable); the fan who made one still sees it, and so do the track's artist (who looks
+    after its remixes) and an admin."""
     remix = f"/derivatives/{world.derivative_id}"
     with neon_harbour(world, published=False):
-        for actor in (FAN2, ARTIST, OTHER_ARTIST):
+        for actor in (FAN2, OTHER_ARTIST):
             assert_answer(world.request(actor, "GET", remix), 404)
             assert_answer(world.request(actor, "GET", f"{remix}/audio"), 404)
             listed = world.request(actor, "GET", "/derivatives?mine=false").json()
             assert world.derivative_id not in {d["id"] for d in listed}
-        for actor in (FAN, ADMIN):
+        for actor in (FAN, ARTIST, ADMIN):
             assert_answer(world.request(actor, "GET", remix), 200)
     assert_answer(world.request(FAN2, "GET", f"{remix}/audio"), 200)  # published again
 
