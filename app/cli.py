@@ -309,6 +309,8 @@ def _artist_publish(studio: Studio, args: argparse.Namespace) -> int:
             print(f"{text}…", file=sys.stderr)
 
     track = studio.upload_track(new, progress)
+    for note in track.notes:
+        print(f"Note: {note}", file=sys.stderr)
     print(
         f"Uploaded '{track.info.title}' as {track.info.id}: {track.state_words}. "
         f"'fanfare artist state {track.info.id} live' opens it to fans."

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import soundfile as sf
 from sqlalchemy.orm import Session
 
 from app.core.errors import PolicyError
@@ -164,13 +165,34 @@ def finish(session: Session, blobs: BlobStore, master_key: bytes, upload: Upload
         )
     except IngestError as exc:
         raise UploadError(str(exc)) from None
+    notes = notes_for(blobs, upload)
     session.add(TrackState(track_id=track.id, state="draft"))
     track.remix_opt_in = False
     upload.track_id = track.id
+    upload.meta = dict(upload.meta) | {"notes": notes}
     session.commit()
     for stem in meta["stems"]:
         _part(blobs, upload, stem["kind"]).unlink(missing_ok=True)
     return track
+
+
+def notes_for(blobs: BlobStore, upload: Upload) -> list[str]:
+    """What the artist should know of stems that were taken as they are: a mono stem among
+    stereo ones sits in the centre of every mix."""
+    channels = {}
+    for stem in upload.meta["stems"]:
+        try:
+            channels[stem["kind"]] = sf.info(str(_part(blobs, upload, stem["kind"]))).channels
+        except (sf.LibsndfileError, RuntimeError, OSError):
+            continue
+    if len(set(channels.values())) < 2:
+        return []
+    return [
+        f"Stem '{kind}' is mono while others are stereo: it sits in the centre of the mix. "
+        "Upload it again in stereo if it should be wide."
+        for kind, count in channels.items()
+        if count == 1
+    ]
 
 
 def _sha256(path: Path) -> str:
@@ -189,6 +211,7 @@ def upload_doc(blobs: BlobStore, upload: Upload) -> dict[str, Any]:
         "received": received(blobs, upload),
         "track_id": upload.track_id,
         "chunk_bytes": CHUNK_BYTES,
+        "notes": list(upload.meta.get("notes", [])),
     }
 
 

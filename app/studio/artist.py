@@ -31,6 +31,8 @@ class OwnTrack:
     state: str  # draft, live, paused or withdrawn
     required_tier: str
     policy_version: int = 1
+    #: After an upload: what the artist should know of stems taken as they are.
+    notes: tuple[str, ...] = ()
 
     @property
     def state_words(self) -> str:
@@ -49,6 +51,7 @@ class OwnTrack:
                 state=str(doc["state"]),
                 required_tier=str(doc.get("required_tier", "free")),
                 policy_version=int(doc.get("policy_version", 1)),
+                notes=tuple(str(n) for n in doc.get("notes", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise FanfareError(f"The platform sent a malformed track ({exc}).") from None

@@ -220,7 +220,8 @@ class UploadDialog(QDialog):
 
     def _done(self, track: OwnTrack) -> None:
         self.progress.setValue(1000)
-        self.status.setText(f"Uploaded “{track.info.title}”: {track.state_words}.")
+        notes = " ".join(track.notes)
+        self.status.setText(f"Uploaded “{track.info.title}”: {track.state_words}. {notes}".strip())
         self.send_button.setEnabled(True)
         self.uploaded.emit(track)
 

@@ -170,3 +170,19 @@ def test_uploads_are_the_artists_own_and_bodies_are_refused_before_they_are_read
     assert anonymous.status_code == 401
     bad = client.post(f"{API}/uploads", headers=artist.headers, json=meta({"Keys!": b"x"}))
     assert bad.status_code == 422 and "not a stem name" in bad.json()["detail"]
+
+
+def test_a_mono_stem_among_stereo_ones_is_taken_and_the_artist_told(client: TestClient) -> None:
+    artist = Fan.sign_in(client, "nova-lane")
+    t = np.arange(int(SECONDS * RATE)) / RATE
+    mono = io.BytesIO()
+    sf.write(mono, (0.3 * np.sin(2 * np.pi * 55.0 * t)).astype(np.float32), RATE, format="WAV")
+    stems = {"keys": wav(220.0), "bass": mono.getvalue()}
+    upload = client.post(f"{API}/uploads", headers=artist.headers, json=meta(stems)).json()
+    send_all(client, artist, upload["upload_id"], stems)
+    done = client.post(f"{API}/uploads/{upload['upload_id']}/finish", headers=artist.headers)
+    assert done.status_code == 201
+    assert done.json()["notes"] == [
+        "Stem 'bass' is mono while others are stereo: it sits in the centre of the mix. "
+        "Upload it again in stereo if it should be wide."
+    ]

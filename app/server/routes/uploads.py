@@ -71,10 +71,11 @@ async def send_piece(
 def finish_upload(
     upload_id: str, user: UserDep, session: SessionDep, platform: PlatformDep
 ) -> dict[str, Any]:
-    """Check every stem and ingest the track, as a draft only its artist sees."""
+    """Check every stem and ingest the track, as a draft only its artist sees; ``notes`` says
+    what the artist should know of stems taken as they are."""
     row = _own(session, user, upload_id)
     try:
         track = finish(session, platform.blobs, platform.config.master_key, row)
     except UploadError as exc:
         raise HTTPException(exc.status, str(exc)) from None
-    return track_doc(session, track)
+    return track_doc(session, track) | {"notes": list(row.meta.get("notes", []))}
