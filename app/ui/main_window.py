@@ -141,6 +141,10 @@ class MainWindow(QMainWindow):
         self.upload_action = QAction("Upload a track…", self)
         self.upload_action.triggered.connect(self.upload_track)
         self.upload_action.setVisible(False)  # for artists
+        self.my_remixes_action = QAction("My remixes…", self)
+        self.my_remixes_action.triggered.connect(self.show_my_remixes)
+        self.my_remixes_action.setEnabled(False)
+        account_menu.addAction(self.my_remixes_action)
         account_menu.addAction(self.upload_action)
         account_menu.addAction(self.switch_action)
         account_menu.addAction(self.sign_out_action)
@@ -163,6 +167,7 @@ class MainWindow(QMainWindow):
         )
         self.sign_out_action.setEnabled(True)
         self.upload_action.setVisible(profile.role in ("artist", "admin"))
+        self.my_remixes_action.setEnabled(True)
         for notice in studio.notices:
             self.statusBar().showMessage(notice, 10000)
         self.refresh_catalogue()
@@ -177,6 +182,7 @@ class MainWindow(QMainWindow):
         self.account.setText(text)
         self.sign_out_action.setEnabled(False)
         self.upload_action.setVisible(False)
+        self.my_remixes_action.setEnabled(False)
 
     def refresh_catalogue(self, then: str = "") -> None:
         """Fetch the catalogue (and an artist's own tracks) again; ``then``: the message to
@@ -257,6 +263,14 @@ class MainWindow(QMainWindow):
             )
         )
         self.upload_dialog.show()
+
+    def show_my_remixes(self) -> None:
+        """The remixes this account published: where each stands, and why one was stopped."""
+        from app.ui.remixes_dialog import RemixesDialog
+
+        assert self.studio is not None
+        self.remixes_dialog = RemixesDialog(self.studio, None, "", self)
+        self.remixes_dialog.show()
 
     def show_remixes(self, track_id: str, title: str) -> None:
         """What fans made of one of the artist's tracks, to approve, refuse or take down."""

@@ -42,12 +42,15 @@ def remix_line(row: dict[str, Any]) -> str:
 
 
 class RemixesDialog(QDialog):
-    """The remixes of ``track_id`` (one of the signed-in artist's tracks)."""
+    """The remixes of ``track_id`` (one of the signed-in artist's tracks), to look after; or,
+    with ``track_id`` None, the signed-in fan's own remixes, where each stands and why."""
 
-    def __init__(self, studio: Studio, track_id: str, title: str, parent: QWidget | None) -> None:
+    def __init__(
+        self, studio: Studio, track_id: str | None, title: str, parent: QWidget | None
+    ) -> None:
         super().__init__(parent)
         self.studio, self.track_id = studio, track_id
-        self.setWindowTitle(f"Remixes of “{title}”")
+        self.setWindowTitle(f"Remixes of “{title}”" if track_id else "My remixes")
         self.resize(720, 460)
         layout = QVBoxLayout(self)
         self.status = QLabel("Loading…")
@@ -76,13 +79,15 @@ class RemixesDialog(QDialog):
         self.take_down.clicked.connect(lambda: self.decide("take down"))
         close.clicked.connect(self.accept)
         self.finished.connect(lambda _: self._stop_listening())
+        for button in (self.approve, self.refuse, self.take_down):
+            button.setVisible(track_id is not None)  # the artist's to decide
         self._enable()
         self.reload()
 
     def reload(self, then: str = "") -> None:
         studio, track_id = self.studio, self.track_id
         run_task(
-            lambda: studio.track_derivatives(track_id),
+            lambda: studio.track_derivatives(track_id) if track_id else studio.derivatives(),
             lambda rows: self._show(rows, then),
             lambda error: self.status.setText(describe(error)),
         )
@@ -95,7 +100,8 @@ class RemixesDialog(QDialog):
             self.list.addItem(item)
         waiting = sum(1 for row in rows if row["status"] == "awaiting review")
         count = f"{len(rows)} remix{'es' if len(rows) != 1 else ''}"
-        self.status.setText(then or f"{count}, {waiting} waiting for your review.")
+        whose = "your review" if self.track_id else "the artist's review"
+        self.status.setText(then or f"{count}, {waiting} waiting for {whose}.")
         self._enable()
 
     def selected(self) -> dict[str, Any] | None:

@@ -297,3 +297,37 @@ def test_a_preview_offers_auditions_that_play_what_the_draft_allows(
         timeout=WAIT_MS,
     )
     assert window.view.auditions_button is None
+
+
+def test_a_fan_sees_in_the_window_which_remixes_wait_and_why_one_was_stopped(
+    qtbot, bare_window: MainWindow, embedded: Any
+) -> None:
+    from app.studio.session import Studio
+
+    artist = Studio(embedded.url)
+    artist.login("nova-lane", embedded.demo_password)
+    policy = artist.own_track("paper-moons").info.policy | {"review": "artist"}
+    artist.save_policy("paper-moons", policy)
+    window = bare_window
+    connection = Connection(embedded.url, "fan", embedded.demo_password)
+    accounts = Accounts(window, connection)
+    accounts.opened(_open_studio(connection))
+    qtbot.waitUntil(lambda: window.catalogue.count() == 3, timeout=WAIT_MS)
+    fan = accounts.studio
+    assert fan is not None
+    track = fan.open_track("paper-moons")
+    made = []
+    for gain in (-3.0, -9.0):
+        track.set_stem("drums", gain_db=gain)
+        made.append(track.publish(title=f"Moons {gain:g}"))
+    track.close()
+    artist.decide(made[1]["id"], "refuse", "Too quiet a kit for this song.")
+    window.show_my_remixes()
+    dialog = window.remixes_dialog
+    qtbot.waitUntil(lambda: dialog.list.count() == 2, timeout=WAIT_MS)
+    assert not dialog.approve.isVisible() and not dialog.take_down.isVisible()
+    lines = [dialog.list.item(i).text() for i in range(2)]
+    assert any("awaiting review" in line for line in lines)
+    assert any("refused — Too quiet a kit for this song." in line for line in lines)
+    assert dialog.status.text() == "2 remixes, 1 waiting for the artist's review."
+    artist.close()
