@@ -284,14 +284,18 @@ class MainWindow(QMainWindow):
         """The policy editor for one of the artist's tracks, as the platform has it now."""
         assert self.studio is not None
         studio = self.studio
-        run_task(lambda: studio.own_track(track_id), self._show_policy_editor, self.show_error)
+        run_task(
+            lambda: (studio.own_track(track_id), studio.offered_models()),
+            lambda found: self._show_policy_editor(*found),
+            self.show_error,
+        )
 
-    def _show_policy_editor(self, track: OwnTrack) -> None:
+    def _show_policy_editor(self, track: OwnTrack, models: list[Any]) -> None:
         from app.ui.policy_editor import PolicyEditor
 
         if self.policy_editor is not None:
             self.policy_editor.close()
-        self.policy_editor = editor = PolicyEditor(track, self)
+        self.policy_editor = editor = PolicyEditor(track, self, [dict(m) for m in models])
         editor.preview.connect(lambda track_id, draft: self.open_track(track_id, draft))
         editor.save.connect(self._save_policy)
         editor.show()

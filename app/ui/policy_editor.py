@@ -60,7 +60,14 @@ class PolicyEditor(QDialog):
     preview = Signal(str, dict)  # track id, draft policy document
     save = Signal(str, dict)
 
-    def __init__(self, track: OwnTrack, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        track: OwnTrack,
+        parent: QWidget | None = None,
+        models: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """``models``: the style models the platform offers (id, family, display_name), to
+        narrow the families' models to some of them."""
         super().__init__(parent)
         self.track = track
         info = track.info
@@ -171,7 +178,21 @@ class PolicyEditor(QDialog):
             self.family_boxes[family] = family_box
         families_row.addStretch()
         tool_rows.addLayout(families_row)
-        self._models = policy.style_models  # kept as it is: the editor does not narrow models
+        # Each offered model, ticked when allowed: all of a family's ticked is "any of it".
+        models_row = QHBoxLayout()
+        self.model_boxes: dict[str, tuple[QCheckBox, str]] = {}
+        for model in models or []:
+            model_id, family = str(model["id"]), str(model.get("family", ""))
+            model_box = QCheckBox(str(model.get("display_name") or model_id))
+            model_box.setToolTip(f"{model_id} ({family})")
+            model_box.setChecked(policy.style_models is None or model_id in policy.style_models)
+            models_row.addWidget(model_box)
+            self.model_boxes[model_id] = (model_box, family)
+        models_row.addStretch()
+        tool_rows.addLayout(models_row)
+        # Models the platform did not list are kept as the policy names them.
+        listed = set(self.model_boxes)
+        self._unlisted = [m for m in policy.style_models or () if m not in listed]
         layout.addWidget(tools)
 
         money = QGroupBox("Revenue split and devices")
@@ -284,8 +305,11 @@ class PolicyEditor(QDialog):
             "offline_min_security_level": str(self.offline_level.currentData()),
             "review": "artist" if self.review_by_me.isChecked() else "none",
         }
-        if self._models is not None:
-            doc["style_models"] = list(self._models)
+        families = set(doc["style_families"])
+        offered = {m: box.isChecked() for m, (box, family) in self.model_boxes.items()
+                   if family in families}  # fmt: skip
+        if self._unlisted or not all(offered.values()):
+            doc["style_models"] = [m for m, on in offered.items() if on] + self._unlisted
         return doc
 
     def problems(self) -> list[str]:
@@ -303,6 +327,9 @@ class PolicyEditor(QDialog):
 
     def refresh(self) -> None:
         """Rebuild the fans' line and the sentence of what is wrong; allow what is allowed."""
+        for model_box, family in self.model_boxes.values():
+            model_box.setEnabled(self.family_boxes[family].isChecked()
+                                 if family in self.family_boxes else False)  # fmt: skip
         problems = self.problems()
         self.error.setText(" ".join(problems))
         self.error.setVisible(bool(problems))

@@ -331,3 +331,26 @@ def test_a_fan_sees_in_the_window_which_remixes_wait_and_why_one_was_stopped(
     assert any("refused — Too quiet a kit for this song." in line for line in lines)
     assert dialog.status.text() == "2 remixes, 1 waiting for the artist's review."
     artist.close()
+
+
+def test_the_editor_narrows_a_family_to_some_of_its_models(
+    qtbot, bare_window: MainWindow, embedded: Any
+) -> None:
+    window = bare_window
+    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
+    accounts = Accounts(window, connection)
+    accounts.opened(_open_studio(connection))
+    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    window.edit_policy("neon-harbour")
+    qtbot.waitUntil(lambda: window.policy_editor is not None, timeout=WAIT_MS)
+    editor = window.policy_editor
+    assert editor.model_boxes, "the platform offers the shipped style models"
+    assert "style_models" not in editor.draft()  # every model of the allowed families
+    first = next(iter(editor.model_boxes))
+    editor.model_boxes[first][0].setChecked(False)
+    narrowed = editor.draft()["style_models"]
+    assert first not in narrowed and len(narrowed) == len(editor.model_boxes) - 1
+    # A family switched off greys its models.
+    family = editor.model_boxes[first][1]
+    editor.family_boxes[family].setChecked(False)
+    assert all(not box.isEnabled() for box, fam in editor.model_boxes.values() if fam == family)
