@@ -239,14 +239,7 @@ def _artist(args: argparse.Namespace) -> int:
     if args.artist_command == "derivatives":
         ids = [args.track] if args.track else [t.info.id for t in studio.own_tracks()]
         rows = [row for track_id in ids for row in studio.track_derivatives(track_id)]
-        if args.json:
-            _print_json(rows)
-            return 0
-        if not rows:
-            print("No remixes of your tracks yet.")
-        for row in rows:
-            print(_derivative_line(row))
-        return 0
+        return _print_derivatives(rows, args.json, "No remixes of your tracks yet.")
     if args.artist_command == "audit":
         entries = studio.track_audit(args.track_id)
         if args.json:
@@ -318,11 +311,17 @@ def _artist_publish(studio: Studio, args: argparse.Namespace) -> int:
     return 0
 
 
-def _artist_preview(studio: Studio, args: argparse.Namespace) -> int:
+def _recipe_file(path: Path) -> Recipe:
+    """The recipe in ``path``; FanfareError with a sentence when it cannot be read or parsed."""
     try:
-        recipe = recipe_format.loads(args.recipe.read_bytes())
+        data = path.read_bytes()
     except OSError as exc:
-        raise FanfareError(f"Cannot read the recipe {args.recipe} ({exc.strerror}).") from None
+        raise FanfareError(f"Cannot read the recipe {path} ({exc.strerror}).") from None
+    return recipe_format.loads(data)
+
+
+def _artist_preview(studio: Studio, args: argparse.Namespace) -> int:
+    recipe = _recipe_file(args.recipe)
     if recipe.track_id != args.track_id:
         raise FanfareError(f"The recipe is for '{recipe.track_id}', not '{args.track_id}'.")
     if args.policy is not None:
@@ -391,11 +390,7 @@ def _recipe_init(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    try:
-        data = args.recipe.read_bytes()
-    except OSError as exc:
-        raise FanfareError(f"Cannot read the recipe {args.recipe} ({exc.strerror}).") from None
-    recipe = recipe_format.loads(data)
+    recipe = _recipe_file(args.recipe)
     studio = _studio(args.platform)
     track = studio.open_track(recipe.track_id)
     try:
@@ -424,11 +419,16 @@ def _render(args: argparse.Namespace) -> int:
 
 def _derivatives(args: argparse.Namespace) -> int:
     rows = _studio(args.platform).derivatives(mine=not args.all)
-    if args.json:
+    return _print_derivatives(rows, args.json, "No derivatives yet.")
+
+
+def _print_derivatives(rows: list[dict[str, Any]], as_json: bool, none: str) -> int:
+    """Derivatives as a JSON array, or a line each (``none`` when there are none)."""
+    if as_json:
         _print_json(rows)
         return 0
     if not rows:
-        print("No derivatives yet.")
+        print(none)
     for row in rows:
         print(_derivative_line(row))
     return 0

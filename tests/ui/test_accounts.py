@@ -26,6 +26,17 @@ def bare_window(qtbot) -> Iterator[MainWindow]:
     window.close()
 
 
+def signed_in(qtbot, window: MainWindow, embedded: Any, user: str, **more: Any) -> Accounts:
+    """``window`` with the account flow, signed in as ``user``, its lists filled."""
+    connection = Connection(embedded.url, user, embedded.demo_password, **more)
+    accounts = Accounts(window, connection)
+    accounts.opened(_open_studio(connection))
+    qtbot.waitUntil(lambda: window.catalogue.count() >= 3, timeout=WAIT_MS)
+    if user == "nova-lane":
+        qtbot.waitUntil(lambda: window.own_tracks.count() >= 2, timeout=WAIT_MS)
+    return accounts
+
+
 def _form(qtbot, accounts: Accounts) -> Any:
     qtbot.waitUntil(
         lambda: accounts.dialog is not None and accounts.dialog.isVisible(), timeout=WAIT_MS
@@ -67,10 +78,7 @@ def test_the_account_menu_signs_out_and_in_as_the_artist_who_sees_my_tracks(
 ) -> None:
     window = bare_window
     demo = ("fan", "fan2", "nova-lane", "marlow-reed")
-    connection = Connection(embedded.url, "fan", embedded.demo_password, shared_accounts=demo)
-    accounts = Accounts(window, connection)
-    accounts.opened(_open_studio(connection))
-    qtbot.waitUntil(lambda: window.catalogue.count() == 3, timeout=WAIT_MS)
+    accounts = signed_in(qtbot, window, embedded, "fan", shared_accounts=demo)
     assert not window.own_tracks.isVisible()  # a fan has no tracks of their own
 
     window.switch_action.trigger()
@@ -123,10 +131,7 @@ def test_an_artist_pauses_a_track_from_my_tracks(
     qtbot, bare_window: MainWindow, embedded: Any
 ) -> None:
     window = bare_window
-    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
-    accounts = Accounts(window, connection)
-    accounts.opened(_open_studio(connection))
-    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    signed_in(qtbot, window, embedded, "nova-lane")
     window.change_state("paper-moons", "paused")
     qtbot.waitUntil(
         lambda: (
@@ -142,10 +147,7 @@ def test_the_artist_edits_a_policy_previews_it_as_a_fan_and_saves_it(
     qtbot, bare_window: MainWindow, embedded: Any
 ) -> None:
     window = bare_window
-    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
-    accounts = Accounts(window, connection)
-    accounts.opened(_open_studio(connection))
-    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    accounts = signed_in(qtbot, window, embedded, "nova-lane")
     window.edit_policy("neon-harbour")
     qtbot.waitUntil(lambda: window.policy_editor is not None, timeout=WAIT_MS)
     editor = window.policy_editor
@@ -187,10 +189,7 @@ def test_the_artist_approves_and_takes_down_fans_remixes_in_the_window(
     from app.studio.session import Studio
 
     window = bare_window
-    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
-    accounts = Accounts(window, connection)
-    accounts.opened(_open_studio(connection))
-    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    accounts = signed_in(qtbot, window, embedded, "nova-lane")
     artist = accounts.studio
     assert artist is not None
     # The editor's review choice: hold each remix for approval.
@@ -237,10 +236,7 @@ def test_the_artist_uploads_a_track_from_the_window_with_tempo_and_key_suggested
     from app.ui.upload_dialog import parse_sections
 
     window = bare_window
-    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
-    accounts = Accounts(window, connection)
-    accounts.opened(_open_studio(connection))
-    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    signed_in(qtbot, window, embedded, "nova-lane")
     assert window.upload_action.isVisible()
     window.upload_track()
     dialog = window.upload_dialog
@@ -273,10 +269,7 @@ def test_a_preview_offers_auditions_that_play_what_the_draft_allows(
     qtbot, bare_window: MainWindow, embedded: Any
 ) -> None:
     window = bare_window
-    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
-    accounts = Accounts(window, connection)
-    accounts.opened(_open_studio(connection))
-    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    accounts = signed_in(qtbot, window, embedded, "nova-lane")
     assert accounts.studio is not None
     draft = accounts.studio.own_track("paper-moons").info.policy | {"key_shift_range": [-2, 0]}
     window.open_track("paper-moons", draft)
@@ -309,10 +302,7 @@ def test_a_fan_sees_in_the_window_which_remixes_wait_and_why_one_was_stopped(
     policy = artist.own_track("paper-moons").info.policy | {"review": "artist"}
     artist.save_policy("paper-moons", policy)
     window = bare_window
-    connection = Connection(embedded.url, "fan", embedded.demo_password)
-    accounts = Accounts(window, connection)
-    accounts.opened(_open_studio(connection))
-    qtbot.waitUntil(lambda: window.catalogue.count() == 3, timeout=WAIT_MS)
+    accounts = signed_in(qtbot, window, embedded, "fan")
     fan = accounts.studio
     assert fan is not None
     track = fan.open_track("paper-moons")
@@ -337,10 +327,7 @@ def test_the_editor_narrows_a_family_to_some_of_its_models(
     qtbot, bare_window: MainWindow, embedded: Any
 ) -> None:
     window = bare_window
-    connection = Connection(embedded.url, "nova-lane", embedded.demo_password)
-    accounts = Accounts(window, connection)
-    accounts.opened(_open_studio(connection))
-    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    signed_in(qtbot, window, embedded, "nova-lane")
     window.edit_policy("neon-harbour")
     qtbot.waitUntil(lambda: window.policy_editor is not None, timeout=WAIT_MS)
     editor = window.policy_editor
