@@ -19,6 +19,30 @@ import pytest
 
 from tests.helpers.playback import device_required
 
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+def _owned(address: str, name: str) -> bool:
+    """Whether ``name`` has an owner on the bus at ``address`` (asking starts nothing)."""
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+
+    with open_dbus_connection(bus=address) as connection:
+        reply = connection.send_and_get_reply(message_bus.NameHasOwner(name), timeout=5)
+    return bool(reply.body[0])
+
 
 @contextmanager
 def secret_service(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -29,8 +53,13 @@ def secret_service(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
         if device_required():
             pytest.fail(message)
         pytest.skip(message)
+    # A session bus that starts no service on demand: with the standard one, the first
+    # client call could activate a second, locked keyring daemon before ours took the name,
+    # which then wants a password prompt (there is no screen to show it on).
+    config = home / "session-bus.conf"
+    config.write_text(BUS_CONFIG)
     bus = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+        ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -54,7 +83,10 @@ def secret_service(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
         assert daemon.stdin is not None
         daemon.stdin.write(b"test-login-password")
         daemon.stdin.close()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
+        while not _owned(address, "org.freedesktop.secrets"):
+            assert time.monotonic() < deadline, "the keyring daemon did not take its name"
+            time.sleep(0.05)
         while True:
             keyring.core.init_backend()
             backend = keyring.get_keyring()

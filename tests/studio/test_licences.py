@@ -174,7 +174,7 @@ def test_a_track_that_asks_for_keys_in_a_keyring_opens_only_where_they_are(
         assert studio.paths.secrets_file.read_bytes() == key_file
         held = keyring.get_keyring()
         assert held.get_password("org.fanfare.Studio", "licence-cache-key")
-        assert held.get_password("org.fanfare.Studio", "device-keys")
+        assert held.get_password("org.fanfare.Studio", f"device-keys|{embedded.url}|fan")
 
 
 def test_a_track_kept_offline_only_on_safer_devices_does_not_open_offline_from_a_file(
