@@ -69,7 +69,7 @@ def _read(stem: SourceStem) -> tuple[np.ndarray, int]:
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         raise IngestError(
             f"Stem '{stem.kind}': {stem.path.name} is not audio Fanfare can read "
-            "(use WAV, FLAC or OGG)."
+            "(use WAV, FLAC, OGG or AIFF)."
         ) from None
     if audio.shape[1] > 2:
         raise IngestError(f"Stem '{stem.kind}' has {audio.shape[1]} channels; use mono or stereo.")

@@ -132,6 +132,22 @@ def test_stems_that_do_not_fit_are_named_and_nothing_is_registered(
     assert artist.get("/tracks", params={"mine": "true"}).json() == before
 
 
+def test_stems_in_every_format_the_app_offers_are_taken(client: TestClient) -> None:
+    artist = Fan.sign_in(client, "nova-lane")
+    t = np.arange(int(SECONDS * RATE)) / RATE
+    tone = (0.3 * np.sin(2 * np.pi * 330.0 * t)).astype(np.float32)
+    stems = {}
+    for kind, fmt in (("keys", "WAV"), ("bass", "FLAC"), ("pad", "OGG"), ("lead", "AIFF")):
+        out = io.BytesIO()
+        sf.write(out, np.stack([tone, tone], axis=1), RATE, format=fmt)
+        stems[kind] = out.getvalue()
+    upload = client.post(f"{API}/uploads", headers=artist.headers, json=meta(stems)).json()
+    send_all(client, artist, upload["upload_id"], stems)
+    done = client.post(f"{API}/uploads/{upload['upload_id']}/finish", headers=artist.headers)
+    assert done.status_code == 201, done.text
+    assert [s["kind"] for s in done.json()["stems"]] == ["keys", "bass", "pad", "lead"]
+
+
 def test_a_damaged_stem_is_dropped_to_be_sent_again(client: TestClient) -> None:
     artist = Fan.sign_in(client, "nova-lane")
     stems = {"keys": wav(220.0), "bass": wav(55.0)}
