@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from app import __version__
 from app.core import recipe as recipe_format
 from app.core.errors import FanfareError
+from app.core.files import read_json_file
 from app.core.recipe import Recipe
 from app.engine.realtime import guard_cpu_time
 from app.studio.artist import STATES as TRACK_STATES
@@ -266,16 +267,6 @@ def _artist(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_file(path: Path, what: str) -> Any:
-    """A JSON document from ``path``; FanfareError with a sentence when it cannot be read."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FanfareError(f"The {what} file {path} cannot be read ({exc.strerror}).") from None
-    except ValueError as exc:
-        raise FanfareError(f"The {what} file {path} is not valid JSON ({exc}).") from None
-
-
 def _artist_publish(studio: Studio, args: argparse.Namespace) -> int:
     from app.studio.uploading import NewTrack
 
@@ -291,8 +282,8 @@ def _artist_publish(studio: Studio, args: argparse.Namespace) -> int:
         bpm=args.bpm,
         key=args.key,
         time_signature=args.time_signature,
-        sections=_json_file(args.sections, "sections") if args.sections else [],
-        policy=_json_file(args.policy, "policy") if args.policy else None,
+        sections=read_json_file(args.sections, "sections") if args.sections else [],
+        policy=read_json_file(args.policy, "policy") if args.policy else None,
     )
     shown = [""]
 
@@ -325,7 +316,7 @@ def _artist_preview(studio: Studio, args: argparse.Namespace) -> int:
     if recipe.track_id != args.track_id:
         raise FanfareError(f"The recipe is for '{recipe.track_id}', not '{args.track_id}'.")
     if args.policy is not None:
-        draft = _json_file(args.policy, "policy")
+        draft = read_json_file(args.policy, "policy")
     else:
         draft = studio.own_track(args.track_id).info.policy
     track = studio.open_track(args.track_id, preview_policy=draft)
@@ -355,14 +346,14 @@ def _artist_policy(studio: Studio, args: argparse.Namespace) -> int:
         if args.json:
             _print_json(versions)
             return 0
+        info = studio.own_track(args.track_id).info
         for v in versions:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(v["created_at"]))
-            kinds = sorted(Policy.from_dict(v["policy"]).stems)
-            summary = describe_policy(Policy.from_dict(v["policy"]), "The artist", kinds)
+            summary = describe_policy(Policy.from_dict(v["policy"]), info.artist, info.stem_kinds)
             print(f"v{v['version']}  {when}  {v['by']}: {summary}")
         return 0
     if args.set is not None:
-        track = studio.save_policy(args.track_id, _json_file(args.set, "policy"))
+        track = studio.save_policy(args.track_id, read_json_file(args.set, "policy"))
     else:
         track = studio.own_track(args.track_id)
     if args.json:

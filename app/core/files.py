@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Atomic file writes: a crash leaves the old file or the new one, never a torn one.
+"""Atomic file writes: a crash leaves the old file or the new one, never a torn one; and
+reading a JSON file a user named, with a sentence when it cannot be read.
 
 Used for keys, profiles, encrypted blobs and the platform's blob store. Never for audio in the
 clear: decoded stems and renders exist only in memory.
@@ -8,9 +9,13 @@ clear: decoded stems and renders exist only in memory.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from app.core.errors import FanfareError
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int | None = None, fsync: bool = False) -> None:
@@ -36,3 +41,14 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None, fsync: boo
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def read_json_file(path: Path, what: str) -> Any:
+    """The JSON document in ``path`` (a ``what`` file: "policy", "sections"); FanfareError
+    with a sentence when it cannot be read or is not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FanfareError(f"The {what} file {path} cannot be read ({exc.strerror}).") from None
+    except ValueError as exc:
+        raise FanfareError(f"The {what} file {path} is not valid JSON ({exc}).") from None

@@ -13,7 +13,6 @@ Errors are one sentence on stderr and a non-zero exit status.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from sqlalchemy import select
 
 from app import __version__
 from app.core.errors import FanfareError
+from app.core.files import read_json_file
 from app.server.accounts import AccountError, create_user
 from app.server.blobs import BlobStore
 from app.server.config import ConfigError, ServerConfig
@@ -101,14 +101,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
 
 
 def _read_json(path: Path | None, what: str) -> object:
-    if path is None:
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FanfareError(f"Cannot read the {what} file {path} ({exc.strerror}).") from None
-    except ValueError as exc:
-        raise FanfareError(f"The {what} file {path} is not valid JSON ({exc}).") from None
+    return read_json_file(path, what) if path is not None else None
 
 
 def _serve(args: argparse.Namespace) -> int:
