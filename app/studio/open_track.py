@@ -506,21 +506,11 @@ class OpenTrack:
         if not decision.allowed:
             raise PolicyDenied(list(decision.reasons))
         progress("Rendering", 0.05)
-        levels: dict[str, float] = {}
-        company = CompanyMeter()
-        audio, _gain_db = render_derivative(
-            self._stems,
-            self.info.sample_rate,
-            recipe,
-            progress=lambda f: progress("Rendering", 0.05 + 0.6 * f),
-            track=self.info,
-            levels=levels,
-            styles=self.style_package,
-            company=company,
-        )
         # The platform measures who is really heard with whom in its re-render; say so here
         # first, with the same measure, before anything is uploaded.
-        measured = heard_reasons(self.policy, levels, company)
+        audio, measured = self._measured_render(
+            recipe, lambda f: progress("Rendering", 0.05 + 0.6 * f)
+        )
         if measured:
             raise PolicyDenied(measured)
         progress("Encoding", 0.7)
@@ -548,19 +538,26 @@ class OpenTrack:
         decision = self.check(recipe, publishing=True)
         if not decision.allowed:
             return list(decision.reasons)
+        return self._measured_render(recipe, lambda f: progress("Rendering", f))[1]
+
+    def _measured_render(
+        self, recipe: Recipe, progress: Callable[[float], None]
+    ) -> tuple[np.ndarray, list[str]]:
+        """The published form of ``recipe`` (float32 (frames, 2)) and what the platform's
+        measure of it would refuse (``company.heard_reasons``; empty: nothing)."""
         levels: dict[str, float] = {}
         company = CompanyMeter()
-        render_derivative(
+        audio, _gain_db = render_derivative(
             self._stems,
             self.info.sample_rate,
             recipe,
-            progress=lambda f: progress("Rendering", f),
+            progress=progress,
             track=self.info,
             levels=levels,
             styles=self.style_package,
             company=company,
         )
-        return heard_reasons(self.policy, levels, company)
+        return audio, heard_reasons(self.policy, levels, company)
 
     def _provenance(self, recipe: Recipe, flac: bytes) -> bytes:
         used = sorted({slot.ref for slot in styles_of(recipe).values()})
