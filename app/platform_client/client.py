@@ -14,6 +14,7 @@ from app.platform_client.errors import (
     AuthError,
     DeviceRevokedAuthError,
     ForbiddenError,
+    GoneError,
     NotFoundError,
     PlatformError,
     PlatformUnreachableError,
@@ -252,9 +253,46 @@ class PlatformClient:
     def derivative(self, derivative_id: str) -> dict[str, Any]:
         return dict(self._json("GET", f"/derivatives/{_seg(derivative_id)}"))
 
-    def derivative_audio(self, derivative_id: str) -> bytes:
-        """A published remix's audio (FLAC), into memory."""
-        return self._request("GET", f"/derivatives/{_seg(derivative_id)}/audio").content
+    # --- the garden ---------------------------------------------------------------------------
+
+    def feed(
+        self,
+        *,
+        sort: str = "new",
+        track: str | None = None,
+        fan: str | None = None,
+        artist: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """A page of published remixes: ``{"items": [...], "next": offset or None}``."""
+        params: dict[str, Any] = {"sort": sort, "limit": limit, "offset": offset}
+        for name, value in (("track", track), ("fan", fan), ("artist", artist), ("q", q)):
+            if value:
+                params[name] = value
+        return dict(self._json("GET", "/feed", params=params))
+
+    def listen_licence(self, derivative_id: str, device_id: str) -> bytes:
+        """A listen licence for this device (signed bytes)."""
+        path = f"/derivatives/{_seg(derivative_id)}/listen"
+        return self._request("POST", path, json={"device_id": device_id}).content
+
+    def derivative_stream(self, derivative_id: str) -> bytes:
+        """A remix's audio as its ciphertext (a listen licence opens it)."""
+        return self._request("GET", f"/derivatives/{_seg(derivative_id)}/stream").content
+
+    def download(self, derivative_id: str) -> bytes:
+        """An open remix's published FLAC, tagged; a walled one is refused (403)."""
+        return self._request("GET", f"/derivatives/{_seg(derivative_id)}/download").content
+
+    def report_plays(self, reports: list[dict[str, Any]]) -> dict[str, Any]:
+        """Send signed play reports; each answered with whether it counted."""
+        return dict(self._json("POST", "/plays", json={"reports": reports}))
+
+    def earnings(self) -> dict[str, Any]:
+        """This account's statement: per remix and per month."""
+        return dict(self._json("GET", "/earnings"))
 
     def track_derivatives(self, track_id: str) -> list[dict[str, Any]]:
         """Every remix of one of the artist's tracks, whatever its status, newest first."""
@@ -285,5 +323,7 @@ def _error_for(response: httpx.Response) -> PlatformError:
     status = response.status_code
     if status == 401 and response.headers.get("x-fanfare-reason") == "device-revoked":
         return DeviceRevokedAuthError(detail, status)
-    kind = {401: AuthError, 403: ForbiddenError, 404: NotFoundError}.get(status, PlatformError)
+    kind = {401: AuthError, 403: ForbiddenError, 404: NotFoundError, 410: GoneError}.get(
+        status, PlatformError
+    )
     return kind(detail, status)

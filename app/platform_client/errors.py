@@ -33,3 +33,7 @@ class ForbiddenError(PlatformError):
 
 class NotFoundError(PlatformError):
     """The platform has no such thing, or it is not visible to this account (HTTP 404)."""
+
+
+class GoneError(PlatformError):
+    """It was there and is no longer: a remix taken down, or of a withdrawn track (HTTP 410)."""

@@ -25,6 +25,9 @@ LEVEL_TERMS_S: dict[SecurityLevel, tuple[int, int]] = {
     SecurityLevel.KEYRING: (LICENCE_TTL_S, OFFLINE_GRACE_S),
     SecurityLevel.HARDWARE: (LICENCE_TTL_S, 24 * 3600),
 }
+LISTEN_LICENCE_TTL_S = 600
+PLAY_VALUE_MICRO = 4000  # 0.004 per play, about what a stream pays
+PLAYS_PER_DEVICE_PER_DAY = 300
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
@@ -46,6 +49,10 @@ _ENV_SETTINGS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
     ("upload_per_minute", "FANFARE_UPLOAD_PER_MINUTE", float, "a number"),
     ("api_docs", "FANFARE_API_DOCS", _flag, "on or off"),
     ("trusted_proxies", "FANFARE_TRUSTED_PROXIES", str, "a list of addresses"),
+    ("listen_licence_ttl_s", "FANFARE_LISTEN_LICENCE_TTL_S", int, "a whole number"),
+    ("play_value_micro", "FANFARE_PLAY_VALUE_MICRO", int, "a whole number"),
+    ("currency", "FANFARE_CURRENCY", str, "a currency code"),
+    ("plays_per_device_per_day", "FANFARE_PLAYS_PER_DEVICE_PER_DAY", int, "a whole number"),
 )
 
 
@@ -77,6 +84,15 @@ class ServerConfig:
     #: addresses or networks, as uvicorn's ``forwarded_allow_ips``); none by default, so a
     #: client cannot pick the address its sign-in attempts are counted under.
     trusted_proxies: str = ""
+    #: How long a listen licence lets a device stream a remix; the studio renews it as it plays.
+    listen_licence_ttl_s: int = LISTEN_LICENCE_TTL_S
+    #: What one counted play pays, in millionths of the currency, split by the licence's
+    #: revenue split (``app.server.royalties``).
+    play_value_micro: int = PLAY_VALUE_MICRO
+    #: The currency plays are paid in (ISO 4217), as statements show it.
+    currency: str = "EUR"
+    #: The most plays one device may add in a day, all remixes together.
+    plays_per_device_per_day: int = PLAYS_PER_DEVICE_PER_DAY
 
     def proxy_settings(self) -> dict[str, Any]:
         """uvicorn's keyword arguments for the forwarded headers (see ``trusted_proxies``)."""

@@ -12,9 +12,11 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
+    UniqueConstraint,
     create_engine,
     event,
 )
@@ -200,6 +202,8 @@ class Licence(Base):
 
 class Derivative(Base):
     __tablename__ = "derivatives"
+    # The feed: published remixes, newest first.
+    __table_args__ = (Index("derivatives_feed", "status", "created_at"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), index=True)
@@ -228,6 +232,80 @@ class DerivativeDecision(Base):
     decision: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(500), default="")
     by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
+class DerivativeAudio(Base):
+    """A published derivative's audio as the platform keeps it: encrypted like a stem, under
+    its own content key (wrapped under the master key), whether or not it may be downloaded;
+    and its waveform overview. A table of its own, so that a database made before it gains it
+    without a migration (``app.server.garden`` encrypts an older remix's plain file)."""
+
+    __tablename__ = "derivative_audio"
+    derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), primary_key=True)
+    blob_name: Mapped[str] = mapped_column(String(200))
+    blob_size: Mapped[int] = mapped_column(Integer)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The track's policy when it was published: open (downloadable) or walled.
+    downloadable: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The waveform overview: peak levels 0..255 over equal stretches of the remix.
+    peaks: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class DerivativePlays(Base):
+    """How many counted plays a derivative has (the feed's "most played" reads this)."""
+
+    __tablename__ = "derivative_plays"
+    derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), primary_key=True)
+    plays: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+
+class ListenLicenceRow(Base):
+    """A listen licence the platform issued (``app.core.listen_licence``)."""
+
+    __tablename__ = "listen_licences"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"))
+    issued_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+
+
+class Play(Base):
+    """One counted play: one listener, one derivative, at most one an hour."""
+
+    __tablename__ = "plays"
+    __table_args__ = (
+        UniqueConstraint("user_id", "derivative_id", "hour", name="one_play_an_hour"),
+        Index("plays_by_device_day", "device_id", "day"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    listen_licence_id: Mapped[str] = mapped_column(String(40))
+    hour: Mapped[int] = mapped_column(Integer)  # Unix time // 3600 when it was counted
+    day: Mapped[int] = mapped_column(Integer)  # Unix time // 86400
+    listened_s: Mapped[float] = mapped_column(Float)
+    at: Mapped[int] = mapped_column(Integer, default=now_s)
+
+
+class LedgerEntry(Base):
+    """One line of the double-entry royalty ledger, in millionths of the currency: each
+    counted play debits the listening pool by the play's value and credits each party of the
+    licence's revenue split its share, so every play's lines add up to zero."""
+
+    __tablename__ = "ledger_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    play_id: Mapped[int] = mapped_column(ForeignKey("plays.id"), index=True)
+    derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), index=True)
+    #: "user:<id>" for an artist or a fan, "platform", "party:<name>" for another name in a
+    #: split (a model's owner), "pool:listening" for the debit.
+    account: Mapped[str] = mapped_column(String(80), index=True)
+    party: Mapped[str] = mapped_column(String(40))  # the split's name: artist, fan, platform…
+    amount_micro: Mapped[int] = mapped_column(Integer)
+    month: Mapped[str] = mapped_column(String(7))  # "2026-12", UTC
     at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 

@@ -15,11 +15,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.server.accounts import device_revoked_for, user_for_token
+from app.server.accounts import device_revoked_for, token_device, user_for_token
 from app.server.blobs import BlobStore
 from app.server.ca import DeviceCA
 from app.server.config import ServerConfig
-from app.server.db import User
+from app.server.db import Device, User
 from app.server.ratelimit import RateLimiter
 from app.server.style_models import PackageCache
 from app.server.vaultkeys import Signer
@@ -89,6 +89,20 @@ def current_user(
 def require_admin(user: User) -> None:
     if user.role != "admin":
         raise HTTPException(403, "Only a platform administrator may do this.")
+
+
+def own_device(session: Session, user: User, token: str, device_id: str) -> Device:
+    """``device_id``, if it is an unrevoked device of ``user`` and the one this session is
+    bound to; else HTTP 403 with the sentence why."""
+    device = session.get(Device, device_id)
+    if device is None or device.user_id != user.id:
+        raise HTTPException(403, "That device is not enrolled on your account.")
+    if device.revoked:
+        raise HTTPException(403, "That device has been revoked; enrol it again.")
+    bound = token_device(session, token)
+    if bound is not None and bound != device_id:
+        raise HTTPException(403, "This session belongs to another device of your account.")
+    return device
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]

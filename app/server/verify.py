@@ -39,6 +39,7 @@ from app.engine.timeline import output_frames
 from app.server.blobs import BlobStore
 from app.server.catalog import track_info
 from app.server.db import Device, Licence, Track, User, now_s
+from app.server.garden import overview
 from app.server.ingest import stems_of
 from app.server.licensing import EntitlementError, check_entitlement
 from app.server.policies import is_preview, licence_policy
@@ -73,6 +74,10 @@ class Verified:
     audio_sha256: str
     policy_version: int  # the terms the remix was made, checked and is published under
     policy: Policy
+    #: Each stem's level in the platform's re-render, dB under the loudest (-inf: silent).
+    levels: dict[str, float]
+    #: The waveform overview of the published audio (``garden.overview``).
+    peaks: list[int]
 
 
 class StemAudioCache:
@@ -250,6 +255,8 @@ def verify_upload(
         audio_sha256=audio_sha256,
         policy_version=policy_version,
         policy=policy,
+        levels=levels,
+        peaks=overview(uploaded),
     )
 
 

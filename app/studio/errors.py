@@ -32,3 +32,7 @@ class PreferencesError(FanfareError):
 
 class PreviewNotPublishedError(FanfareError):
     """A remix made in an artist's preview of a draft policy cannot be published."""
+
+
+class ListeningEndedError(FanfareError):
+    """The platform no longer lets this remix be heard (taken down, its track withdrawn)."""

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 
-from app.core.codec import decode_audio
 from app.core.encoding import unb64u
 from app.core.errors import (
     BundleError,
@@ -66,6 +65,7 @@ from app.studio.errors import (
     PlatformKeyChangedError,
     PreferencesError,
 )
+from app.studio.garden import Garden
 from app.studio.listening import Listening
 from app.studio.open_track import OpenTrack, Progress, quiet
 from app.studio.permissions import StylePermissions
@@ -122,6 +122,8 @@ class Studio:
         self._keys: DeviceKeys | None = None
         self._keys_user = ""  # the account _keys belong to
         self._open_tracks: weakref.WeakSet[OpenTrack] = weakref.WeakSet()
+        #: Published remixes: the feed, listening, downloads, earnings.
+        self.garden = Garden(self)
 
     @property
     def _token_name(self) -> str:
@@ -342,18 +344,11 @@ class Studio:
         doc = self._signed(lambda: upload_track(self.client, pending, scope, new, progress))
         return OwnTrack.from_doc(doc)
 
-    def listen(self, derivative_id: str, progress: Progress = quiet) -> Listening:
-        """A published remix (one this account may hear), fetched and decoded in memory and
-        ready to play with the user's audio buffer setting; close it when done."""
+    def listen(self, derivative_id: str) -> Listening:
+        """A remix this account may hear, licensed to this device and ready to play with the
+        user's audio buffer setting (see :meth:`Garden.listen`); close it when done."""
         self._require_sign_in()
-        progress("Fetching", 0.1)
-        doc = self._signed(lambda: self.client.derivative(derivative_id))
-        data = self._signed(lambda: self.client.derivative_audio(derivative_id))
-        progress("Decoding", 0.6)
-        audio, rate = decode_audio(data)
-        del data
-        progress("Ready", 1.0)
-        return Listening(doc, audio, rate, device=self.output_device, buffering=self.buffering)
+        return self.garden.listen(derivative_id)
 
     def track_derivatives(self, track_id: str) -> list[dict[str, Any]]:
         """The remixes fans made of one of this artist's tracks, whatever their status."""
@@ -407,6 +402,16 @@ class Studio:
                 audio=audio, recipe=recipe, provenance=provenance, title=title
             )
         )
+
+    def signed(self, call: Callable[[], T]) -> T:
+        """``call`` to the platform as this account: a refused session becomes
+        NotSignedInError, a revoked device DeviceRevokedError (and is forgotten)."""
+        self._require_sign_in()
+        return self._signed(call)
+
+    def trusted_keys(self) -> dict[str, Any]:
+        """The platform keys pinned for this platform, by key id."""
+        return self._pinned()
 
     def _signed(self, call: Callable[[], T]) -> T:
         try:

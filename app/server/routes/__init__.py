@@ -4,9 +4,18 @@
 
 from fastapi import APIRouter
 
-from app.server.routes import auth, catalog, derivatives, devices, licences, models, uploads
+from app.server.routes import (
+    auth,
+    catalog,
+    derivatives,
+    devices,
+    garden,
+    licences,
+    models,
+    uploads,
+)
 
 api_router = APIRouter()
 # In the order the app has always mounted them: it is the order of the OpenAPI document.
-for _module in (auth, devices, catalog, licences, derivatives, models, uploads):
+for _module in (auth, devices, catalog, licences, derivatives, models, uploads, garden):
     api_router.include_router(_module.router)

@@ -6,14 +6,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
-from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from app.core.disclosure import disclose
 from app.core.recipe import styles_of
+from app.server.catalog import track_info
 from app.server.db import Derivative, Track, User, new_id
 from app.server.deps import PlatformDep, SessionDep, UserDep
+from app.server.garden import (
+    GardenError,
+    audio_blob_name,
+    check_listenable,
+    listen_doc,
+    store_audio,
+)
 from app.server.reviews import (
     AWAITING,
     MAX_REASON,
@@ -113,10 +121,24 @@ def _verify_and_store(
     except VerificationError as exc:
         raise HTTPException(exc.status, str(exc)) from None
     derivative_id = new_id("drv")
-    blob_name = f"derivatives/{derivative_id}.flac"
     policy = verified.policy
     artist = session.get(User, verified.track.artist_id)
-    platform.blobs.put(blob_name, audio_bytes)
+    disclosure = disclose(
+        verified.recipe,
+        track_info(session, verified.track),
+        artist.display_name or artist.name if artist else "",
+        verified.levels,
+    )
+    heard = [s["stem"] for s in disclosure["stems"] if s["heard"] != "not heard"]
+    # The first disclosure's fields, which older studios read.
+    disclosure |= {
+        "ai_used": bool(verified.record.get("ai", {}).get("used", False)),
+        "ai_models": list(verified.record.get("ai", {}).get("models", [])),
+        "styled_stems": {kind: slot.ref for kind, slot in styles_of(verified.recipe).items()},
+        "stems_used": heard,
+        "policy_version": verified.policy_version,
+    }
+    blob_name = audio_blob_name(derivative_id)
     try:
         row = Derivative(
             id=derivative_id,
@@ -129,18 +151,7 @@ def _verify_and_store(
             status=AWAITING if policy.review == "artist" else PUBLISHED,
             recipe=verified.recipe.to_dict(),
             provenance=verified.record,
-            disclosure={
-                "made_with": "Fanfare stem remix",
-                "ai_used": bool(verified.record.get("ai", {}).get("used", False)),
-                "ai_models": list(verified.record.get("ai", {}).get("models", [])),
-                # Which stems a style model played, so listeners know what they hear.
-                "styled_stems": {
-                    kind: slot.ref for kind, slot in styles_of(verified.recipe).items()
-                },
-                "stems_used": verified.audible_stems,
-                "source": {"track_id": verified.track.id, "title": verified.track.title},
-                "policy_version": verified.policy_version,
-            },
+            disclosure=disclosure,
             attribution={
                 "split": policy.revenue_split,
                 "artist": artist.name if artist else None,
@@ -151,6 +162,11 @@ def _verify_and_store(
             duration_s=verified.duration_s,
         )
         session.add(row)
+        session.flush()  # the derivative before its audio's row refers to it
+        store_audio(
+            session, platform.blobs, platform.config.master_key, derivative_id, audio_bytes,
+            downloadable=policy.downloadable, peaks=verified.peaks,
+        )  # fmt: skip
         session.commit()
     except BaseException:
         session.rollback()
@@ -175,32 +191,26 @@ def list_derivatives(user: UserDep, session: SessionDep, mine: bool = True) -> l
 
 def _visible(session: Any, user: User, derivative_id: str) -> Derivative:
     """A derivative its maker, its track's artist and admins always see (the artist looks
-    after it), and others while it and its track are published (unpublishing a track stops
-    serving its remixes)."""
+    after it), and others while they may hear it (``garden.check_listenable``: 410 with the
+    reason once it is taken down or its track withdrawn)."""
     row = session.get(Derivative, derivative_id)
-    track = session.get(Track, row.track_id) if row is not None else None
-    if row is not None and (
-        row.user_id == user.id
-        or user.role == "admin"
-        or (track is not None and track.artist_id == user.id)
-    ):
+    if row is not None and row.user_id == user.id:
         return row
-    if row is None or row.status != "published" or track is None or not track.published:
-        raise HTTPException(404, f"There is no derivative '{derivative_id}'.")
+    try:
+        check_listenable(session, user, row, derivative_id)
+    except GardenError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    assert row is not None
     return row
 
 
 @router.get("/derivatives/{derivative_id}")
 def get_derivative(derivative_id: str, user: UserDep, session: SessionDep) -> dict[str, Any]:
-    return derivative_doc(_visible(session, user, derivative_id), session)
-
-
-@router.get("/derivatives/{derivative_id}/audio")
-def derivative_audio(
-    derivative_id: str, user: UserDep, session: SessionDep, platform: PlatformDep
-) -> FileResponse:
+    """The remix's document, with what its player shows: walled or open, plays, overview."""
     row = _visible(session, user, derivative_id)
-    return FileResponse(platform.blobs.path(row.audio_blob), media_type="audio/flac")
+    track = session.get(Track, row.track_id)
+    assert track is not None
+    return derivative_doc(row, session) | listen_doc(session, row, track, user)
 
 
 @router.get("/tracks/{track_id}/derivatives")

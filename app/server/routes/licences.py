@@ -10,10 +10,16 @@ from pydantic import BaseModel, Field
 
 from app.core.errors import PolicyError
 from app.core.policy import Policy
-from app.server.accounts import token_device
-from app.server.db import Device, LicenceTerms, Track, User, now_s
 from app.server.db import Licence as LicenceRow
-from app.server.deps import PlatformDep, SessionDep, TokenDep, UserDep, require_admin
+from app.server.db import LicenceTerms, Track, User, now_s
+from app.server.deps import (
+    PlatformDep,
+    SessionDep,
+    TokenDep,
+    UserDep,
+    own_device,
+    require_admin,
+)
 from app.server.ingest import stems_of
 from app.server.licensing import EntitlementError, issue_licence, revocation_list
 
@@ -45,14 +51,7 @@ def _issue(
     track_id: str,
     preview: dict[str, Any] | None = None,
 ) -> Response:
-    device = session.get(Device, device_id)
-    if device is None or device.user_id != user.id:
-        raise HTTPException(403, "That device is not enrolled on your account.")
-    if device.revoked:
-        raise HTTPException(403, "That device has been revoked; enrol it again.")
-    bound = token_device(session, token)
-    if bound is not None and bound != device_id:
-        raise HTTPException(403, "This session belongs to another device of your account.")
+    device = own_device(session, user, token, device_id)
     track = session.get(Track, track_id)
     if track is None:
         raise HTTPException(404, f"There is no track '{track_id}'.")

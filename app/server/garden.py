@@ -1,0 +1,372 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The garden: where published remixes are kept, found and streamed.
+
+A remix's audio is kept encrypted like a stem (the same STREAM construction, its own content
+key wrapped under the master key), walled or open. It is streamed only as that ciphertext, and
+played only under a listen licence sealed to one device of one listener. Where the artist chose
+*open*, a listener may also download the published FLAC, tagged with how it was made. No route
+hands out a walled remix's plaintext, except to an admin, and that is audited.
+
+Who hears what: a published remix of a published track, everyone; a remix its maker, the
+track's artist and admins may also hear while it waits for review or after it was refused; a
+taken-down remix or one of a withdrawn track, only the artist and admins (they look after it).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from app.core.bundle import StemHeader, decrypt_stem, encrypt_stem, new_content_key
+from app.core.codec import decode_audio
+from app.core.disclosure import describe
+from app.core.keys import KemPublicKey
+from app.core.listen_licence import ListenLicence, sign_listen_licence
+from app.core.policy import Policy
+from app.server.blobs import BlobStore
+from app.server.db import (
+    Derivative,
+    DerivativeAudio,
+    DerivativePlays,
+    Device,
+    ListenLicenceRow,
+    Track,
+    User,
+    new_id,
+    now_s,
+)
+from app.server.reviews import PUBLISHED, TAKEN_DOWN, reason_for
+from app.server.track_states import state_of
+from app.server.vaultkeys import Signer, unwrap, wrap
+
+#: Points in a remix's waveform overview.
+OVERVIEW_POINTS = 600
+FEED_SORTS = ("new", "popular")
+MAX_PAGE = 50
+MAX_QUERY = 100
+
+
+class GardenError(Exception):
+    """A refused request; ``status`` is the HTTP status and the message says why."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def audio_key_purpose(derivative_id: str) -> str:
+    return f"fanfare/platform/derivative-key|{derivative_id}"
+
+
+def audio_blob_name(derivative_id: str) -> str:
+    """Where a remix's encrypted audio is kept in the blob store."""
+    return f"derivatives/{derivative_id}.ffstem"
+
+
+def overview(audio: np.ndarray, points: int = OVERVIEW_POINTS) -> list[int]:
+    """The waveform overview of float (frames, channels) audio: the peak of each of ``points``
+    equal stretches, 0..255 (255 at full scale)."""
+    frames = int(audio.shape[0])
+    if frames == 0:
+        return []
+    points = min(points, frames)
+    edges = np.linspace(0, frames, points + 1).astype(np.int64)
+    peak = np.max(np.abs(audio), axis=1) if audio.ndim == 2 else np.abs(audio)
+    peaks = np.maximum.reduceat(peak, edges[:-1])
+    return [int(v) for v in np.clip(np.round(peaks * 255.0), 0, 255)]
+
+
+def store_audio(
+    session: Session,
+    blobs: BlobStore,
+    master_key: bytes,
+    derivative_id: str,
+    flac: bytes,
+    *,
+    downloadable: bool,
+    peaks: list[int],
+) -> str:
+    """Encrypt a remix's FLAC under a new content key and write it; adds its row (the caller
+    commits, and deletes the returned blob name if the commit fails)."""
+    key = new_content_key()
+    blob_name = audio_blob_name(derivative_id)
+    sealed = encrypt_stem(key, StemHeader(derivative_id, 1, "mix"), flac)
+    size = blobs.put(blob_name, sealed)
+    session.add(
+        DerivativeAudio(
+            derivative_id=derivative_id,
+            blob_name=blob_name,
+            blob_size=size,
+            wrapped_key=wrap(master_key, key, audio_key_purpose(derivative_id)),
+            downloadable=downloadable,
+            peaks=peaks,
+        )
+    )
+    return blob_name
+
+
+def audio_of(
+    session: Session, blobs: BlobStore, master_key: bytes, row: Derivative
+) -> DerivativeAudio:
+    """The remix's encrypted audio; a remix published before remixes were kept encrypted is
+    encrypted now, and its plain file removed."""
+    kept = session.get(DerivativeAudio, row.id)
+    if kept is not None:
+        return kept
+    flac = blobs.get(row.audio_blob)
+    audio, _ = decode_audio(flac)
+    track = session.get(Track, row.track_id)
+    policy = Policy.from_dict(track.policy) if track is not None else Policy()
+    blob_name = store_audio(
+        session, blobs, master_key, row.id, flac,
+        downloadable=policy.downloadable, peaks=overview(audio),
+    )  # fmt: skip
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        blobs.delete(blob_name)
+        raise
+    plain, row.audio_blob = row.audio_blob, blob_name
+    session.commit()
+    blobs.delete(plain)
+    kept = session.get(DerivativeAudio, row.id)
+    assert kept is not None
+    return kept
+
+
+def plaintext(session: Session, blobs: BlobStore, master_key: bytes, row: Derivative) -> bytes:
+    """The published FLAC, decrypted in memory (for a download of an open remix, or an admin)."""
+    kept = audio_of(session, blobs, master_key, row)
+    key = unwrap(master_key, kept.wrapped_key, audio_key_purpose(row.id))
+    return bytes(decrypt_stem(key, blobs.get(kept.blob_name), expect=(row.id, 1, "mix")))
+
+
+def looks_after(user: User, track: Track | None) -> bool:
+    """The track's artist and admins look after its remixes, whatever their status."""
+    return user.role == "admin" or (track is not None and track.artist_id == user.id)
+
+
+def check_listenable(
+    session: Session, user: User, row: Derivative | None, derivative_id: str
+) -> Track:
+    """Raise GardenError unless ``user`` may hear ``row`` now; returns its track."""
+    track = session.get(Track, row.track_id) if row is not None else None
+    if row is None or track is None:
+        raise GardenError(f"There is no remix '{derivative_id}'.", 404)
+    if looks_after(user, track):
+        return track
+    if row.status == TAKEN_DOWN:
+        why = reason_for(session, row)
+        raise GardenError(
+            "The artist took this remix down" + (f": {why}" if why else ".")
+            + ("" if why.endswith(".") or not why else "."), 410,
+        )  # fmt: skip
+    if state_of(session, track) == "withdrawn" or not track.published:
+        if row.user_id == user.id or row.status == PUBLISHED:
+            raise GardenError(
+                f"The artist withdrew “{track.title}”; its remixes are no longer heard.", 410
+            )
+        raise GardenError(f"There is no remix '{derivative_id}'.", 404)
+    if row.status != PUBLISHED and row.user_id != user.id:
+        raise GardenError(f"There is no remix '{derivative_id}'.", 404)
+    return track
+
+
+def issue_listen_licence(
+    session: Session,
+    signer: Signer,
+    blobs: BlobStore,
+    master_key: bytes,
+    user: User,
+    device: Device,
+    row: Derivative,
+    *,
+    ttl_s: int,
+) -> bytes:
+    """Record and sign a licence for ``device`` of ``user`` to stream ``row`` for ``ttl_s``."""
+    check_listenable(session, user, row, row.id)
+    kept = audio_of(session, blobs, master_key, row)
+    key = unwrap(master_key, kept.wrapped_key, audio_key_purpose(row.id))
+    issued = now_s()
+    body = ListenLicence(
+        licence_id=new_id("lsn"),
+        user=user.id,
+        device=device.id,
+        derivative=row.id,
+        issued_at=issued,
+        not_before=issued - 300,  # tolerate a client clock a few minutes behind
+        expires_at=issued + ttl_s,
+        sealed_key=b"",
+    )
+    data = sign_listen_licence(
+        body, signer.private, content_key=key,
+        device_kem=KemPublicKey.from_stored(device.kem_public_key),
+    )  # fmt: skip
+    session.add(
+        ListenLicenceRow(
+            id=body.licence_id,
+            user_id=user.id,
+            device_id=device.id,
+            derivative_id=row.id,
+            issued_at=issued,
+            expires_at=body.expires_at,
+        )
+    )
+    session.commit()
+    return data
+
+
+def may_download(session: Session, row: Derivative, track: Track) -> bool:
+    """Open at publication and still open: an artist who walls a track later stops downloads
+    of its remixes too."""
+    kept = session.get(DerivativeAudio, row.id)
+    published_open = kept.downloadable if kept is not None else True
+    return published_open and Policy.from_dict(track.policy).downloadable
+
+
+def tagged(flac: bytes, doc: dict[str, Any]) -> bytes:
+    """The published FLAC with Vorbis comments: title, artist (the fan), the original track and
+    its artist, and how it was made (in sentences and as JSON)."""
+    from mutagen.flac import FLAC  # imported here: only downloads need it
+
+    buffer = io.BytesIO(flac)
+    tags = FLAC(buffer)
+    disclosure = doc.get("disclosure", {})
+    source = disclosure.get("source", {})
+    tags["TITLE"] = doc["title"]
+    tags["ARTIST"] = doc["by"]
+    tags["ORIGINAL_TITLE"] = str(source.get("title", doc.get("track_title", "")))
+    tags["ORIGINAL_ARTIST"] = str(source.get("artist") or doc.get("artist") or "")
+    tags["COMMENT"] = " ".join(describe(disclosure)) if "stems" in disclosure else ""
+    tags["FANFARE_DERIVATIVE"] = doc["id"]
+    tags["FANFARE_HOW_MADE"] = json.dumps(disclosure, sort_keys=True, separators=(",", ":"))
+    tags["FANFARE_AUDIO_SHA256"] = doc["audio_sha256"]
+    buffer.seek(0)
+    tags.save(buffer)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class FeedQuery:
+    """One page of the feed: ``sort`` "new" or "popular"; filters by track, fan (the maker's
+    account name), artist (the track's artist's account name) and words (``q``: in the
+    remix's title, its track's title or its maker's name)."""
+
+    sort: str = "new"
+    track: str | None = None
+    fan: str | None = None
+    artist: str | None = None
+    q: str | None = None
+    limit: int = MAX_PAGE
+    offset: int = 0
+
+
+def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
+    """A page of published remixes of published tracks: ``{"items": [...], "next": offset
+    or None}``. One query, whatever the page's size."""
+    if query.sort not in FEED_SORTS:
+        raise GardenError(f"A feed is sorted by {' or '.join(FEED_SORTS)}.", 422)
+    maker, artist = aliased(User), aliased(User)
+    plays = func.coalesce(DerivativePlays.plays, 0)
+    stmt = (
+        select(
+            Derivative, Track.title, maker.name, artist.name, plays, DerivativeAudio.downloadable
+        )
+        .join(Track, Track.id == Derivative.track_id)
+        .join(maker, maker.id == Derivative.user_id)
+        .join(artist, artist.id == Track.artist_id)
+        .outerjoin(DerivativePlays, DerivativePlays.derivative_id == Derivative.id)
+        .outerjoin(DerivativeAudio, DerivativeAudio.derivative_id == Derivative.id)
+        .where(Derivative.status == PUBLISHED, Track.published.is_(True))
+    )
+    if query.track:
+        stmt = stmt.where(Derivative.track_id == query.track)
+    if query.fan:
+        stmt = stmt.where(maker.name == query.fan)
+    if query.artist:
+        stmt = stmt.where(artist.name == query.artist)
+    if query.q:
+        words = f"%{_escape(query.q.strip()[:MAX_QUERY])}%"
+        stmt = stmt.where(
+            or_(
+                Derivative.title.ilike(words, escape="\\"),
+                Track.title.ilike(words, escape="\\"),
+                maker.name.ilike(words, escape="\\"),
+            )
+        )
+    if query.sort == "popular":
+        stmt = stmt.order_by(plays.desc(), Derivative.created_at.desc(), Derivative.id)
+    else:
+        stmt = stmt.order_by(Derivative.created_at.desc(), Derivative.id)
+    limit = max(1, min(MAX_PAGE, query.limit))
+    rows = session.execute(stmt.offset(max(0, query.offset)).limit(limit + 1)).all()
+    items = [
+        listing(row, title, fan, artist_name, count, downloadable)
+        for row, title, fan, artist_name, count, downloadable in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return {"items": items, "next": query.offset + limit if more else None}
+
+
+def listing(
+    row: Derivative,
+    track_title: str,
+    fan: str,
+    artist: str,
+    plays: int,
+    downloadable: bool | None,
+) -> dict[str, Any]:
+    """A remix as the feed lists it (its overview comes with the remix's own document)."""
+    return {
+        "id": row.id,
+        "title": row.title,
+        "by": fan,
+        "track_id": row.track_id,
+        "track_title": track_title,
+        "artist": artist,
+        "duration_s": row.duration_s,
+        "created_at": row.created_at,
+        "plays": int(plays or 0),
+        "walled": not downloadable if downloadable is not None else None,
+        "disclosure": row.disclosure,
+    }
+
+
+def plays_of(session: Session, derivative_id: str) -> int:
+    kept = session.get(DerivativePlays, derivative_id)
+    return kept.plays if kept is not None else 0
+
+
+def listen_doc(session: Session, row: Derivative, track: Track, user: User) -> dict[str, Any]:
+    """What the player shows of a remix beyond its document: walled or open (and whether this
+    listener may download it), its plays and its waveform overview."""
+    kept = session.get(DerivativeAudio, row.id)
+    artist = session.get(User, track.artist_id)
+    return {
+        "walled": not may_download(session, row, track),
+        "downloadable": may_download(session, row, track),
+        "plays": plays_of(session, row.id),
+        "artist": artist.name if artist is not None else "",
+        "overview": base64.b64encode(bytes(kept.peaks)).decode() if kept is not None else "",
+        "listenable": _listenable_now(session, user, row),
+    }
+
+
+def _listenable_now(session: Session, user: User, row: Derivative) -> bool:
+    try:
+        check_listenable(session, user, row, row.id)
+    except GardenError:
+        return False
+    return True
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
