@@ -26,6 +26,7 @@ from app import __version__
 from app.core.codec import encode_flac
 from app.core.keys import DeviceKeys, ed25519_public_from_b64, enrolment_proof
 from app.core.licence import Licence, verify_licence
+from app.core.listen_licence import ListenLicence, verify_listen_licence
 from app.core.provenance import sign_record
 from app.core.recipe import Recipe
 from app.core.track import TrackInfo
@@ -134,6 +135,18 @@ class Fan:
         response = self.client.post(f"{API}/licences", headers=self.headers, json=body)
         assert response.status_code == 201, response.text
         return verify_licence(response.content, pinned_keys(self.client), now=time.time())
+
+    def listen_licence(self, derivative_id: str) -> ListenLicence:
+        """A listen licence for this fan's device, verified."""
+        body = {"device_id": self.device_id}
+        response = self.client.post(
+            f"{API}/derivatives/{derivative_id}/listen", headers=self.headers, json=body
+        )
+        assert response.status_code == 201, response.text
+        return verify_listen_licence(
+            response.content, pinned_keys(self.client), user=self.user_id,
+            device=self.device_id, derivative=derivative_id, now=time.time(),
+        )  # fmt: skip
 
     def provenance(
         self,

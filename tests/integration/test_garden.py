@@ -20,9 +20,9 @@ from mutagen.flac import FLAC
 
 from app.core.arrangement import SectionPlay
 from app.core.codec import decode_audio
+from app.core.play_report import PlayReport, sign_play_report
 from app.engine.output import OutputUnavailableError
 from app.platform_client.errors import ForbiddenError, GoneError
-from app.core.play_report import PlayReport, sign_play_report
 from app.server.config import PLAY_VALUE_MICRO
 from app.server.routes import api_router
 from app.studio.session import Studio
@@ -38,7 +38,9 @@ API = "/api/v1"
 def _publish(studio: Studio, track_id: str, title: str) -> dict[str, Any]:
     """A remix of the track's first section alone (a short remix, so a play counts soon)."""
     track = studio.open_track(track_id)
-    recipe = track.recipe.with_arrangement(sections=(SectionPlay(0),)).with_stem("drums", gain_db=-4)
+    recipe = track.recipe.with_arrangement(sections=(SectionPlay(0),)).with_stem(
+        "drums", gain_db=-4
+    )
     made = track.publish(title=title, recipe=recipe)
     track.close()
     return made
@@ -133,7 +135,9 @@ def test_fans_hear_each_others_remixes_walled_or_open_and_every_play_pays(
 
     # No route gives the walled remix's plaintext to the listener, its maker or its artist.
     admin = httpx.Client(base_url=embedded.url + API)
-    token = admin.post("/auth/login", json={"username": "admin", "password": embedded.demo_password})
+    token = admin.post(
+        "/auth/login", json={"username": "admin", "password": embedded.demo_password}
+    )
     admin.headers["Authorization"] = f"Bearer {token.json()['token']}"
     plain = admin.get(f"/derivatives/{walled['id']}/audio")
     assert plain.status_code == 200 and plain.content[:4] == b"fLaC"

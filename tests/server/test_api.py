@@ -22,7 +22,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.core.automation import GRID_FRAMES, make_move
-from app.core.bundle import iter_decrypt, read_header
+from app.core.bundle import decrypt_stem, iter_decrypt, read_header
 from app.core.effects import Eq, Reverb, StemFx
 from app.core.encoding import b64u
 from app.core.errors import LicenceDeviceError
@@ -337,7 +337,9 @@ def test_a_genuine_remix_is_published_listed_and_playable_byte_for_byte(
     assert doc["audio_sha256"] == hashlib.sha256(audio).hexdigest()
     assert doc["disclosure"]["ai_used"] is False
     assert doc["disclosure"]["stems_used"] == DEMO_TRACKS[TRACK]
-    assert doc["disclosure"]["source"] == {"track_id": TRACK, "title": "Neon Harbour"}
+    assert doc["disclosure"]["source"] == {
+        "track_id": TRACK, "version": 1, "title": "Neon Harbour", "artist": "Nova Lane"
+    }  # fmt: skip
     assert doc["attribution"] == {
         "split": {"artist": 0.6, "fan": 0.1, "platform": 0.3},
         "artist": "nova-lane",
@@ -349,16 +351,22 @@ def test_a_genuine_remix_is_published_listed_and_playable_byte_for_byte(
         doc["id"]
     ]
     assert fan2.get("/derivatives", params={"mine": "true"}).json() == []
-    assert fan2.get(f"/derivatives/{doc['id']}").json() == doc
-    listened = fan2.get(f"/derivatives/{doc['id']}/audio")
-    assert listened.status_code == 200
-    assert listened.headers["content-type"] == "audio/flac"
-    assert listened.content == audio
+    page = fan2.get(f"/derivatives/{doc['id']}").json()
+    assert {k: page[k] for k in doc} == doc
+    assert (page["walled"], page["downloadable"], page["plays"]) == (True, False, 0)
+    # fan2 hears it as published, byte for byte, through a listen licence for their device.
+    licence = fan2.listen_licence(doc["id"])
+    stream = fan2.get(f"/derivatives/{doc['id']}/stream")
+    assert stream.status_code == 200 and audio[:4096] not in stream.content
+    key = licence.content_key(fan2.keys)
+    assert bytes(decrypt_stem(key, stream.content, expect=(doc["id"], 1, "mix"))) == audio
+    with pytest.raises(LicenceDeviceError):
+        licence.content_key(fan.keys)  # sealed to fan2's device alone
 
 
 def test_an_unknown_derivative_is_404(fan2: Fan) -> None:
     assert fan2.get("/derivatives/drv_0000").status_code == 404
-    assert fan2.get("/derivatives/drv_0000/audio").status_code == 404
+    assert fan2.get("/derivatives/drv_0000/stream").status_code == 404
     assert fan2.get("/derivatives", params={"mine": "true"}).json() == []
 
 

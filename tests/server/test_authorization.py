@@ -314,6 +314,17 @@ ENDPOINTS: dict[str, Call] = {
     "GET derivatives": _get("/derivatives"),
     "GET the fan's derivative": _fans_derivative(),
     "GET the fan's derivative audio": _fans_derivative("/audio"),
+    "GET feed": _get("/feed"),
+    "POST listen licence for the fan's derivative": lambda w, actor: w.request(
+        actor,
+        "POST",
+        f"/derivatives/{w.derivative_id}/listen",
+        json={"device_id": w.device_of(actor)},
+    ),
+    "GET the fan's derivative stream": _fans_derivative("/stream"),
+    "GET the fan's walled derivative download": _fans_derivative("/download"),
+    "POST plays": lambda w, actor: w.request(actor, "POST", "/plays", json={"reports": [{}]}),
+    "GET earnings": _get("/earnings"),
     "POST licence superfan-only track": _licence_for(SUPERFAN_TRACK),
     "POST licence opted-out track": _while(_licence_for(TRACK), remix_opt_in=False),
     "GET unpublished track": _while(_get(f"/tracks/{TRACK}"), published=False),
@@ -374,7 +385,15 @@ MATRIX = [
     *row("POST derivative (the fan's signed parts)", 401, 201, 403, 403, 403, 403),
     *row("GET derivatives",                          401, 200, 200, 200, 200, 200),
     *row("GET the fan's derivative",                 401, 200, 200, 200, 200, 200),
-    *row("GET the fan's derivative audio",           401, 200, 200, 200, 200, 200),
+    # A remix's plaintext is for an admin alone (audited); everyone streams the ciphertext
+    # under a listen licence for their own device, and a walled remix downloads for nobody.
+    *row("GET the fan's derivative audio",           401, 403, 403, 403, 403, 200),
+    *row("GET feed",                                 401, 200, 200, 200, 200, 200),
+    *row("POST listen licence for the fan's derivative", 401, 201, 201, 201, 201, 201),
+    *row("GET the fan's derivative stream",          401, 200, 200, 200, 200, 200),
+    *row("GET the fan's walled derivative download", 401, 403, 403, 403, 403, 403),
+    *row("POST plays",                               401, 200, 200, 200, 200, 200),
+    *row("GET earnings",                             401, 200, 200, 200, 200, 200),
     # The track's state decides what fans may see and license; its artist (previewing their
     # own policy) and admins still may. copper-wire is marlow-reed's: "another artist" here.
     *row("POST licence superfan-only track",         401, 201, 403, 403, 201, 201),
@@ -449,6 +468,12 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("GET", "/derivatives"),
         ("GET", "/derivatives/{derivative_id}"),
         ("GET", "/derivatives/{derivative_id}/audio"),
+        ("GET", "/feed"),
+        ("POST", "/derivatives/{derivative_id}/listen"),
+        ("GET", "/derivatives/{derivative_id}/stream"),
+        ("GET", "/derivatives/{derivative_id}/download"),
+        ("POST", "/plays"),
+        ("GET", "/earnings"),
     }
     assert routes == {(method, API + path) for method, path in covered}
 
@@ -482,18 +507,20 @@ def test_an_unpublished_track_leaves_fans_catalogues_only(world: World) -> None:
 
 def test_an_unpublished_tracks_remixes_are_no_longer_served(world: World) -> None:
     """Unpublishing a track stops serving its remixes to others (they were still listed and
-    downloadable); the fan who made one still sees it, and so do the track's artist (who looks
-    after its remixes) and an admin."""
+    downloadable), who are told why (410); the fan who made one still sees it, and so do the
+    track's artist (who looks after its remixes) and an admin."""
     remix = f"/derivatives/{world.derivative_id}"
     with neon_harbour(world, published=False):
         for actor in (FAN2, OTHER_ARTIST):
-            assert_answer(world.request(actor, "GET", remix), 404)
-            assert_answer(world.request(actor, "GET", f"{remix}/audio"), 404)
+            assert_answer(world.request(actor, "GET", remix), 410)
+            assert_answer(world.request(actor, "GET", f"{remix}/stream"), 410)
+            listen = {"device_id": world.device_of(actor)}
+            assert_answer(world.request(actor, "POST", f"{remix}/listen", json=listen), 410)
             listed = world.request(actor, "GET", "/derivatives?mine=false").json()
             assert world.derivative_id not in {d["id"] for d in listed}
         for actor in (FAN, ARTIST, ADMIN):
             assert_answer(world.request(actor, "GET", remix), 200)
-    assert_answer(world.request(FAN2, "GET", f"{remix}/audio"), 200)  # published again
+    assert_answer(world.request(FAN2, "GET", f"{remix}/stream"), 200)  # published again
 
 
 def test_a_free_fan_is_told_the_track_is_for_superfans(world: World) -> None:
@@ -683,9 +710,10 @@ TRAVERSALS = [
     f"/tracks/{TRACK}/versions/1/stems/%2E%2E",
     f"/tracks/{TRACK}/versions/1/stems/../../../../master.key",
     "/derivatives/..%2F..%2Fmaster.key",
-    "/derivatives/..%2F..%2Fplatform.sqlite3/audio",
-    "/derivatives/drv_1%2F..%2F..%2Fmaster.key/audio",
-    "/derivatives/%2E%2E/audio",
+    "/derivatives/..%2F..%2Fplatform.sqlite3/stream",
+    "/derivatives/drv_1%2F..%2F..%2Fmaster.key/stream",
+    "/derivatives/%2E%2E/stream",
+    "/derivatives/%2E%2E/download",
 ]
 
 

@@ -42,14 +42,14 @@ def test_a_track_that_asks_for_review_holds_remixes_until_the_artist_decides(
     assert [d["status"] for d in made] == ["awaiting review", "awaiting review"]
     assert heard_by_others(fan2) == []
     assert (
-        client.get(f"{API}/derivatives/{made[0]['id']}/audio", headers=fan2.headers).status_code
+        client.get(f"{API}/derivatives/{made[0]['id']}/stream", headers=fan2.headers).status_code
         == 404
     )
     # The artist sees both, hears them, and decides.
     waiting = artist.get(f"/tracks/{TRACK}/derivatives").json()
     assert {d["id"] for d in waiting} == {d["id"] for d in made}
     assert (
-        client.get(f"{API}/derivatives/{made[0]['id']}/audio", headers=artist.headers).status_code
+        client.get(f"{API}/derivatives/{made[0]['id']}/stream", headers=artist.headers).status_code
         == 200
     )
     no_reason = decide(client, artist, made[1]["id"], "refuse")
