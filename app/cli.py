@@ -20,6 +20,8 @@
     fanfare artist review DERIVATIVE_ID approve|refuse [--reason R]
     fanfare artist takedown DERIVATIVE_ID --reason R
     fanfare artist audit TRACK_ID [--json]
+    fanfare feed [--track ID] [--json] | fanfare listen DERIVATIVE_ID [--seconds N]
+    fanfare download DERIVATIVE_ID -o FILE | fanfare earnings [--json]   (app.cli_garden)
 
 These command names and their JSON fields are relied on outside the code: keep them stable.
 Errors are one sentence on stderr and a non-zero exit status, never a traceback.
@@ -34,7 +36,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app import __version__
+from app import __version__, cli_garden
 from app.core import recipe as recipe_format
 from app.core.errors import FanfareError
 from app.core.files import read_json_file
@@ -159,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     derivatives.add_argument("--platform")
     derivatives.add_argument("--json", action="store_true")
     derivatives.add_argument("--all", action="store_true", help="everyone's published ones")
+    cli_garden.add_commands(sub)
     return parser
 
 
@@ -496,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     # A real-time audio thread that runs too long is demoted, not killed with the studio
     # (installed here: tracks open on workers, and only the main thread may set a handler).
     guard_cpu_time()
-    handlers = {
+    handlers: dict[str | None, Any] = {
         None: _window,
         "studio": _window,
         "login": _login,
@@ -508,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         "devices": _devices,
         "artist": _artist,
         "models": _models,
+        **cli_garden.HANDLERS,
     }
     try:
         return handlers[args.command](args)

@@ -104,6 +104,42 @@ def test_sign_in_render_publish_and_read_back(platform_url: str, tmp_path: Path)
     assert "Nothing was saved" in dry
 
 
+def test_the_garden_from_the_command_line(platform_url: str, tmp_path: Path) -> None:
+    fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
+    made = {}
+    for track in ("neon-harbour", "copper-wire"):  # walled, then open
+        recipe_path = tmp_path / f"{track}.json"
+        fanfare("recipe", "init", track, "-o", str(recipe_path))
+        recipe = json.loads(recipe_path.read_text())
+        recipe["title"] = f"{track} intro"
+        recipe["arrangement"] = {"sections": [{"section": 0}]}
+        recipe["stems"]["drums"]["gain_db"] = -4.0
+        recipe_path.write_text(json.dumps(recipe))
+        published = fanfare("render", "--recipe", str(recipe_path), "--publish").stdout
+        made[track] = published.split("derivative ")[1].split()[0]
+
+    fanfare("login", "--platform", platform_url, "--user", "fan2", "--password", "fanfare-demo")
+    page = json.loads(fanfare("feed", "--json").stdout)
+    walled = {i["id"]: i["walled"] for i in page["items"]}
+    assert walled == {made["neon-harbour"]: True, made["copper-wire"]: False}
+    only = json.loads(fanfare("feed", "--track", "copper-wire", "--json").stdout)["items"]
+    assert [i["id"] for i in only] == [made["copper-wire"]]
+    assert only[0]["disclosure"]["source"]["title"] == "Copper Wire"
+    listed = fanfare("feed").stdout
+    assert "copper-wire intro — by fan" in listed and "Stems heard:" in listed
+
+    if os.environ.get("FANFARE_REQUIRE_DEVICE") == "1":  # scripts/test's null sink
+        heard = fanfare("listen", made["neon-harbour"], "--seconds", "1.5").stdout
+        assert "neon-harbour intro — by fan" in heard and "Heard 1 s." in heard
+    refused = fanfare("download", made["neon-harbour"], "-o", str(tmp_path / "w.flac"), ok=False)
+    assert "walled" in refused.stderr and not (tmp_path / "w.flac").exists()
+    saved = fanfare("download", made["copper-wire"], "-o", str(tmp_path / "open.flac")).stdout
+    assert "with its record" in saved and (tmp_path / "open.flac").read_bytes()[:4] == b"fLaC"
+    statement = json.loads(fanfare("earnings", "--json").stdout)
+    assert (statement["total_micro"], statement["derivatives"]) == (0, [])
+    assert "a play counts after 30 s" in fanfare("earnings").stdout
+
+
 def test_refusals_are_one_clear_sentence(platform_url: str, tmp_path: Path) -> None:
     wrong = fanfare(
         "login", "--platform", platform_url, "--user", "fan", "--password", "nope1234", ok=False
