@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -130,7 +131,7 @@ def test_the_garden_from_the_command_line(platform_url: str, tmp_path: Path) -> 
 
     if os.environ.get("FANFARE_REQUIRE_DEVICE") == "1":  # scripts/test's null sink
         heard = fanfare("listen", made["neon-harbour"], "--seconds", "1.5").stdout
-        assert "neon-harbour intro — by fan" in heard and "Heard 1 s." in heard
+        assert "neon-harbour intro — by fan" in heard and re.search(r"Heard [12] s\.", heard)
     refused = fanfare("download", made["neon-harbour"], "-o", str(tmp_path / "w.flac"), ok=False)
     assert "walled" in refused.stderr and not (tmp_path / "w.flac").exists()
     saved = fanfare("download", made["copper-wire"], "-o", str(tmp_path / "open.flac")).stdout
