@@ -67,9 +67,10 @@ def _feed(args: argparse.Namespace) -> int:
     for item in page["items"]:
         kind = {True: "walled", False: "open", None: "?"}[item["walled"]]
         minutes, seconds = divmod(round(item["duration_s"]), 60)
+        artist = item.get("artist_name", item["artist"])
         print(
             f"{item['id']}  {item['title']} — by {item['by']}, of “{item['track_title']}” by "
-            f"{item['artist']}  ({minutes}:{seconds:02d}, {item['plays']} plays, {kind})"
+            f"{artist}  ({minutes}:{seconds:02d}, {item['plays']} plays, {kind})"
         )
         if "stems" in item.get("disclosure", {}):
             for line in describe(item["disclosure"]):

@@ -278,7 +278,13 @@ def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
     plays = func.coalesce(DerivativePlays.plays, 0)
     stmt = (
         select(
-            Derivative, Track.title, maker.name, artist.name, plays, DerivativeAudio.downloadable
+            Derivative,
+            Track.title,
+            maker.name,
+            artist.name,
+            artist.display_name,
+            plays,
+            DerivativeAudio.downloadable,
         )
         .join(Track, Track.id == Derivative.track_id)
         .join(maker, maker.id == Derivative.user_id)
@@ -309,8 +315,8 @@ def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
     limit = max(1, min(MAX_PAGE, query.limit))
     rows = session.execute(stmt.offset(max(0, query.offset)).limit(limit + 1)).all()
     items = [
-        listing(row, title, fan, artist_name, count, downloadable)
-        for row, title, fan, artist_name, count, downloadable in rows[:limit]
+        listing(row, title, fan, (artist_name, shown or artist_name), count, downloadable)
+        for row, title, fan, artist_name, shown, count, downloadable in rows[:limit]
     ]
     more = len(rows) > limit
     return {"items": items, "next": query.offset + limit if more else None}
@@ -320,18 +326,20 @@ def listing(
     row: Derivative,
     track_title: str,
     fan: str,
-    artist: str,
+    artist: tuple[str, str],
     plays: int,
     downloadable: bool | None,
 ) -> dict[str, Any]:
-    """A remix as the feed lists it (its overview comes with the remix's own document)."""
+    """A remix as the feed lists it (its overview comes with the remix's own document);
+    ``artist``: the track's artist's account name and the name listeners see."""
     return {
         "id": row.id,
         "title": row.title,
         "by": fan,
         "track_id": row.track_id,
         "track_title": track_title,
-        "artist": artist,
+        "artist": artist[0],
+        "artist_name": artist[1],
         "duration_s": row.duration_s,
         "created_at": row.created_at,
         "plays": int(plays or 0),
@@ -355,6 +363,7 @@ def listen_doc(session: Session, row: Derivative, track: Track, user: User) -> d
         "downloadable": may_download(session, row, track),
         "plays": plays_of(session, row.id),
         "artist": artist.name if artist is not None else "",
+        "artist_name": (artist.display_name or artist.name) if artist is not None else "",
         "overview": base64.b64encode(bytes(kept.peaks)).decode() if kept is not None else "",
         "listenable": _listenable_now(session, user, row),
     }

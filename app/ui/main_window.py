@@ -18,12 +18,14 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app import APP_NAME
 from app.studio.errors import NotSignedInError
+from app.ui.listen_view import ListenView
 from app.ui.widgets.transport import clock
 from app.ui.workers import describe, run_task
 
@@ -125,12 +127,21 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(loading)
 
+        # Listen: the garden's feed and player, beside the studio.
+        self.listen = ListenView()
+        self.listen.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.listen.failed.connect(self.show_error)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.stack, "Studio")
+        self.tabs.addTab(self.listen, "Listen")
+
         body = QWidget()
         row = QHBoxLayout(body)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(0)
         row.addWidget(sidebar)
-        row.addWidget(self.stack, 1)
+        row.addWidget(self.tabs, 1)
         self.setCentralWidget(body)
         self.statusBar().showMessage("Starting…")
         account_menu = self.menuBar().addMenu("&Account")
@@ -170,6 +181,7 @@ class MainWindow(QMainWindow):
         self.my_remixes_action.setEnabled(True)
         for notice in studio.notices:
             self.statusBar().showMessage(notice, 10000)
+        self.listen.set_studio(studio)
         self.refresh_catalogue()
 
     def clear_studio(self, text: str = "Not signed in.") -> None:
@@ -177,6 +189,7 @@ class MainWindow(QMainWindow):
         self._close_view()
         self.stack.setCurrentIndex(0)
         self.studio = None
+        self.listen.set_studio(None)
         self.catalogue.clear()
         self._show_own_tracks([])
         self.account.setText(text)
@@ -343,6 +356,7 @@ class MainWindow(QMainWindow):
 
     def _open_item(self, item: QListWidgetItem) -> None:
         track_id = str(item.data(TRACK_ID_ROLE))
+        self.tabs.setCurrentWidget(self.stack)
         if self._opening or (self.view is not None and self.view.track.info.id == track_id):
             return
         self.open_track(track_id)
@@ -375,6 +389,7 @@ class MainWindow(QMainWindow):
         self.view = TrackView(track)
         self.view.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.view.failed.connect(self.show_error_text)
+        self.view.remixes_requested.connect(self.show_remixes_of)
         self.stack.addWidget(self.view)
         self.stack.setCurrentWidget(self.view)
         for row in range(self.catalogue.count()):
@@ -412,8 +427,15 @@ class MainWindow(QMainWindow):
         box.open()
 
     def _space(self) -> None:
-        if self.view is not None:
+        if self.tabs.currentWidget() is self.listen:
+            self.listen.play_pause()
+        elif self.view is not None:
             self.view.play_pause()
+
+    def show_remixes_of(self, track_id: str, title: str) -> None:
+        """The Listen tab, on one track's published remixes (the track's page)."""
+        self.listen.show_feed(track=track_id, title=title)
+        self.tabs.setCurrentWidget(self.listen)
 
     def _undo(self) -> None:
         if self.view is not None:
@@ -424,6 +446,7 @@ class MainWindow(QMainWindow):
             self.view.redo()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.listen.close_listening()
         self._close_view()
         if self.studio is not None:
             self.studio.close()

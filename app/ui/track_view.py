@@ -64,6 +64,8 @@ class TrackView(QWidget):
 
     message = Signal(str)
     failed = Signal(str)
+    #: "Remixes of this track": the Listen tab, on this track's page (id, title).
+    remixes_requested = Signal(str, str)
 
     def __init__(self, track: OpenTrack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,7 +135,27 @@ class TrackView(QWidget):
         policy = QLabel(policy_summary(track))
         policy.setObjectName("policy")
         policy.setWordWrap(True)
-        layout.addWidget(policy)
+        # Before remixing, the fan knows where the remix will live.
+        self.where = QLabel(
+            "<b>Open:</b> you may download your remix, and so may its listeners."
+            if track.policy.downloadable
+            else "<b>Walled:</b> your remix stays on Fanfare; listeners stream it, nobody "
+            "downloads it."
+        )
+        self.where.setObjectName("dim")
+        self.where.setWordWrap(True)
+        self.remixes_button = QPushButton("Remixes of this track")
+        self.remixes_button.setToolTip("Listen to what fans published from this track")
+        self.remixes_button.clicked.connect(
+            lambda: self.remixes_requested.emit(info.id, info.title)
+        )
+        policy_row = QHBoxLayout()
+        policy_row.addWidget(policy, 1)
+        where_box = QVBoxLayout()
+        where_box.addWidget(self.where)
+        where_box.addWidget(self.remixes_button, 0, Qt.AlignmentFlag.AlignLeft)
+        policy_row.addLayout(where_box)
+        layout.addLayout(policy_row)
 
         self.transport = TransportBar()
         self.transport.set_duration(info.duration_s)

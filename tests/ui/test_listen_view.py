@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Listen tab, driven offscreen over the real platform on loopback: another fan's remix in
+the feed, played through the device with its overview and how it was made, the track's and the
+fan's pages, search, and Download only where the artist chose open."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.core.arrangement import SectionPlay
+from app.studio.session import Studio
+from app.ui.main_window import MainWindow
+from tests.helpers.playback import device_required
+
+pytestmark = pytest.mark.qt
+WAIT_MS = 30_000
+
+
+def _publish(embedded, track_id: str, title: str) -> dict:
+    maker = Studio(embedded.url)
+    maker.login("admin", embedded.demo_password)  # may license the superfans-only track
+    track = maker.open_track(track_id)
+    recipe = track.recipe.with_arrangement(sections=(SectionPlay(0),))
+    made = track.publish(title=title, recipe=recipe.with_stem("drums", gain_db=-3))
+    track.close()
+    maker.close()
+    return made
+
+
+def _click(qtbot, view, row: int) -> None:
+    item = view.list.item(row)
+    rect = view.list.visualItemRect(item)
+    qtbot.mouseClick(view.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def test_a_fan_finds_another_fans_remix_and_listens(qtbot, embedded, window: MainWindow) -> None:
+    walled = _publish(embedded, "neon-harbour", "Harbour intro")
+    open_ = _publish(embedded, "copper-wire", "Copper intro")
+    view = window.listen
+    window.tabs.setCurrentWidget(view)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.list.count() == 2, timeout=WAIT_MS)
+    assert view.list.item(0).text().startswith("Copper intro  —  by admin")
+    assert "Walled" in view.list.item(1).text() and "Open" in view.list.item(0).text()
+
+    _click(qtbot, view, 1)
+    qtbot.waitUntil(lambda: view.listening is not None, timeout=WAIT_MS)
+    assert view.listening.doc["id"] == walled["id"]
+    assert view.now_title.text() == "Harbour intro"
+    assert "A remix of “Neon Harbour” by Nova Lane." in view.how.text()
+    assert view.overview._peaks and max(view.overview._peaks) > 100
+    assert not view.download.isEnabled() and "Walled" in view.kind.text()
+    if view.listening.playing or device_required():
+        qtbot.waitUntil(lambda: view.listening.position_s > 0.3, timeout=WAIT_MS)
+        assert view.play_button.text() == "❚❚"
+        view.play_pause()
+        assert not view.listening.playing
+    view.volume.setValue(-12)
+    assert view.volume_value.text() == "-12 dB"
+
+    # The fan's page, then the track's page, then search.
+    qtbot.mouseClick(view.track_page, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: view.list.count() == 1 and "Harbour" in view.list.item(0).text(), timeout=WAIT_MS
+    )
+    assert view.page.text() == "Remixes of “Neon Harbour”." and view.show_all.isVisible()
+    qtbot.mouseClick(view.fan_page, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.list.count() == 2, timeout=WAIT_MS)
+    assert view.page.text() == "Remixes by admin."
+    qtbot.mouseClick(view.show_all, Qt.MouseButton.LeftButton)
+    view.search.setText("copper")
+    qtbot.waitUntil(
+        lambda: view.list.count() == 1 and "Copper" in view.list.item(0).text(), timeout=WAIT_MS
+    )
+    _click(qtbot, view, 0)
+    qtbot.waitUntil(
+        lambda: view.listening is not None and view.listening.doc["id"] == open_["id"],
+        timeout=WAIT_MS,
+    )
+    assert view.download.isEnabled() and "Open" in view.kind.text()
+
+
+def test_a_tracks_remixes_open_from_its_page_in_the_studio(
+    qtbot, embedded, window: MainWindow
+) -> None:
+    _publish(embedded, "neon-harbour", "Harbour intro")
+    item = window.catalogue.item(0)
+    rect = window.catalogue.visualItemRect(item)
+    qtbot.mouseClick(window.catalogue.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.view is not None, timeout=WAIT_MS)
+    assert window.view.where.text().startswith("<b>Walled:</b> your remix stays on Fanfare")
+    qtbot.mouseClick(window.view.remixes_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.listen
+    qtbot.waitUntil(lambda: window.listen.list.count() == 1, timeout=WAIT_MS)
+    assert window.listen.page.text() == "Remixes of “Neon Harbour”."
