@@ -7,6 +7,7 @@ FANFARE_SHOT_FX, FANFARE_SHOT_STYLE, FANFARE_SHOT_ARRANGE, FANFARE_SHOT_PUBLISH 
 platform refuses) or FANFARE_SHOT_SIGN_IN also grab that dialog, beside OUT.png;
 FANFARE_SHOT_ACCOUNT=nova-lane signs in as that demo account (an artist: My tracks), and with
 it FANFARE_SHOT_POLICY=1 opens the policy editor and previews a draft as a fan;
+FANFARE_SHOT_LISTEN=1 publishes a few remixes first and shows the Listen tab playing one;
 FANFARE_SHOT_SIZE=1280x800 sizes the window.
 
 Runs the embedded platform in a temporary data folder, opens a track, moves a few faders, plays
@@ -45,6 +46,8 @@ def main() -> int:
     studio = connect_studio(
         Connection(embedded.start(private=True), account, embedded.demo_password)
     )
+    if os.environ.get("FANFARE_SHOT_LISTEN"):
+        _publish_some(studio, embedded)
     window = MainWindow()
     if os.environ.get("FANFARE_SHOT_SIZE"):
         width, height = (int(n) for n in os.environ["FANFARE_SHOT_SIZE"].split("x"))
@@ -65,10 +68,23 @@ def main() -> int:
             editor.preview_button.click()
 
         QTimer.singleShot(300, preview)
-    else:
+    elif not os.environ.get("FANFARE_SHOT_LISTEN"):
         window.open_track(track_id)
 
+    def listen() -> None:
+        view = window.listen
+        window.tabs.setCurrentWidget(view)
+        if view.list.count() == 0:
+            QTimer.singleShot(100, listen)
+            return
+        if view.listening is None:
+            view.open_remix(view.list.item(view.list.count() - 1).data(0x0100)["id"])
+            QTimer.singleShot(2500, grab)
+
     def shoot() -> None:
+        if os.environ.get("FANFARE_SHOT_LISTEN"):
+            listen()
+            return
         if window.view is None:
             QTimer.singleShot(100, shoot)
             return
@@ -132,6 +148,26 @@ def main() -> int:
     embedded.stop()
     print(f"saved {out}")
     return 0
+
+
+def _publish_some(studio: object, embedded: object) -> None:
+    """Remixes in the garden to show: two by another fan (walled tracks), one by this fan
+    (the open track), each a section or two long."""
+    from app.core.arrangement import SectionPlay
+    from app.studio.session import Studio
+
+    other = Studio(studio.url)  # type: ignore[attr-defined]
+    other.login("fan2", embedded.demo_password)  # type: ignore[attr-defined]
+    for who, track_id, title, sections in (
+        (other, "neon-harbour", "Harbour at dawn", (0, 1)),
+        (other, "paper-moons", "Moons, slower", (1, 2)),
+        (studio, "copper-wire", "Copper dub", (1,)),
+    ):
+        track = who.open_track(track_id)  # type: ignore[attr-defined]
+        recipe = track.recipe.with_arrangement(sections=tuple(SectionPlay(i) for i in sections))
+        track.publish(title=title, recipe=recipe.with_stem("drums", gain_db=-4))
+        track.close()
+    other.close()
 
 
 if __name__ == "__main__":

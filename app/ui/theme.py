@@ -65,6 +65,9 @@ QToolButton:disabled {{ color: #555a66; background: #1b1d22; border-color: #2527
 QPushButton {{ background: {SURFACE_HIGH}; border: 1px solid #383c46; border-radius: 6px;
     padding: 7px 14px; }}
 QPushButton:hover {{ border-color: {ACCENT}; }}
+QPushButton:disabled {{ color: #5c616c; background: #1b1d22; border-color: #25272e; }}
+QTabBar::tab {{ background: {SURFACE}; color: {TEXT_DIM}; padding: 7px 18px; border: none; }}
+QTabBar::tab:selected {{ color: {TEXT}; border-bottom: 2px solid {ACCENT}; }}
 QPushButton#primary {{ background: {ACCENT}; color: #16120f; border: none; font-weight: 700; }}
 QPushButton#primary:disabled {{ background: #5b3a2a; color: #9a8a80; }}
 QPushButton#transport {{ font-size: 13pt; min-width: 44px; padding: 6px 10px; }}
