@@ -5,9 +5,9 @@
 
 Each figure is the median of several runs and, where a peer exists, is compared with it in the
 same run (this machine is shared and noisy: ratios travel, absolute numbers less so). The
-figures live by area: decryption, serving (the platform), engine, styles, studio and machine;
-the programs some run in a fresh process are in probes/. How each figure is measured, and what
-the figures have shown: benchmarks/README.md.
+figures live by area: decryption, serving (the platform), garden (published remixes), engine,
+styles, studio and machine; the programs some run in a fresh process are in probes/. How each
+figure is measured, and what the figures have shown: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
-AREAS = ("decryption", "serving", "engine", "styles", "studio", "machine")
+AREAS = ("decryption", "serving", "garden", "engine", "styles", "studio", "machine")
 # The order a whole run prints them in: quick and self-contained first, the long soaks last.
 ORDER = (
-    "decrypt", "licence_issue", "ingest_verify", "artist_upload", "render_speed",
-    "feeder_block_time", "control_latency", "style_speed", "style_playback", "app_start",
-    "first_audio",
+    "decrypt", "licence_issue", "ingest_verify", "artist_upload", "garden_feed", "garden_plays",
+    "render_speed", "feeder_block_time", "control_latency", "style_speed", "style_playback",
+    "app_start", "first_audio", "garden_listen",
     "peak_memory", "soak", "device_floor",
 )  # fmt: skip
 

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -83,19 +84,26 @@ LONG_SOURCES = (
 )  # fmt: skip
 
 
-def _long_stems(folder: Path, seconds: float) -> dict[str, Path]:
-    """8 stems of music, ``seconds`` long: the demo's stems (SoundFont renders) repeated, as
-    24-bit FLAC, the way the platform takes stems. Benchmark input, not user content."""
+def long_audio(seconds: float) -> Iterator[tuple[str, Any, int]]:
+    """(kind, float32 audio, sample rate) of 8 stems of music, ``seconds`` long: the demo's
+    stems (SoundFont renders) repeated. Benchmark input, not user content."""
     import numpy as np
     import soundfile as sf
 
-    paths = {}
     for kind, source in zip(LONG_KINDS, LONG_SOURCES, strict=True):
         audio, rate = sf.read(ROOT / "assets/demo/stems" / f"{source}.ogg", dtype="float32")
         frames = int(seconds * rate)
-        tiled = np.resize(audio, (frames, audio.shape[1]) if audio.ndim == 2 else (frames,))
+        yield kind, np.resize(audio, (frames, *audio.shape[1:])), rate
+
+
+def _long_stems(folder: Path, seconds: float) -> dict[str, Path]:
+    """The 8 stems of ``long_audio`` as 24-bit FLAC, the way the platform takes stems."""
+    import soundfile as sf
+
+    paths = {}
+    for kind, audio, rate in long_audio(seconds):
         paths[kind] = folder / f"{kind}.flac"
-        sf.write(paths[kind], tiled, rate, subtype="PCM_24")
+        sf.write(paths[kind], audio, rate, subtype="PCM_24")
     return paths
 
 
@@ -140,14 +148,21 @@ def _publish_long(folder: Path, seconds: float) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _enrolled_fan(url: str) -> tuple[str, str]:
+def sign_in(url: str, name: str = "fan") -> str:
+    """A bearer token of the demo account ``name``."""
+    answer = httpx.post(
+        f"{url}/api/v1/auth/login", json={"username": name, "password": "fanfare-demo"}
+    )
+    answer.raise_for_status()
+    return str(answer.json()["token"])
+
+
+def enrol(url: str, token: str, client: httpx.Client | None = None) -> tuple[str, Any]:
+    """Enrol a new device (fresh keys) for the session ``token``: (device id, its keys)."""
     from app.core.keys import DeviceKeys, enrolment_proof
 
-    token = httpx.post(
-        f"{url}/api/v1/auth/login", json={"username": "fan", "password": "fanfare-demo"}
-    ).json()["token"]
     keys = DeviceKeys.generate()
-    device = httpx.post(
+    answer = (client or httpx).post(
         f"{url}/api/v1/devices",
         headers={"Authorization": f"Bearer {token}"},
         json={
@@ -156,8 +171,14 @@ def _enrolled_fan(url: str) -> tuple[str, str]:
             "kem_public_key": keys.kem_public().to_b64(),
             "proof": enrolment_proof(keys),
         },
-    ).json()["device_id"]
-    return token, device
+    )
+    answer.raise_for_status()
+    return str(answer.json()["device_id"]), keys
+
+
+def _enrolled_fan(url: str) -> tuple[str, str]:
+    token = sign_in(url)
+    return token, enrol(url, token)[0]
 
 
 # --- figures ----------------------------------------------------------------------------------

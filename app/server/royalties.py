@@ -226,6 +226,7 @@ def statement(session: Session, user: User) -> dict[str, Any]:
         select(
             LedgerEntry.derivative_id,
             Derivative.title,
+            Derivative.track_id,
             Track.title,
             LedgerEntry.party,
             func.count(),
@@ -234,7 +235,13 @@ def statement(session: Session, user: User) -> dict[str, Any]:
         .join(Derivative, Derivative.id == LedgerEntry.derivative_id)
         .join(Track, Track.id == Derivative.track_id)
         .where(LedgerEntry.account == account)
-        .group_by(LedgerEntry.derivative_id, Derivative.title, Track.title, LedgerEntry.party)
+        .group_by(
+            LedgerEntry.derivative_id,
+            Derivative.title,
+            Derivative.track_id,
+            Track.title,
+            LedgerEntry.party,
+        )
         .order_by(func.sum(LedgerEntry.amount_micro).desc())
     ).all()
     by_month = session.execute(
@@ -246,9 +253,9 @@ def statement(session: Session, user: User) -> dict[str, Any]:
         .order_by(LedgerEntry.month.desc(), LedgerEntry.party)
     ).all()
     derivatives = [
-        {"derivative_id": d, "title": title, "track_title": track, "as": party, "plays": n,
-         "amount_micro": int(total or 0)}
-        for d, title, track, party, n, total in by_derivative
+        {"derivative_id": d, "title": title, "track_id": track_id, "track_title": track,
+         "as": party, "plays": n, "amount_micro": int(total or 0)}
+        for d, title, track_id, track, party, n, total in by_derivative
     ]  # fmt: skip
     months = [
         {"month": month, "as": party, "plays": n, "amount_micro": int(total or 0)}

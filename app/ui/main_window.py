@@ -202,23 +202,44 @@ class MainWindow(QMainWindow):
         show once it is in, instead of the count."""
         assert self.studio is not None
         studio = self.studio
+
+        def fetch() -> tuple[list[TrackInfo], list[OwnTrack], dict[str, Any] | None]:
+            own = studio.own_tracks()
+            return studio.tracks(), own, studio.garden.earnings() if own else None
+
         run_task(
-            lambda: (studio.tracks(), studio.own_tracks()),
-            lambda found: self._show_catalogue(found[0], found[1], then),
+            fetch,
+            lambda found: self._show_catalogue(found[0], found[1], found[2], then),
             self.show_error,
         )
 
-    def _show_catalogue(self, tracks: list[TrackInfo], own: list[OwnTrack], then: str) -> None:
+    def _show_catalogue(
+        self,
+        tracks: list[TrackInfo],
+        own: list[OwnTrack],
+        earnings: dict[str, Any] | None,
+        then: str,
+    ) -> None:
         self._show_tracks(tracks)
-        self._show_own_tracks(own)
+        self._show_own_tracks(own, earnings)
         if then:
             self.statusBar().showMessage(then, 10000)
 
-    def _show_own_tracks(self, own: list[OwnTrack]) -> None:
-        """An artist's tracks with where each stands; hidden for anyone with none."""
+    def _show_own_tracks(self, own: list[OwnTrack], earnings: dict[str, Any] | None = None) -> None:
+        """An artist's tracks with where each stands and what its remixes' plays earned;
+        hidden for anyone with none."""
         self.own_tracks.clear()
+        earned: dict[str, list[int]] = {}
+        for row in (earnings or {}).get("derivatives", []):
+            if row["as"] == "artist":
+                plays_and_micro = earned.setdefault(row["track_id"], [0, 0])
+                plays_and_micro[0] += row["plays"]
+                plays_and_micro[1] += row["amount_micro"]
+        currency = (earnings or {}).get("currency", "")
         for track in own:
-            item = QListWidgetItem(f"{track.info.title}\n{track.state_words}")
+            plays, micro = earned.get(track.info.id, [0, 0])
+            pay = f"\nEarned {micro / 1e6:.2f} {currency} · {plays} play{'s' if plays != 1 else ''}"
+            item = QListWidgetItem(f"{track.info.title}\n{track.state_words}{pay}")
             item.setData(TRACK_ID_ROLE, track.info.id)
             item.setData(STATE_ROLE, track.state)
             item.setToolTip(

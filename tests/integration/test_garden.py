@@ -129,7 +129,7 @@ def test_fans_hear_each_others_remixes_walled_or_open_and_every_play_pays(
     assert paid_fan["total_micro"] == int(PLAY_VALUE_MICRO * 0.1)
     assert paid_artist["derivatives"][0] | {} == {
         "derivative_id": walled["id"], "title": "Harbour intro, drier",
-        "track_title": "Neon Harbour", "as": "artist", "plays": 1,
+        "track_id": "neon-harbour", "track_title": "Neon Harbour", "as": "artist", "plays": 1,
         "amount_micro": int(PLAY_VALUE_MICRO * 0.6),
     }  # fmt: skip
 

@@ -105,8 +105,9 @@ def test_a_play_counts_once_an_hour_and_pays_the_split(world: Any, clock: dict[s
     statement = fans["fan"].get("/earnings").json()
     assert statement["total_micro"] == 4 * shares["fan"]
     assert statement["derivatives"] == [
-        {"derivative_id": drv, "title": "Harbour Lights", "track_title": "Neon Harbour",
-         "as": "fan", "plays": 4, "amount_micro": 4 * shares["fan"]}
+        {"derivative_id": drv, "title": "Harbour Lights", "track_id": "neon-harbour",
+         "track_title": "Neon Harbour", "as": "fan", "plays": 4,
+         "amount_micro": 4 * shares["fan"]}
     ]  # fmt: skip
     assert [m["plays"] for m in statement["months"]] in ([4], [2, 2], [1, 3], [3, 1])
 

@@ -94,3 +94,28 @@ def test_a_tracks_remixes_open_from_its_page_in_the_studio(
     assert window.tabs.currentWidget() is window.listen
     qtbot.waitUntil(lambda: window.listen.list.count() == 1, timeout=WAIT_MS)
     assert window.listen.page.text() == "Remixes of “Neon Harbour”."
+
+
+def test_an_artists_tracks_show_what_their_remixes_earned(qtbot, embedded) -> None:
+    studio = Studio(embedded.url)
+    studio.login("nova-lane", embedded.demo_password)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.set_studio(studio)
+    qtbot.waitUntil(lambda: window.own_tracks.count() == 2, timeout=WAIT_MS)
+    assert window.own_tracks.item(0).text().endswith("Earned 0.00 EUR · 0 plays")
+    own = studio.own_tracks()
+    statement = {
+        "currency": "EUR",
+        "derivatives": [
+            {"track_id": "paper-moons", "as": "artist", "plays": 3, "amount_micro": 7_200},
+            {"track_id": "paper-moons", "as": "artist", "plays": 1, "amount_micro": 2_400},
+            {"track_id": "paper-moons", "as": "fan", "plays": 9, "amount_micro": 900},
+        ],
+    }
+    window._show_own_tracks(own, statement)
+    lines = {window.own_tracks.item(i).text().split("\n")[0]: window.own_tracks.item(i).text()
+             for i in range(window.own_tracks.count())}  # fmt: skip
+    assert lines["Paper Moons"].endswith("Earned 0.01 EUR · 4 plays")
+    assert lines["Neon Harbour"].endswith("Earned 0.00 EUR · 0 plays")
+    window.close()
