@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Nothing on disk, even when the studio is killed mid-way: run the real `fanfare` command under a
-fresh HOME and TMPDIR, kill it at several moments of a render, then scan every file it created
-for any 4 KiB window of a decoded stem (float32 or int16 PCM), a decrypted FLAC stream or the
-render."""
+fresh HOME and TMPDIR, kill it at several moments of a render and of listening to the published
+remix, then scan every file it created for any 4 KiB window of a decoded stem (float32 or int16
+PCM), a decrypted FLAC stream, the render, or the published remix's FLAC or PCM."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 
 from app.core import recipe as recipe_format
+from app.core.bundle import decrypt_stem
+from app.core.codec import decode_audio
+from app.core.listen_licence import verify_listen_licence
 from app.studio.session import Studio
-from tests.helpers.plaintext import audio_windows, track_windows
+from tests.helpers.plaintext import audio_windows, track_windows, windows
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
@@ -37,6 +40,24 @@ def _secrets(embedded_url: str, recipe_path: Path) -> set[bytes]:
         return found
     finally:
         studio.close()
+
+
+def _remix_windows(embedded_url: str, derivative_id: str) -> set[bytes]:
+    """The published remix as a listener's studio holds it in memory: the decrypted FLAC
+    stream and the decoded PCM (opened here with the fan's own listen licence)."""
+    studio = Studio(embedded_url)
+    try:
+        profile = studio.profile
+        licence = verify_listen_licence(
+            studio.client.listen_licence(derivative_id, profile.device_id),
+            studio.trusted_keys(), user=profile.user_id, device=profile.device_id,
+            derivative=derivative_id, now=time.time(),
+        )  # fmt: skip
+        key = licence.content_key(studio.device_keys())
+        flac = bytes(decrypt_stem(key, studio.client.derivative_stream(derivative_id)))
+    finally:
+        studio.close()
+    return windows(flac) | audio_windows(decode_audio(flac)[0])
 
 
 def test_a_killed_render_leaves_no_audio_on_disk(
@@ -80,8 +101,24 @@ def test_a_killed_render_leaves_no_audio_on_disk(
         process.wait(timeout=30)
     done = fanfare("render", "--recipe", str(recipe_path), "--publish")
     assert done.returncode == 0, done.stderr
+    derivative_id = done.stdout.split("derivative ")[1].split()[0]
+
+    # Listening to the published remix: played to the end of a few seconds, and killed mid-way.
+    listened = fanfare("listen", derivative_id, "--seconds", "1")
+    assert listened.returncode == 0 or "device" in listened.stderr, listened.stderr
+    for delay in (0.5, 1.5):
+        process = subprocess.Popen(
+            [str(BIN / "fanfare"), "listen", derivative_id],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
 
     secrets = _secrets(embedded.url, recipe_path)
+    secrets |= _remix_windows(embedded.url, derivative_id)
     assert len(secrets) > 500
     files = [p for p in isolated_home.rglob("*") if p.is_file() and not p.is_symlink()]
     assert any(p.suffix == ".ffstem" for p in files)  # the encrypted cache is there
