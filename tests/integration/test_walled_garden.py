@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from app.core import recipe as recipe_format
-from app.core.bundle import decrypt_stem
 from app.core.codec import decode_audio
-from app.core.listen_licence import verify_listen_licence
 from app.studio.session import Studio
+from tests.helpers.garden import published_flac
 from tests.helpers.plaintext import audio_windows, track_windows, windows
 
 pytestmark = pytest.mark.integration
@@ -47,14 +46,7 @@ def _remix_windows(embedded_url: str, derivative_id: str) -> set[bytes]:
     stream and the decoded PCM (opened here with the fan's own listen licence)."""
     studio = Studio(embedded_url)
     try:
-        profile = studio.profile
-        licence = verify_listen_licence(
-            studio.client.listen_licence(derivative_id, profile.device_id),
-            studio.trusted_keys(), user=profile.user_id, device=profile.device_id,
-            derivative=derivative_id, now=time.time(),
-        )  # fmt: skip
-        key = licence.content_key(studio.device_keys())
-        flac = bytes(decrypt_stem(key, studio.client.derivative_stream(derivative_id)))
+        flac = published_flac(studio, derivative_id)
     finally:
         studio.close()
     return windows(flac) | audio_windows(decode_audio(flac)[0])

@@ -18,6 +18,7 @@ from app.core.errors import BundleTamperedError, PolicyDenied
 from app.engine.loudness import measure
 from app.studio.errors import NotSignedInError, PlatformKeyChangedError
 from app.studio.session import Studio
+from tests.helpers.garden import published_flac
 from tests.helpers.plaintext import WINDOW, track_windows, windows
 
 
@@ -57,8 +58,7 @@ def test_open_remix_within_the_policy_and_publish(studio: Studio) -> None:
     listed = studio.derivatives()
     assert [d["id"] for d in listed] == [result["id"]]
     # What listeners get is loudness-normalised: -14 LUFS, true peak at most -1 dBTP.
-    response = studio.client._request("GET", f"/derivatives/{result['id']}/audio")
-    audio, rate = decode_audio(response.content)
+    audio, rate = decode_audio(published_flac(studio, result["id"]))
     loudness = measure(audio, rate)
     assert loudness.integrated_lufs == pytest.approx(-14.0, abs=0.5)
     assert loudness.true_peak_dbtp <= -1.0 + 0.05  # 24-bit encoding adds at most a hair
@@ -74,8 +74,7 @@ def test_a_retimed_transposed_automated_remix_is_verified_and_published(studio: 
     track.apply(moved)
     result = track.publish(title="Faster, lower")
     assert result["status"] == "published"
-    response = studio.client._request("GET", f"/derivatives/{result['id']}/audio")
-    audio, _ = decode_audio(response.content)
+    audio, _ = decode_audio(published_flac(studio, result["id"]))
     assert len(audio) == round(track.info.frames / 1.2)
     with pytest.raises(PolicyDenied, match="tempo may only change"):
         track.set_tempo(ratio=1.5)

@@ -22,6 +22,7 @@ from app.core.style_slot import StyleSlot
 from app.engine.offline import render_derivative
 from app.platform_client.errors import PlatformError
 from app.studio.session import Studio
+from tests.helpers.garden import published_flac
 
 VIOLIN = StyleSlot.make("timbre.violin", 1)
 
@@ -62,9 +63,7 @@ def test_a_styled_stem_is_heard_rendered_and_published_with_its_disclosure(
     assert disclosure["ai_used"] is True
     assert sorted(disclosure["ai_models"]) == sorted(["timbre.violin@1", bass.ref])
     assert disclosure["styled_stems"] == {"lead": "timbre.violin@1", "bass": bass.ref}
-    audio, _ = decode_audio(
-        studio.client._request("GET", f"/derivatives/{result['id']}/audio").content
-    )
+    audio, _ = decode_audio(published_flac(studio, result["id"]))
     assert audio.shape[0] == track.info.frames
     track.close()
 
