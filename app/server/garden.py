@@ -17,11 +17,13 @@ from __future__ import annotations
 import base64
 import io
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from app.core.bundle import StemHeader, decrypt_stem, encrypt_stem, new_content_key
@@ -65,9 +67,10 @@ def audio_key_purpose(derivative_id: str) -> str:
     return f"fanfare/platform/derivative-key|{derivative_id}"
 
 
-def audio_blob_name(derivative_id: str) -> str:
-    """Where a remix's encrypted audio is kept in the blob store."""
-    return f"derivatives/{derivative_id}.ffstem"
+def audio_blob_name(derivative_id: str, attempt: str = "") -> str:
+    """Where a remix's encrypted audio is kept in the blob store (``attempt``: a random part,
+    so that two requests encrypting the same older remix at once never write one file)."""
+    return f"derivatives/{derivative_id}{'.' + attempt if attempt else ''}.ffstem"
 
 
 def overview(audio: np.ndarray, points: int = OVERVIEW_POINTS) -> list[int]:
@@ -92,11 +95,12 @@ def store_audio(
     *,
     downloadable: bool,
     peaks: list[int],
+    attempt: str = "",
 ) -> str:
     """Encrypt a remix's FLAC under a new content key and write it; adds its row (the caller
     commits, and deletes the returned blob name if the commit fails)."""
     key = new_content_key()
-    blob_name = audio_blob_name(derivative_id)
+    blob_name = audio_blob_name(derivative_id, attempt)
     sealed = encrypt_stem(key, StemHeader(derivative_id, 1, "mix"), flac)
     size = blobs.put(blob_name, sealed)
     session.add(
@@ -120,23 +124,34 @@ def audio_of(
     kept = session.get(DerivativeAudio, row.id)
     if kept is not None:
         return kept
-    flac = blobs.get(row.audio_blob)
+    try:
+        flac = blobs.get(row.audio_blob)
+    except FileNotFoundError:  # another request has just encrypted it and removed this file
+        session.expire_all()
+        kept = session.get(DerivativeAudio, row.id)
+        if kept is None:
+            raise
+        return kept
     audio, _ = decode_audio(flac)
     track = session.get(Track, row.track_id)
     policy = Policy.from_dict(track.policy) if track is not None else Policy()
     blob_name = store_audio(
         session, blobs, master_key, row.id, flac,
-        downloadable=policy.downloadable, peaks=overview(audio),
+        downloadable=policy.downloadable, peaks=overview(audio), attempt=secrets.token_hex(4),
     )  # fmt: skip
     try:
         session.commit()
+    except IntegrityError:  # another request encrypted it first: use theirs
+        session.rollback()
+        blobs.delete(blob_name)
     except BaseException:
         session.rollback()
         blobs.delete(blob_name)
         raise
-    plain, row.audio_blob = row.audio_blob, blob_name
-    session.commit()
-    blobs.delete(plain)
+    else:
+        plain, row.audio_blob = row.audio_blob, blob_name
+        session.commit()
+        blobs.delete(plain)
     kept = session.get(DerivativeAudio, row.id)
     assert kept is not None
     return kept
