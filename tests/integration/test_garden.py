@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from mutagen.flac import FLAC
 
@@ -28,7 +29,7 @@ from app.server.routes import api_router
 from app.studio.session import Studio
 from app.studio.status import PlaybackStopped
 from tests.helpers.plaintext import audio_windows, windows
-from tests.helpers.playback import device_required
+from tests.helpers.playback import device_required, play_blocks
 from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -141,8 +142,15 @@ def test_fans_hear_each_others_remixes_walled_or_open_and_every_play_pays(
     admin.headers["Authorization"] = f"Bearer {token.json()['token']}"
     plain = admin.get(f"/derivatives/{walled['id']}/audio")
     assert plain.status_code == 200 and plain.content[:4] == b"fLaC"
-    secret = windows(plain.content, 4096) | audio_windows(decode_audio(plain.content)[0])
+    published = decode_audio(plain.content)[0]
+    secret = windows(plain.content, 4096) | audio_windows(published)
     assert secret
+    # What the listener hears is what was published, sample for sample (volume at 0 dB).
+    heard = listener.listen(walled["id"])
+    out = np.zeros_like(published)
+    play_blocks(heard.mixer, 0, len(published), out)
+    heard.close()
+    assert np.array_equal(out, published)
     for studio in (listener, maker, artist):
         for method, path in _routes_with_a_derivative():
             url = path.replace("{derivative_id}", walled["id"])
