@@ -38,10 +38,14 @@ def platform(workers: int = 1, setup: Callable[[Path], None] | None = None) -> I
     from app.server.cli import main as platform_cli
 
     folder = Path(tempfile.mkdtemp(prefix="fanfare-bench-"))
-    with contextlib.redirect_stdout(sys.stderr):
-        platform_cli(["seed-demo", "--data", str(folder)])
-    if setup is not None:
-        setup(folder)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            platform_cli(["seed-demo", "--data", str(folder)])
+        if setup is not None:
+            setup(folder)
+    except BaseException:  # a set-up that fails leaves no data folder behind (the feed's: 1 GB)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     port = _free_port()
     limits = ("LICENCE", "LOGIN", "UPLOAD")
     env = dict(os.environ, **{f"FANFARE_{name}_PER_MINUTE": "1e9" for name in limits})

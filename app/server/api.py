@@ -14,6 +14,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 
 from app import __version__
 from app.server.blobs import BlobStore
@@ -21,6 +22,7 @@ from app.server.ca import DeviceCA
 from app.server.config import MAX_UPLOAD_BYTES, ServerConfig
 from app.server.db import make_engine, make_sessions
 from app.server.deps import Platform, bearer_token, current_user
+from app.server.garden import ensure_listings
 from app.server.ratelimit import RateLimiter
 from app.server.routes import api_router
 from app.server.style_models import PackageCache
@@ -43,6 +45,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     with sessions() as session:
         signer = Signer.load_or_create(session, config.master_key)
         ca = DeviceCA.load_or_create(session, config.master_key)
+        try:
+            ensure_listings(session)  # remixes published before the feed existed
+        except IntegrityError:  # another worker starting at once listed them
+            session.rollback()
     platform = Platform(
         config=config,
         sessions=sessions,

@@ -131,8 +131,10 @@ def _serve(args: argparse.Namespace) -> int:
             **config.proxy_settings(),
         )
         return 0
+    app = create_app(config)
+    asgi.freeze_start_up()
     uvicorn.run(
-        create_app(config),
+        app,
         host=args.host,
         port=args.port,
         log_level="warning",

@@ -202,8 +202,6 @@ class Licence(Base):
 
 class Derivative(Base):
     __tablename__ = "derivatives"
-    # The feed: published remixes, newest first.
-    __table_args__ = (Index("derivatives_feed", "status", "created_at"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), index=True)
@@ -252,12 +250,21 @@ class DerivativeAudio(Base):
     peaks: Mapped[list[int]] = mapped_column(JSON, default=list)
 
 
-class DerivativePlays(Base):
-    """How many counted plays a derivative has (the feed's "most played" reads this)."""
+class DerivativeListing(Base):
+    """A remix as the feed finds it: its plays, when it was published, and the words it is
+    searched by (its title, its track's and its maker's, lower-cased). One narrow row per
+    remix, so that a page, "most played" and a search read these and not the remixes'
+    documents; written at publication, counted up with each play."""
 
-    __tablename__ = "derivative_plays"
+    __tablename__ = "derivative_listing"
+    __table_args__ = (
+        Index("listing_newest", "created_at", "derivative_id"),
+        Index("listing_most_played", "plays", "created_at", "derivative_id"),
+    )
     derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), primary_key=True)
-    plays: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    plays: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[int] = mapped_column(Integer)
+    words: Mapped[str] = mapped_column(String(600), default="")
 
 
 class ListenLicenceRow(Base):
@@ -280,7 +287,7 @@ class Play(Base):
         UniqueConstraint("user_id", "derivative_id", "hour", name="one_play_an_hour"),
         Index("plays_by_device_day", "device_id", "day"),
     )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # "ply_…", made before insert
     derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
@@ -298,7 +305,7 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger_entries"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    play_id: Mapped[int] = mapped_column(ForeignKey("plays.id"), index=True)
+    play_id: Mapped[str] = mapped_column(ForeignKey("plays.id"), index=True)
     derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), index=True)
     #: "user:<id>" for an artist or a fan, "platform", "party:<name>" for another name in a
     #: split (a model's owner), "pool:listening" for the debit.

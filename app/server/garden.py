@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -36,7 +36,7 @@ from app.server.blobs import BlobStore
 from app.server.db import (
     Derivative,
     DerivativeAudio,
-    DerivativePlays,
+    DerivativeListing,
     Device,
     ListenLicenceRow,
     Track,
@@ -284,13 +284,37 @@ class FeedQuery:
     offset: int = 0
 
 
+def list_remix(session: Session, row: Derivative, track_title: str, maker: str) -> None:
+    """Put a new remix in the feed's listing (the caller commits)."""
+    words = " ".join((row.title, track_title, maker)).lower()[:600]
+    session.add(
+        DerivativeListing(derivative_id=row.id, plays=0, created_at=row.created_at, words=words)
+    )
+
+
+def ensure_listings(session: Session) -> int:
+    """List every remix published before the feed existed; returns how many were added."""
+    missing = session.execute(
+        select(Derivative, Track.title, User.name)
+        .join(Track, Track.id == Derivative.track_id)
+        .join(User, User.id == Derivative.user_id)
+        .outerjoin(DerivativeListing, DerivativeListing.derivative_id == Derivative.id)
+        .where(DerivativeListing.derivative_id.is_(None))
+    ).all()
+    for row, track_title, maker in missing:
+        list_remix(session, row, track_title, maker)
+    session.commit()
+    return len(missing)
+
+
 def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
     """A page of published remixes of published tracks: ``{"items": [...], "next": offset
-    or None}``. One query, whatever the page's size."""
+    or None}``. One query, whatever the page's size; it walks the narrow listing in the page's
+    order (an index each for newest and most played) and reads only the page's remixes."""
     if query.sort not in FEED_SORTS:
         raise GardenError(f"A feed is sorted by {' or '.join(FEED_SORTS)}.", 422)
     maker, artist = aliased(User), aliased(User)
-    plays = func.coalesce(DerivativePlays.plays, 0)
+    listed = DerivativeListing
     stmt = (
         select(
             Derivative,
@@ -298,13 +322,14 @@ def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
             maker.name,
             artist.name,
             artist.display_name,
-            plays,
+            listed.plays,
             DerivativeAudio.downloadable,
         )
+        .select_from(listed)
+        .join(Derivative, Derivative.id == listed.derivative_id)
         .join(Track, Track.id == Derivative.track_id)
         .join(maker, maker.id == Derivative.user_id)
         .join(artist, artist.id == Track.artist_id)
-        .outerjoin(DerivativePlays, DerivativePlays.derivative_id == Derivative.id)
         .outerjoin(DerivativeAudio, DerivativeAudio.derivative_id == Derivative.id)
         .where(Derivative.status == PUBLISHED, Track.published.is_(True))
     )
@@ -314,19 +339,15 @@ def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
         stmt = stmt.where(maker.name == query.fan)
     if query.artist:
         stmt = stmt.where(artist.name == query.artist)
-    if query.q:
-        words = f"%{_escape(query.q.strip()[:MAX_QUERY])}%"
-        stmt = stmt.where(
-            or_(
-                Derivative.title.ilike(words, escape="\\"),
-                Track.title.ilike(words, escape="\\"),
-                maker.name.ilike(words, escape="\\"),
-            )
-        )
+    if query.q and query.q.strip():
+        words = f"%{_escape(query.q.strip().lower()[:MAX_QUERY])}%"
+        stmt = stmt.where(listed.words.like(words, escape="\\"))
     if query.sort == "popular":
-        stmt = stmt.order_by(plays.desc(), Derivative.created_at.desc(), Derivative.id)
+        stmt = stmt.order_by(
+            listed.plays.desc(), listed.created_at.desc(), listed.derivative_id.desc()
+        )
     else:
-        stmt = stmt.order_by(Derivative.created_at.desc(), Derivative.id)
+        stmt = stmt.order_by(listed.created_at.desc(), listed.derivative_id.desc())
     limit = max(1, min(MAX_PAGE, query.limit))
     rows = session.execute(stmt.offset(max(0, query.offset)).limit(limit + 1)).all()
     items = [
@@ -364,7 +385,7 @@ def listing(
 
 
 def plays_of(session: Session, derivative_id: str) -> int:
-    kept = session.get(DerivativePlays, derivative_id)
+    kept = session.get(DerivativeListing, derivative_id)
     return kept.plays if kept is not None else 0
 
 

@@ -19,6 +19,7 @@ from app.server.garden import (
     GardenError,
     audio_blob_name,
     check_listenable,
+    list_remix,
     listen_doc,
     store_audio,
 )
@@ -167,6 +168,7 @@ def _verify_and_store(
             session, platform.blobs, platform.config.master_key, derivative_id, audio_bytes,
             downloadable=policy.downloadable, peaks=verified.peaks,
         )  # fmt: skip
+        list_remix(session, row, verified.track.title, user.name)
         session.commit()
     except BaseException:
         session.rollback()
