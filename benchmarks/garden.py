@@ -124,8 +124,9 @@ def _add_remixes(
     """Write ``count`` published remixes (and ``hidden`` others) of the demo's tracks, by
     ``fans`` new fan accounts, made over the past year, straight into the platform's tables
     with SQLAlchemy core, each with the rows publication writes: the remix, its encrypted
-    audio's row (a content key wrapped under the master key, its overview; no audio file) and,
-    its listing in the feed (with a play count for a share ``played`` of them). Returns the published remixes' ids."""
+    audio's row (a content key wrapped under the master key, its overview; no audio file) and
+    its listing in the feed (with a play count for a share ``played`` of them). Returns the
+    published remixes' ids."""
     from sqlalchemy import insert
 
     from app.server.db import Derivative, DerivativeAudio, DerivativeListing, new_id

@@ -309,13 +309,43 @@ def ensure_listings(session: Session) -> int:
 
 def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
     """A page of published remixes of published tracks: ``{"items": [...], "next": offset
-    or None}``. One query, whatever the page's size; it walks the narrow listing in the page's
-    order (an index each for newest and most played) and reads only the page's remixes."""
+    or None}``. Two queries, whatever the page's size: the page's ids, walking the narrow
+    listing in the page's order (an index each for newest and most played) and checking each
+    remix is heard (so a page stops as soon as it is full); then those remixes' rows."""
     if query.sort not in FEED_SORTS:
         raise GardenError(f"A feed is sorted by {' or '.join(FEED_SORTS)}.", 422)
-    maker, artist = aliased(User), aliased(User)
     listed = DerivativeListing
-    stmt = (
+    maker, artist = aliased(User), aliased(User)
+    heard = (
+        select(Derivative.id)
+        .join(Track, Track.id == Derivative.track_id)
+        .where(
+            Derivative.id == listed.derivative_id,
+            Derivative.status == PUBLISHED,
+            Track.published.is_(True),
+        )
+    )
+    if query.track:
+        heard = heard.where(Derivative.track_id == query.track)
+    if query.fan:
+        heard = heard.join(maker, maker.id == Derivative.user_id).where(maker.name == query.fan)
+    if query.artist:
+        heard = heard.join(artist, artist.id == Track.artist_id).where(artist.name == query.artist)
+    page = select(listed.derivative_id)
+    if query.q and query.q.strip():
+        words = f"%{_escape(query.q.strip().lower()[:MAX_QUERY])}%"
+        page = page.where(listed.words.like(words, escape="\\"))
+    page = page.where(heard.exists())
+    if query.sort == "popular":
+        page = page.order_by(
+            listed.plays.desc(), listed.created_at.desc(), listed.derivative_id.desc()
+        )
+    else:
+        page = page.order_by(listed.created_at.desc(), listed.derivative_id.desc())
+    limit = max(1, min(MAX_PAGE, query.limit))
+    ids = list(session.scalars(page.offset(max(0, query.offset)).limit(limit + 1)))
+    more, ids = len(ids) > limit, ids[:limit]
+    rows = session.execute(
         select(
             Derivative,
             Track.title,
@@ -325,37 +355,21 @@ def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
             listed.plays,
             DerivativeAudio.downloadable,
         )
-        .select_from(listed)
-        .join(Derivative, Derivative.id == listed.derivative_id)
+        .join(listed, listed.derivative_id == Derivative.id)
         .join(Track, Track.id == Derivative.track_id)
         .join(maker, maker.id == Derivative.user_id)
         .join(artist, artist.id == Track.artist_id)
         .outerjoin(DerivativeAudio, DerivativeAudio.derivative_id == Derivative.id)
-        .where(Derivative.status == PUBLISHED, Track.published.is_(True))
-    )
-    if query.track:
-        stmt = stmt.where(Derivative.track_id == query.track)
-    if query.fan:
-        stmt = stmt.where(maker.name == query.fan)
-    if query.artist:
-        stmt = stmt.where(artist.name == query.artist)
-    if query.q and query.q.strip():
-        words = f"%{_escape(query.q.strip().lower()[:MAX_QUERY])}%"
-        stmt = stmt.where(listed.words.like(words, escape="\\"))
-    if query.sort == "popular":
-        stmt = stmt.order_by(
-            listed.plays.desc(), listed.created_at.desc(), listed.derivative_id.desc()
-        )
-    else:
-        stmt = stmt.order_by(listed.created_at.desc(), listed.derivative_id.desc())
-    limit = max(1, min(MAX_PAGE, query.limit))
-    rows = session.execute(stmt.offset(max(0, query.offset)).limit(limit + 1)).all()
-    items = [
-        listing(row, title, fan, (artist_name, shown or artist_name), count, downloadable)
-        for row, title, fan, artist_name, shown, count, downloadable in rows[:limit]
-    ]
-    more = len(rows) > limit
-    return {"items": items, "next": query.offset + limit if more else None}
+        .where(Derivative.id.in_(ids))
+    ).all()
+    found = {
+        row.id: listing(row, title, fan, (artist_name, shown or artist_name), count, downloadable)
+        for row, title, fan, artist_name, shown, count, downloadable in rows
+    }
+    return {
+        "items": [found[i] for i in ids if i in found],
+        "next": query.offset + limit if more else None,
+    }
 
 
 def listing(
