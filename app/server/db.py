@@ -286,6 +286,7 @@ class Play(Base):
     __tablename__ = "plays"
     __table_args__ = (
         UniqueConstraint("user_id", "derivative_id", "hour", name="one_play_an_hour"),
+        UniqueConstraint("listen_licence_id", name="one_play_a_listen_licence"),
         Index("plays_by_device_day", "device_id", "day"),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # "ply_…", made before insert

@@ -16,9 +16,11 @@ add up to zero and each party's credits are its per-play share times its plays.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -52,6 +54,10 @@ HOUR_S = 3600
 DAY_S = 86400
 #: A listener's clock may run this far ahead of the platform's (seconds).
 CLOCK_SLACK_S = 5
+#: A report may come this long after its listen licence ran out (a studio offline a while).
+LATE_REPORT_S = 3600
+#: Remixes shorter than this (seconds) earn nothing: a play of them is no listening.
+MIN_PAID_S = 5.0
 MAX_REPORTS = 200
 
 
@@ -69,7 +75,10 @@ class Outcome:
 def shares_micro(split: dict[str, float], value_micro: int) -> dict[str, int]:
     """Each party's whole-millionth share of one play (the platform takes what rounding
     leaves, so they add up to ``value_micro``)."""
-    shares = {party: int(value_micro * share) for party, share in split.items()}
+    # Exact fractions of the shares as written (0.29, not the float just under it).
+    shares = {
+        party: math.floor(value_micro * Fraction(str(share))) for party, share in split.items()
+    }
     shares["platform"] = shares.get("platform", 0) + value_micro - sum(shares.values())
     return {party: amount for party, amount in shares.items() if amount}
 
@@ -126,7 +135,7 @@ class PlayCounter:
             return self._count([doc])[0]
         except IntegrityError:
             self.session.rollback()
-            return Outcome(False, "This play was already counted this hour.")
+            return Outcome(False, "This play was already counted, or its device is at its cap.")
 
     def _count(self, docs: list[Any]) -> list[Outcome]:
         session = self.session
@@ -135,6 +144,13 @@ class PlayCounter:
             checked = [self._checked(doc) for doc in docs]
             reports = [r for r in checked if isinstance(r, PlayReport)]
             licences = self._load(ListenLicenceRow, {r.listen_licence for r in reports})
+            spent = set(
+                session.scalars(
+                    select(Play.listen_licence_id).where(
+                        Play.listen_licence_id.in_({r.listen_licence for r in reports})
+                    )
+                )
+            )
             remixes = self._remixes({r.derivative for r in reports})
             heard = set(
                 session.scalars(
@@ -159,16 +175,31 @@ class PlayCounter:
             if isinstance(item, Outcome):
                 outcomes.append(item)
                 continue
-            outcome = self._judge(item, licences, remixes, heard, today, now)
+            outcome = self._judge(item, licences, remixes, heard, spent, today, now)
             if outcome.counted:
                 plays.append(self._play(item, now, day))
                 heard.add(item.derivative)
+                spent.add(item.listen_licence)
                 today[item.device] = today.get(item.device, 0) + 1
             outcomes.append(outcome)
         if plays:
             self._write(plays, remixes, now)
+            self._check_caps({p["device_id"] for p in plays}, day)
         session.commit()
         return outcomes
+
+    def _check_caps(self, devices: set[str], day: int) -> None:
+        """Inside the write transaction, after this batch's plays: another worker's batch
+        for the same device may have been counted since this one read today's plays, so count
+        again, and start over one report at a time if a cap was passed."""
+        over = self.session.execute(
+            select(Play.device_id)
+            .where(Play.device_id.in_(devices), Play.day == day)
+            .group_by(Play.device_id)
+            .having(func.count() > self.cap_per_day)
+        ).first()
+        if over is not None:
+            raise IntegrityError("plays over a device's daily cap", None, ValueError("cap"))
 
     def _checked(self, doc: Any) -> PlayReport | Outcome:
         """The report, parsed and signed by an enrolled device of this listener; or why not."""
@@ -226,9 +257,12 @@ class PlayCounter:
         licences: dict[str, ListenLicenceRow],
         remixes: dict[str, _Remix],
         heard: set[str],
+        spent: set[str],
         today: dict[str, int],
         now: int,
     ) -> Outcome:
+        """Whether ``report`` counts: ``heard``, the remixes this listener was counted for in
+        the last hour; ``spent``, the listen licences a play was counted under."""
         licence = licences.get(report.listen_licence)
         if (
             licence is None
@@ -239,15 +273,30 @@ class PlayCounter:
             return Outcome(
                 False, "This play report names no listen licence of yours for this remix."
             )
+        if report.listen_licence in spent:
+            return Outcome(False, "A play under this listen licence was already counted.")
         remix = remixes.get(report.derivative)
         if remix is None or not remix.listed:
             return Outcome(False, "This remix is not published; its plays do not count.")
+        if self.user.id in (remix.maker_id, remix.artist_id):
+            return Outcome(False, "Plays of your own remix, or of your own track, do not count.")
+        if remix.duration_s < MIN_PAID_S:
+            return Outcome(False, f"Remixes shorter than {MIN_PAID_S:.0f} s earn no plays.")
         needed = counts_after_s(remix.duration_s)
         if report.listened_s < needed:
             return Outcome(False, f"A play counts after {needed:.0f} s of listening.")
-        # Nobody hears 30 s of a stream in less than 30 s after its licence was issued.
-        if now + CLOCK_SLACK_S < licence.issued_at + needed:
+        # The listening it reports happened under this licence and has ended by now: nobody
+        # hears 30 s of a stream in less than 30 s after its licence was issued.
+        if (
+            now + CLOCK_SLACK_S < licence.issued_at + needed
+            or report.started_at < licence.issued_at - CLOCK_SLACK_S
+            or report.started_at + report.listened_s > now + CLOCK_SLACK_S
+        ):
             return Outcome(False, "This play report came sooner than the listening it reports.")
+        if now > licence.expires_at + LATE_REPORT_S:
+            return Outcome(
+                False, "This play report came too long after its listen licence ran out."
+            )
         if report.derivative in heard:
             return Outcome(False, "This play was already counted this hour.")
         if today.get(report.device, 0) >= self.cap_per_day:

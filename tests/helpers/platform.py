@@ -136,8 +136,9 @@ class Fan:
         assert response.status_code == 201, response.text
         return verify_licence(response.content, pinned_keys(self.client), now=time.time())
 
-    def listen_licence(self, derivative_id: str) -> ListenLicence:
-        """A listen licence for this fan's device, verified."""
+    def listen_licence(self, derivative_id: str, now: float | None = None) -> ListenLicence:
+        """A listen licence for this fan's device, verified (at ``now``: the platform's time,
+        where a test moves its clock)."""
         body = {"device_id": self.device_id}
         response = self.client.post(
             f"{API}/derivatives/{derivative_id}/listen", headers=self.headers, json=body
@@ -145,7 +146,8 @@ class Fan:
         assert response.status_code == 201, response.text
         return verify_listen_licence(
             response.content, pinned_keys(self.client), user=self.user_id,
-            device=self.device_id, derivative=derivative_id, now=time.time(),
+            device=self.device_id, derivative=derivative_id,
+            now=time.time() if now is None else now,
         )  # fmt: skip
 
     def provenance(

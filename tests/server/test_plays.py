@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.core.keys import DeviceKeys
 from app.core.play_report import PlayReport, sign_play_report
-from app.server import royalties
+from app.server import garden, royalties
 from app.server.db import LedgerEntry, Play
 from app.server.royalties import shares_micro
 from tests.helpers.platform import API, Fan, Studio, TestClient, drums_down, open_client
@@ -39,15 +39,17 @@ def world(platform_dir: Path, studio: Studio) -> Iterator[tuple[TestClient, dict
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """The platform's clock for counting plays, moved on by the test (seconds)."""
-    offset = {"s": 40}  # reports come after the 30 s they report
+    """The platform's clocks, moved on by the test (seconds): "s" for counting plays, and
+    "licences" for issuing listen licences."""
+    offset = {"s": 40, "licences": 0}  # reports come after the 30 s they report
     real = royalties.now_s
     monkeypatch.setattr(royalties, "now_s", lambda: real() + offset["s"])
+    monkeypatch.setattr(garden, "now_s", lambda: real() + offset["licences"])
     return offset
 
 
 def report(listener: Fan, derivative: str, heard_s: float = 31.0, **changes: Any) -> dict[str, Any]:
-    licence = listener.listen_licence(derivative)
+    licence = listener.listen_licence(derivative, now=garden.now_s())
     fields: dict[str, Any] = {
         "derivative": derivative, "listen_licence": licence.licence_id,
         "user": listener.user_id, "device": listener.device_id,
@@ -74,13 +76,16 @@ def test_a_play_counts_once_an_hour_and_pays_the_split(world: Any, clock: dict[s
     client, fans, drv = world
     listener = fans["fan2"]
     first = report(listener, drv)
-    assert send(listener, first, first, first) == [
-        {"counted": True, "reason": ""},
-        {"counted": False, "reason": "This play was already counted this hour."},
-        {"counted": False, "reason": "This play was already counted this hour."},
-    ]
-    assert send(listener, report(listener, drv))[0]["counted"] is False  # a new licence too
+    spent = {"counted": False, "reason": "A play under this listen licence was already counted."}
+    assert send(listener, first, first, first) == [{"counted": True, "reason": ""}, spent, spent]
+    assert send(listener, report(listener, drv))[0] == {  # a new licence, within the hour
+        "counted": False, "reason": "This play was already counted this hour."
+    }  # fmt: skip
     clock["s"] += 3601
+    # An hour on, the same signed report again: one listen licence, one play.
+    assert send(listener, first)[0] == {
+        "counted": False, "reason": "A play under this listen licence was already counted."
+    }  # fmt: skip
     assert send(listener, report(listener, drv))[0] == {"counted": True, "reason": ""}
     for other in ("marlow-reed", "admin"):
         assert send(fans[other], report(fans[other], drv))[0]["counted"] is True
@@ -118,6 +123,7 @@ def test_a_device_adds_at_most_its_daily_cap(world: Any, clock: dict[str, int]) 
     clock["s"] = 40 + (86_400 - (royalties.now_s() - clock["s"]) % 86_400) % 86_400  # midnight
     counted = []
     for _ in range(CAP + 2):
+        clock["licences"] = clock["s"] - 40  # each listened to from 40 s before its report
         counted.append(send(listener, report(listener, drv))[0])
         clock["s"] += 3601
     assert [c["counted"] for c in counted] == [True] * CAP + [False, False]
@@ -128,6 +134,7 @@ def test_a_device_adds_at_most_its_daily_cap(world: Any, clock: dict[str, int]) 
     ("change", "reason"),
     [
         ({"listened_s": 12.0}, "A play counts after 30 s of listening."),
+        ({"started_at": 1_000_000_000}, "came sooner than the listening it reports"),
         ({"user": "usr_someone"}, "This play report is for another account."),
         ({"device": "dev_unknown"}, "This play report comes from a device not enrolled on your"),
         ({"listen_licence": "lsn_made_up"}, "names no listen licence of yours for this remix"),
@@ -152,6 +159,27 @@ def test_a_report_that_does_not_hold_is_not_counted(
     outcome = send(listener, doc)[0]
     assert outcome["counted"] is False and reason in outcome["reason"]
     assert listener.get(f"/derivatives/{drv}").json()["plays"] == 0
+
+
+def test_the_maker_and_the_artist_earn_nothing_by_listening_themselves(
+    world: Any, clock: dict[str, int]
+) -> None:
+    client, fans, drv = world
+    maker, artist = fans["fan"], Fan.sign_in(client, "nova-lane")
+    for who in (maker, artist):
+        outcome = send(who, report(who, drv))[0]
+        assert outcome["reason"] == "Plays of your own remix, or of your own track, do not count."
+
+
+def test_a_report_long_after_its_licence_ran_out_does_not_count(
+    world: Any, clock: dict[str, int]
+) -> None:
+    _, fans, drv = world
+    listener = fans["fan2"]
+    pending = report(listener, drv)
+    clock["s"] += 600 + 3600 + 10  # the licence's 10 minutes, then the hour a late report gets
+    outcome = send(listener, pending)[0]
+    assert "too long after its listen licence ran out" in outcome["reason"]
 
 
 def test_reports_from_a_revoked_device_or_too_soon_or_of_a_taken_down_remix_do_not_count(
