@@ -65,7 +65,7 @@ def _feed(args: argparse.Namespace) -> int:
     if not page["items"]:
         print("No published remixes here yet.")
     for item in page["items"]:
-        kind = {True: "walled", False: "open", None: "?"}[item["walled"]]
+        kind = "walled" if item["walled"] else "open"
         minutes, seconds = divmod(round(item["duration_s"]), 60)
         artist = item.get("artist_name", item["artist"])
         print(

@@ -217,12 +217,12 @@ def _remix_flac(seconds: float) -> tuple[bytes, list[int]]:
 
 def _publish_remix(folder: Path, seconds: float) -> str:
     """A published remix of neon-harbour by the demo fan, ``seconds`` long, its audio encrypted
-    and stored as publication stores it (``store_audio``): what a listener streams."""
+    and stored as publication stores it (``seal_audio``): what a listener streams."""
     from sqlalchemy import select
 
     from app.server.blobs import BlobStore
     from app.server.db import Derivative, User, new_id
-    from app.server.garden import audio_blob_name, store_audio
+    from app.server.garden import seal_audio
     from app.server.reviews import PUBLISHED
 
     flac, peaks = _remix_flac(seconds)
@@ -240,14 +240,16 @@ def _publish_remix(folder: Path, seconds: float) -> str:
                 recipe=made["recipe"], provenance=made["record"] | {"audio_sha256": sha},
                 disclosure=made["disclosure"],
                 attribution={"split": made["split"], "artist": made["artist"], "fan": fan.name},
-                audio_blob=audio_blob_name(remix_id), audio_sha256=sha, duration_s=seconds,
+                audio_blob=f"derivatives/{remix_id}.ffstem", audio_sha256=sha,
+                duration_s=seconds,
             )
         )  # fmt: skip
-        session.flush()
-        store_audio(
-            session, BlobStore(config.blob_dir), config.master_key, remix_id, flac,
+        sealed = seal_audio(
+            BlobStore(config.blob_dir), config.master_key, remix_id, flac,
             downloadable=False, peaks=peaks,
         )  # fmt: skip
+        session.flush()
+        session.add(sealed)
         session.commit()
     return remix_id
 

@@ -18,6 +18,7 @@ import base64
 import io
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 from app.core.bundle import StemHeader, decrypt_stem, encrypt_stem, new_content_key
 from app.core.codec import decode_audio
 from app.core.disclosure import describe
+from app.core.errors import PolicyError
 from app.core.keys import KemPublicKey
 from app.core.listen_licence import ListenLicence, sign_listen_licence
 from app.core.policy import Policy
@@ -38,12 +40,14 @@ from app.server.db import (
     DerivativeAudio,
     DerivativeListing,
     Device,
+    Licence,
     ListenLicenceRow,
     Track,
     User,
     new_id,
     now_s,
 )
+from app.server.policies import licence_policy
 from app.server.reviews import PUBLISHED, TAKEN_DOWN, reason_for
 from app.server.track_states import state_of
 from app.server.vaultkeys import Signer, unwrap, wrap
@@ -52,6 +56,8 @@ from app.server.vaultkeys import Signer, unwrap, wrap
 OVERVIEW_POINTS = 600
 FEED_SORTS = ("new", "popular")
 MAX_PAGE = 50
+#: How deep the feed pages (a listener scrolls; a deeper offset walks that many remixes).
+MAX_OFFSET = 10_000
 MAX_QUERY = 100
 
 
@@ -86,8 +92,7 @@ def overview(audio: np.ndarray, points: int = OVERVIEW_POINTS) -> list[int]:
     return [int(v) for v in np.clip(np.round(peaks * 255.0), 0, 255)]
 
 
-def store_audio(
-    session: Session,
+def seal_audio(
     blobs: BlobStore,
     master_key: bytes,
     derivative_id: str,
@@ -96,31 +101,42 @@ def store_audio(
     downloadable: bool,
     peaks: list[int],
     attempt: str = "",
-) -> str:
-    """Encrypt a remix's FLAC under a new content key and write it; adds its row (the caller
-    commits, and deletes the returned blob name if the commit fails)."""
+) -> DerivativeAudio:
+    """Encrypt a remix's FLAC under a new content key and write it, before any row refers to
+    it (so no database lock is held while it is written); returns its row, to add once the
+    derivative's own row is in. Whoever fails to commit deletes ``blob_name``."""
     key = new_content_key()
     blob_name = audio_blob_name(derivative_id, attempt)
     sealed = encrypt_stem(key, StemHeader(derivative_id, 1, "mix"), flac)
     size = blobs.put(blob_name, sealed)
-    session.add(
-        DerivativeAudio(
-            derivative_id=derivative_id,
-            blob_name=blob_name,
-            blob_size=size,
-            wrapped_key=wrap(master_key, key, audio_key_purpose(derivative_id)),
-            downloadable=downloadable,
-            peaks=peaks,
-        )
+    return DerivativeAudio(
+        derivative_id=derivative_id,
+        blob_name=blob_name,
+        blob_size=size,
+        wrapped_key=wrap(master_key, key, audio_key_purpose(derivative_id)),
+        downloadable=downloadable,
+        peaks=peaks,
     )
-    return blob_name
+
+
+def published_open(session: Session, row: Derivative, track: Track | None) -> bool:
+    """Whether the policy a remix was made and published under let listeners download it
+    (walled when that cannot be told)."""
+    licence = session.get(Licence, row.licence_id)
+    if licence is None or track is None:
+        return False
+    _, policy = licence_policy(session, licence, track)
+    try:
+        return Policy.from_dict(policy).downloadable
+    except PolicyError:
+        return False
 
 
 def audio_of(
     session: Session, blobs: BlobStore, master_key: bytes, row: Derivative
 ) -> DerivativeAudio:
     """The remix's encrypted audio; a remix published before remixes were kept encrypted is
-    encrypted now, and its plain file removed."""
+    encrypted now, walled or open as its policy then said, and its plain file removed."""
     kept = session.get(DerivativeAudio, row.id)
     if kept is not None:
         return kept
@@ -134,26 +150,26 @@ def audio_of(
         return kept
     audio, _ = decode_audio(flac)
     track = session.get(Track, row.track_id)
-    policy = Policy.from_dict(track.policy) if track is not None else Policy()
-    blob_name = store_audio(
-        session, blobs, master_key, row.id, flac,
-        downloadable=policy.downloadable, peaks=overview(audio), attempt=secrets.token_hex(4),
+    kept = seal_audio(
+        blobs, master_key, row.id, flac, downloadable=published_open(session, row, track),
+        peaks=overview(audio), attempt=secrets.token_hex(4),
     )  # fmt: skip
+    plain = row.audio_blob
+    session.add(kept)
+    row.audio_blob = kept.blob_name  # one commit: never an encrypted row beside a plain name
     try:
         session.commit()
     except IntegrityError:  # another request encrypted it first: use theirs
         session.rollback()
-        blobs.delete(blob_name)
+        blobs.delete(kept.blob_name)
+        kept = session.get(DerivativeAudio, row.id)
+        assert kept is not None
+        return kept
     except BaseException:
         session.rollback()
-        blobs.delete(blob_name)
+        blobs.delete(kept.blob_name)
         raise
-    else:
-        plain, row.audio_blob = row.audio_blob, blob_name
-        session.commit()
-        blobs.delete(plain)
-    kept = session.get(DerivativeAudio, row.id)
-    assert kept is not None
+    blobs.delete(plain)
     return kept
 
 
@@ -243,8 +259,8 @@ def may_download(session: Session, row: Derivative, track: Track) -> bool:
     """Open at publication and still open: an artist who walls a track later stops downloads
     of its remixes too."""
     kept = session.get(DerivativeAudio, row.id)
-    published_open = kept.downloadable if kept is not None else True
-    return published_open and Policy.from_dict(track.policy).downloadable
+    was_open = kept.downloadable if kept is not None else published_open(session, row, track)
+    return was_open and Policy.from_dict(track.policy).downloadable
 
 
 def tagged(flac: bytes, doc: dict[str, Any]) -> bytes:
@@ -345,7 +361,7 @@ def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
     limit = max(1, min(MAX_PAGE, query.limit))
     ids = list(session.scalars(page.offset(max(0, query.offset)).limit(limit + 1)))
     more, ids = len(ids) > limit, ids[:limit]
-    rows = session.execute(
+    rows: Sequence[Any] = session.execute(
         select(
             Derivative,
             Track.title,
@@ -354,6 +370,7 @@ def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
             artist.display_name,
             listed.plays,
             DerivativeAudio.downloadable,
+            Track.policy,
         )
         .join(listed, listed.derivative_id == Derivative.id)
         .join(Track, Track.id == Derivative.track_id)
@@ -362,10 +379,12 @@ def feed(session: Session, query: FeedQuery) -> dict[str, Any]:
         .outerjoin(DerivativeAudio, DerivativeAudio.derivative_id == Derivative.id)
         .where(Derivative.id.in_(ids))
     ).all()
-    found = {
-        row.id: listing(row, title, fan, (artist_name, shown or artist_name), count, downloadable)
-        for row, title, fan, artist_name, shown, count, downloadable in rows
-    }
+    found: dict[str, dict[str, Any]] = {}
+    for row, title, fan, artist_name, shown, count, was_open, policy in rows:
+        # Open only when it was published open and its track still is (else: walled).
+        still_open = bool(was_open) and bool((policy or {}).get("downloadable", False))
+        found[row.id] = listing(row, title, fan, (artist_name, shown or artist_name), count,
+                                still_open)  # fmt: skip
     return {
         "items": [found[i] for i in ids if i in found],
         "next": query.offset + limit if more else None,
@@ -378,7 +397,7 @@ def listing(
     fan: str,
     artist: tuple[str, str],
     plays: int,
-    downloadable: bool | None,
+    downloadable: bool,
 ) -> dict[str, Any]:
     """A remix as the feed lists it (its overview comes with the remix's own document);
     ``artist``: the track's artist's account name and the name listeners see."""
@@ -393,7 +412,7 @@ def listing(
         "duration_s": row.duration_s,
         "created_at": row.created_at,
         "plays": int(plays or 0),
-        "walled": not downloadable if downloadable is not None else None,
+        "walled": not downloadable,
         "disclosure": row.disclosure,
     }
 
@@ -408,14 +427,16 @@ def listen_doc(session: Session, row: Derivative, track: Track, user: User) -> d
     listener may download it), its plays and its waveform overview."""
     kept = session.get(DerivativeAudio, row.id)
     artist = session.get(User, track.artist_id)
+    is_open = may_download(session, row, track)
+    listenable = _listenable_now(session, user, row)
     return {
-        "walled": not may_download(session, row, track),
-        "downloadable": may_download(session, row, track),
+        "walled": not is_open,
+        "downloadable": is_open and listenable,
         "plays": plays_of(session, row.id),
         "artist": artist.name if artist is not None else "",
         "artist_name": (artist.display_name or artist.name) if artist is not None else "",
         "overview": base64.b64encode(bytes(kept.peaks)).decode() if kept is not None else "",
-        "listenable": _listenable_now(session, user, row),
+        "listenable": listenable,
     }
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from app.core.errors import FanfareError
 from app.core.listen_licence import ListenLicence
 from app.core.play_report import counts_after_s
 from app.core.recipe import Recipe
@@ -91,6 +92,7 @@ class Listening:
         self._started_at = int(time.time())
         self._reported = False
         self._ended: str | None = None  # the platform's reason, once it stops the listening
+        self._transport = threading.Lock()  # play() against the platform's refusal
         self._notices: list[Notice] = []
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -113,10 +115,13 @@ class Listening:
         """Start (raises OutputUnavailableError, with its sentence, without a device; and
         LicenceExpiredError once the licence has run out, ListeningEndedError once the platform
         stopped this remix)."""
-        if self._ended is not None:
-            raise ListeningEndedError(self._ended)
-        self.licence.check_time(time.time())
-        self.player.play()
+        if self.licence.expires_at - time.time() < self.renew_every_s:
+            self._renew_licence()  # after a long pause: a fresh licence before playing on
+        with self._transport:  # a refusal arriving now either comes first or waits for this
+            if self._ended is not None:
+                raise ListeningEndedError(self._ended)
+            self.licence.check_time(time.time())
+            self.player.play()
 
     def pause(self) -> None:
         self.player.pause()
@@ -147,6 +152,8 @@ class Listening:
         """Count what is heard, report the play once, renew the licence; never raise."""
         last = self.player.position_s
         renew_at = time.monotonic() + self.renew_every_s
+        # Renewed only while it plays (a paused remix asks the platform nothing; play()
+        # renews first when the licence is near its end).
         while not self._closed.wait(TICK_S):
             try:
                 now = self.player.position_s
@@ -156,7 +163,7 @@ class Listening:
                 last = now
                 if not self._reported and self.listened_s >= counts_after_s(self.duration_s):
                     self._send_report()
-                if time.monotonic() >= renew_at:
+                if self.playing and time.monotonic() >= renew_at:
                     renew_at = time.monotonic() + self.renew_every_s
                     self._renew_licence()
             except Exception as exc:  # the listening was closed under us, or worse: never crash
@@ -180,10 +187,16 @@ class Listening:
             pass  # it plays on until the licence runs out; the player stops it then
         except PlatformError as exc:
             if exc.status in (403, 404, 410):
-                self._ended = str(exc)
-                self.pause()
-                self._stopped(f"Playback stopped: {exc}")
-                self._closed.set()
+                self._end(str(exc))
+        except FanfareError as exc:  # the session ended, the device was revoked, a bad licence
+            self._end(str(exc))
+
+    def _end(self, reason: str) -> None:
+        """The platform no longer lets this remix be heard here: stop, and say why."""
+        with self._transport:
+            self._ended = reason
+            self.pause()
+        self._stopped(f"Playback stopped: {reason}")
 
     def close(self) -> None:
         self._closed.set()

@@ -8,6 +8,7 @@ It imports only Qt and light core modules: the studio's engine loads with the fi
 from __future__ import annotations
 
 import base64
+import html
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -68,6 +69,10 @@ class ListenView(QWidget):
         self._filter: dict[str, str] = {}
         self._next: int | None = None
         self._opening = ""
+        #: Bumped by every new request and by sign-out: an answer to an older one is dropped
+        #: (a remix opened then, the feed of an older search).
+        self._generation = 0
+        self._feed_generation = 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 18, 24, 14)
         layout.setSpacing(10)
@@ -130,6 +135,8 @@ class ListenView(QWidget):
         self.now_title.setObjectName("stripName")
         self.now_by = QLabel("")
         self.now_by.setObjectName("dim")
+        for label in (self.now_title, self.now_by):  # fans' words, never markup
+            label.setTextFormat(Qt.TextFormat.PlainText)
         pages = QHBoxLayout()
         self.fan_page = QPushButton("More by this fan")
         self.track_page = QPushButton("More of this track")
@@ -191,6 +198,9 @@ class ListenView(QWidget):
     def set_studio(self, studio: Studio | None) -> None:
         """The signed-in studio (None: signed out): the feed is fetched again."""
         self.close_listening()
+        self._generation += 1
+        self._feed_generation += 1
+        self._opening = ""
         self.studio = studio
         self.list.clear()
         self._clear_player()
@@ -223,13 +233,17 @@ class ListenView(QWidget):
             "offset": self._next if more and self._next is not None else 0,
         }
         self.status.setText("Loading…")
+        self._feed_generation += 1
+        asked = self._feed_generation
         run_task(
             lambda: garden.feed(**query),
-            lambda page: self._show_page(page, more),
-            self._failed,
+            lambda page: self._show_page(page, more, asked),
+            lambda error: self._failed(error) if asked == self._feed_generation else None,
         )
 
-    def _show_page(self, page: dict[str, Any], more: bool) -> None:
+    def _show_page(self, page: dict[str, Any], more: bool, asked: int) -> None:
+        if asked != self._feed_generation:
+            return  # an answer to an older search or page: a newer one is on its way
         if not more:
             self.list.clear()
         for item in page["items"]:
@@ -257,17 +271,29 @@ class ListenView(QWidget):
         if self.listening is not None and self.listening.doc["id"] == derivative_id:
             return
         self.close_listening()
+        self._generation += 1
+        asked = self._generation
         self._opening = derivative_id
         studio = self.studio
         self.status.setText("Opening the remix…")
-        run_task(lambda: studio.listen(derivative_id), self._play, self._open_failed)
+        run_task(
+            lambda: studio.listen(derivative_id),
+            lambda listening: self._play(listening, asked),
+            lambda error: self._open_failed(error, asked),
+        )
 
-    def _open_failed(self, error: BaseException) -> None:
+    def _open_failed(self, error: BaseException, asked: int) -> None:
+        if asked != self._generation:
+            return
         self._opening = ""
         self._failed(error)
 
-    def _play(self, listening: Listening) -> None:
+    def _play(self, listening: Listening, asked: int) -> None:
+        if asked != self._generation:  # another remix was clicked, or the account changed
+            run_task(listening.close, lambda _: None, lambda _: None)
+            return
         self._opening = ""
+        self.close_listening()
         self.listening = listening
         doc = listening.doc
         self.now_title.setText(doc["title"])
@@ -277,7 +303,7 @@ class ListenView(QWidget):
         )
         disclosure = doc.get("disclosure", {})
         lines = how_it_was_made(disclosure) if "stems" in disclosure else []
-        self.how.setText("<br>".join(lines))
+        self.how.setText("<br>".join(html.escape(line) for line in lines))
         self.how.setVisible(bool(lines))
         peaks = list(base64.b64decode(doc.get("overview", ""))) if doc.get("overview") else []
         self.overview.set_remix(peaks, listening.duration_s)
@@ -395,7 +421,9 @@ class ListenView(QWidget):
             widget.setEnabled(False)
 
     def close_listening(self) -> None:
-        """Stop and close the remix playing, if any."""
+        """Stop and close the remix playing, if any (a remix still opening is dropped)."""
+        self._generation += 1
+        self._opening = ""
         self._ticker.stop()
         if self.listening is not None:
             self.listening.close()

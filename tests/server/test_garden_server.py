@@ -46,6 +46,55 @@ def test_an_older_plain_remix_is_encrypted_at_its_first_request(
             assert plaintext(session, platform.blobs, platform.config.master_key, row) == audio
 
 
+def test_an_older_remix_made_walled_stays_walled_when_its_track_opens(
+    platform_dir: Path, studio: Studio
+) -> None:
+    """Its policy then said walled: opening the track later does not make it downloadable."""
+    with open_client(platform_dir) as client:
+        fan, fan2 = Fan.sign_in(client, "fan"), Fan.sign_in(client, "fan2")
+        artist = Fan.sign_in(client, "nova-lane")
+        audio = studio.flac(drums_down(studio))
+        drv = fan.publish(drums_down(studio), audio).json()["id"]
+        platform = client.app.state.platform  # type: ignore[attr-defined]
+        with platform.sessions() as session:  # as the previous release kept it
+            row, kept = session.get(Derivative, drv), session.get(DerivativeAudio, drv)
+            platform.blobs.delete(kept.blob_name)
+            session.delete(kept)
+            row.audio_blob = f"derivatives/{drv}.flac"
+            platform.blobs.put(row.audio_blob, audio)
+            session.commit()
+        policy = artist.get("/tracks/neon-harbour").json()["policy"] | {"downloadable": True}
+        opened = client.patch(
+            "/api/v1/tracks/neon-harbour", headers=artist.headers, json={"policy": policy}
+        )
+        assert opened.status_code == 200, opened.text
+        refused = fan2.get(f"/derivatives/{drv}/download")
+        assert refused.status_code == 403 and "walled" in refused.json()["detail"]
+        assert fan2.get(f"/derivatives/{drv}").json()["walled"] is True
+
+
+def test_an_open_remix_downloads_under_its_title_whatever_its_script(
+    platform_dir: Path, studio: Studio
+) -> None:
+    with open_client(platform_dir) as client:
+        fan, fan2 = Fan.sign_in(client, "fan"), Fan.sign_in(client, "fan2")
+        artist = Fan.sign_in(client, "nova-lane")
+        policy = artist.get("/tracks/neon-harbour").json()["policy"] | {"downloadable": True}
+        client.patch("/api/v1/tracks/neon-harbour", headers=artist.headers, json={"policy": policy})
+        recipe = drums_down(studio)
+        audio = studio.flac(recipe)
+        parts = {"audio": audio, "recipe": recipe.to_json().encode(),
+                 "provenance": fan.provenance(recipe, audio, fan.licence())}  # fmt: skip
+        drv = fan.post_parts(parts, title="港の夜 / night").json()["id"]
+        got = fan2.get(f"/derivatives/{drv}/download")
+        assert got.status_code == 200, got.text
+        assert got.headers["content-disposition"] == (
+            'attachment; filename="___ _ night.flac"; '
+            "filename*=UTF-8''%E6%B8%AF%E3%81%AE%E5%A4%9C%20%2F%20night.flac"
+        )
+        assert got.content[:4] == b"fLaC"
+
+
 def test_the_feed_lists_published_remixes_of_published_tracks(
     platform_dir: Path, studio: Studio
 ) -> None:

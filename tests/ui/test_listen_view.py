@@ -5,6 +5,8 @@ fan's pages, search, and Download only where the artist chose open."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -119,3 +121,25 @@ def test_an_artists_tracks_show_what_their_remixes_earned(qtbot, embedded) -> No
     assert lines["Paper Moons"].endswith("Earned 0.01 EUR · 4 plays")
     assert lines["Neon Harbour"].endswith("Earned 0.00 EUR · 0 plays")
     window.close()
+
+
+def test_a_remix_clicked_after_another_is_the_only_one_playing(
+    qtbot, embedded, window: MainWindow
+) -> None:
+    first = _publish(embedded, "neon-harbour", "Harbour intro")
+    second = _publish(embedded, "paper-moons", "Moons intro")
+    view = window.listen
+    view.open_remix(first["id"])
+    view.open_remix(second["id"])  # before the first has opened
+    qtbot.waitUntil(lambda: view.listening is not None, timeout=WAIT_MS)
+    assert view.listening.doc["id"] == second["id"]
+
+    def keepers() -> int:
+        return sum(t.name == "fanfare-listen" and t.is_alive() for t in threading.enumerate())
+
+    qtbot.waitUntil(lambda: keepers() == 1, timeout=WAIT_MS)  # the first was closed unheard
+    studio = window.studio
+    window.clear_studio()  # signing out closes it too
+    qtbot.waitUntil(lambda: keepers() == 0, timeout=WAIT_MS)
+    assert view.listening is None
+    studio.close()  # as the application does after signing out

@@ -17,11 +17,10 @@ from app.server.db import Derivative, Track, User, new_id
 from app.server.deps import PlatformDep, SessionDep, UserDep
 from app.server.garden import (
     GardenError,
-    audio_blob_name,
     check_listenable,
     list_remix,
     listen_doc,
-    store_audio,
+    seal_audio,
 )
 from app.server.reviews import (
     AWAITING,
@@ -139,7 +138,11 @@ def _verify_and_store(
         "stems_used": heard,
         "policy_version": verified.policy_version,
     }
-    blob_name = audio_blob_name(derivative_id)
+    audio_row = seal_audio(
+        platform.blobs, platform.config.master_key, derivative_id, audio_bytes,
+        downloadable=policy.downloadable, peaks=verified.peaks,
+    )  # fmt: skip
+    blob_name = audio_row.blob_name
     try:
         row = Derivative(
             id=derivative_id,
@@ -164,10 +167,7 @@ def _verify_and_store(
         )
         session.add(row)
         session.flush()  # the derivative before its audio's row refers to it
-        store_audio(
-            session, platform.blobs, platform.config.master_key, derivative_id, audio_bytes,
-            downloadable=policy.downloadable, peaks=verified.peaks,
-        )  # fmt: skip
+        session.add(audio_row)
         list_remix(session, row, verified.track.title, user.name)
         session.commit()
     except BaseException:

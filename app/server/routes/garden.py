@@ -5,6 +5,7 @@ remixes, play reports and earnings statements."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import FileResponse
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field
 from app.server.db import Derivative
 from app.server.deps import PlatformDep, SessionDep, TokenDep, UserDep, own_device
 from app.server.garden import (
+    MAX_OFFSET,
     MAX_PAGE,
     FeedQuery,
     GardenError,
@@ -51,7 +53,7 @@ def get_feed(
     artist: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Published remixes of published tracks, newest or most played first, filtered by
     track, fan, artist or words; a page at a time (``next``: the offset of the next page)."""
@@ -110,18 +112,23 @@ def download(
     """An open remix as published (FLAC, 24-bit, -14 LUFS), tagged with how it was made;
     a walled remix is refused, whoever asks."""
     row, track = _listenable(session, user, derivative_id)
+    audio_of(session, platform.blobs, platform.config.master_key, row)  # an older one, sealed
     if not may_download(session, row, track):
         raise HTTPException(
             403, "This remix is walled: the artist lets it stream on Fanfare only, not download."
         )
     doc = derivative_doc(row, session)
     data = tagged(plaintext(session, platform.blobs, platform.config.master_key, row), doc)
-    name = "".join(c if c.isalnum() or c in " -_" else "_" for c in row.title).strip() or row.id
-    return Response(
-        data,
-        media_type="audio/flac",
-        headers={"Content-Disposition": f'attachment; filename="{name}.flac"'},
-    )
+    return Response(data, media_type="audio/flac", headers={"Content-Disposition": _saved_as(row)})
+
+
+def _saved_as(row: Derivative) -> str:
+    """The download's file name: the remix's title, in ASCII for every client and in UTF-8
+    for those that read RFC 6266's ``filename*``."""
+    title = row.title.strip() or row.id
+    plain = "".join(c if c.isascii() and (c.isalnum() or c in " -_") else "_" for c in title)
+    encoded = quote(title + ".flac", safe="")
+    return f"attachment; filename=\"{plain}.flac\"; filename*=UTF-8''{encoded}"
 
 
 @router.get("/derivatives/{derivative_id}/audio")
