@@ -5,6 +5,7 @@ PulseAudio null sink that scripts/test starts)."""
 from __future__ import annotations
 
 import os
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -26,13 +27,17 @@ def play_blocks(mixer: object, start: int, end: int, out: np.ndarray) -> None:
         pos += count
 
 
+P = TypeVar("P", bound=Any)
+
+
 def device_required() -> bool:
     """scripts/test sets this after starting PulseAudio: then a missing device is a failure."""
     return os.environ.get("FANFARE_REQUIRE_DEVICE") == "1"
 
 
-def start(player: Player) -> Player:
-    """``player`` playing (skips the test without a device, unless one is required)."""
+def start(player: P) -> P:
+    """``player`` (a Player, or a remix's Listening) playing: skips the test without a device,
+    unless one is required."""
     try:
         player.play()
     except OutputUnavailableError as exc:

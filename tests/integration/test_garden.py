@@ -22,14 +22,13 @@ from mutagen.flac import FLAC
 from app.core.arrangement import SectionPlay
 from app.core.codec import decode_audio
 from app.core.play_report import PlayReport, sign_play_report
-from app.engine.output import OutputUnavailableError
 from app.platform_client.errors import ForbiddenError, GoneError
 from app.server.config import PLAY_VALUE_MICRO
 from app.server.routes import api_router
 from app.studio.session import Studio
 from app.studio.status import PlaybackStopped
 from tests.helpers.plaintext import audio_windows, windows
-from tests.helpers.playback import device_required, play_blocks
+from tests.helpers.playback import play_blocks, start
 from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -45,15 +44,6 @@ def _publish(studio: Studio, track_id: str, title: str) -> dict[str, Any]:
     made = track.publish(title=title, recipe=recipe)
     track.close()
     return made
-
-
-def _play(listening: Any) -> None:
-    try:
-        listening.play()
-    except OutputUnavailableError as exc:
-        if device_required():
-            raise
-        pytest.skip(f"no audio device here: {exc}")
 
 
 def _routes_with_a_derivative() -> list[tuple[str, str]]:
@@ -99,7 +89,7 @@ def test_fans_hear_each_others_remixes_walled_or_open_and_every_play_pays(
     # fan2 listens to the walled remix through the sound device, to the end.
     listening = listener.listen(walled["id"])
     assert listening.duration_s == pytest.approx(walled["duration_s"], abs=0.01)
-    _play(listening)
+    start(listening)
     assert wait_for(lambda: listening.counted is not None, listening.duration_s + 15)
     assert listening.counted is True
     assert listening.listened_s >= listening.duration_s - 1.0
@@ -183,7 +173,7 @@ def test_fans_hear_each_others_remixes_walled_or_open_and_every_play_pays(
 
     # A take-down: gone from the feed, and the listener's playback stops with the reason.
     listening = listener.garden.listen(open_["id"], renew_every_s=0.5)
-    _play(listening)
+    start(listening)
     owner = Studio(embedded.url)
     owner.login("marlow-reed", embedded.demo_password)
     owner.decide(open_["id"], "take down", "Not the version I agreed to.")

@@ -6,11 +6,23 @@ one page of published remixes of published tracks, filtered and searched."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from app.core.bundle import decrypt_stem
 from app.server.db import Derivative, DerivativeAudio
 from app.server.garden import plaintext
 from tests.helpers.platform import Fan, Studio, drums_down, open_client
+
+
+def as_before(platform: Any, drv: str, audio: bytes) -> None:
+    """Keep ``drv`` as the previous release did: its FLAC in the clear, no encrypted copy."""
+    with platform.sessions() as session:
+        row, kept = session.get(Derivative, drv), session.get(DerivativeAudio, drv)
+        platform.blobs.delete(kept.blob_name)
+        session.delete(kept)
+        row.audio_blob = f"derivatives/{drv}.flac"
+        platform.blobs.put(row.audio_blob, audio)
+        session.commit()
 
 
 def test_an_older_plain_remix_is_encrypted_at_its_first_request(
@@ -21,15 +33,7 @@ def test_an_older_plain_remix_is_encrypted_at_its_first_request(
         audio = studio.flac(drums_down(studio))
         drv = fan.publish(drums_down(studio), audio).json()["id"]
         platform = client.app.state.platform  # type: ignore[attr-defined]
-        # As the previous release kept it: the FLAC in the clear, no encrypted copy.
-        with platform.sessions() as session:
-            row = session.get(Derivative, drv)
-            kept = session.get(DerivativeAudio, drv)
-            platform.blobs.delete(kept.blob_name)
-            session.delete(kept)
-            row.audio_blob = f"derivatives/{drv}.flac"
-            platform.blobs.put(row.audio_blob, audio)
-            session.commit()
+        as_before(platform, drv, audio)
         plain_file = platform.blobs.path(f"derivatives/{drv}.flac")
         assert plain_file.exists()
 
@@ -55,14 +59,7 @@ def test_an_older_remix_made_walled_stays_walled_when_its_track_opens(
         artist = Fan.sign_in(client, "nova-lane")
         audio = studio.flac(drums_down(studio))
         drv = fan.publish(drums_down(studio), audio).json()["id"]
-        platform = client.app.state.platform  # type: ignore[attr-defined]
-        with platform.sessions() as session:  # as the previous release kept it
-            row, kept = session.get(Derivative, drv), session.get(DerivativeAudio, drv)
-            platform.blobs.delete(kept.blob_name)
-            session.delete(kept)
-            row.audio_blob = f"derivatives/{drv}.flac"
-            platform.blobs.put(row.audio_blob, audio)
-            session.commit()
+        as_before(client.app.state.platform, drv, audio)  # type: ignore[attr-defined]
         policy = artist.get("/tracks/neon-harbour").json()["policy"] | {"downloadable": True}
         opened = client.patch(
             "/api/v1/tracks/neon-harbour", headers=artist.headers, json={"policy": policy}
