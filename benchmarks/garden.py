@@ -372,7 +372,7 @@ def _statements(sessions: Any) -> Iterator[list[tuple[str, Any]]]:
 
 def _query_plan(sessions: Any, query: Any) -> str:
     """SQLite's EXPLAIN QUERY PLAN of the feed's query for ``query``."""
-    from app.server.garden import feed
+    from app.server.feed import feed
 
     with _statements(sessions) as seen, sessions() as session:
         feed(session, query)
@@ -394,10 +394,10 @@ FEED_PAGES = {
 
 def _time_feed(folder: Path, calls: int) -> dict[str, Any]:
     """Run in a fresh process: each feed page of ``FEED_PAGES`` ``calls`` times, interleaved,
-    through ``app.server.garden.feed`` on the platform's database (3 calls each first, not
+    through ``app.server.feed.feed`` on the platform's database (3 calls each first, not
     timed). Returns the times, the full garbage collections that fell in calls over 50 ms, and
     SQLite's plan of each page's query."""
-    from app.server.garden import FeedQuery, feed
+    from app.server.feed import FeedQuery, feed
 
     _, sessions = _sessions(folder)
     queries = {name: FeedQuery(**page) for name, page in FEED_PAGES.items()}
@@ -426,7 +426,7 @@ def _time_feed(folder: Path, calls: int) -> dict[str, Any]:
 @benchmark
 def garden_feed(quick: bool) -> list[Figure]:
     """A page of 50 of 100,000 published remixes (by 2,000 fans, 40 % of them played), newest
-    first, most played first, and searched for words: ``app.server.garden.feed`` timed in a
+    first, most played first, and searched for words: ``app.server.feed.feed`` timed in a
     fresh process on the platform's database; then ``GET /api/v1/feed`` on loopback."""
     import multiprocessing
 

@@ -22,7 +22,7 @@ from app.server.ca import DeviceCA
 from app.server.config import MAX_UPLOAD_BYTES, ServerConfig
 from app.server.db import make_engine, make_sessions
 from app.server.deps import Platform, bearer_token, current_user
-from app.server.garden import ensure_listings
+from app.server.feed import ensure_listings
 from app.server.ratelimit import RateLimiter
 from app.server.routes import api_router
 from app.server.style_models import PackageCache

@@ -15,13 +15,8 @@ from app.core.recipe import styles_of
 from app.server.catalog import track_info
 from app.server.db import Derivative, Track, User, new_id
 from app.server.deps import PlatformDep, SessionDep, UserDep
-from app.server.garden import (
-    GardenError,
-    check_listenable,
-    list_remix,
-    listen_doc,
-    seal_audio,
-)
+from app.server.feed import list_remix
+from app.server.garden import GardenError, check_listenable, listen_doc, seal_audio
 from app.server.reviews import (
     AWAITING,
     MAX_REASON,

@@ -13,14 +13,11 @@ from pydantic import BaseModel, Field
 
 from app.server.db import Derivative
 from app.server.deps import PlatformDep, SessionDep, TokenDep, UserDep, own_device
+from app.server.feed import MAX_OFFSET, MAX_PAGE, FeedQuery, feed
 from app.server.garden import (
-    MAX_OFFSET,
-    MAX_PAGE,
-    FeedQuery,
     GardenError,
     audio_of,
     check_listenable,
-    feed,
     issue_listen_licence,
     may_download,
     plaintext,
