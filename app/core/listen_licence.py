@@ -29,6 +29,7 @@ from app.core.encoding import b64u, unb64u
 from app.core.errors import LicenceDeviceError, LicenceExpiredError, LicenceFormatError
 from app.core.keys import DeviceKeys, KemPublicKey, open_sealed, seal_to_device
 from app.core.licence import open_signed, sign_envelope
+from app.core.validate import integer, string
 
 FORMAT = "fanfare.listen-licence"
 MAX_BYTES = 16 * 1024
@@ -113,14 +114,14 @@ def verify_listen_licence(
     _, body = open_signed(data, trusted, FORMAT, "listen licence", MAX_BYTES)
     try:
         licence = ListenLicence(
-            licence_id=_text(body["licence_id"]),
-            user=_text(body["user"]),
-            device=_text(body["device"]),
-            derivative=_text(body["derivative"]),
-            issued_at=_whole(body["issued_at"]),
-            not_before=_whole(body["not_before"]),
-            expires_at=_whole(body["expires_at"]),
-            sealed_key=unb64u(_text(body["sealed_key"])),
+            licence_id=string(body["licence_id"]),
+            user=string(body["user"]),
+            device=string(body["device"]),
+            derivative=string(body["derivative"]),
+            issued_at=integer(body["issued_at"]),
+            not_before=integer(body["not_before"]),
+            expires_at=integer(body["expires_at"]),
+            sealed_key=unb64u(string(body["sealed_key"])),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise LicenceFormatError(f"This listen licence is malformed ({exc}).") from None
@@ -132,15 +133,3 @@ def verify_listen_licence(
         raise LicenceFormatError("This listen licence is for another remix.")
     licence.check_time(now)
     return licence
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected text, got {type(value).__name__}")
-    return value
-
-
-def _whole(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"expected an integer, got {type(value).__name__}")
-    return value

@@ -15,7 +15,6 @@ The platform, not the report, decides whether the play counts (``app.server.roya
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from app.core.encoding import b64u, canonical_json, unb64u
 from app.core.errors import FanfareError
+from app.core.validate import integer, mapping, number, string
 
 #: Seconds of listening after which a play counts (or the whole remix, if it is shorter).
 PLAY_THRESHOLD_S = 30.0
@@ -69,26 +69,18 @@ def read_play_report(doc: Any) -> tuple[PlayReport, bytes]:
         PlayReportError: with a sentence.
     """
     try:
-        if not isinstance(doc, dict):
-            raise TypeError("not an object")
-        fields, sig = doc["report"], unb64u(_text(doc["sig"], 200))
-        if not isinstance(fields, dict):
-            raise TypeError("report is not an object")
-        listened = fields["listened_s"]
-        if isinstance(listened, bool) or not isinstance(listened, int | float):
-            raise TypeError("listened_s is not a number")
-        started = fields["started_at"]
-        if isinstance(started, bool) or not isinstance(started, int):
-            raise TypeError("started_at is not an integer")
-        if not math.isfinite(listened) or listened < 0:
+        doc = mapping(doc)
+        fields, sig = mapping(doc["report"]), unb64u(_text(doc["sig"], 200))
+        listened = number(fields["listened_s"])
+        if listened < 0:
             raise ValueError("listened_s is out of range")
         report = PlayReport(
             derivative=_text(fields["derivative"], MAX_ID),
             listen_licence=_text(fields["listen_licence"], MAX_ID),
             user=_text(fields["user"], MAX_ID),
             device=_text(fields["device"], MAX_ID),
-            listened_s=float(listened),
-            started_at=started,
+            listened_s=listened,
+            started_at=integer(fields["started_at"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlayReportError(f"This play report is malformed ({exc}).") from None
@@ -109,6 +101,7 @@ def counts_after_s(duration_s: float) -> float:
 
 
 def _text(value: Any, limit: int) -> str:
-    if not isinstance(value, str) or not value or len(value) > limit:
-        raise TypeError("a text field is missing, empty or too long")
-    return value
+    text = string(value)
+    if not text or len(text) > limit:
+        raise ValueError("a text field is empty or too long")
+    return text
