@@ -10,7 +10,7 @@ set -euo pipefail
 FANFARE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FANFARE_VENV=${FANFARE_VENV:-$FANFARE_ROOT/.venv}
 FANFARE_DEBS=(
-  libportaudio2 pulseaudio pulseaudio-utils
+  libportaudio2 pulseaudio pulseaudio-utils libchromaprint1
   libegl1 libgl1 libopengl0 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libdbus-1-3
   libglib2.0-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-xfixes0

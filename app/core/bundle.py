@@ -130,6 +130,21 @@ class _Parsed:
     commitment: bytes
 
 
+#: Enough bytes from a blob's start to hold its whole head (prefix, salt and key commitment).
+LONGEST_HEAD = _PREFIX_FIXED + MAX_META_SIZE + SALT_SIZE + COMMIT_SIZE
+
+
+def sealed_head(blob_prefix: bytes) -> bytes:
+    """A stem blob's head (header, salt and key commitment) from its first bytes
+    (``LONGEST_HEAD`` suffice). With the chunks' AEAD tags, which take it as associated data,
+    it names exactly one sealed content: a digest of the heads identifies a track version.
+
+    Raises:
+        BundleHeaderError, BundleTruncatedError: not a Fanfare stem blob.
+    """
+    return _parse(blob_prefix).head
+
+
 def read_header(blob: bytes) -> StemHeader:
     """Parse and check the header of a stem blob without any key.
 
@@ -405,8 +420,7 @@ class StemReader:
         *,
         expect: tuple[str, int, str] | None = None,
     ) -> None:
-        longest_head = _PREFIX_FIXED + MAX_META_SIZE + SALT_SIZE + COMMIT_SIZE
-        parsed, aead = _open_header(content_key, read_at(0, min(size, longest_head)), expect)
+        parsed, aead = _open_header(content_key, read_at(0, min(size, LONGEST_HEAD)), expect)
         header = parsed.header
         body = size - len(parsed.head)
         if body < TAG_SIZE:

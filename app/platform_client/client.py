@@ -212,14 +212,12 @@ class PlatformClient:
 
     # --- derivatives ---------------------------------------------------------------------------
 
-    def upload_derivative(
-        self, *, audio: bytes, recipe: bytes, provenance: bytes, title: str
-    ) -> dict[str, Any]:
-        """Upload a rendered derivative (FLAC bytes from memory) with its recipe and record."""
+    def upload_derivative(self, *, audio: bytes, recipe: bytes, title: str) -> dict[str, Any]:
+        """Upload a rendered derivative (FLAC bytes from memory, its Content Credentials
+        signed in) with its recipe."""
         files = {
             "audio": ("derivative.flac", audio, "audio/flac"),
             "recipe": ("recipe.json", recipe, "application/json"),
-            "provenance": ("provenance.json", provenance, "application/json"),
         }
         return dict(self._json("POST", "/derivatives", files=files, data={"title": title}))
 

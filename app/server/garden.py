@@ -257,7 +257,11 @@ def may_download(session: Session, row: Derivative, track: Track) -> bool:
 
 def tagged(flac: bytes, doc: dict[str, Any]) -> bytes:
     """The published FLAC with Vorbis comments: title, artist (the fan), the original track and
-    its artist, and how it was made (in sentences and as JSON)."""
+    its artist, and how it was made (in sentences and as JSON). A remix published with Content
+    Credentials was tagged before the platform signed it: it is returned as it is, since any
+    change would break the signature's binding."""
+    if flac[:3] == b"ID3":
+        return flac
     from mutagen.flac import FLAC  # imported here: only downloads need it
 
     buffer = io.BytesIO(flac)

@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Verifying an uploaded derivative before it is published.
 
-In order: the recipe parses and fits the licensed track; the provenance record is signed by one
-of the uploader's enrolled devices and binds exactly this audio, this recipe and a licence this
-user holds for this track; the artist's policy allows the recipe; and the platform re-renders the
+In order: the FLAC's Content Credentials are intact and signed by one of the uploader's enrolled
+devices under the platform's device CA (``server.credentials``), and bind exactly this recipe,
+the licensed track version's sealed stems and a licence this user holds for this track; the
+recipe parses and fits the track; the artist's policy allows it; and the platform re-renders the
 recipe from its own copy of the stems (with its own copy of any style model) and compares it
 with the upload, so what is published is what the recipe says, not a raw stem passed off as a
-remix. The provenance record's AI disclosure must name exactly the style models the recipe uses.
+remix. The credentials' AI disclosure must name exactly the style models the recipe uses.
 """
 
 from __future__ import annotations
@@ -20,24 +21,23 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.core import recipe as recipe_format
-from app.core.bundle import decrypt_stem
+from app.core.bundle import LONGEST_HEAD, decrypt_stem, sealed_head
 from app.core.codec import audio_info, decode_audio
-from app.core.errors import (
-    AudioFormatError,
-    FanfareError,
-    ProvenanceError,
-    RecipeError,
-    StyleModelError,
-)
-from app.core.keys import ed25519_public_from_b64
+from app.core.credentials import sealed_digest
+from app.core.errors import AudioFormatError, FanfareError, RecipeError, StyleModelError
 from app.core.policy import Policy, evaluate
-from app.core.provenance import read_record, verify_record
 from app.core.recipe import Recipe, styles_of
 from app.engine.company import CompanyMeter, heard_reasons
 from app.engine.offline import render_derivative
 from app.engine.timeline import output_frames
 from app.server.blobs import BlobStore
 from app.server.catalog import track_info
+from app.server.credentials import (
+    CheckedCredentials,
+    CredentialsRefused,
+    check_disclosure,
+    check_upload,
+)
 from app.server.db import Device, Licence, Track, User, now_s
 from app.server.garden import overview
 from app.server.ingest import stems_of
@@ -53,11 +53,13 @@ MATCH_TOLERANCE = 8 * 2.0**-23
 
 
 class VerificationError(FanfareError):
-    """The upload was refused; ``status`` is the HTTP status to answer with."""
+    """The upload was refused; ``status`` is the HTTP status to answer with, ``reason`` the
+    kind of refusal the operator's counts keep."""
 
-    def __init__(self, message: str, status: int = 422) -> None:
+    def __init__(self, message: str, status: int = 422, reason: str = "verification") -> None:
         super().__init__(message)
         self.status = status
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,9 @@ class Verified:
     """What a successful verification established."""
 
     recipe: Recipe
+    #: The fan's ``org.fanfare.remix`` assertion (recipe digest, licence, device, AI models).
     record: dict[str, Any]
+    credentials: CheckedCredentials
     track: Track
     licence: Licence
     device: Device
@@ -81,29 +85,42 @@ class Verified:
 
 
 class StemAudioCache:
-    """Decoded stems of the most recently verified track version (re-renders come in bursts)."""
+    """Decoded stems of the most recently verified track version (re-renders come in bursts),
+    with the digest of their sealed heads (what a remix's credentials name it by)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple[str, int] | None = None
         self._stems: dict[str, np.ndarray] = {}
+        self._digest = ""
 
     def get(
         self, session: Session, blobs: BlobStore, master_key: bytes, track: Track
     ) -> dict[str, np.ndarray]:
+        """The track version's stems, float32 (frames, 2) by kind."""
+        return self._load(session, blobs, master_key, track)[0]
+
+    def digest(self, session: Session, blobs: BlobStore, master_key: bytes, track: Track) -> str:
+        """``credentials.sealed_digest`` of the track version's stem blobs."""
+        return self._load(session, blobs, master_key, track)[1]
+
+    def _load(
+        self, session: Session, blobs: BlobStore, master_key: bytes, track: Track
+    ) -> tuple[dict[str, np.ndarray], str]:
         with self._lock:
             if self._key == (track.id, track.version):
-                return self._stems
-            stems = {}
+                return self._stems, self._digest
+            stems, heads = {}, {}
             for stem in stems_of(session, track):
                 purpose = stem_key_purpose(track.id, track.version, stem.kind)
                 key = unwrap(master_key, stem.wrapped_key, purpose)
-                plain = decrypt_stem(
-                    key, blobs.get(stem.blob_name), expect=(track.id, track.version, stem.kind)
-                )
+                blob = blobs.get(stem.blob_name)
+                heads[stem.kind] = sealed_head(blob[:LONGEST_HEAD])
+                plain = decrypt_stem(key, blob, expect=(track.id, track.version, stem.kind))
                 stems[stem.kind], _ = decode_audio(plain)
             self._key, self._stems = (track.id, track.version), stems
-            return stems
+            self._digest = sealed_digest(heads)
+            return stems, self._digest
 
 
 def verify_upload(
@@ -116,9 +133,15 @@ def verify_upload(
     *,
     audio: bytes,
     recipe_bytes: bytes,
-    provenance: bytes,
+    ca_pem: str,
 ) -> Verified:
-    """Check an upload end to end; raises VerificationError with a readable reason."""
+    """Check an upload end to end (``audio``: the FLAC with the fan's Content Credentials);
+    raises VerificationError with a readable reason."""
+    try:  # the credentials before anything else: they say who sends this and what it is
+        checked = check_upload(session, user, audio, ca_pem)
+    except CredentialsRefused as exc:
+        raise VerificationError(str(exc), exc.status, exc.reason) from None
+    record, device = checked.remix, checked.device
     try:
         recipe = recipe_format.loads(recipe_bytes)
     except RecipeError as exc:
@@ -131,16 +154,17 @@ def verify_upload(
             f"This recipe is for version {recipe.track_version} of '{track.title}'; "
             f"the current version is {track.version}."
         )
-
-    record, device = _check_provenance(session, user, provenance)
     audio_sha256 = hashlib.sha256(audio).hexdigest()
-    if record.get("audio_sha256") != audio_sha256:
-        raise VerificationError("The provenance record does not match the uploaded audio.")
-    if record.get("recipe_sha256") != recipe.digest():
-        raise VerificationError("The provenance record does not match the uploaded recipe.")
-    if (record.get("track"), record.get("track_version")) != (track.id, track.version):
-        raise VerificationError("The provenance record names another track.")
-    licence = session.get(Licence, str(record.get("licence_id")))
+    if record["recipe_sha256"] != recipe.digest():
+        raise VerificationError(
+            "The Content Credentials name another recipe than the one uploaded.",
+            reason="credentials-recipe",
+        )
+    if (record["track"], record["track_version"]) != (track.id, track.version):
+        raise VerificationError(
+            "The Content Credentials name another track.", reason="credentials-recipe"
+        )
+    licence = session.get(Licence, record["licence_id"])
     if (
         licence is None
         or licence.user_id != user.id
@@ -159,15 +183,6 @@ def verify_upload(
             "The licence this remix was made under has expired; open the track again to renew it.",
             403,
         )
-    ai = record.get("ai")
-    if not (
-        isinstance(ai, dict)
-        and isinstance(ai.get("used"), bool)
-        and isinstance(ai.get("models"), list)
-        and all(isinstance(m, str) for m in ai["models"])
-    ):
-        raise VerificationError("The provenance record's AI disclosure is malformed.")
-
     if is_preview(session, licence):
         raise VerificationError(
             "This remix was made in an artist's preview of a draft policy; previews are not "
@@ -183,12 +198,10 @@ def verify_upload(
     except RecipeError as exc:
         raise VerificationError(str(exc)) from None
     styles = styles_of(recipe)
-    used = sorted({slot.ref for slot in styles.values()})
-    if sorted(ai["models"]) != used or ai["used"] != bool(used):
-        raise VerificationError(
-            "The provenance record's AI disclosure does not name the style models the recipe "
-            "uses (" + (", ".join(used) or "none") + ")."
-        )
+    try:
+        check_disclosure(checked, sorted({slot.ref for slot in styles.values()}))
+    except CredentialsRefused as exc:
+        raise VerificationError(str(exc), exc.status, exc.reason) from None
     decision = evaluate(
         policy,
         recipe,
@@ -217,6 +230,11 @@ def verify_upload(
     if uploaded.shape[0] != expected_frames:
         raise VerificationError("The uploaded audio is shorter than its header says.")
     stems = cache.get(session, blobs, master_key, track)
+    if record["track_digest"] != cache.digest(session, blobs, master_key, track):
+        raise VerificationError(
+            "The Content Credentials name stems this platform did not seal for this track version.",
+            reason="credentials-recipe",
+        )
     levels: dict[str, float] = {}
     company = CompanyMeter()
     try:
@@ -247,6 +265,7 @@ def verify_upload(
     return Verified(
         recipe=recipe,
         record=record,
+        credentials=checked,
         track=track,
         licence=licence,
         device=device,
@@ -258,22 +277,3 @@ def verify_upload(
         levels=levels,
         peaks=overview(uploaded),
     )
-
-
-def _check_provenance(session: Session, user: User, data: bytes) -> tuple[dict[str, Any], Device]:
-    try:
-        unverified, _ = read_record(data)
-    except ProvenanceError as exc:
-        raise VerificationError(str(exc)) from None
-    device = session.get(Device, str(unverified.get("device")))
-    if device is None or device.user_id != user.id:
-        raise VerificationError("The provenance record names a device that is not yours.", 403)
-    if device.revoked:
-        raise VerificationError("This device has been revoked.", 403)
-    if unverified.get("user") != user.id:
-        raise VerificationError("The provenance record names another account.", 403)
-    try:
-        record = verify_record(data, ed25519_public_from_b64(device.signing_public_key))
-    except (ProvenanceError, ValueError) as exc:
-        raise VerificationError(str(exc)) from None
-    return record, device

@@ -9,7 +9,6 @@ The window reads it through :meth:`OpenTrack.status` (once per meter tick),
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -20,10 +19,10 @@ import numpy as np
 from app import __version__
 from app.core.automation import MASTER, make_move
 from app.core.codec import encode_flac
+from app.core.credentials import RemixFacts, edits_of, remix_manifest, sign_flac
 from app.core.errors import LicenceError, PolicyDenied, StyleModelError
 from app.core.licence import Licence
 from app.core.policy import Decision, Policy, evaluate
-from app.core.provenance import sign_record
 from app.core.recipe import Recipe, styles_of
 from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
@@ -65,6 +64,7 @@ class OpenTrack:
         services: what it needs of the session that opened it (the :class:`Studio`).
         stems: each stem's source (an encoded stem decoded on demand), by kind.
         resources: closed with the track (the open cache files the sources read).
+        sealed_digest: ``credentials.sealed_digest`` of the stem blobs opened.
     """
 
     def __init__(
@@ -77,8 +77,11 @@ class OpenTrack:
         offline: bool = False,
         resources: list[Any] | None = None,
         preview: bool = False,
+        sealed_digest: str = "",
     ) -> None:
         self._services = services
+        #: ``credentials.sealed_digest`` of the stems opened: the track version remixes name.
+        self.sealed_digest = sealed_digest
         self._resources = resources or []  # closed with the track (the open cache files)
         self.info = info
         self.licence = licence
@@ -518,10 +521,11 @@ class OpenTrack:
         del audio
         recipe_bytes = recipe.to_json().encode()
         progress("Signing", 0.8)
-        provenance = self._provenance(recipe, flac)
+        signed = self._signed(recipe, flac)
+        del flac
         progress("Uploading", 0.85)
         result = self._services.upload_derivative(
-            audio=flac, recipe=recipe_bytes, provenance=provenance, title=recipe.title
+            audio=signed, recipe=recipe_bytes, title=recipe.title
         )
         progress("Published", 1.0)
         return dict(result)
@@ -559,27 +563,49 @@ class OpenTrack:
         )
         return audio, heard_reasons(self.policy, levels, company)
 
-    def _provenance(self, recipe: Recipe, flac: bytes) -> bytes:
-        used = sorted({slot.ref for slot in styles_of(recipe).values()})
-        record = {
-            "audio_sha256": hashlib.sha256(flac).hexdigest(),
-            "audio_format": "audio/flac",
-            "recipe_sha256": recipe.digest(),
-            "track": self.info.id,
-            "track_version": self.info.version,
-            "licence_id": self.licence.licence_id,
-            "watermark_session": self.licence.watermark_session,
-            "device": self._services.device_id,
-            "user": self._services.user_id,
-            "created_at": int(time.time()),
-            "ingredients": [
-                f"{self.info.id}/v{self.info.version}/{k}" for k in self.info.stem_kinds
-            ],
-            # Disclosure: which style models made this remix (the platform checks it matches).
-            "ai": {"used": bool(used), "models": used},
-            "software": {"name": "Fanfare", "version": __version__},
-        }
-        return sign_record(record, self._services.device_keys().signing)
+    def _signed(self, recipe: Recipe, flac: bytes) -> bytes:
+        """``flac`` with this device's Content Credentials: the licensed track version it was
+        made from, the style models, what was done and the recipe and licence it answers to."""
+        styles = styles_of(recipe)
+        offered = (
+            {m["ref"]: m.get("display_name", m["ref"]) for m in self._services.offered_models()}
+            if styles
+            else {}
+        )
+        used = sorted({slot.ref for slot in styles.values()})
+        facts = RemixFacts(
+            title=recipe.title,
+            fan=self._services.user_name,
+            software_version=__version__,
+            track_id=self.info.id,
+            track_version=self.info.version,
+            track_title=self.info.title,
+            artist=self.info.artist,
+            track_digest=self.sealed_digest,
+            models={ref: offered.get(ref, ref) for ref in used},
+            styled_stems={kind: slot.ref for kind, slot in styles.items()},
+            edits=edits_of(recipe),
+            tempo_ratio=recipe.tempo_ratio,
+            remix={
+                "recipe_sha256": recipe.digest(),
+                "licence_id": self.licence.licence_id,
+                "watermark_session": self.licence.watermark_session,
+                "track": self.info.id,
+                "track_version": self.info.version,
+                "track_digest": self.sealed_digest,
+                "device": self._services.device_id,
+                "user": self._services.user_id,
+                "created_at": int(time.time()),
+                # Disclosure: which style models made this remix (the platform checks it).
+                "ai": {"used": bool(used), "models": used},
+            },
+        )
+        return sign_flac(
+            flac,
+            remix_manifest(facts),
+            self._services.device_keys().signing.sign,
+            self._services.certificate_pem,
+        )
 
     def close(self) -> None:
         """Stop playback, stop renewing the licence, and close the stems' sources and the

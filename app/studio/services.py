@@ -46,22 +46,32 @@ class TrackServices(Protocol):
         """The verified, self-tested package of model ``ref`` (raises StyleModelError)."""
         ...
 
-    def upload_derivative(
-        self, *, audio: bytes, recipe: bytes, provenance: bytes, title: str
-    ) -> dict[str, Any]:
-        """Upload a rendered, signed derivative; returns the platform's record of it."""
+    def upload_derivative(self, *, audio: bytes, recipe: bytes, title: str) -> dict[str, Any]:
+        """Upload a rendered derivative with its Content Credentials signed into ``audio``;
+        returns the platform's record of it."""
         ...
 
     @property
     def user_id(self) -> str:
-        """The signed-in account (for the provenance record)."""
+        """The signed-in account (named in the Content Credentials)."""
+        ...
+
+    @property
+    def user_name(self) -> str:
+        """The signed-in account's name (the remix's author in its Content Credentials)."""
         ...
 
     @property
     def device_id(self) -> str:
-        """This device as the platform enrolled it (for the provenance record)."""
+        """This device as the platform enrolled it (named in the Content Credentials)."""
+        ...
+
+    @property
+    def certificate_pem(self) -> str:
+        """This device's X.509 certificate from the platform's device CA (PEM): what its
+        Content Credentials are signed under."""
         ...
 
     def device_keys(self) -> DeviceKeys:
-        """This device's keys (the provenance record is signed with them)."""
+        """This device's keys (the Content Credentials are signed with them)."""
         ...

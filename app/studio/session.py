@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 
+from app.core.bundle import LONGEST_HEAD, sealed_head
+from app.core.credentials import sealed_digest
 from app.core.encoding import unb64u
 from app.core.errors import (
     BundleError,
@@ -393,15 +395,20 @@ class Studio:
         """The verified, self-tested package of model ``ref`` (see :class:`StyleLibrary`)."""
         return self.styles.package(ref)
 
-    def upload_derivative(
-        self, *, audio: bytes, recipe: bytes, provenance: bytes, title: str
-    ) -> dict[str, Any]:
-        """Upload a rendered derivative with its recipe and signed provenance record."""
+    def upload_derivative(self, *, audio: bytes, recipe: bytes, title: str) -> dict[str, Any]:
+        """Upload a rendered derivative (its Content Credentials signed in) with its recipe."""
         return self._signed(
-            lambda: self.client.upload_derivative(
-                audio=audio, recipe=recipe, provenance=provenance, title=title
-            )
+            lambda: self.client.upload_derivative(audio=audio, recipe=recipe, title=title)
         )
+
+    @property
+    def certificate_pem(self) -> str:
+        """This device's certificate from the platform's device CA (PEM)."""
+        if not self.profile.certificate_pem:
+            raise NotSignedInError(
+                "This device has no certificate from the platform yet: sign in again."
+            )
+        return self.profile.certificate_pem
 
     def signed(self, call: Callable[[], T]) -> T:
         """``call`` to the platform as this account: a refused session becomes
@@ -495,6 +502,9 @@ class Studio:
             offline=offline,
             resources=list(files.values()),
             preview=preview_policy is not None,
+            sealed_digest=sealed_digest(
+                {kind: sealed_head(f.read_at(0, LONGEST_HEAD)) for kind, f in files.items()}
+            ),
         )
         self._open_tracks.add(track)
         return track

@@ -4,12 +4,12 @@ TestClient over it, a signed-in fan with an enrolled device, and the stems a stu
 
 Uploads are built the way the studio builds them (``OpenTrack.publish``): a licence for an
 enrolled device opens the downloaded stems, the offline engine renders the recipe, the render is
-encoded as FLAC and a provenance record is signed with the device's Ed25519 key.
+encoded as FLAC and its Content Credentials are signed into it with the device's Ed25519 key
+under the certificate the platform issued.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -23,12 +23,13 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from app import __version__
+from app.core.bundle import LONGEST_HEAD, sealed_head
 from app.core.codec import encode_flac
+from app.core.credentials import RemixFacts, edits_of, remix_manifest, sealed_digest, sign_flac
 from app.core.keys import DeviceKeys, ed25519_public_from_b64, enrolment_proof
 from app.core.licence import Licence, verify_licence
 from app.core.listen_licence import ListenLicence, verify_listen_licence
-from app.core.provenance import sign_record
-from app.core.recipe import Recipe
+from app.core.recipe import Recipe, styles_of
 from app.core.track import TrackInfo
 from app.engine.offline import render_derivative
 from app.server.api import create_app
@@ -118,6 +119,9 @@ class Fan:
     user_id: str
     keys: DeviceKeys
     device_id: str
+    certificate_pem: str = ""
+    name: str = ""
+    _digests: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def sign_in(cls, client: TestClient, name: str, keys: DeviceKeys | None = None) -> Fan:
@@ -125,7 +129,22 @@ class Fan:
         keys = keys or DeviceKeys.generate()
         response = client.post(f"{API}/devices", headers=headers, json=device_body(keys))
         assert response.status_code == 201, response.text
-        return cls(client, headers, user_id, keys, response.json()["device_id"])
+        doc = response.json()
+        return cls(client, headers, user_id, keys, doc["device_id"], doc["certificate_pem"], name)
+
+    def sealed_digest(self, track_id: str = TRACK) -> str:
+        """What the studio names the track version by: the digest of its stem blobs' heads."""
+        if track_id not in self._digests:
+            info = TrackInfo.from_dict(self.get(f"/tracks/{track_id}").json())
+            heads = {}
+            for kind in info.stem_kinds:
+                blob = self.client.get(
+                    f"{API}/tracks/{track_id}/versions/{info.version}/stems/{kind}",
+                    headers=self.headers | {"range": f"bytes=0-{LONGEST_HEAD - 1}"},
+                ).content
+                heads[kind] = sealed_head(blob)
+            self._digests[track_id] = sealed_digest(heads)
+        return self._digests[track_id]
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.get(API + path, headers=self.headers, **kwargs)
@@ -150,31 +169,55 @@ class Fan:
             now=time.time() if now is None else now,
         )  # fmt: skip
 
-    def provenance(
+    def signed(
         self,
         recipe: Recipe,
         audio: bytes,
         licence: Licence,
+        *,
+        models: dict[str, str] | None = None,
+        certificate_pem: str | None = None,
         key: Ed25519PrivateKey | None = None,
         **changes: Any,
     ) -> bytes:
-        """The record ``OpenTrack._provenance`` signs, with ``changes`` made before signing."""
-        record = {
-            "audio_sha256": hashlib.sha256(audio).hexdigest(),
-            "audio_format": "audio/flac",
+        """``audio`` with the Content Credentials ``OpenTrack._signed`` signs into it, with
+        ``changes`` made to its remix assertion; ``key`` and ``certificate_pem`` sign it under
+        another identity."""
+        styles = styles_of(recipe)
+        used = sorted({slot.ref for slot in styles.values()})
+        remix = {
             "recipe_sha256": recipe.digest(),
-            "track": recipe.track_id,
-            "track_version": recipe.track_version,
             "licence_id": licence.licence_id,
             "watermark_session": licence.watermark_session,
+            "track": recipe.track_id,
+            "track_version": recipe.track_version,
+            "track_digest": self.sealed_digest(recipe.track_id),
             "device": self.device_id,
             "user": self.user_id,
             "created_at": int(time.time()),
-            "ingredients": [f"{recipe.track_id}/v1/{kind}" for kind in recipe.stems],
-            "ai": {"used": False, "models": []},
-            "software": {"name": "Fanfare", "version": __version__},
+            "ai": {"used": bool(used), "models": used},
         }
-        return sign_record(record | changes, key or self.keys.signing)
+        facts = RemixFacts(
+            title=recipe.title,
+            fan=self.name,
+            software_version=__version__,
+            track_id=recipe.track_id,
+            track_version=recipe.track_version,
+            track_title=recipe.track_id,
+            artist="",
+            track_digest=remix["track_digest"],
+            models=models if models is not None else {ref: ref for ref in used},
+            styled_stems={kind: slot.ref for kind, slot in styles.items()},
+            edits=edits_of(recipe),
+            tempo_ratio=recipe.tempo_ratio,
+            remix=remix | changes,
+        )
+        return sign_flac(
+            audio,
+            remix_manifest(facts),
+            (key or self.keys.signing).sign,
+            certificate_pem or self.certificate_pem,
+        )
 
     def post_parts(self, parts: dict[str, bytes], title: str = "Harbour Lights") -> httpx.Response:
         files = {
@@ -184,14 +227,15 @@ class Fan:
             f"{API}/derivatives", headers=self.headers, files=files, data={"title": title}
         )
 
-    def upload(self, recipe: Recipe, audio: bytes, provenance: bytes) -> httpx.Response:
-        parts = {"audio": audio, "recipe": recipe.to_json().encode(), "provenance": provenance}
-        return self.post_parts(parts)
+    def upload(self, recipe: Recipe, signed: bytes) -> httpx.Response:
+        """Upload ``signed`` (FLAC with its Content Credentials) as the render of ``recipe``."""
+        return self.post_parts({"audio": signed, "recipe": recipe.to_json().encode()})
 
     def publish(self, recipe: Recipe, audio: bytes, **changes: Any) -> httpx.Response:
         """Upload ``audio`` as the render of ``recipe`` under a fresh licence, signed."""
-        provenance = self.provenance(recipe, audio, self.licence(recipe.track_id), **changes)
-        return self.upload(recipe, audio, provenance)
+        return self.upload(
+            recipe, self.signed(recipe, audio, self.licence(recipe.track_id), **changes)
+        )
 
 
 @dataclass

@@ -3,7 +3,7 @@
 
 Uploads are built the way the studio builds them (``OpenTrack.publish``): a licence for an
 enrolled device opens the downloaded stems, the offline engine renders the recipe, the render is
-encoded as FLAC and a provenance record is signed with the device's Ed25519 key. The attacks
+encoded as FLAC and its Content Credentials are signed into it with the device's key. The attacks
 below are what a modified client could send instead.
 """
 
@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.core.automation import GRID_FRAMES, make_move
 from app.core.bundle import decrypt_stem, iter_decrypt, read_header
+from app.core.codec import decode_audio
+from app.core.credentials import PUBLISHER_NAME, REMIX_LABEL, read_credentials, strip_store
 from app.core.effects import Eq, Reverb, StemFx
 from app.core.encoding import b64u
 from app.core.errors import LicenceDeviceError
@@ -30,6 +33,7 @@ from app.core.keys import DeviceKeys
 from app.core.licence import verify_licence
 from app.core.recipe import Recipe
 from app.server import accounts
+from app.server.ca import DeviceCA, _self_signed
 from app.server.config import TOKEN_TTL_S
 from app.server.db import Licence as LicenceRow
 from app.server.db import now_s
@@ -321,11 +325,12 @@ def test_a_licence_for_an_unknown_track_is_404(client: TestClient, fan2: Fan) ->
 # --- derivatives: a genuine upload --------------------------------------------------------------
 
 
-def test_a_genuine_remix_is_published_listed_and_playable_byte_for_byte(
+def test_a_genuine_remix_is_published_listed_and_playable_with_both_credentials(
     fan: Fan, fan2: Fan, studio: Studio
 ) -> None:
     audio = studio.flac(drums_down(studio))
-    response = fan.publish(drums_down(studio), audio)
+    signed = fan.signed(drums_down(studio), audio, fan.licence())
+    response = fan.upload(drums_down(studio), signed)
     assert response.status_code == 201, response.text
     doc = response.json()
     assert (doc["status"], doc["by"], doc["track_id"], doc["title"]) == (
@@ -334,7 +339,7 @@ def test_a_genuine_remix_is_published_listed_and_playable_byte_for_byte(
         TRACK,
         "Harbour Lights",
     )
-    assert doc["audio_sha256"] == hashlib.sha256(audio).hexdigest()
+    assert doc["audio_sha256"] == hashlib.sha256(signed).hexdigest()
     assert doc["disclosure"]["ai_used"] is False
     assert doc["disclosure"]["stems_used"] == DEMO_TRACKS[TRACK]
     assert doc["disclosure"]["source"] == {
@@ -354,12 +359,21 @@ def test_a_genuine_remix_is_published_listed_and_playable_byte_for_byte(
     page = fan2.get(f"/derivatives/{doc['id']}").json()
     assert {k: page[k] for k in doc} == doc
     assert (page["walled"], page["downloadable"], page["plays"]) == (True, False, 0)
-    # fan2 hears it as published, byte for byte, through a listen licence for their device.
+    # fan2 hears it as published, sample for sample, through a listen licence for their
+    # device, with the fan's credentials under the platform's (publisher, verified).
     licence = fan2.listen_licence(doc["id"])
     stream = fan2.get(f"/derivatives/{doc['id']}/stream")
     assert stream.status_code == 200 and audio[:4096] not in stream.content
     key = licence.content_key(fan2.keys)
-    assert bytes(decrypt_stem(key, stream.content, expect=(doc["id"], 1, "mix"))) == audio
+    heard = bytes(decrypt_stem(key, stream.content, expect=(doc["id"], 1, "mix")))
+    assert np.array_equal(decode_audio(heard)[0], decode_audio(audio)[0])
+    credentials = read_credentials(heard, fan2.get("/platform/ca").json()["ca_pem"])
+    assert credentials.state == "Trusted"
+    assert credentials.active.signer == PUBLISHER_NAME
+    assert "c2pa.published" in [a["action"] for a in credentials.active.actions]
+    made = credentials.parent()
+    assert made is not None and made.signer == fan.device_id
+    assert made.assertions[REMIX_LABEL]["recipe_sha256"] == drums_down(studio).digest()
     with pytest.raises(LicenceDeviceError):
         licence.content_key(fan.keys)  # sealed to fan2's device alone
 
@@ -382,11 +396,20 @@ def test_audio_changed_after_signing_is_refused(
     fan: Fan, studio: Studio, platform_dir: Path
 ) -> None:
     recipe = drums_down(studio)
-    audio = studio.flac(recipe)
-    provenance = fan.provenance(recipe, audio, fan.licence())
-    tampered = audio[:-1] + bytes([audio[-1] ^ 1])
-    response = fan.upload(recipe, tampered, provenance)
-    assert_refused(response, 422, "does not match the uploaded audio")
+    signed = fan.signed(recipe, studio.flac(recipe), fan.licence())
+    tampered = signed[:-1] + bytes([signed[-1] ^ 1])
+    response = fan.upload(recipe, tampered)
+    assert_refused(response, 422, "The audio was changed after it was signed")
+    assert_nothing_published(fan, platform_dir)
+
+
+def test_a_remix_without_content_credentials_is_refused(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    recipe = drums_down(studio)
+    signed = fan.signed(recipe, studio.flac(recipe), fan.licence())
+    response = fan.upload(recipe, strip_store(signed))  # stripped: the bare FLAC
+    assert_refused(response, 422, "carries no Content Credentials")
     assert_nothing_published(fan, platform_dir)
 
 
@@ -436,23 +459,35 @@ def test_audio_that_is_not_the_render_of_its_recipe_is_refused(
     assert_nothing_published(fan, platform_dir)
 
 
-def test_provenance_signed_by_another_key_is_refused(
+def test_credentials_signed_under_another_ca_are_refused(
     fan: Fan, studio: Studio, platform_dir: Path
 ) -> None:
+    # Re-signed by someone else: a certificate with the device's name from a CA of their own.
     recipe = drums_down(studio)
-    audio = studio.flac(recipe)
-    forged = fan.provenance(recipe, audio, fan.licence(), key=Ed25519PrivateKey.generate())
-    assert_refused(fan.upload(recipe, audio, forged), 422, "signature does not verify")
+    key = Ed25519PrivateKey.generate()
+    ca_key = Ed25519PrivateKey.generate()
+    rogue = DeviceCA(ca_key, _self_signed(ca_key)).issue(fan.device_id, "fan", key.public_key())
+    forged = fan.signed(recipe, studio.flac(recipe), fan.licence(), key=key, certificate_pem=rogue)
+    assert_refused(fan.upload(recipe, forged), 422, "certificate this platform did not issue")
     assert_nothing_published(fan, platform_dir)
 
 
-def test_provenance_naming_another_users_device_is_403(
+def test_credentials_signed_by_another_users_device_are_403(
     fan: Fan, fan2: Fan, studio: Studio, platform_dir: Path
 ) -> None:
     recipe = drums_down(studio)
-    audio = studio.flac(recipe)
-    provenance = fan.provenance(recipe, audio, fan.licence(), device=fan2.device_id)
-    assert_refused(fan.upload(recipe, audio, provenance), 403, "device that is not yours")
+    # fan2's genuine device signs a remix naming fan's licence, and fan uploads it.
+    signed = fan2.signed(recipe, studio.flac(recipe), fan.licence())
+    assert_refused(fan.upload(recipe, signed), 403, "device that is not one of yours")
+    assert_nothing_published(fan, platform_dir)
+
+
+def test_credentials_naming_another_device_are_403(
+    fan: Fan, fan2: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    recipe = drums_down(studio)
+    signed = fan.signed(recipe, studio.flac(recipe), fan.licence(), device=fan2.device_id)
+    assert_refused(fan.upload(recipe, signed), 403, "name another device or account")
     assert_nothing_published(fan, platform_dir)
 
 
@@ -460,17 +495,25 @@ def test_a_licence_held_by_another_user_is_403(
     fan: Fan, fan2: Fan, studio: Studio, platform_dir: Path
 ) -> None:
     recipe = drums_down(studio)
-    audio = studio.flac(recipe)
-    provenance = fan.provenance(recipe, audio, fan2.licence())
-    assert_refused(fan.upload(recipe, audio, provenance), 403, "no licence for this track")
+    signed = fan.signed(recipe, studio.flac(recipe), fan2.licence())
+    assert_refused(fan.upload(recipe, signed), 403, "no licence for this track")
     assert_nothing_published(fan, platform_dir)
 
 
 def test_a_recipe_for_an_unknown_track_is_404(fan: Fan, studio: Studio, platform_dir: Path) -> None:
     recipe = replace(drums_down(studio), track_id="no-such-song")
-    audio = studio.flac(drums_down(studio))
-    provenance = fan.provenance(recipe, audio, fan.licence())
-    assert_refused(fan.upload(recipe, audio, provenance), 404, "no published track")
+    signed = fan.signed(drums_down(studio), studio.flac(drums_down(studio)), fan.licence())
+    assert_refused(fan.upload(recipe, signed), 404, "no published track")
+    assert_nothing_published(fan, platform_dir)
+
+
+def test_credentials_for_another_recipe_are_refused(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    recipe = drums_down(studio)
+    other = recipe.with_stem("bass", gain_db=-2.0)
+    signed = fan.signed(other, studio.flac(recipe), fan.licence())
+    assert_refused(fan.upload(recipe, signed), 422, "name another recipe")
     assert_nothing_published(fan, platform_dir)
 
 
@@ -479,28 +522,26 @@ def test_a_recipe_for_an_unknown_track_is_404(fan: Fan, studio: Studio, platform
     [
         ("recipe", b"\xff\xfe not json", "This recipe is not valid JSON"),
         ("recipe", json.dumps({"schema": "fanfare.recipe", "version": 1}).encode(), "malformed"),
-        ("provenance", b"{}", "The provenance record is malformed"),
-        ("provenance", json.dumps({"format": "fanfare.provenance"}).encode(), "malformed"),
+        ("audio", b"{}", "not a FLAC, WAV or MP3 file"),
+        ("audio", b"fLaC" + bytes(100), "no Content Credentials"),
     ],
-    ids=["recipe-bytes", "recipe-without-track", "provenance-empty", "provenance-no-record"],
+    ids=["recipe-bytes", "recipe-without-track", "audio-json", "audio-bare-flac-header"],
 )
-def test_garbage_in_the_recipe_or_provenance_is_422(
+def test_garbage_in_the_recipe_or_audio_is_422(
     fan: Fan, studio: Studio, platform_dir: Path, part: str, garbage: bytes, message: str
 ) -> None:
     recipe = drums_down(studio)
-    audio = studio.flac(recipe)
     parts = {
-        "audio": audio,
+        "audio": fan.signed(recipe, studio.flac(recipe), fan.licence()),
         "recipe": recipe.to_json().encode(),
-        "provenance": fan.provenance(recipe, audio, fan.licence()),
     }
     assert_refused(fan.post_parts(parts | {part: garbage}), 422, message)
     assert_nothing_published(fan, platform_dir)
 
 
-@pytest.mark.parametrize("missing", ["audio", "recipe", "provenance"])
+@pytest.mark.parametrize("missing", ["audio", "recipe"])
 def test_an_upload_missing_a_part_is_422(fan: Fan, platform_dir: Path, missing: str) -> None:
-    parts = {"audio": b"fLaC", "recipe": b"{}", "provenance": b"{}"}
+    parts = {"audio": b"fLaC", "recipe": b"{}"}
     del parts[missing]
     response = fan.post_parts(parts)
     assert response.status_code == 422
@@ -511,7 +552,7 @@ def test_an_upload_missing_a_part_is_422(fan: Fan, platform_dir: Path, missing: 
 # --- gaps these tests found, now closed ----------------------------------------------------------
 
 
-def test_a_signed_record_with_a_malformed_ai_field_is_422(
+def test_credentials_with_a_malformed_ai_field_are_422(
     fan: Fan, studio: Studio, platform_dir: Path
 ) -> None:
     recipe = drums_down(studio)
@@ -529,7 +570,7 @@ def test_a_remix_made_under_an_expired_licence_is_refused(
     with fan.client.app.state.platform.sessions() as session:
         session.get(LicenceRow, licence.licence_id).expires_at = now_s() - 1
         session.commit()
-    response = fan.upload(recipe, audio, fan.provenance(recipe, audio, licence))
+    response = fan.upload(recipe, fan.signed(recipe, audio, licence))
     assert response.status_code == 403, response.text
     assert_nothing_published(fan, platform_dir)
 

@@ -10,13 +10,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from app.core.credentials import strip_store
 from app.core.disclosure import disclose
 from app.core.recipe import styles_of
 from app.server.catalog import track_info
+from app.server.credentials import countersign
 from app.server.db import Derivative, Track, User, new_id
 from app.server.deps import PlatformDep, SessionDep, UserDep
 from app.server.feed import list_remix
-from app.server.garden import GardenError, check_listenable, listen_doc, seal_audio
+from app.server.garden import GardenError, check_listenable, listen_doc, seal_audio, tagged
 from app.server.reviews import (
     AWAITING,
     MAX_REASON,
@@ -25,7 +27,7 @@ from app.server.reviews import (
     decide,
     reason_for,
 )
-from app.server.verify import VerificationError, verify_upload
+from app.server.verify import VerificationError, Verified, verify_upload
 
 router = APIRouter(tags=["derivatives"])
 MAX_AUDIO_BYTES = 150 * 1024 * 1024
@@ -67,7 +69,6 @@ async def upload(
     platform: PlatformDep,
     audio: Annotated[UploadFile, File()],
     recipe: Annotated[UploadFile, File()],
-    provenance: Annotated[UploadFile, File()],
     title: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
     if not platform.upload_limiter.allow(f"upload|{user.id}"):
@@ -78,7 +79,6 @@ async def upload(
         )
     audio_bytes = await _read(audio, MAX_AUDIO_BYTES, "audio")
     recipe_bytes = await _read(recipe, MAX_DOC_BYTES, "recipe")
-    provenance_bytes = await _read(provenance, MAX_DOC_BYTES, "provenance record")
     # Verification, the blob write and the commit are blocking work: off the event loop.
     return await run_in_threadpool(
         _verify_and_store,
@@ -87,7 +87,6 @@ async def upload(
         user,
         audio_bytes,
         recipe_bytes,
-        provenance_bytes,
         title,
     )
 
@@ -98,7 +97,6 @@ def _verify_and_store(
     user: User,
     audio_bytes: bytes,
     recipe_bytes: bytes,
-    provenance_bytes: bytes,
     title: str,
 ) -> dict[str, Any]:
     try:
@@ -111,7 +109,7 @@ def _verify_and_store(
             user,
             audio=audio_bytes,
             recipe_bytes=recipe_bytes,
-            provenance=provenance_bytes,
+            ca_pem=platform.ca.pem,
         )
     except VerificationError as exc:
         raise HTTPException(exc.status, str(exc)) from None
@@ -133,8 +131,11 @@ def _verify_and_store(
         "stems_used": heard,
         "policy_version": verified.policy_version,
     }
+    published = _published_file(
+        platform, session, audio_bytes, verified, derivative_id, title, user, disclosure
+    )
     audio_row = seal_audio(
-        platform.blobs, platform.config.master_key, derivative_id, audio_bytes,
+        platform.blobs, platform.config.master_key, derivative_id, published,
         downloadable=policy.downloadable, peaks=verified.peaks,
     )  # fmt: skip
     blob_name = audio_row.blob_name
@@ -149,7 +150,11 @@ def _verify_and_store(
             title=title,
             status=AWAITING if policy.review == "artist" else PUBLISHED,
             recipe=verified.recipe.to_dict(),
-            provenance=verified.record,
+            provenance={
+                "remix": verified.record,
+                "signed_by_device": verified.device.id,
+                "credentials": "c2pa",
+            },
             disclosure=disclosure,
             attribution={
                 "split": policy.revenue_split,
@@ -170,6 +175,43 @@ def _verify_and_store(
         platform.blobs.delete(blob_name)
         raise
     return derivative_doc(row, session)
+
+
+def _published_file(
+    platform: Any,
+    session: Any,
+    upload: bytes,
+    verified: Verified,
+    derivative_id: str,
+    title: str,
+    user: User,
+    disclosure: dict[str, Any],
+) -> bytes:
+    """What listeners get: the upload's audio, tagged with its credits and how it was made,
+    with the platform's manifest (publisher, verified by re-render) over the fan's."""
+    doc = {
+        "id": derivative_id,
+        "title": title,
+        "by": user.name,
+        "track_title": verified.track.title,
+        "disclosure": disclosure,
+        "audio_sha256": verified.audio_sha256,
+    }
+    return countersign(
+        platform.ca.publisher(session, platform.config.master_key),
+        upload,
+        tagged(strip_store(upload), doc),
+        title=title,
+        verification={
+            "derivative": derivative_id,
+            "method": "re-render",
+            "track": verified.track.id,
+            "track_version": verified.track.version,
+            "policy_version": verified.policy_version,
+            "fan": user.name,
+            "audio_sha256": verified.audio_sha256,
+        },
+    )
 
 
 @router.get("/derivatives")
