@@ -22,6 +22,7 @@
     fanfare artist audit TRACK_ID [--json]
     fanfare feed [--track ID] [--json] | fanfare listen DERIVATIVE_ID [--seconds N]
     fanfare download DERIVATIVE_ID -o FILE | fanfare earnings [--json]   (app.cli_garden)
+    fanfare verify FILE [--json] [--ca PEM | --platform URL]               (app.cli_verify)
 
 These command names and their JSON fields are relied on outside the code: keep them stable.
 Errors are one sentence on stderr and a non-zero exit status, never a traceback.
@@ -36,7 +37,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app import __version__, cli_garden
+from app import __version__, cli_garden, cli_verify
 from app.core import recipe as recipe_format
 from app.core.errors import FanfareError
 from app.core.files import read_json_file
@@ -162,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     derivatives.add_argument("--json", action="store_true")
     derivatives.add_argument("--all", action="store_true", help="everyone's published ones")
     cli_garden.add_commands(sub)
+    cli_verify.add_command(sub)
     return parser
 
 
@@ -512,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         "artist": _artist,
         "models": _models,
         **cli_garden.HANDLERS,
+        "verify": cli_verify.run,
     }
     try:
         return handlers[args.command](args)

@@ -422,3 +422,86 @@ def edits_of(recipe: Recipe) -> list[str]:
     if recipe.automation:
         edits.append(f"{len(recipe.automation)} recorded moves")
     return edits
+
+
+def summary(credentials: Credentials) -> dict[str, Any]:
+    """What a listener or tool wants to know of a remix's credentials, as plain data: who
+    published it and how it was checked, who made it from what, with which edits and AI."""
+    active = credentials.active
+    published = active.signer == PUBLISHER_NAME
+    made = credentials.parent() if published else active
+    doc: dict[str, Any] = {
+        "state": credentials.state,
+        "trusted": credentials.state == "Trusted",
+        "failures": credentials.failures,
+        "manifests": len(credentials.manifests),
+        "title": active.title,
+        "publisher": None,
+        "made": None,
+    }
+    if published:
+        doc["publisher"] = {
+            "signer": active.signer,
+            "claim_generator": active.claim_generator,
+            "verification": active.assertions.get(VERIFICATION_LABEL) or {},
+        }
+    if made is not None:
+        work = made.assertions.get("stds.schema-org.CreativeWork") or {}
+        authors = [str(a.get("name", "")) for a in work.get("author", []) if isinstance(a, dict)]
+        parents = [i for i in made.ingredients if i.get("relationship") == "parentOf"]
+        models = [
+            {"name": str(i.get("title", "")), "id": str(i.get("instance_id", ""))}
+            for i in made.ingredients
+            if i.get("relationship") == "inputTo"
+        ]
+        edits = [
+            str(a.get("description", ""))
+            for a in made.actions
+            if a.get("action") in ("c2pa.edited", "c2pa.changedSpeed") and a.get("description")
+        ]
+        doc["made"] = {
+            "by": authors[0] if authors else "",
+            "device": made.signer,
+            "claim_generator": made.claim_generator,
+            "from": [str(p.get("title", "")) for p in parents],
+            "edits": edits,
+            "ai": {"used": made.uses_ai, "models": models, "source_types": made.source_types},
+        }
+    return doc
+
+
+def sentences(doc: dict[str, Any]) -> list[str]:
+    """``summary`` in sentences, most important first."""
+    if doc["trusted"]:
+        lines = ["Its Content Credentials are valid and trusted."]
+    elif doc["state"] == "Valid":
+        lines = [
+            "Its Content Credentials are intact but signed under a certificate this platform "
+            "did not issue: who made it cannot be confirmed."
+        ]
+    else:
+        lines = [
+            "Its Content Credentials are not valid (" + ", ".join(doc["failures"][:3]) + "): "
+            "the file was changed after it was signed, or the signature is wrong."
+        ]
+    publisher = doc.get("publisher")
+    if publisher:
+        check = publisher["verification"]
+        lines.append(
+            "Published by Fanfare after it verified the remix by re-rendering its recipe"
+            + (f" (remix {check['derivative']})." if check.get("derivative") else ".")
+        )
+    made = doc.get("made")
+    if made:
+        source = " and ".join(made["from"]) or "an unnamed source"
+        lines.append(
+            f"Made by {made['by'] or 'an unnamed fan'} (device {made['device']}) from "
+            f"{source}" + (": " + "; ".join(made["edits"]) if made["edits"] else "") + "."
+        )
+        ai = made["ai"]
+        if ai["used"]:
+            names = ", ".join(m["name"] for m in ai["models"]) or "an unnamed model"
+            lines.append(f"AI was used: the style model {names} (edited with generative AI).")
+        else:
+            lines.append("No AI was used: human edits of the licensed recording only.")
+    return lines

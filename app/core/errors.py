@@ -109,10 +109,6 @@ class AudioFormatError(FanfareError):
     """Bytes that should be audio could not be decoded, or audio is not of the expected shape."""
 
 
-class ProvenanceError(FanfareError):
-    """A provenance record is malformed or its signature does not verify."""
-
-
 # --- style models --------------------------------------------------------------------------------
 
 

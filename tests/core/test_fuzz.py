@@ -4,18 +4,21 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core import recipe as recipe_format
 from app.core.bundle import StemHeader, decrypt_stem, encrypt_stem
-from app.core.errors import BundleError, LicenceError, ProvenanceError, RecipeError
+from app.core.credentials import CredentialsError, read_credentials
+from app.core.errors import BundleError, LicenceError, RecipeError
 from app.core.keys import key_id
 from app.core.licence import verify_licence
-from app.core.provenance import read_record
 
 FUZZ = settings(max_examples=300, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
 KEY = bytes(32)
@@ -93,8 +96,30 @@ def test_random_recipe_shaped_documents(stems: object, master: object) -> None:
         recipe_format.loads(json.dumps(doc))
 
 
+# A trust anchor for the credentials fuzz: any PEM certificate does (nothing random verifies).
+_ANCHOR_KEY = Ed25519PrivateKey.generate()
+_ANCHOR = (
+    x509.CertificateBuilder()
+    .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "fuzz")]))
+    .issuer_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "fuzz")]))
+    .public_key(_ANCHOR_KEY.public_key())
+    .serial_number(1)
+    .not_valid_before(datetime.datetime(2026, 1, 1))
+    .not_valid_after(datetime.datetime(2036, 1, 1))
+    .sign(_ANCHOR_KEY, None)
+    .public_bytes(serialization.Encoding.PEM)
+    .decode()
+)
+
+
 @FUZZ
-@given(st.binary(max_size=2048) | json_values.map(lambda v: json.dumps(v).encode()))
-def test_random_provenance_records(data: bytes) -> None:
-    with contextlib.suppress(ProvenanceError):
-        read_record(data)
+@given(
+    st.binary(max_size=2048)
+    | st.tuples(
+        st.sampled_from([b"ID3", b"fLaC", b"RIFF", b"\xff\xfb"]), st.binary(max_size=2048)
+    ).map(b"".join)
+)
+def test_random_files_as_content_credentials(data: bytes) -> None:
+    # Whatever the bytes, reading their credentials answers or raises CredentialsError.
+    with contextlib.suppress(CredentialsError):
+        read_credentials(data, _ANCHOR).check_trusted()

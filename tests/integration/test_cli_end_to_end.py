@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.core.credentials import strip_store
+
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
 
@@ -105,6 +107,16 @@ def test_sign_in_render_publish_and_read_back(platform_url: str, tmp_path: Path)
     assert "Nothing was saved" in dry
 
 
+def verdict(path: Path) -> str:
+    """``fanfare verify`` of a file whose credentials do not stand: exit status 1, the verdict
+    on stdout."""
+    result = subprocess.run(
+        [str(BIN / "fanfare"), "verify", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    return result.stdout
+
+
 def test_the_garden_from_the_command_line(platform_url: str, tmp_path: Path) -> None:
     fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
     made = {}
@@ -135,7 +147,29 @@ def test_the_garden_from_the_command_line(platform_url: str, tmp_path: Path) -> 
     refused = fanfare("download", made["neon-harbour"], "-o", str(tmp_path / "w.flac"), ok=False)
     assert "walled" in refused.stderr and not (tmp_path / "w.flac").exists()
     saved = fanfare("download", made["copper-wire"], "-o", str(tmp_path / "open.flac")).stdout
-    assert "with its record" in saved and (tmp_path / "open.flac").read_bytes()[:4] == b"fLaC"
+    assert "with its record" in saved and (tmp_path / "open.flac").read_bytes()[:3] == b"ID3"
+    # Its Content Credentials: the platform's over the fan's, read by anyone signed in.
+    told = fanfare("verify", str(tmp_path / "open.flac")).stdout
+    for words in (
+        "valid and trusted",
+        "Published by Fanfare",
+        "re-rendering its recipe",
+        "Made by fan ",
+        "Copper Wire (version 1) by Marlow Reed",
+        "No AI was used",
+    ):
+        assert words in told, told  # fmt: skip
+    doc = json.loads(fanfare("verify", str(tmp_path / "open.flac"), "--json").stdout)
+    assert doc["trusted"] and doc["manifests"] == 2
+    assert doc["publisher"]["verification"]["derivative"] == made["copper-wire"]
+    assert doc["made"]["ai"] == {"used": False, "models": [], "source_types": [
+        "http://cv.iptc.org/newscodes/digitalsourcetype/humanEdits"]}  # fmt: skip
+    data = (tmp_path / "open.flac").read_bytes()
+    (tmp_path / "edited.flac").write_bytes(data[:-100] + bytes([data[-100] ^ 1]) + data[-99:])
+    edited = verdict(tmp_path / "edited.flac")
+    assert "not valid" in edited and "changed after it was signed" in edited
+    (tmp_path / "bare.flac").write_bytes(strip_store(data))
+    assert "carries no Content Credentials" in verdict(tmp_path / "bare.flac")
     statement = json.loads(fanfare("earnings", "--json").stdout)
     assert (statement["total_micro"], statement["derivatives"]) == (0, [])
     assert "a play counts after 30 s" in fanfare("earnings").stdout

@@ -113,11 +113,10 @@ class World:
         return self.client.request(method, API + path, headers=headers, **kw)
 
     def fan_parts(self) -> dict[str, bytes]:
-        """A genuine upload by the fan: render, recipe and a record signed under a new licence."""
+        """A genuine upload by the fan: the render signed under a new licence, and its recipe."""
         recipe = drums_down(self.studio)
-        audio = self.studio.flac(recipe)
-        provenance = self.fan.provenance(recipe, audio, self.fan.licence())
-        return {"audio": audio, "recipe": recipe.to_json().encode(), "provenance": provenance}
+        signed = self.fan.signed(recipe, self.studio.flac(recipe), self.fan.licence())
+        return {"audio": signed, "recipe": recipe.to_json().encode()}
 
 
 @pytest.fixture(scope="module")
@@ -679,7 +678,7 @@ def test_a_revoked_licence_cannot_be_renewed_or_published_under(
 
     recipe = drums_down(shared_studio)
     audio = shared_studio.flac(recipe)
-    response = fan.upload(recipe, audio, fan.provenance(recipe, audio, licence))
+    response = fan.upload(recipe, fan.signed(recipe, audio, licence))
     assert_answer(response, 403)
     assert "revoked" in response.json()["detail"]
     assert fan.get("/derivatives").json() == []
@@ -693,8 +692,7 @@ def test_a_derivative_of_a_track_without_a_licence_for_it_is_403(world: World, h
     audio = world.studio.flac(recipe)
     other = fan2.licence("paper-moons")
     licence_id = other.licence_id if held else "lic_0000"
-    provenance = fan2.provenance(recipe, audio, other, licence_id=licence_id)
-    response = fan2.upload(recipe, audio, provenance)
+    response = fan2.upload(recipe, fan2.signed(recipe, audio, other, licence_id=licence_id))
     assert_answer(response, 403)
     assert response.json()["detail"] == "You hold no licence for this track on this device."
     assert fan2.get("/derivatives").json() == []
@@ -801,14 +799,13 @@ def test_a_body_without_a_declared_length_is_411(world: World, method: str, path
     [
         ("audio", "MAX_AUDIO_BYTES", 4096),
         ("recipe", "MAX_DOC_BYTES", 2048),
-        ("provenance", "MAX_DOC_BYTES", 2048),
     ],
 )
 def test_an_upload_part_over_its_limit_is_413(
     world: World, monkeypatch: pytest.MonkeyPatch, part: str, limit_name: str, limit: int
 ) -> None:
     monkeypatch.setattr(derivative_routes, limit_name, limit)
-    parts = {"audio": b"fLaC", "recipe": b"{}", "provenance": b"{}"}
+    parts = {"audio": b"fLaC", "recipe": b"{}"}
     stored = world.fan.get("/derivatives").json()
     at_limit = world.fan.post_parts(parts | {part: b"\0" * limit})
     assert at_limit.status_code != 413, at_limit.text
@@ -1153,7 +1150,7 @@ def test_uploads_come_in_bursts_of_5_then_one_every_10_seconds(
 ) -> None:
     with open_client(platform_dir, upload_per_minute=6.0) as client:
         fan = Fan.sign_in(client, "fan")
-        files = {"audio": b"x", "recipe": b"{}", "provenance": b"{}"}
+        files = {"audio": b"x", "recipe": b"{}"}
 
         def upload() -> httpx.Response:
             return client.post(

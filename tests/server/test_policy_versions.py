@@ -53,7 +53,7 @@ def test_a_licence_in_force_keeps_its_terms_until_it_is_renewed(
     assert save(client, artist, min_audible_stems=4, revenue_split=split).status_code == 200
     audio = studio.flac(recipe)
     # Made under the licence in force: checked, and published, with that licence's terms.
-    made = fan.upload(recipe, audio, fan.provenance(recipe, audio, held))
+    made = fan.upload(recipe, fan.signed(recipe, audio, held))
     assert made.status_code == 201, made.text
     doc = made.json()
     assert doc["disclosure"]["policy_version"] == 1
@@ -121,7 +121,7 @@ def test_only_the_artist_previews_a_draft_and_nothing_made_in_it_is_published(
     # A remix signed under the preview licence, even one the draft allows, is not published.
     recipe = drums_down(studio)
     audio = studio.flac(recipe)
-    upload = artist.upload(recipe, audio, artist.provenance(recipe, audio, licence))
+    upload = artist.upload(recipe, artist.signed(recipe, audio, licence))
     assert upload.status_code == 403 and "preview" in upload.json()["detail"]
     # Renewed, it is the same draft's preview.
     renewed = client.post(f"{API}/licences/{licence.licence_id}/renew", headers=artist.headers)

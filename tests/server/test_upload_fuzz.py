@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Fuzzing the upload form (``POST /api/v1/derivatives``) as the signed-in fan.
 
-Hypothesis fills the three file parts (audio, recipe, provenance) with random bytes, random
-JSON, or documents shaped like a recipe or a provenance record with garbage inside; leaves parts
-or the title out; sends parts as plain fields; adds fields nobody asked for; and, deepest, signs
-a garbage-laden record with the fan's real device key under a real licence so verification gets
-past the signature. Whatever it sends, the platform must answer a 4xx ``{"detail": str}`` within
-a few seconds, and nothing may be stored: no derivative row, no file under ``blobs/derivatives``.
+Hypothesis fills the two file parts (audio, recipe) with random bytes, random JSON, audio
+behind an ID3 tag of garbage (where Content Credentials live), a signed file with bytes flipped,
+or a recipe-shaped document with garbage inside; leaves parts or the title out; sends parts as
+plain fields; adds fields nobody asked for; and, deepest, signs Content Credentials with garbage
+in their remix assertion with the fan's real device key and certificate under a real licence,
+so verification gets past the signature. Whatever it sends, the platform must answer a 4xx
+``{"detail": str}`` within a few seconds, and nothing may be stored: no derivative row, no file
+under ``blobs/derivatives``.
 
 The hand-written cases at the end are inputs that once reached a 500 (deep nesting, numbers
 beyond the float range).
@@ -29,14 +31,13 @@ from sqlalchemy import func, select
 
 from app.core.codec import encode_flac
 from app.core.licence import Licence
-from app.core.provenance import REQUIRED
 from app.core.recipe import MasterMix, Recipe, StemMix
 from app.core.track import TrackInfo
 from app.server.db import Derivative
 from tests.helpers.audio import SAMPLE_RATE, sine
 from tests.helpers.platform import API, TRACK, Fan, TestClient, copy_platform, open_client
 
-PARTS = ("audio", "recipe", "provenance")
+PARTS = ("audio", "recipe")
 SECONDS_PER_REQUEST = 5.0
 
 
@@ -49,6 +50,8 @@ class Uploader:
     licence: Licence
     info: TrackInfo
     data_dir: Path
+    #: A short real FLAC with genuine credentials for a neutral recipe (the wrong length).
+    signed_short: bytes = b""
 
     def __repr__(self) -> str:  # hypothesis prints it with every failing example
         return f"Uploader(fan={self.fan.user_id}, licence={self.licence.licence_id})"
@@ -68,7 +71,9 @@ def uploader(
     with open_client(data_dir) as client:
         fan = Fan.sign_in(client, "fan")
         info = TrackInfo.from_dict(fan.get(f"/tracks/{TRACK}").json())
-        yield Uploader(client, fan, fan.licence(), info, data_dir)
+        licence = fan.licence()
+        signed = fan.signed(Recipe.default_for(info), SHORT_FLAC, licence)
+        yield Uploader(client, fan, licence, info, data_dir, signed)
 
 
 def send(
@@ -166,32 +171,26 @@ def recipe_like() -> st.SearchStrategy[bytes]:
     ).map(dumps)
 
 
-def provenance_like(uploader: Uploader) -> st.SearchStrategy[bytes]:
-    """A document shaped like a provenance record naming the fan's device, unsigned."""
-    record = st.fixed_dictionaries(
-        {name: JSONISH for name in REQUIRED}
-        | {
-            "device": mostly(st.just(uploader.fan.device_id), JSONISH),
-            "user": mostly(st.just(uploader.fan.user_id), JSONISH),
-            "licence_id": mostly(st.just(uploader.licence.licence_id), JSONISH),
-        }
+def credentials_like(uploader: Uploader) -> st.SearchStrategy[bytes]:
+    """Audio where Content Credentials would be: an ID3 tag of garbage in front of a FLAC, or
+    a genuinely signed file with a few bytes flipped."""
+    signed = uploader.signed_short
+    id3_garbage = st.builds(
+        lambda size, body: b"ID3\x04\x00\x00" + bytes(size) + body + SHORT_FLAC,
+        st.lists(st.integers(0, 127), min_size=4, max_size=4).map(bytes),
+        st.binary(max_size=512),
     )
-    return st.fixed_dictionaries(
-        {
-            "format": mostly(st.just("fanfare.provenance"), JSONISH),
-            "version": mostly(st.just(1), JSONISH),
-            "record": mostly(record, JSONISH),
-            "sig": st.text(max_size=100) | JSONISH,
-        }
-    ).map(dumps)
+    flipped = st.lists(st.integers(0, len(signed) - 1), min_size=1, max_size=3).map(
+        lambda at: bytes(b ^ 0x55 if i in at else b for i, b in enumerate(signed))
+    )
+    return st.one_of(id3_garbage, flipped, st.just(signed[: len(signed) // 2]))
 
 
 def payloads(uploader: Uploader, part: str) -> st.SearchStrategy[bytes]:
     """Random bytes or JSON for any part; mostly a near-miss of the right shape for the part."""
     shaped = {
-        "audio": st.binary(max_size=4096),
+        "audio": st.binary(max_size=4096) | credentials_like(uploader),
         "recipe": recipe_like(),
-        "provenance": provenance_like(uploader),
     }[part]
     return st.one_of(
         shaped,
@@ -200,7 +199,6 @@ def payloads(uploader: Uploader, part: str) -> st.SearchStrategy[bytes]:
         st.binary(max_size=4096),
         JSONISH.map(dumps),
         recipe_like(),
-        provenance_like(uploader),
     )
 
 
@@ -227,9 +225,9 @@ def forms(draw: st.DrawFn, uploader: Uploader) -> tuple[dict[str, bytes], dict[s
 
 @st.composite
 def signed_forms(draw: st.DrawFn, uploader: Uploader) -> tuple[dict[str, bytes], dict[str, str]]:
-    """A record signed by the fan's device under its real licence, binding these exact bytes,
-    with garbage in what the signature cannot make right: the audio, the mix, the AI
-    disclosure, the ingredients, now and then the track it names."""
+    """Credentials signed by the fan's device under its real licence into real audio, with
+    garbage in what the signature cannot make right: the audio's length, the mix, the AI
+    disclosure, the track digest, now and then the track it names."""
     rarely = st.sampled_from([False] * 9 + [True])
     out_of_range = st.sampled_from([-61.0, 12.5])
     stems = {
@@ -248,13 +246,15 @@ def signed_forms(draw: st.DrawFn, uploader: Uploader) -> tuple[dict[str, bytes],
         stems=stems,
         master=MasterMix(gain_db=draw(st.floats(-24.0, 12.0)), limiter_ceiling_db=-1.0),
     )
-    audio = draw(st.binary(max_size=4096) | st.sampled_from([b"fLaC" + bytes(60), SHORT_FLAC]))
-    garbage = {name: SIGNABLE for name in ("ai", "ingredients", "created_at", "watermark_session")}
+    garbage = {
+        name: SIGNABLE
+        for name in ("ai", "track_digest", "created_at", "watermark_session", "recipe_sha256")
+    }
     changes = draw(st.fixed_dictionaries({}, optional=garbage))
     if draw(rarely):
         changes |= draw(st.fixed_dictionaries({"track": SIGNABLE, "track_version": SIGNABLE}))
-    provenance = uploader.fan.provenance(recipe, audio, uploader.licence, **changes)
-    files = {"audio": audio, "recipe": recipe.to_json().encode(), "provenance": provenance}
+    signed = uploader.fan.signed(recipe, SHORT_FLAC, uploader.licence, **changes)
+    files = {"audio": signed, "recipe": recipe.to_json().encode()}
     return files, {"title": draw(st.text(min_size=1, max_size=50))}
 
 
@@ -287,16 +287,17 @@ def test_any_upload_form_is_a_readable_4xx_and_stores_nothing(
 
 @FUZZ
 @given(data=st.data())
-def test_a_signed_record_with_garbage_inside_is_a_readable_4xx_and_stores_nothing(
+def test_signed_credentials_with_garbage_inside_are_a_readable_4xx_and_store_nothing(
     uploader: Uploader, data: st.DataObject
 ) -> None:
     event(check(uploader, data.draw(signed_forms(uploader))))
 
 
 def test_the_form_fuzz_reaches_verification(uploader: Uploader) -> None:
-    """The fuzzed forms get past the form parser: a recipe-shaped part reaches the recipe check."""
+    """The fuzzed forms get past the form parser and the credentials: a recipe-shaped part
+    reaches the recipe check."""
     almost = {"schema": "fanfare.recipe", "version": 1, "track": {"id": TRACK, "version": 1}}
-    files = {"audio": b"x", "recipe": dumps(almost | {"stems": {}}), "provenance": b"{}"}
+    files = {"audio": uploader.signed_short, "recipe": dumps(almost | {"stems": {}})}
     response = send(uploader, files, {"title": "t"})
     assert_refused_and_nothing_stored(uploader, response)
     assert response.json()["detail"] == "This recipe names no stems."
@@ -310,17 +311,17 @@ def neutral_recipe(uploader: Uploader) -> bytes:
 
 
 def test_a_deeply_nested_recipe_is_422(uploader: Uploader) -> None:
-    files = {"audio": b"x", "recipe": b"[" * 100_000, "provenance": b"{}"}
+    files = {"audio": uploader.signed_short, "recipe": b"[" * 100_000}
     check(uploader, (files, {"title": "t"}))
 
 
-def test_a_deeply_nested_provenance_record_is_422(uploader: Uploader) -> None:
-    files = {"audio": b"x", "recipe": neutral_recipe(uploader), "provenance": b"[" * 50_000}
+def test_an_id3_tag_claiming_more_than_the_file_is_422(uploader: Uploader) -> None:
+    files = {"audio": b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f" + SHORT_FLAC, "recipe": b"{}"}
     check(uploader, (files, {"title": "t"}))
 
 
 def test_a_recipe_with_a_number_beyond_float_range_is_422(uploader: Uploader) -> None:
     doc = json.loads(neutral_recipe(uploader))
     doc["stems"]["drums"]["gain_db"] = 10**400
-    files = {"audio": b"x", "recipe": dumps(doc), "provenance": b"{}"}
+    files = {"audio": uploader.signed_short, "recipe": dumps(doc)}
     check(uploader, (files, {"title": "t"}))

@@ -6,7 +6,6 @@ and models that are refused (forbidden by the artist, altered, or hidden from th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -16,8 +15,9 @@ import pytest
 
 from app.core import recipe as recipe_format
 from app.core.codec import decode_audio, encode_flac
+from app.core.credentials import RemixFacts, remix_manifest, sign_flac
 from app.core.errors import PolicyDenied, StyleModelError
-from app.core.provenance import sign_record
+from app.core.recipe import Recipe
 from app.core.style_slot import StyleSlot
 from app.engine.offline import render_derivative
 from app.platform_client.errors import PlatformError
@@ -117,34 +117,38 @@ def test_the_platform_refuses_a_remix_that_hides_its_style_model(studio: Studio)
         styles=track.style_package,
     )  # fmt: skip
     flac = encode_flac(audio, track.info.sample_rate)
-    record = {
-        "audio_sha256": hashlib.sha256(flac).hexdigest(),
-        "audio_format": "audio/flac",
-        "recipe_sha256": recipe.digest(),
-        "track": track.info.id,
-        "track_version": track.info.version,
-        "licence_id": track.licence.licence_id,
-        "watermark_session": track.licence.watermark_session,
-        "device": studio.profile.device_id,
-        "user": studio.profile.user_id,
-        "created_at": int(time.time()),
-        "ingredients": [],
-        "ai": {"used": False, "models": []},
-        "software": {"name": "Fanfare", "version": "0"},
-    }
-    provenance = sign_record(record, studio.device_keys().signing)
+
+    def signed(recipe: Recipe, models: dict[str, str], ai_models: list[str]) -> bytes:
+        facts = RemixFacts(
+            title=recipe.title, fan="fan", software_version="0",
+            track_id=track.info.id, track_version=track.info.version,
+            track_title=track.info.title, artist=track.info.artist,
+            track_digest=track.sealed_digest, models=models,
+            remix={
+                "recipe_sha256": recipe.digest(), "licence_id": track.licence.licence_id,
+                "track": track.info.id, "track_version": track.info.version,
+                "track_digest": track.sealed_digest, "device": studio.profile.device_id,
+                "user": studio.profile.user_id, "created_at": int(time.time()),
+                "ai": {"used": bool(ai_models), "models": ai_models},
+            },
+        )  # fmt: skip
+        return sign_flac(
+            flac, remix_manifest(facts), studio.device_keys().signing.sign,
+            studio.profile.certificate_pem,
+        )  # fmt: skip
+
+    # Credentials that say "human edits" and name no model, over a styled render.
     with pytest.raises(PlatformError, match="does not name the style models"):
         studio.client.upload_derivative(
-            audio=flac, recipe=recipe.to_json().encode(), provenance=provenance, title="Sneaky"
+            audio=signed(recipe, {}, []), recipe=recipe.to_json().encode(), title="Sneaky"
         )
     # And a recipe naming a model the platform does not offer is refused before any render.
     doc = json.loads(recipe.to_json())
     doc["stems"]["lead"]["style"]["model"] = "timbre.theremin"
-    record["ai"] = {"used": True, "models": ["timbre.theremin@1"]}
-    record["recipe_sha256"] = recipe_format.loads(json.dumps(doc)).digest()
+    theremin = recipe_format.loads(json.dumps(doc))
     with pytest.raises(PlatformError, match="not offered"):
         studio.client.upload_derivative(
-            audio=flac, recipe=json.dumps(doc).encode(),
-            provenance=sign_record(record, studio.device_keys().signing), title="Theremin",
+            audio=signed(theremin, {"timbre.theremin@1": "Theremin"}, ["timbre.theremin@1"]),
+            recipe=json.dumps(doc).encode(), title="Theremin",
         )  # fmt: skip
     track.close()
