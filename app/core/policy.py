@@ -18,6 +18,10 @@ published remix keeps at least two stems audible unless ``min_audible_stems`` sa
 is not downloadable unless ``downloadable`` says so, and must change something: a recipe that
 plays the track as written is not a remix. ``restyle: false`` keeps style models off a stem.
 
+Fingerprints: ``min_difference`` is the share of Chromaprint fingerprint bits (0.5 for unrelated
+audio) in which a published remix must differ from the track's own mix and from each of its
+stems; the platform's floor is ``MIN_DIFFERENCE``, and an artist may only raise it.
+
 Review: ``review`` is "none" (a verified remix is published at once) or "artist" (it waits
 for the artist's approval).
 
@@ -47,6 +51,13 @@ from app.core.validate import mapping as _object
 from app.core.validate import number as _number
 
 VERSION = 1
+
+
+#: The least share of fingerprint bits a remix must differ in from the original mix and each
+#: stem (unrelated audio: 0.5; the original re-encoded: ~0.02; measured in benchmarks/README.md).
+MIN_DIFFERENCE = 0.1
+#: Above this even unrelated recordings would fail (their difference scatters around 0.5).
+MAX_DIFFERENCE = 0.4
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,8 @@ class Policy:
     #: Who says a published remix goes out: "none" (at once, once verified) or "artist"
     #: (it waits for the artist's approval).
     review: str = "none"
+    #: Share of fingerprint bits a remix must differ in from the mix and from each stem.
+    min_difference: float = MIN_DIFFERENCE
 
     def rule(self, stem: str) -> StemRule:
         return self.stems.get(stem, StemRule())
@@ -127,9 +140,15 @@ class Policy:
                     doc.get("offline_min_security_level", "file")
                 ),
                 review=_review(doc.get("review", "none")),
+                min_difference=_number(doc.get("min_difference", MIN_DIFFERENCE)),
             )
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise PolicyError(f"This policy is malformed ({exc}).") from None
+        if not MIN_DIFFERENCE <= policy.min_difference <= MAX_DIFFERENCE:
+            raise PolicyError(
+                f"A policy's min_difference is between {MIN_DIFFERENCE} (the platform's floor) "
+                f"and {MAX_DIFFERENCE}."
+            )
         if abs(sum(policy.revenue_split.values()) - 1.0) > 1e-6:
             raise PolicyError("A policy's revenue split must add up to 1.")
         if any(share < 0 for share in policy.revenue_split.values()):
@@ -157,6 +176,11 @@ class Policy:
             "revenue_split": dict(self.revenue_split),
             # Written only when asked for, so a policy without them reads as it always did.
             **({"review": self.review} if self.review != "none" else {}),
+            **(
+                {"min_difference": self.min_difference}
+                if self.min_difference != MIN_DIFFERENCE
+                else {}
+            ),
             **{
                 name: level.label
                 for name, level in (
@@ -206,7 +230,7 @@ _FIELDS = {
     "tempo_ratio_range", "key_shift_range", "effects", "style_families", "style_models",
     "max_length_s",
     "downloadable", "revenue_split", "min_security_level", "offline_min_security_level",
-    "review",
+    "review", "min_difference",
 }  # fmt: skip
 REVIEWS = ("none", "artist")
 

@@ -53,6 +53,8 @@ _ENV_SETTINGS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
     ("play_value_micro", "FANFARE_PLAY_VALUE_MICRO", int, "a whole number"),
     ("currency", "FANFARE_CURRENCY", str, "a currency code"),
     ("plays_per_device_per_day", "FANFARE_PLAYS_PER_DEVICE_PER_DAY", int, "a whole number"),
+    ("uploads_per_day_free", "FANFARE_UPLOADS_PER_DAY_FREE", int, "a whole number"),
+    ("uploads_per_day_superfan", "FANFARE_UPLOADS_PER_DAY_SUPERFAN", int, "a whole number"),
 )
 
 
@@ -93,6 +95,10 @@ class ServerConfig:
     currency: str = "EUR"
     #: The most plays one device may add in a day, all remixes together.
     plays_per_device_per_day: int = PLAYS_PER_DEVICE_PER_DAY
+    #: Remixes an account may send through verification per UTC day, by tier (the spam
+    #: gate's quota; refusals the gate makes before verification do not count).
+    uploads_per_day_free: int = 10
+    uploads_per_day_superfan: int = 50
 
     def proxy_settings(self) -> dict[str, Any]:
         """uvicorn's keyword arguments for the forwarded headers (see ``trusted_proxies``)."""

@@ -318,6 +318,32 @@ class LedgerEntry(Base):
     at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
+class UploadAttempt(Base):
+    """One upload that reached the spam gate: what became of it (``outcome`` is "published"
+    or the refusal's reason) and whether verification spent CPU on it (what the quota
+    counts). The operator's counts come from here."""
+
+    __tablename__ = "upload_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[int] = mapped_column(Integer, index=True)
+    outcome: Mapped[str] = mapped_column(String(40))
+    costly: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Report(Base):
+    """A listener's report of a published remix, for the moderators."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("derivative_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    at: Mapped[int] = mapped_column(Integer, default=now_s)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Upload(Base):
     """A track an artist is uploading stem by stem: what they said of it, and, once finished,
     the track it became. The bytes so far are parts in the blob folder (``uploads/<id>/``)."""

@@ -27,11 +27,13 @@ from app.core.credentials import sealed_digest
 from app.core.errors import AudioFormatError, FanfareError, RecipeError, StyleModelError
 from app.core.policy import Policy, evaluate
 from app.core.recipe import Recipe, styles_of
+from app.core.track import TrackInfo
 from app.engine.company import CompanyMeter, heard_reasons
 from app.engine.offline import render_derivative
 from app.engine.timeline import output_frames
 from app.server.blobs import BlobStore
 from app.server.catalog import track_info
+from app.server.config import ServerConfig
 from app.server.credentials import (
     CheckedCredentials,
     CredentialsRefused,
@@ -39,10 +41,17 @@ from app.server.credentials import (
     check_upload,
 )
 from app.server.db import Device, Licence, Track, User, now_s
+from app.server.fingerprint_index import (
+    FingerprintIndex,
+    index_track_version,
+    track_fingerprints,
+)
+from app.server.fingerprints import fingerprint
 from app.server.garden import overview
 from app.server.ingest import stems_of
 from app.server.licensing import EntitlementError, check_entitlement
 from app.server.policies import is_preview, licence_policy
+from app.server.spam import GateRefusal, check_quota, check_recipe_again, check_sound
 from app.server.style_models import PackageCache
 from app.server.style_models import offered as style_offered
 from app.server.vaultkeys import stem_key_purpose, unwrap
@@ -56,10 +65,14 @@ class VerificationError(FanfareError):
     """The upload was refused; ``status`` is the HTTP status to answer with, ``reason`` the
     kind of refusal the operator's counts keep."""
 
-    def __init__(self, message: str, status: int = 422, reason: str = "verification") -> None:
+    def __init__(
+        self, message: str, status: int = 422, reason: str = "verification", costly: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
+        #: Refused after the spam gate, once verification had spent CPU (the quota counts it).
+        self.costly = costly
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,10 @@ class Verified:
     levels: dict[str, float]
     #: The waveform overview of the published audio (``garden.overview``).
     peaks: list[int]
+    #: The published audio's fingerprint, as the spam gate measured it.
+    fingerprint: np.ndarray
+    #: The published audio, float32 (frames, 2).
+    audio: np.ndarray
 
 
 class StemAudioCache:
@@ -123,6 +140,16 @@ class StemAudioCache:
             return stems, self._digest
 
 
+@dataclass(frozen=True)
+class Checks:
+    """What verification checks an upload against, beyond the database: the platform's
+    settings, the device CA's certificate, and the fingerprint index."""
+
+    config: ServerConfig
+    ca_pem: str
+    index: FingerprintIndex
+
+
 def verify_upload(
     session: Session,
     blobs: BlobStore,
@@ -133,13 +160,15 @@ def verify_upload(
     *,
     audio: bytes,
     recipe_bytes: bytes,
-    ca_pem: str,
+    checks: Checks,
 ) -> Verified:
-    """Check an upload end to end (``audio``: the FLAC with the fan's Content Credentials);
-    raises VerificationError with a readable reason."""
+    """Check an upload end to end (``audio``: the FLAC with the fan's Content Credentials):
+    its credentials, the spam gate, the policy, then the re-render; raises VerificationError
+    with a readable reason."""
     try:  # the credentials before anything else: they say who sends this and what it is
-        checked = check_upload(session, user, audio, ca_pem)
-    except CredentialsRefused as exc:
+        checked = check_upload(session, user, audio, checks.ca_pem)
+        check_quota(session, checks.config, user)
+    except (CredentialsRefused, GateRefusal) as exc:
         raise VerificationError(str(exc), exc.status, exc.reason) from None
     record, device = checked.remix, checked.device
     try:
@@ -164,6 +193,10 @@ def verify_upload(
         raise VerificationError(
             "The Content Credentials name another track.", reason="credentials-recipe"
         )
+    try:
+        check_recipe_again(session, user, recipe)
+    except GateRefusal as exc:
+        raise VerificationError(str(exc), exc.status, exc.reason) from None
     licence = session.get(Licence, record["licence_id"])
     if (
         licence is None
@@ -211,7 +244,8 @@ def verify_upload(
     )
     if not decision.allowed:
         raise VerificationError(
-            "The artist's policy does not allow this remix: " + "; ".join(decision.reasons) + "."
+            "The artist's policy does not allow this remix: " + "; ".join(decision.reasons) + ".",
+            reason="not-a-remix" if recipe.is_neutral else "policy",
         )
 
     # The remix's length: repeats, drops and the tempo change it (the policy above capped it).
@@ -235,12 +269,58 @@ def verify_upload(
             "The Content Credentials name stems this platform did not seal for this track version.",
             reason="credentials-recipe",
         )
+    if not track_fingerprints(session, track.id, track.version):
+        # A version ingested before fingerprints were kept: fingerprinted once, now.
+        index_track_version(session, track, stems, track.sample_rate)
+        session.commit()
+    fp = fingerprint(uploaded, rate)
+    try:
+        check_sound(session, checks.index, fp, track=track, user=user, policy=policy)
+    except GateRefusal as exc:
+        raise VerificationError(str(exc), exc.status, exc.reason) from None
+    # Past the gate: what follows spends CPU, and the quota counts it whatever it finds.
+    try:
+        levels = _rerender(session, blobs, models, stems, recipe, info, policy, uploaded)
+    except VerificationError as exc:
+        exc.costly = True
+        raise
+    return Verified(
+        recipe=recipe,
+        record=record,
+        credentials=checked,
+        track=track,
+        licence=licence,
+        device=device,
+        audible_stems=recipe.audible_stems(),
+        duration_s=expected_frames / track.sample_rate,
+        audio_sha256=audio_sha256,
+        policy_version=policy_version,
+        policy=policy,
+        levels=levels,
+        peaks=overview(uploaded),
+        fingerprint=fp,
+        audio=uploaded,
+    )
+
+
+def _rerender(
+    session: Session,
+    blobs: BlobStore,
+    models: PackageCache,
+    stems: dict[str, np.ndarray],
+    recipe: Recipe,
+    info: TrackInfo,
+    policy: Policy,
+    uploaded: np.ndarray,
+) -> dict[str, float]:
+    """Render ``recipe`` from the platform's stems and models, check who is heard with whom
+    and that it is the upload; returns each stem's level (dB under the loudest)."""
     levels: dict[str, float] = {}
     company = CompanyMeter()
     try:
         expected, _gain_db = render_derivative(
             stems,
-            track.sample_rate,
+            info.sample_rate,
             recipe,
             track=info,
             levels=levels,
@@ -262,18 +342,4 @@ def verify_upload(
             "The uploaded audio is not the render of its recipe "
             f"(differs by up to {20 * np.log10(worst):.1f} dBFS)."
         )
-    return Verified(
-        recipe=recipe,
-        record=record,
-        credentials=checked,
-        track=track,
-        licence=licence,
-        device=device,
-        audible_stems=recipe.audible_stems(),
-        duration_s=expected_frames / track.sample_rate,
-        audio_sha256=audio_sha256,
-        policy_version=policy_version,
-        policy=policy,
-        levels=levels,
-        peaks=overview(uploaded),
-    )
+    return levels

@@ -37,6 +37,7 @@ from app.server.ca import DeviceCA, _self_signed
 from app.server.config import TOKEN_TTL_S
 from app.server.db import Licence as LicenceRow
 from app.server.db import now_s
+from app.server.spam import metrics
 from tests.helpers.platform import (
     API,
     PASSWORD,
@@ -341,7 +342,7 @@ def test_a_genuine_remix_is_published_listed_and_playable_with_both_credentials(
     )
     assert doc["audio_sha256"] == hashlib.sha256(signed).hexdigest()
     assert doc["disclosure"]["ai_used"] is False
-    assert doc["disclosure"]["stems_used"] == DEMO_TRACKS[TRACK]
+    assert doc["disclosure"]["stems_used"] == ["drums", "bass", "lead"]  # keys and pad muted
     assert doc["disclosure"]["source"] == {
         "track_id": TRACK, "version": 1, "title": "Neon Harbour", "artist": "Nova Lane"
     }  # fmt: skip
@@ -439,22 +440,48 @@ def test_a_stem_silenced_by_effects_does_not_keep_the_lead_company(
     from app.core.effects import Filter, StemFx
 
     # The faders say drums and lead are heard; the drums' filters say otherwise. The recipe
-    # passes the recipe-level rules, the platform's measurement of its re-render does not.
+    # passes the recipe-level rules; the spam gate hears the lead stem alone first.
     closed = StemFx(filter=Filter(highpass_hz=2000.0, lowpass_hz=500.0))
     recipe = studio.recipe.with_stem("drums", fx=closed)
     for kind in ("bass", "keys", "pad"):
         recipe = recipe.with_stem(kind, mute=True)
     response = fan.publish(recipe, studio.flac(recipe))
-    assert_refused(response, 422, "does not allow this remix as it sounds")
-    assert "the lead stem may not be heard on its own" in response.json()["detail"]
+    assert_refused(response, 422, "too close to the lead stem of 'Neon Harbour' on its own")
     assert_nothing_published(fan, platform_dir)
+
+
+def test_the_original_mix_passed_off_as_a_remix_is_refused(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    # A fader moved 0.1 dB: the recipe is not neutral, the sound is the original mix.
+    recipe = studio.recipe.with_stem("drums", gain_db=-0.1)
+    response = fan.publish(recipe, studio.flac(recipe))
+    assert_refused(response, 422, "too close to the original mix of 'Neon Harbour'")
+    assert_nothing_published(fan, platform_dir)
+
+
+def test_the_same_remix_twice_is_refused_and_counted(
+    fan: Fan, studio: Studio, platform_dir: Path
+) -> None:
+    recipe = _every_stem(studio.recipe, gain_db=-6.0).with_stem("lead", gain_db=6.0)
+    assert fan.publish(recipe, studio.flac(recipe)).status_code == 201
+    again = fan.publish(recipe, studio.flac(recipe))
+    assert_refused(again, 409, "You have sent this exact remix before")
+    # The same sound from a recipe written another way (a -0.0 dB master move): still refused.
+    same = recipe.with_master(gain_db=-0.001)
+    twice = fan.publish(same, studio.flac(same))
+    assert_refused(twice, 409, "sounds the same as your remix")
+    with fan.client.app.state.platform.sessions() as session:
+        counts = metrics(session)
+    assert counts["published"] == 1 and counts["duplicate"] == 2
 
 
 def test_audio_that_is_not_the_render_of_its_recipe_is_refused(
     fan: Fan, studio: Studio, platform_dir: Path
 ) -> None:
-    # The recipe (and its signature) says the drums 3 dB down, but the audio is at unity.
-    response = fan.publish(drums_down(studio), studio.flac(studio.recipe))
+    # The recipe (and its credentials) say the keys and pad muted, but they are heard.
+    other = studio.recipe.with_stem("drums", gain_db=-3.0).with_stem("bass", mute=True)
+    response = fan.publish(drums_down(studio), studio.flac(other))
     assert_refused(response, 422, "not the render of its recipe")
     assert_nothing_published(fan, platform_dir)
 
@@ -593,8 +620,10 @@ def _at(seconds: float, studio: Studio) -> int:
 def test_a_protected_stem_panned_alone_into_one_channel_is_refused(
     fan: Fan, studio: Studio, platform_dir: Path
 ) -> None:
-    # Every stem is heard over the whole song, but the left channel is the lead alone.
-    recipe = _every_stem(studio.recipe, pan=1.0).with_stem("lead", pan=-1.0)
+    # Every stem is heard over the whole song, but the left channel is the lead alone (the
+    # lead forward, enough of a remix for the spam gate to let the measure see it).
+    recipe = _every_stem(studio.recipe, pan=1.0, gain_db=-6.0)
+    recipe = recipe.with_stem("lead", pan=-1.0, gain_db=6.0)
     response = fan.publish(recipe, studio.flac(recipe))
     assert_refused(response, 422, "does not allow this remix as it sounds")
     detail = response.json()["detail"]
@@ -632,7 +661,8 @@ def test_a_protected_stem_left_alone_for_most_of_the_song_is_refused(
 def test_honest_remixes_that_feature_the_protected_stem_are_published(
     fan: Fan, studio: Studio, honest: str
 ) -> None:
-    recipe = studio.recipe
+    # Each with the lead forward, which is what makes it a remix for the spam gate.
+    recipe = _every_stem(studio.recipe, gain_db=-6.0).with_stem("lead", gain_db=6.0)
     if honest == "drums-out-for-8-bars":
         bar_s = 4 * 60 / 118
         recipe = recipe.with_moves(
@@ -642,7 +672,7 @@ def test_honest_remixes_that_feature_the_protected_stem_are_published(
             )
         )
     elif honest == "lead-forward":
-        recipe = _every_stem(recipe, gain_db=-6.0).with_stem("lead", gain_db=6.0)
+        pass
     elif honest == "wide-panning":
         recipe = recipe.with_stem("lead", pan=-0.4).with_stem("keys", pan=0.6)
         recipe = recipe.with_stem("pad", pan=-0.6)

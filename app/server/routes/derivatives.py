@@ -15,9 +15,10 @@ from app.core.disclosure import disclose
 from app.core.recipe import styles_of
 from app.server.catalog import track_info
 from app.server.credentials import countersign
-from app.server.db import Derivative, Track, User, new_id
+from app.server.db import Derivative, Track, UploadAttempt, User, new_id, now_s
 from app.server.deps import PlatformDep, SessionDep, UserDep
 from app.server.feed import list_remix
+from app.server.fingerprint_index import index_derivative
 from app.server.garden import GardenError, check_listenable, listen_doc, seal_audio, tagged
 from app.server.reviews import (
     AWAITING,
@@ -27,7 +28,8 @@ from app.server.reviews import (
     decide,
     reason_for,
 )
-from app.server.verify import VerificationError, Verified, verify_upload
+from app.server.spam import count
+from app.server.verify import Checks, VerificationError, Verified, verify_upload
 
 router = APIRouter(tags=["derivatives"])
 MAX_AUDIO_BYTES = 150 * 1024 * 1024
@@ -109,9 +111,11 @@ def _verify_and_store(
             user,
             audio=audio_bytes,
             recipe_bytes=recipe_bytes,
-            ca_pem=platform.ca.pem,
+            checks=Checks(platform.config, platform.ca.pem, platform.fingerprints),
         )
     except VerificationError as exc:
+        session.rollback()
+        count(session, user, exc.reason, costly=exc.costly)
         raise HTTPException(exc.status, str(exc)) from None
     derivative_id = new_id("drv")
     policy = verified.policy
@@ -169,6 +173,11 @@ def _verify_and_store(
         session.flush()  # the derivative before its audio's row refers to it
         session.add(audio_row)
         list_remix(session, row, verified.track.title, user.name)
+        index_derivative(
+            session, derivative_id, verified.track, user.id, verified.audio,
+            verified.track.sample_rate, fp=verified.fingerprint,
+        )  # fmt: skip
+        session.add(UploadAttempt(user_id=user.id, at=now_s(), outcome="published", costly=True))
         session.commit()
     except BaseException:
         session.rollback()
