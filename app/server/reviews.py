@@ -4,8 +4,8 @@ takes a published one down. Each decision keeps its reason, which the remix's ma
 and goes into the track's audit.
 
 A derivative's ``status``: "published" (heard by everyone), "awaiting review" (its track's
-policy asks the artist first), "refused" or "taken down" (heard by its maker, the artist and
-admins only).
+policy asks the artist first), "refused", "taken down" or "hidden" (by the platform's
+moderators, after reports; heard by its maker, the artist and admins only).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ PUBLISHED = "published"
 AWAITING = "awaiting review"
 REFUSED = "refused"
 TAKEN_DOWN = "taken down"
+HIDDEN = "hidden"
+#: The moderators' decisions, an administrator's alone.
+MODERATION = ("hide", "restore")
 MAX_REASON = 500
 
 
@@ -42,13 +45,17 @@ def decide(
         "approve": ((AWAITING,), PUBLISHED),
         "refuse": ((AWAITING,), REFUSED),
         "take down": ((PUBLISHED, AWAITING), TAKEN_DOWN),
+        "hide": ((PUBLISHED, AWAITING), HIDDEN),
+        "restore": ((HIDDEN,), PUBLISHED),
     }
     if decision not in moves:
         raise ReviewError("A decision is approve, refuse or take down.")
+    if decision in MODERATION and actor.role != "admin":
+        raise ReviewError("Only the platform's moderators hide and restore remixes.")
     allowed, status = moves[decision]
     if row.status not in allowed:
         raise ReviewError(f"This remix is {row.status}; it cannot be {_past(decision)} now.")
-    if decision != "approve" and not reason:
+    if decision not in ("approve", "restore") and not reason:
         raise ReviewError("Say why: the fan who made it sees the reason.")
     audit(session, track, actor, f"derivative {row.id}", row.status, status)
     row.status = status
@@ -67,4 +74,10 @@ def reason_for(session: Session, row: Derivative) -> str:
 
 
 def _past(decision: str) -> str:
-    return {"approve": "approved", "refuse": "refused", "take down": "taken down"}[decision]
+    return {
+        "approve": "approved",
+        "refuse": "refused",
+        "take down": "taken down",
+        "hide": "hidden",
+        "restore": "restored",
+    }[decision]

@@ -12,10 +12,13 @@ from app.server.routes import (
     garden,
     licences,
     models,
+    moderation,
     uploads,
 )
 
 api_router = APIRouter()
 # In the order the app has always mounted them: it is the order of the OpenAPI document.
-for _module in (auth, devices, catalog, licences, derivatives, models, uploads, garden):
+for _module in (
+    auth, devices, catalog, licences, derivatives, models, uploads, garden, moderation,
+):  # fmt: skip
     api_router.include_router(_module.router)
