@@ -185,13 +185,14 @@ class Fan:
         another identity."""
         styles = styles_of(recipe)
         used = sorted({slot.ref for slot in styles.values()})
-        remix = {
+        digest = self.sealed_digest(recipe.track_id)
+        remix: dict[str, Any] = {
             "recipe_sha256": recipe.digest(),
             "licence_id": licence.licence_id,
             "watermark_session": licence.watermark_session,
             "track": recipe.track_id,
             "track_version": recipe.track_version,
-            "track_digest": self.sealed_digest(recipe.track_id),
+            "track_digest": digest,
             "device": self.device_id,
             "user": self.user_id,
             "created_at": int(time.time()),
@@ -205,7 +206,7 @@ class Fan:
             track_version=recipe.track_version,
             track_title=recipe.track_id,
             artist="",
-            track_digest=remix["track_digest"],
+            track_digest=digest,
             models=models if models is not None else {ref: ref for ref in used},
             styled_stems={kind: slot.ref for kind, slot in styles.items()},
             edits=edits_of(recipe),
