@@ -23,6 +23,7 @@ from app.server.config import MAX_UPLOAD_BYTES, ServerConfig
 from app.server.db import make_engine, make_sessions
 from app.server.deps import Platform, bearer_token, current_user
 from app.server.feed import ensure_listings
+from app.server.fingerprint_index import FingerprintIndex
 from app.server.ratelimit import RateLimiter
 from app.server.routes import api_router
 from app.server.style_models import PackageCache
@@ -57,6 +58,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         ca=ca,
         stem_cache=StemAudioCache(),
         style_cache=PackageCache(),
+        fingerprints=FingerprintIndex(sessions),
         login_limiter=RateLimiter(config.login_per_minute, burst=10),
         licence_limiter=RateLimiter(config.licence_per_minute, burst=30),
         # Each upload costs a full re-render: a few at once, then a steady trickle.

@@ -6,6 +6,7 @@
     fanfare-platform publish --data DIR --artist NAME --title T --stem KIND=PATH ...
                              [--bpm N] [--key K] [--policy FILE]
     fanfare-platform seed-demo --data DIR
+    fanfare-platform trace FILE --data DIR [--json]
 
 Errors are one sentence on stderr and a non-zero exit status.
 """
@@ -13,21 +14,27 @@ Errors are one sentence on stderr and a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 
 from app import __version__
 from app.core.errors import FanfareError
 from app.core.files import read_json_file
+from app.server import cli_moderation
 from app.server.accounts import AccountError, create_user
 from app.server.blobs import BlobStore
 from app.server.config import ConfigError, ServerConfig
 from app.server.db import User, make_engine, make_sessions
 from app.server.demo import seed_demo
+from app.server.fingerprint_index import MIN_TRACE_S, FingerprintIndex, Trace, describe, trace
+from app.server.fingerprints import read_audio_file
 from app.server.ingest import SourceStem, publish_track
+from app.server.moderation import ModerationError
 from app.server.style_models import listing, register_model
 from app.server.vaultkeys import Signer, rotate_signing_key
 
@@ -93,6 +100,16 @@ def _parser() -> argparse.ArgumentParser:
     data_arg(models_sub.add_parser("list", help="the models offered"), True)
     seed = sub.add_parser("seed-demo", help="seed an empty platform with the demo catalogue")
     data_arg(seed, True)
+    tracing = sub.add_parser(
+        "trace",
+        help="name the track or remix a recording comes from (exit status 1: none found)",
+    )
+    tracing.add_argument(
+        "file", type=Path, help=f"WAV, FLAC, OGG or MP3, {MIN_TRACE_S:g} s or more"
+    )
+    tracing.add_argument("--json", action="store_true", help="print the finding as JSON")
+    data_arg(tracing, True)
+    cli_moderation.add_commands(sub, data_arg)
     return parser
 
 
@@ -220,6 +237,48 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trace(args: argparse.Namespace) -> int:
+    config = _config(args)
+    audio, rate = read_audio_file(args.file)
+    sessions = make_sessions(make_engine(config.database_url))
+    found = trace(FingerprintIndex(sessions), audio, rate)
+    if found is None:
+        doc: dict[str, object] = {
+            "found": False,
+            "sentence": f"{args.file.name} matches no track or remix on this platform.",
+        }
+    else:
+        with sessions() as session:
+            doc = {"found": True, **describe(session, found)}
+    licence = _watermark_licence(config, audio, rate, found)
+    doc["listen_licence"] = licence
+    if licence is not None:
+        doc["sentence"] = f"{doc['sentence']} It was streamed under {licence['sentence']}"
+    print(json.dumps(doc, indent=2) if args.json else doc["sentence"])
+    return 0 if found is not None else 1
+
+
+def _watermark_licence(
+    config: ServerConfig, audio: np.ndarray, rate: float, found: Trace | None
+) -> dict[str, object] | None:
+    """The listen licence whose stream ``audio`` was recorded from, as its watermark names it.
+
+    Args:
+        config: the platform's configuration (its database, blobs and master key).
+        audio: the traced recording, float32 (frames, channels), at ``rate`` Hz.
+        found: what the fingerprint found: for a remix, its derivative id
+            (``found.hit.entry.derivative_id``), where the recording starts in it
+            (``found.hit.offset_s``) and how fast it plays (``found.speed``); None if nothing.
+
+    Returns:
+        The licence as the watermark reader describes it (its id, account and device, and a
+        ``sentence`` naming them), or None where no watermark is read. No watermark reader is
+        wired in yet, so this returns None; the watermark reader fills it.
+    """
+    del config, audio, rate, found
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -233,10 +292,14 @@ def main(argv: list[str] | None = None) -> int:
             return _rotate(args)
         if args.command == "models":
             return _models(args)
+        if args.command == "trace":
+            return _trace(args)
+        if args.command in ("moderation", "metrics"):
+            return cli_moderation.run(args, _config)
         seeded = _seed(_config(args))
         print("Seeded the demo catalogue." if seeded else "The platform already has accounts.")
         return 0
-    except (FanfareError, AccountError, ConfigError) as exc:
+    except (FanfareError, AccountError, ConfigError, ModerationError) as exc:
         print(f"fanfare-platform: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from app.server.blobs import BlobStore
 from app.server.ca import DeviceCA
 from app.server.config import ServerConfig
 from app.server.db import Device, User
+from app.server.fingerprint_index import FingerprintIndex
 from app.server.ratelimit import RateLimiter
 from app.server.style_models import PackageCache
 from app.server.vaultkeys import Signer
@@ -37,6 +38,7 @@ class Platform:
     ca: DeviceCA
     stem_cache: StemAudioCache
     style_cache: PackageCache
+    fingerprints: FingerprintIndex
     login_limiter: RateLimiter
     licence_limiter: RateLimiter
     upload_limiter: RateLimiter

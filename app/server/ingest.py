@@ -25,6 +25,7 @@ from app.core.policy import Policy
 from app.core.track import DELIVERY_SAMPLE_RATE
 from app.server.blobs import BlobStore
 from app.server.db import Stem, Track, User
+from app.server.fingerprint_index import index_track_version
 from app.server.vaultkeys import stem_key_purpose, wrap
 
 _STEM_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -214,6 +215,8 @@ def publish_track(
             track = existing
             for name, value in values.items():
                 setattr(track, name, value)
+        # Its mix and stems, fingerprinted from the audio at hand, in the same commit.
+        index_track_version(session, track, stems, DELIVERY_SAMPLE_RATE)
         session.add_all(rows)
         session.commit()
     except BaseException:

@@ -33,8 +33,8 @@ from app.server.fingerprints import difference
 from app.server.reviews import REFUSED, TAKEN_DOWN
 
 #: Two remixes whose fingerprints differ in fewer bits than this are the same sound: a
-#: duplicate (a re-encode of one file measures ~0.02; two honest remixes of a track >0.25).
-DUPLICATE_BER = 0.12
+#: duplicate (a re-encode of one file measures ~0.03; two honest remixes of a track >0.27).
+DUPLICATE_BER = 0.10
 
 
 class GateRefusal(Exception):
