@@ -130,12 +130,12 @@ def credentials_cost(quick: bool) -> list[Figure]:
             "%",
             "<= 5 %",
             publish_share <= TARGET_SHARE,
-        ),  # fmt: skip
+        ),
         Figure(
             "credentials: share of the platform's verification",
             100 * verify_share,
             "%",
             "<= 5 %",
             verify_share <= TARGET_SHARE,
-        ),  # fmt: skip
+        ),
     ]

@@ -20,6 +20,7 @@ decoders skip it. See docs/formats.md, "Content Credentials".
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -41,7 +42,11 @@ HUMAN_EDITS = IPTC + "humanEdits"
 #: Custom assertions: what the C2PA vocabulary has no field for.
 REMIX_LABEL = "org.fanfare.remix"
 VERIFICATION_LABEL = "org.fanfare.verification"
-PUBLISHER_NAME = "Fanfare publisher"  # the common name of the platform's publisher certificate
+PUBLISHER_NAME = "Fanfare publisher"
+#: The soft binding's algorithm: Fanfare's A/B segment watermark (not in C2PA's registry).
+WATERMARK_ALG = (
+    "org.fanfare.ab-segments.1"  # the common name of the platform's publisher certificate
+)
 _NO_AUTO_ACTIONS = {
     "builder": {
         "actions": {
@@ -202,10 +207,35 @@ def publisher_manifest(
                             "description": "verified by re-render: the platform rendered the "
                             "recipe from its own copy of the stems and found the same audio",
                         },
+                        {
+                            # Streams differ from this file by design: the hard binding holds
+                            # for the file (downloads), the watermark binds each stream.
+                            "action": "c2pa.watermarked",
+                            "description": "each listener's stream carries a forensic "
+                            "watermark naming its listen licence (A/B segment variants); a "
+                            "stream's bytes therefore differ from this file's",
+                        },
                     ]
                 },
             },
             {"label": VERIFICATION_LABEL, "data": dict(verification)},
+            {
+                # The watermark as this manifest's soft binding: where a stream's bytes differ
+                # from the file, its mark leads back to this remix (docs/formats.md).
+                "label": "c2pa.soft-binding",
+                "data": {
+                    "alg": WATERMARK_ALG,
+                    "blocks": [
+                        {
+                            "scope": {},
+                            "value": base64.b64encode(
+                                str(verification.get("derivative", "")).encode()
+                            ).decode(),
+                        }
+                    ],
+                    "pad": [],
+                },
+            },
         ],
     }
     parent = {"title": parent_title, "relationship": "parentOf", "instance_id": parent_id}

@@ -276,9 +276,12 @@ class PlatformClient:
         path = f"/derivatives/{_seg(derivative_id)}/listen"
         return self._request("POST", path, json={"device_id": device_id}).content
 
-    def derivative_stream(self, derivative_id: str) -> bytes:
-        """A remix's audio as its ciphertext (a listen licence opens it)."""
-        return self._request("GET", f"/derivatives/{_seg(derivative_id)}/stream").content
+    def derivative_stream(self, derivative_id: str, licence_id: str | None = None) -> bytes:
+        """A remix's audio as its ciphertext (a listen licence opens it): with ``licence_id``
+        (a version 2 listen licence), that listener's watermarked stream."""
+        params = {"licence": licence_id} if licence_id is not None else None
+        path = f"/derivatives/{_seg(derivative_id)}/stream"
+        return self._request("GET", path, params=params).content
 
     def download(self, derivative_id: str) -> bytes:
         """An open remix's published FLAC, tagged; a walled one is refused (403)."""

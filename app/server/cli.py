@@ -18,9 +18,11 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import __version__
 from app.core.errors import FanfareError
@@ -36,6 +38,7 @@ from app.server.fingerprints import read_audio_file
 from app.server.ingest import SourceStem, publish_track
 from app.server.moderation import ModerationError
 from app.server.style_models import listing, register_model
+from app.server.tracing import identify_listener
 from app.server.vaultkeys import Signer, rotate_signing_key
 
 DATA_ENV = "FANFARE_PLATFORM_DATA"
@@ -250,33 +253,39 @@ def _trace(args: argparse.Namespace) -> int:
     else:
         with sessions() as session:
             doc = {"found": True, **describe(session, found)}
-    licence = _watermark_licence(config, audio, rate, found)
-    doc["listen_licence"] = licence
-    if licence is not None:
-        doc["sentence"] = f"{doc['sentence']} It was streamed under {licence['sentence']}"
+            doc["watermark"] = _watermark(session, config, audio, rate, found)
+        doc["sentence"] = f"{doc['sentence']} {_listeners_sentence(doc['watermark'])}".strip()
     print(json.dumps(doc, indent=2) if args.json else doc["sentence"])
     return 0 if found is not None else 1
 
 
-def _watermark_licence(
-    config: ServerConfig, audio: np.ndarray, rate: float, found: Trace | None
-) -> dict[str, object] | None:
-    """The listen licence whose stream ``audio`` was recorded from, as its watermark names it.
+def _watermark(
+    session: Session, config: ServerConfig, audio: np.ndarray, rate: float, found: Trace
+) -> dict[str, Any] | None:
+    """What the watermark of a traced remix's recording says: the listeners whose streams it
+    was recorded from (``tracing.WatermarkTrace``); None for a track's own recording or a remix
+    published before watermarks."""
+    derivative_id = found.hit.entry.derivative_id
+    if derivative_id is None:
+        return None
+    reading = identify_listener(
+        session, BlobStore(config.blob_dir), config.master_key, derivative_id, audio, int(rate)
+    )
+    return None if reading is None else reading.to_dict()
 
-    Args:
-        config: the platform's configuration (its database, blobs and master key).
-        audio: the traced recording, float32 (frames, channels), at ``rate`` Hz.
-        found: what the fingerprint found: for a remix, its derivative id
-            (``found.hit.entry.derivative_id``), where the recording starts in it
-            (``found.hit.offset_s``) and how fast it plays (``found.speed``); None if nothing.
 
-    Returns:
-        The licence as the watermark reader describes it (its id, account and device, and a
-        ``sentence`` naming them), or None where no watermark is read. No watermark reader is
-        wired in yet, so this returns None; the watermark reader fills it.
-    """
-    del config, audio, rate, found
-    return None
+def _listeners_sentence(watermark: Any) -> str:
+    if not watermark:
+        return ""
+    named = watermark["listeners"]
+    if not named:
+        return (
+            f"Its watermark ({watermark['bits']} bits read) names no listener of this remix "
+            "with confidence."
+        )
+    if len(named) == 1:
+        return f"It was recorded from the stream of {named[0]['sentence']}"
+    return "It mixes the streams of " + " and of ".join(n["sentence"] for n in named)
 
 
 def main(argv: list[str] | None = None) -> int:

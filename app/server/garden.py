@@ -2,8 +2,12 @@
 """The garden: where published remixes are kept, found and streamed.
 
 A remix's audio is kept encrypted like a stem (the same STREAM construction, its own content
-key wrapped under the master key), walled or open. It is streamed only as that ciphertext, and
-played only under a listen licence sealed to one device of one listener. Where the artist chose
+key wrapped under the master key), walled or open. Beside it, the remix's watermark variants
+(``app.server.segments``): two encrypted versions of every segment, made once at publication.
+A listener's stream is their own choice of variants, so a recording of it names them
+(``app.server.tracing``); it is played only under a listen licence sealed to one device of one
+listener, which holds the chosen variants' keys alone. A remix kept before watermarks streams
+as its one blob, under a version 1 licence. Where the artist chose
 *open*, a listener may also download the published FLAC, tagged with how it was made. No route
 hands out a walled remix's plaintext, except to an admin, and that is audited.
 
@@ -18,6 +22,7 @@ import base64
 import io
 import json
 import secrets
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +34,7 @@ from app.core.codec import decode_audio
 from app.core.disclosure import describe
 from app.core.errors import PolicyError
 from app.core.keys import KemPublicKey
-from app.core.listen_licence import ListenLicence, sign_listen_licence
+from app.core.listen_licence import ListenLicence, sign_listen_licence, sign_stream_licence
 from app.core.policy import Policy
 from app.server.blobs import BlobStore
 from app.server.db import (
@@ -46,6 +51,18 @@ from app.server.db import (
 )
 from app.server.policies import licence_policy
 from app.server.reviews import PUBLISHED, TAKEN_DOWN, reason_for
+from app.server.segments import (
+    StreamPlan,
+    Variants,
+    VariantsError,
+    codeword,
+    listener_keys,
+    listener_tag,
+    make_variants,
+    read_variants,
+    stream_plan,
+    variants_blob_name,
+)
 from app.server.track_states import state_of
 from app.server.vaultkeys import Signer, unwrap, wrap
 
@@ -93,14 +110,27 @@ def seal_audio(
     downloadable: bool,
     peaks: list[int],
     attempt: str = "",
+    watermark: bool = True,
 ) -> DerivativeAudio:
-    """Encrypt a remix's FLAC under a new content key and write it, before any row refers to
-    it (so no database lock is held while it is written); returns its row, to add once the
-    derivative's own row is in. Whoever fails to commit deletes ``blob_name``."""
+    """Encrypt a remix's FLAC under a new content key, make its watermark variants, and write
+    both, before any row refers to them (so no database lock is held meanwhile); returns its
+    row, to add once the derivative's own row is in. Whoever fails to commit calls
+    :func:`discard_audio` with the row.
+
+    The variants cost a few seconds a minute of audio (``benchmarks/watermark.py``), once;
+    without ``watermark``, or for a FLAC that cannot carry them (not 48 kHz), the remix
+    streams as its one blob."""
     key = new_content_key()
     blob_name = audio_blob_name(derivative_id, attempt)
+    variants = make_variants(derivative_id, flac, master_key) if watermark else None
     sealed = encrypt_stem(key, StemHeader(derivative_id, 1, "mix"), flac)
     size = blobs.put(blob_name, sealed)
+    if variants is not None:
+        try:
+            blobs.put(variants_blob_name(blob_name), variants)
+        except BaseException:
+            blobs.delete(blob_name)
+            raise
     return DerivativeAudio(
         derivative_id=derivative_id,
         blob_name=blob_name,
@@ -109,6 +139,25 @@ def seal_audio(
         downloadable=downloadable,
         peaks=peaks,
     )
+
+
+def discard_audio(blobs: BlobStore, kept: DerivativeAudio) -> None:
+    """Delete what :func:`seal_audio` wrote for ``kept`` (its commit failed)."""
+    blobs.delete(kept.blob_name)
+    blobs.delete(variants_blob_name(kept.blob_name))
+
+
+def variants_of(blobs: BlobStore, kept: DerivativeAudio) -> Variants | None:
+    """The remix's watermark variants, or None for a remix kept before watermarks.
+
+    Raises:
+        VariantsError: the store is damaged.
+    """
+    path = blobs.path(variants_blob_name(kept.blob_name))
+    try:
+        return read_variants(path, kept.derivative_id, path.stat().st_size)
+    except FileNotFoundError:
+        return None
 
 
 def published_open(session: Session, row: Derivative, track: Track | None) -> bool:
@@ -128,7 +177,8 @@ def audio_of(
     session: Session, blobs: BlobStore, master_key: bytes, row: Derivative
 ) -> DerivativeAudio:
     """The remix's encrypted audio; a remix published before remixes were kept encrypted is
-    encrypted now, walled or open as its policy then said, and its plain file removed."""
+    encrypted now, walled or open as its policy then said, and its plain file removed (without
+    watermark variants: making them takes seconds, too long for the request that finds it)."""
     kept = session.get(DerivativeAudio, row.id)
     if kept is not None:
         return kept
@@ -144,7 +194,7 @@ def audio_of(
     track = session.get(Track, row.track_id)
     kept = seal_audio(
         blobs, master_key, row.id, flac, downloadable=published_open(session, row, track),
-        peaks=overview(audio), attempt=secrets.token_hex(4),
+        peaks=overview(audio), attempt=secrets.token_hex(4), watermark=False,
     )  # fmt: skip
     plain = row.audio_blob
     session.add(kept)
@@ -153,13 +203,13 @@ def audio_of(
         session.commit()
     except IntegrityError:  # another request encrypted it first: use theirs
         session.rollback()
-        blobs.delete(kept.blob_name)
+        discard_audio(blobs, kept)
         kept = session.get(DerivativeAudio, row.id)
         assert kept is not None
         return kept
     except BaseException:
         session.rollback()
-        blobs.delete(kept.blob_name)
+        discard_audio(blobs, kept)
         raise
     blobs.delete(plain)
     return kept
@@ -214,10 +264,12 @@ def issue_listen_licence(
     *,
     ttl_s: int,
 ) -> bytes:
-    """Record and sign a licence for ``device`` of ``user`` to stream ``row`` for ``ttl_s``."""
+    """Record and sign a licence for ``device`` of ``user`` to stream ``row`` for ``ttl_s``:
+    version 2 (this listener's choice of watermark variants, their keys alone) where the remix
+    has variants, else version 1 (the remix's one key)."""
     check_listenable(session, user, row, row.id)
     kept = audio_of(session, blobs, master_key, row)
-    key = unwrap(master_key, kept.wrapped_key, audio_key_purpose(row.id))
+    variants = variants_of(blobs, kept)
     issued = now_s()
     body = ListenLicence(
         licence_id=new_id("lsn"),
@@ -229,10 +281,17 @@ def issue_listen_licence(
         expires_at=issued + ttl_s,
         sealed_key=b"",
     )
-    data = sign_listen_licence(
-        body, signer.private, content_key=key,
-        device_kem=KemPublicKey.from_stored(device.kem_public_key),
-    )  # fmt: skip
+    kem = KemPublicKey.from_stored(device.kem_public_key)
+    if variants is None:
+        key = unwrap(master_key, kept.wrapped_key, audio_key_purpose(row.id))
+        data = sign_listen_licence(body, signer.private, content_key=key, device_kem=kem)
+    else:
+        secret = variants.secret(master_key)
+        stream = listener_tag(secret, user.id, device.id)
+        bits = codeword(secret, stream, variants.segments)
+        body = replace(body, stream=stream, segments=variants.segments)
+        keys = listener_keys(secret, row.id, bits)
+        data = sign_stream_licence(body, signer.private, segment_keys=keys, device_kem=kem)
     session.add(
         ListenLicenceRow(
             id=body.licence_id,
@@ -245,6 +304,38 @@ def issue_listen_licence(
     )
     session.commit()
     return data
+
+
+def listener_stream(
+    session: Session,
+    blobs: BlobStore,
+    master_key: bytes,
+    user: User,
+    row: Derivative,
+    licence_id: str,
+) -> StreamPlan:
+    """The watermarked stream of listen licence ``licence_id``: this listener's choice of
+    variants, copied from the store as they are (see ``app.server.segments``).
+
+    Raises:
+        GardenError: the licence is not the caller's, not for this remix, has run out, or the
+            remix streams as one blob (ask without ``licence``).
+    """
+    held = session.get(ListenLicenceRow, licence_id)
+    if held is None or held.user_id != user.id or held.derivative_id != row.id:
+        raise GardenError("That listen licence is not yours for this remix.", 403)
+    if held.expires_at <= now_s():
+        raise GardenError("That listen licence has run out; ask for a new one.", 403)
+    kept = audio_of(session, blobs, master_key, row)
+    try:
+        variants = variants_of(blobs, kept)
+    except VariantsError as exc:
+        raise GardenError(f"This remix's stream is damaged ({exc}).", 500) from None
+    if variants is None:
+        raise GardenError("This remix streams as one piece; ask for it without a licence.", 409)
+    secret = variants.secret(master_key)
+    bits = codeword(secret, listener_tag(secret, user.id, held.device_id), variants.segments)
+    return stream_plan(blobs.path(variants_blob_name(kept.blob_name)), variants, bits)
 
 
 def may_download(session: Session, row: Derivative, track: Track) -> bool:

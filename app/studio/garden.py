@@ -4,7 +4,9 @@ signed play reports, a download of an open remix, and what the account has earne
 
 A remix is streamed as its ciphertext into the encrypted cache (useless without a listen
 licence, as a stem is without its licence), opened with the key sealed to this device, and
-decrypted and decoded in memory as it plays.
+decrypted and decoded in memory as it plays. A walled remix published with a watermark comes
+as this listener's own stream (``app.core.segmented``): its segments' variants chosen for this
+device of this account, each under its own key, all sealed in the listen licence.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from app.core.files import atomic_write
 from app.core.keys import DeviceKeys
 from app.core.listen_licence import ListenLicence, verify_listen_licence
 from app.core.play_report import PlayReport, sign_play_report
+from app.core.segmented import SegmentedReader
 from app.engine.output import Buffering
 from app.engine.sources import EncodedSource
 from app.platform_client.client import PlatformClient
@@ -122,6 +125,64 @@ class Garden:
                 raise BundleHeaderError("The remix the platform sent is not Fanfare audio.")
         return blob
 
+    def _stream(
+        self, derivative_id: str, licence: ListenLicence, *, fresh: bool = False
+    ) -> BlobFile:
+        """This listener's watermarked stream, from the cache or the platform."""
+        cache = self._s.cache
+        blob = None if fresh else cache.open_stream(derivative_id, licence.stream)
+        if blob is None:
+            data = self._s.signed(
+                lambda: self._s.client.derivative_stream(derivative_id, licence.licence_id)
+            )
+            cache.put_stream(derivative_id, licence.stream, data)
+            del data
+            blob = cache.open_stream(derivative_id, licence.stream)
+            if blob is None:
+                raise BundleHeaderError("The remix the platform sent is not Fanfare audio.")
+        return blob
+
+    def _reader(
+        self, derivative_id: str, licence: ListenLicence
+    ) -> tuple[BlobFile, StemReader | SegmentedReader]:
+        """The remix's ciphertext (cached, or fetched once more if the cached copy does not
+        open) and a reader of its plaintext, every chunk authenticated."""
+        keys = self._s.device_keys()
+        if licence.version == 2:
+            segment_keys = licence.segment_keys(keys)
+
+            def fetch(fresh: bool) -> BlobFile:
+                return self._stream(derivative_id, licence, fresh=fresh)
+
+            def make(blob: BlobFile) -> StemReader | SegmentedReader:
+                return SegmentedReader(
+                    segment_keys, blob.read_at, blob.size, derivative=derivative_id
+                )
+
+        else:
+            key = licence.content_key(keys)
+
+            def fetch(fresh: bool) -> BlobFile:
+                return self._blob(derivative_id, fresh=fresh)
+
+            def make(blob: BlobFile) -> StemReader | SegmentedReader:
+                return StemReader(key, blob.read_at, blob.size, expect=(derivative_id, 1, MIX))
+
+        blob = fetch(False)
+        try:
+            try:
+                reader = make(blob)
+                reader.verify()
+            except BundleError:  # a damaged cache entry: fetch it once more
+                blob.close()
+                blob = fetch(True)
+                reader = make(blob)
+                reader.verify()
+        except BaseException:
+            blob.close()
+            raise
+        return blob, reader
+
     def listen(self, derivative_id: str, *, renew_every_s: float = RENEW_EVERY_S) -> Listening:
         """Open a remix to listen: licensed to this device, its ciphertext from the cache or
         the platform, checked, and ready to play; close it when done.
@@ -132,17 +193,8 @@ class Garden:
         """
         doc = self.remix(derivative_id)
         licence = self._licence(derivative_id)
-        key = licence.content_key(self._s.device_keys())
-        blob = self._blob(derivative_id)
+        blob, reader = self._reader(derivative_id, licence)
         try:
-            try:
-                reader = StemReader(key, blob.read_at, blob.size, expect=(derivative_id, 1, MIX))
-                reader.verify()
-            except BundleError:  # a damaged cache entry: fetch it once more
-                blob.close()
-                blob = self._blob(derivative_id, fresh=True)
-                reader = StemReader(key, blob.read_at, blob.size, expect=(derivative_id, 1, MIX))
-                reader.verify()
             frames, rate, _ = audio_info(reader.open())
             source = EncodedSource(reader.open, frames)
             # A play is reported under the licence the listening started with: the platform

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The on-disk cache of encrypted stem blobs (useless without a licence, so safe to keep)."""
+"""The on-disk cache of encrypted stem blobs and remix streams (useless without a licence, so
+safe to keep)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from app.core.bundle import read_header
 from app.core.errors import BundleError
 from app.core.files import atomic_write
+from app.core.segmented import read_stream_header
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -86,6 +88,32 @@ class BlobCache:
             path.unlink(missing_ok=True)
             return None
         return blob
+
+    def stream_path(self, derivative_id: str, stream: str) -> Path:
+        """Where a listener's watermarked stream of a remix is kept (``stream``: its name in
+        the listen licence; another account on this computer has another)."""
+        return self.root / _safe(derivative_id) / "stream" / f"{_safe(stream)}.ffsegs"
+
+    def open_stream(self, derivative_id: str, stream: str) -> BlobFile | None:
+        """A cached watermarked stream opened for reading at offsets, or None (one whose header
+        is not genuine, or of another remix, is discarded)."""
+        path = self.stream_path(derivative_id, stream)
+        try:
+            blob = BlobFile(path)
+        except FileNotFoundError:
+            return None
+        try:
+            header, _ = read_stream_header(blob.read_at, blob.size)
+        except BundleError:
+            header = None
+        if header is None or header.derivative != derivative_id:
+            blob.close()
+            path.unlink(missing_ok=True)
+            return None
+        return blob
+
+    def put_stream(self, derivative_id: str, stream: str, blob: bytes) -> None:
+        atomic_write(self.stream_path(derivative_id, stream), blob)
 
     def put(self, track_id: str, version: int, stem: str, blob: bytes) -> None:
         atomic_write(self.path(track_id, version, stem), blob)

@@ -21,12 +21,14 @@ from mutagen.flac import FLAC
 
 from app.core.arrangement import SectionPlay
 from app.core.codec import decode_audio
+from app.core.credentials import strip_store
 from app.core.play_report import PlayReport, sign_play_report
 from app.platform_client.errors import ForbiddenError, GoneError
 from app.server.config import PLAY_VALUE_MICRO
 from app.server.routes import api_router
 from app.studio.session import Studio
 from app.studio.status import PlaybackStopped
+from tests.helpers.garden import published_flac
 from tests.helpers.plaintext import audio_windows, windows
 from tests.helpers.playback import play_blocks, start
 from tests.helpers.waiting import wait_for
@@ -131,16 +133,25 @@ def test_fans_hear_each_others_remixes_walled_or_open_and_every_play_pays(
     )
     admin.headers["Authorization"] = f"Bearer {token.json()['token']}"
     plain = admin.get(f"/derivatives/{walled['id']}/audio")
-    assert plain.status_code == 200 and plain.content[:4] == b"fLaC"
+    assert plain.status_code == 200 and strip_store(plain.content)[:4] == b"fLaC"
     published = decode_audio(plain.content)[0]
-    secret = windows(plain.content, 4096) | audio_windows(published)
+    # The listener's own stream: the published audio with this listener's watermark.
+    marked_flac = published_flac(listener, walled["id"])
+    marked = decode_audio(marked_flac)[0]
+    secret = (
+        windows(strip_store(plain.content), 4096) | audio_windows(published)
+        | windows(marked_flac, 4096) | audio_windows(marked)
+    )  # fmt: skip
     assert secret
-    # What the listener hears is what was published, sample for sample (volume at 0 dB).
+    # What the listener hears is that stream, sample for sample (volume at 0 dB): the
+    # published audio, the mark 28 dB or more under it.
     heard = listener.listen(walled["id"])
     out = np.zeros_like(published)
     play_blocks(heard.mixer, 0, len(published), out)
     heard.close()
-    assert np.array_equal(out, published)
+    assert np.array_equal(out, marked)
+    mark_db = 10 * np.log10(np.sum((marked - published) ** 2) / np.sum(published**2))
+    assert -60.0 < mark_db < -28.0
     for studio in (listener, maker, artist):
         for method, path in _routes_with_a_derivative():
             url = path.replace("{derivative_id}", walled["id"])

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.bundle import decrypt_stem
+from app.core.credentials import strip_store
 from app.server.db import Derivative, DerivativeAudio
 from app.server.garden import plaintext
 from tests.helpers.platform import Fan, Studio, drums_down, open_client
@@ -80,8 +81,8 @@ def test_an_open_remix_downloads_under_its_title_whatever_its_script(
         client.patch("/api/v1/tracks/neon-harbour", headers=artist.headers, json={"policy": policy})
         recipe = drums_down(studio)
         audio = studio.flac(recipe)
-        parts = {"audio": audio, "recipe": recipe.to_json().encode(),
-                 "provenance": fan.provenance(recipe, audio, fan.licence())}  # fmt: skip
+        parts = {"audio": fan.signed(recipe, audio, fan.licence()),
+                 "recipe": recipe.to_json().encode()}  # fmt: skip
         drv = fan.post_parts(parts, title="港の夜 / night").json()["id"]
         got = fan2.get(f"/derivatives/{drv}/download")
         assert got.status_code == 200, got.text
@@ -89,7 +90,8 @@ def test_an_open_remix_downloads_under_its_title_whatever_its_script(
             'attachment; filename="___ _ night.flac"; '
             "filename*=UTF-8''%E6%B8%AF%E3%81%AE%E5%A4%9C%20%2F%20night.flac"
         )
-        assert got.content[:4] == b"fLaC"
+        # The FLAC stream behind the Content Credentials' ID3 tag, signed by the platform.
+        assert got.content[:3] == b"ID3" and strip_store(got.content)[:4] == b"fLaC"
 
 
 def test_the_feed_lists_published_remixes_of_published_tracks(
@@ -102,8 +104,8 @@ def test_the_feed_lists_published_remixes_of_published_tracks(
         for title, gain in (("Night bus", -3.0), ("Dawn 100% tide_", -5.0)):
             recipe = drums_down(studio).with_stem("drums", gain_db=gain)
             audio = studio.flac(recipe)
-            parts = {"audio": audio, "recipe": recipe.to_json().encode(),
-                     "provenance": fan.provenance(recipe, audio, fan.licence())}  # fmt: skip
+            parts = {"audio": fan.signed(recipe, audio, fan.licence()),
+                     "recipe": recipe.to_json().encode()}  # fmt: skip
             response = fan.post_parts(parts, title=title)
             assert response.status_code == 201, response.text
             made.append(response.json()["id"])

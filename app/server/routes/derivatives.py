@@ -19,7 +19,14 @@ from app.server.db import Derivative, Track, UploadAttempt, User, new_id, now_s
 from app.server.deps import PlatformDep, SessionDep, UserDep
 from app.server.feed import list_remix
 from app.server.fingerprint_index import index_derivative
-from app.server.garden import GardenError, check_listenable, listen_doc, seal_audio, tagged
+from app.server.garden import (
+    GardenError,
+    check_listenable,
+    discard_audio,
+    listen_doc,
+    seal_audio,
+    tagged,
+)
 from app.server.reviews import (
     AWAITING,
     MAX_REASON,
@@ -181,7 +188,7 @@ def _verify_and_store(
         session.commit()
     except BaseException:
         session.rollback()
-        platform.blobs.delete(blob_name)
+        discard_audio(platform.blobs, audio_row)
         raise
     return derivative_doc(row, session)
 

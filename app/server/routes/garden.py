@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.server.db import Derivative
@@ -19,12 +19,14 @@ from app.server.garden import (
     audio_of,
     check_listenable,
     issue_listen_licence,
+    listener_stream,
     may_download,
     plaintext,
     tagged,
 )
 from app.server.routes.derivatives import derivative_doc
 from app.server.royalties import MAX_REPORTS, PlayCounter, statement
+from app.server.segments import StreamPlan
 from app.server.track_states import audit
 
 router = APIRouter(tags=["garden"])
@@ -91,15 +93,75 @@ def listen_licence(
     return Response(data, status_code=201, media_type="application/json")
 
 
-@router.get("/derivatives/{derivative_id}/stream")
+@router.get("/derivatives/{derivative_id}/stream", response_model=None)
 def stream(
-    derivative_id: str, user: UserDep, session: SessionDep, platform: PlatformDep
-) -> FileResponse:
-    """The remix's audio as its ciphertext (byte ranges served), useless without a listen
-    licence for the device that asks."""
+    derivative_id: str,
+    user: UserDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    request: Request,
+    licence: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """The remix's audio as ciphertext (byte ranges served), useless without a listen licence
+    for the device that asks. With ``licence`` (a version 2 listen licence of the caller's):
+    that listener's watermarked stream, assembled from the stored variants by byte copies;
+    without: the remix's one blob (which only a version 1 licence opens)."""
     row, _ = _listenable(session, user, derivative_id)
-    kept = audio_of(session, platform.blobs, platform.config.master_key, row)
-    return FileResponse(platform.blobs.path(kept.blob_name), media_type="application/octet-stream")
+    if licence is None:
+        kept = audio_of(session, platform.blobs, platform.config.master_key, row)
+        return FileResponse(
+            platform.blobs.path(kept.blob_name), media_type="application/octet-stream"
+        )
+    try:
+        plan = listener_stream(
+            session, platform.blobs, platform.config.master_key, user, row, licence
+        )
+    except GardenError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return _ranged(plan, request.headers.get("range"))
+
+
+def _ranged(plan: StreamPlan, asked: str | None) -> Response:
+    """``plan`` whole (200), or the one byte range asked for (206; 416 when it lies past the
+    end). Several ranges in one request are answered with the whole stream, as RFC 9110
+    allows."""
+    size = plan.size
+    headers = {"Accept-Ranges": "bytes"}
+    span = _range(asked, size)
+    if span is None:
+        headers["Content-Length"] = str(size)
+        return StreamingResponse(
+            plan.chunks(), media_type="application/octet-stream", headers=headers
+        )
+    start, end = span
+    if start >= size or start >= end:
+        raise HTTPException(416, "That byte range lies past the end of the stream.",
+                            headers={"Content-Range": f"bytes */{size}"})  # fmt: skip
+    headers |= {
+        "Content-Length": str(end - start),
+        "Content-Range": f"bytes {start}-{end - 1}/{size}",
+    }
+    return StreamingResponse(
+        plan.chunks(start, end), status_code=206, media_type="application/octet-stream",
+        headers=headers,
+    )  # fmt: skip
+
+
+def _range(asked: str | None, size: int) -> tuple[int, int] | None:
+    """``bytes=a-b``, ``bytes=a-`` or ``bytes=-n`` as [start, end); None for no range, one
+    that cannot be parsed, or several."""
+    if not asked or not asked.startswith("bytes=") or "," in asked:
+        return None
+    first, _, last = asked[6:].strip().partition("-")
+    try:
+        if not first:
+            suffix = int(last)
+            return max(0, size - suffix), size
+        start = int(first)
+        end = int(last) + 1 if last else size
+    except ValueError:
+        return None
+    return start, min(end, size)
 
 
 @router.get("/derivatives/{derivative_id}/download")
