@@ -287,6 +287,11 @@ class PlatformClient:
         """An open remix's published FLAC, tagged; a walled one is refused (403)."""
         return self._request("GET", f"/derivatives/{_seg(derivative_id)}/download").content
 
+    def report_derivative(self, derivative_id: str, reason: str) -> dict[str, Any]:
+        """Report a remix to the moderators with ``reason`` (once per account)."""
+        path = f"/derivatives/{_seg(derivative_id)}/report"
+        return dict(self._json("POST", path, json={"reason": reason}))
+
     def report_plays(self, reports: list[dict[str, Any]]) -> dict[str, Any]:
         """Send signed play reports; each answered with whether it counted."""
         return dict(self._json("POST", "/plays", json={"reports": reports}))

@@ -82,6 +82,11 @@ class Garden:
         atomic_write(path, data)
         return len(data)
 
+    def report(self, derivative_id: str, reason: str) -> None:
+        """Report a remix to the platform's moderators, saying why (raises PlatformError with
+        the platform's sentence: reported already, your own remix, no reason)."""
+        self._s.signed(lambda: self._s.client.report_derivative(derivative_id, reason))
+
     def _licence(self, derivative_id: str) -> ListenLicence:
         profile = self._s.profile
         data = self._s.signed(

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -174,6 +175,10 @@ class ListenView(QWidget):
         self.download = QPushButton("Download…")
         self.download.setEnabled(False)
         self.download.clicked.connect(self._download)
+        self.report = QPushButton("Report…")
+        self.report.setToolTip("Tell the moderators what is wrong with this remix")
+        self.report.setEnabled(False)
+        self.report.clicked.connect(self._report)
         self.kind = QLabel("")
         self.kind.setObjectName("dim")
         controls.addWidget(self.play_button)
@@ -185,6 +190,7 @@ class ListenView(QWidget):
         controls.addStretch()
         controls.addWidget(self.kind)
         controls.addWidget(self.download)
+        controls.addWidget(self.report)
         for widget in (self.now_title, self.now_by):
             box.addWidget(widget)
         box.addLayout(pages)
@@ -310,6 +316,7 @@ class ListenView(QWidget):
         walled = bool(doc.get("walled", True))
         self.kind.setText("Walled: streams on Fanfare only" if walled else "Open: downloadable")
         self.download.setEnabled(bool(doc.get("downloadable")))
+        self.report.setEnabled(True)
         self._wire_pages(doc)
         self.play_button.setEnabled(True)
         self._set_volume(self.volume.value())
@@ -405,6 +412,31 @@ class ListenView(QWidget):
             self._failed,
         )
 
+    def ask_reason(self, title: str) -> str | None:
+        """The listener's reason for reporting ``title`` (None: they changed their mind)."""
+        text, ok = QInputDialog.getText(
+            self, "Report this remix", f"What is wrong with “{title}”? The moderators read it."
+        )
+        return text if ok else None
+
+    def _report(self) -> None:
+        listening, studio = self.listening, self.studio
+        if listening is None or studio is None:
+            return
+        doc = listening.doc
+        reason = self.ask_reason(doc["title"])
+        if reason is None or not reason.strip():
+            return
+        self.status.setText(f"Reporting “{doc['title']}”…")
+        self.report.setEnabled(False)
+        run_task(
+            lambda: studio.garden.report(doc["id"], reason),
+            lambda _: self.status.setText(
+                f"Reported “{doc['title']}”: the moderators will look at it. Thank you."
+            ),
+            self._failed,
+        )
+
     def _failed(self, error: BaseException) -> None:
         self.status.setText(describe(error))
         self.failed.emit(error)
@@ -416,8 +448,8 @@ class ListenView(QWidget):
         self.overview.set_remix([], 0.0)
         self.clock.setText("0:00.0 / 0:00.0")
         self.kind.setText("")
-        for widget in (self.play_button, self.download, self.fan_page, self.track_page,
-                       self.artist_page):  # fmt: skip
+        for widget in (self.play_button, self.download, self.report, self.fan_page,
+                       self.track_page, self.artist_page):  # fmt: skip
             widget.setEnabled(False)
 
     def close_listening(self) -> None:

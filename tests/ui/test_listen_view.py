@@ -24,6 +24,9 @@ def _publish(embedded, track_id: str, title: str) -> dict:
     maker.login("admin", embedded.demo_password)  # may license the superfans-only track
     track = maker.open_track(track_id)
     recipe = track.recipe.with_arrangement(sections=(SectionPlay(0),))
+    # Two of the accompanying stems muted: a remix, not the original's intro (the spam gate).
+    for kind in [k for k in track.info.stem_kinds if k not in ("drums", "bass", "lead")][:2]:
+        recipe = recipe.with_stem(kind, mute=True)
     made = track.publish(title=title, recipe=recipe.with_stem("drums", gain_db=-3))
     track.close()
     maker.close()
@@ -81,6 +84,16 @@ def test_a_fan_finds_another_fans_remix_and_listens(qtbot, embedded, window: Mai
         timeout=WAIT_MS,
     )
     assert view.download.isEnabled() and "Open" in view.kind.text()
+
+    # Report it: the reason goes to the moderators' queue; a second report is refused.
+    view.ask_reason = lambda title: "It sounds like the original intro."  # type: ignore[method-assign]
+    qtbot.mouseClick(view.report, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: view.status.text().startswith("Reported “Copper intro”"), timeout=WAIT_MS
+    )
+    view.report.setEnabled(True)
+    qtbot.mouseClick(view.report, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "reported this remix already" in view.status.text(), timeout=WAIT_MS)
 
 
 def test_a_tracks_remixes_open_from_its_page_in_the_studio(
