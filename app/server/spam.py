@@ -122,10 +122,13 @@ def check_sound(
     track: Track,
     user: User,
     policy: Policy,
+    restyled: bool = False,
 ) -> SoundCheck:
     """Refuse an upload whose fingerprint ``fp`` is the licensed track's mix or one of its
     stems in disguise, one of the account's own remixes again, another fan's remix or another
-    catalogue track.
+    catalogue track. ``restyled``: a style model plays one of its audible stems (a new
+    performance of that part, which the re-render proves), so keeping the song's notes is not
+    being the original mix: the mix check is left out, the others stay.
 
     Raises:
         GateRefusal: ``original``, ``stem``, ``duplicate``, ``copy`` or ``other-track``.
@@ -167,7 +170,7 @@ def check_sound(
                 + (f" ('{other.title}')" if other else "")
                 + f", not a remix of '{track.title}'.",
             )
-    if least < policy.min_difference:
+    if least < policy.min_difference and not (restyled and closest == "mix"):
         if closest == "mix":
             raise GateRefusal(
                 "original",

@@ -59,6 +59,8 @@ from app.server.vaultkeys import stem_key_purpose, unwrap
 # The upload is FLAC at 24 bits: one step is 2**-23. A re-render that differs by more than a few
 # steps anywhere is another mix.
 MATCH_TOLERANCE = 8 * 2.0**-23
+#: A style model this much in the mix (wet share) makes its stem a new performance.
+RESTYLED_MIX = 0.5
 
 
 class VerificationError(FanfareError):
@@ -275,7 +277,13 @@ def verify_upload(
         session.commit()
     fp = fingerprint(uploaded, rate)
     try:
-        check_sound(session, checks.index, fp, track=track, user=user, policy=policy)
+        restyled = any(
+            slot.mix >= RESTYLED_MIX and kind in recipe.audible_stems()
+            for kind, slot in styles.items()
+        )
+        check_sound(
+            session, checks.index, fp, track=track, user=user, policy=policy, restyled=restyled
+        )
     except GateRefusal as exc:
         raise VerificationError(str(exc), exc.status, exc.reason) from None
     # Past the gate: what follows spends CPU, and the quota counts it whatever it finds.

@@ -90,7 +90,12 @@ def test_an_artists_track_from_files_to_a_fans_remix_looked_after(
     with pytest.raises(PolicyDenied, match="melody stem may not be heard on its own"):
         remix.apply(lone)  # refused, and nothing changes
     assert remix.recipe == Recipe.default_for(remix.info)
-    remix.apply(remix.recipe.with_stem("click", gain_db=-8.0).with_stem("pad", gain_db=-2.0))
+    # The pad up, the melody and the click down: a remix, not the original (the spam gate).
+    remix.apply(
+        remix.recipe.with_stem("click", gain_db=-8.0)
+        .with_stem("pad", gain_db=6.0)
+        .with_stem("melody", gain_db=-6.0)
+    )
     made = remix.publish(title="Bells, softer")
     remix.close()
     assert made["status"] == "awaiting review"

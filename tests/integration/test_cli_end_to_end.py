@@ -87,6 +87,7 @@ def test_sign_in_render_publish_and_read_back(platform_url: str, tmp_path: Path)
     recipe["title"] = "Copper, dub"
     recipe["stems"]["drums"]["gain_db"] = -4.0
     recipe["stems"]["guitar"]["mute"] = True
+    recipe["stems"]["keys"]["mute"] = True
     recipe["stems"]["bass"]["pan"] = -0.3
     recipe_path.write_text(json.dumps(recipe))
 
@@ -99,7 +100,7 @@ def test_sign_in_render_publish_and_read_back(platform_url: str, tmp_path: Path)
         (derivative_id, "copper-wire", "published")
     ]
     assert rows[0]["title"] == "Copper, dub"
-    assert rows[0]["disclosure"]["stems_used"] == ["drums", "bass", "keys", "lead"]
+    assert rows[0]["disclosure"]["stems_used"] == ["drums", "bass", "lead"]
     devices = json.loads(fanfare("devices", "--json").stdout)
     assert [d["revoked"] for d in devices] == [False]
     # A dry render says what it would publish and saves nothing.
@@ -127,6 +128,7 @@ def test_the_garden_from_the_command_line(platform_url: str, tmp_path: Path) -> 
         recipe["title"] = f"{track} intro"
         recipe["arrangement"] = {"sections": [{"section": 0}]}
         recipe["stems"]["drums"]["gain_db"] = -4.0
+        recipe["stems"]["keys"]["mute"] = True  # a remix, not the original's intro
         recipe_path.write_text(json.dumps(recipe))
         published = fanfare("render", "--recipe", str(recipe_path), "--publish").stdout
         made[track] = published.split("derivative ")[1].split()[0]
@@ -336,6 +338,7 @@ def test_an_artist_takes_a_fans_remix_down_and_the_fan_reads_why(
     recipe = json.loads(recipe_path.read_text())
     recipe["title"] = "Moons, quieter"
     recipe["stems"]["drums"]["gain_db"] = -6.0
+    recipe["stems"]["bass"]["mute"] = True
     recipe_path.write_text(json.dumps(recipe))
     published = fanfare("render", "--recipe", str(recipe_path), "--publish").stdout
     derivative_id = published.split("derivative ")[1].split()[0]

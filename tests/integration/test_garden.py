@@ -43,6 +43,8 @@ def _publish(studio: Studio, track_id: str, title: str) -> dict[str, Any]:
     recipe = track.recipe.with_arrangement(sections=(SectionPlay(0),)).with_stem(
         "drums", gain_db=-4
     )
+    # The keys muted: a remix, not the original's intro (the spam gate measures 16-20 %).
+    recipe = recipe.with_stem("keys", mute=True)
     made = track.publish(title=title, recipe=recipe)
     track.close()
     return made

@@ -94,6 +94,7 @@ class World:
     users: dict[str, Fan]
     studio: Studio
     derivative_id: str
+    uploads: int = 0  # genuine uploads made: each is a remix of its own (the spam gate)
 
     @property
     def fan(self) -> Fan:
@@ -113,8 +114,14 @@ class World:
         return self.client.request(method, API + path, headers=headers, **kw)
 
     def fan_parts(self) -> dict[str, bytes]:
-        """A genuine upload by the fan: the render signed under a new licence, and its recipe."""
+        """A genuine upload by the fan: the render signed under a new licence, and its recipe;
+        each call a remix that sounds unlike the ones before."""
+        # The first is drums_down; each later one has the pad back and another stem out.
+        muted = ("drums", "bass", "lead")[self.uploads % 3]
         recipe = drums_down(self.studio)
+        if self.uploads:
+            recipe = recipe.with_stem(muted, mute=True).with_stem("pad", mute=False)
+        self.uploads += 1
         signed = self.fan.signed(recipe, self.studio.flac(recipe), self.fan.licence())
         return {"audio": signed, "recipe": recipe.to_json().encode()}
 
@@ -237,6 +244,12 @@ def _upload_fans_parts(w: World, actor: str) -> httpx.Response:
     return as_actor.post_parts(w.fan_parts())
 
 
+def _fans_derivative_post(suffix: str, body: dict[str, Any]) -> Call:
+    return lambda w, actor: w.request(
+        actor, "POST", f"/derivatives/{w.derivative_id}{suffix}", json=body
+    )
+
+
 def _fans_derivative(suffix: str = "") -> Call:
     return lambda w, actor: w.request(actor, "GET", f"/derivatives/{w.derivative_id}{suffix}")
 
@@ -324,6 +337,14 @@ ENDPOINTS: dict[str, Call] = {
     "GET the fan's walled derivative download": _fans_derivative("/download"),
     "POST plays": lambda w, actor: w.request(actor, "POST", "/plays", json={"reports": [{}]}),
     "GET earnings": _get("/earnings"),
+    "POST report the fan's derivative": _fans_derivative_post(
+        "/report", {"reason": "It sounds like the original."}
+    ),
+    "GET moderation queue": _get("/moderation"),
+    "POST moderation decision on the fan's derivative": lambda w, actor: w.request(
+        actor, "POST", f"/moderation/{w.derivative_id}", json={"action": "restore"}
+    ),  # it is published: restoring it is refused (422) even to a moderator
+    "GET upload metrics": _get("/admin/metrics"),
     "POST licence superfan-only track": _licence_for(SUPERFAN_TRACK),
     "POST licence opted-out track": _while(_licence_for(TRACK), remix_opt_in=False),
     "GET unpublished track": _while(_get(f"/tracks/{TRACK}"), published=False),
@@ -393,6 +414,11 @@ MATRIX = [
     *row("GET the fan's walled derivative download", 401, 403, 403, 403, 403, 403),
     *row("POST plays",                               401, 200, 200, 200, 200, 200),
     *row("GET earnings",                             401, 200, 200, 200, 200, 200),
+    # Anyone who can hear a remix may report it, once; its maker may not.
+    *row("POST report the fan's derivative",         401, 422, 201, 201, 201, 201),
+    *row("GET moderation queue",                     401, 403, 403, 403, 403, 200),
+    *row("POST moderation decision on the fan's derivative", 401, 403, 403, 403, 403, 422),
+    *row("GET upload metrics",                       401, 403, 403, 403, 403, 200),
     # The track's state decides what fans may see and license; its artist (previewing their
     # own policy) and admins still may. copper-wire is marlow-reed's: "another artist" here.
     *row("POST licence superfan-only track",         401, 201, 403, 403, 201, 201),
@@ -473,6 +499,10 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("GET", "/derivatives/{derivative_id}/download"),
         ("POST", "/plays"),
         ("GET", "/earnings"),
+        ("POST", "/derivatives/{derivative_id}/report"),
+        ("GET", "/moderation"),
+        ("POST", "/moderation/{derivative_id}"),
+        ("GET", "/admin/metrics"),
     }
     assert routes == {(method, API + path) for method, path in covered}
 

@@ -293,7 +293,7 @@ def test_the_cli_names_the_track_with_its_measures(
     assert cli.main(["trace", str(leak), "--data", str(platform), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["found"] and doc["track_id"] == "neon-harbour" and doc["speed"] == 0.97
-    assert doc["artist"] == "Nova Lane" and doc["listen_licence"] is None
+    assert doc["artist"] == "Nova Lane" and doc["watermark"] is None
 
 
 def test_the_cli_says_when_nothing_matches_or_the_file_is_too_short(

@@ -101,8 +101,8 @@ def test_the_feed_lists_published_remixes_of_published_tracks(
         fan, fan2 = Fan.sign_in(client, "fan"), Fan.sign_in(client, "fan2")
         artist = Fan.sign_in(client, "nova-lane")
         made = []
-        for title, gain in (("Night bus", -3.0), ("Dawn 100% tide_", -5.0)):
-            recipe = drums_down(studio).with_stem("drums", gain_db=gain)
+        for title, muted in (("Night bus", "bass"), ("Dawn 100% tide_", "lead")):
+            recipe = drums_down(studio).with_stem(muted, mute=True)  # two different sounds
             audio = studio.flac(recipe)
             parts = {"audio": fan.signed(recipe, audio, fan.licence()),
                      "recipe": recipe.to_json().encode()}  # fmt: skip

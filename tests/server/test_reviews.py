@@ -37,7 +37,7 @@ def test_a_track_that_asks_for_review_holds_remixes_until_the_artist_decides(
     policy = artist.get(f"/tracks/{TRACK}").json()["policy"] | {"review": "artist"}
     saved = client.patch(f"{API}/tracks/{TRACK}", headers=artist.headers, json={"policy": policy})
     assert saved.status_code == 200
-    first, second = drums_down(studio), drums_down(studio).with_stem("pad", gain_db=-6.0)
+    first, second = drums_down(studio), drums_down(studio).with_stem("bass", mute=True)
     made = [fan.publish(r, studio.flac(r)).json() for r in (first, second)]
     assert [d["status"] for d in made] == ["awaiting review", "awaiting review"]
     assert heard_by_others(fan2) == []

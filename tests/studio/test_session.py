@@ -51,10 +51,11 @@ def test_open_remix_within_the_policy_and_publish(studio: Studio) -> None:
     assert track.recipe == before  # a refused edit changes nothing
     track.set_stem("drums", gain_db=-4.0)
     track.set_stem("pad", mute=True)
+    track.set_stem("keys", mute=True)  # enough of a remix for the spam gate
     result = track.publish(title="Night drive")
     assert result["status"] == "published"
     assert result["title"] == "Night drive"
-    assert result["disclosure"]["stems_used"] == ["drums", "bass", "keys", "lead"]
+    assert result["disclosure"]["stems_used"] == ["drums", "bass", "lead"]
     listed = studio.derivatives()
     assert [d["id"] for d in listed] == [result["id"]]
     # What listeners get is loudness-normalised: -14 LUFS, true peak at most -1 dBTP.
@@ -92,6 +93,7 @@ def test_no_decoded_audio_or_decrypted_stream_reaches_the_disk(
     monkeypatch.setattr(tempfile, "tempdir", None)
     track = studio.open_track("paper-moons")
     track.set_stem("keys", gain_db=-2.0)
+    track.set_stem("bass", mute=True)  # a remix, not the original (the spam gate)
     track.publish(title="Moonlit")
     # Reconstruct what must never be on disk: every stem's decrypted FLAC and decoded PCM.
     secrets = track_windows(studio, track, stride=WINDOW * 64)
@@ -234,8 +236,8 @@ def test_publishing_a_remix_that_leaves_the_lead_alone_in_one_channel_is_refused
     assert studio.derivatives() == []
     # With the rest spread across both channels again, the wide lead is published.
     for kind in ("drums", "bass", "keys", "pad"):
-        track.set_stem(kind, pan=0.3)
-    track.set_stem("lead", pan=-0.6)
+        track.set_stem(kind, pan=0.3, gain_db=-6.0)
+    track.set_stem("lead", pan=-0.6, gain_db=6.0)  # the lead forward: a remix for the gate
     assert track.publish(title="Wide, not alone")["title"] == "Wide, not alone"
     track.close()
 
@@ -409,6 +411,8 @@ def test_the_artist_listens_to_a_fans_remix_in_memory_through_the_output_path(
 
     track = studio.open_track("paper-moons")
     track.set_stem("drums", gain_db=-5.0)
+    track.set_stem("bass", mute=True)  # a remix, not the original (the spam gate)
+    track.set_stem("keys", gain_db=-9.0)
     made = track.publish(title="Moons, lighter")
     track.close()
     artist = Studio(embedded.url)

@@ -208,8 +208,10 @@ def test_the_artist_approves_and_takes_down_fans_remixes_in_the_window(
     fan.login("fan", embedded.demo_password)
     track = fan.open_track("paper-moons")
     made = []
-    for gain in (-4.0, -8.0):
+    for gain, muted in ((-4.0, "keys"), (-8.0, "bass")):  # two remixes, each its own sound
         track.set_stem("drums", gain_db=gain)
+        for kind in ("keys", "bass"):
+            track.set_stem(kind, mute=kind == muted)
         made.append(track.publish(title=f"Moons {gain:g}"))
     track.close()
     assert [m["status"] for m in made] == ["awaiting review"] * 2
@@ -310,8 +312,10 @@ def test_a_fan_sees_in_the_window_which_remixes_wait_and_why_one_was_stopped(
     assert fan is not None
     track = fan.open_track("paper-moons")
     made = []
-    for gain in (-3.0, -9.0):
+    for gain, muted in ((-3.0, "keys"), (-9.0, "bass")):  # two remixes, each its own sound
         track.set_stem("drums", gain_db=gain)
+        for kind in ("keys", "bass"):
+            track.set_stem(kind, mute=kind == muted)
         made.append(track.publish(title=f"Moons {gain:g}"))
     track.close()
     artist.decide(made[1]["id"], "refuse", "Too quiet a kit for this song.")

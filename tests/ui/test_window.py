@@ -34,12 +34,18 @@ def test_open_a_track_move_a_fader_and_publish(qtbot, window: MainWindow) -> Non
     assert view.track.recipe.stems["drums"].gain_db == -6.0
     assert view.strips["drums"].gain_label.text() == "-6.0 dB"
     assert not view.strips["lead"].solo.isEnabled()  # the artist forbids it; greyed out
+    # The bass muted too: a remix, not the original with a fader moved (the spam gate).
+    view.strips["bass"].mute.setChecked(True)
+    assert view.track.recipe.stems["bass"].mute
 
     view.open_publish()
     dialog = view.publish_dialog
     dialog.title.setText("Harbour at dawn")
     qtbot.mouseClick(dialog.publish_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.published is not None, timeout=WAIT_MS)
+    try:
+        qtbot.waitUntil(lambda: dialog.published is not None, timeout=WAIT_MS)
+    except Exception:
+        raise AssertionError(dialog.status.text()) from None
     assert dialog.published["status"] == "published"
     assert "published" in dialog.status.text()
     assert dialog.progress.value() == 1000
