@@ -32,6 +32,7 @@ import json
 import os
 import struct
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,10 +145,12 @@ def make_variants(derivative_id: str, flac: bytes, master_key: bytes) -> bytes |
     # Credentials) leads the stream too: the listener reads who made it, from what, with which
     # AI. Its hard binding is the published file's, which a marked copy no longer matches.
     store = flac[: len(flac) - len(strip_store(flac))]
-    encoded = [
-        encode_flac(audio - w, rate, subtype=subtype),
-        encode_flac(audio + w, rate, subtype=subtype),
-    ]
+    # The two encodings at once: libsndfile runs without the GIL.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [
+            pool.submit(encode_flac, audio + sign * w, rate, subtype=subtype) for sign in (-1, 1)
+        ]
+        encoded = [job.result() for job in jobs]
     del w, audio
     layouts = [layout(data) for data in encoded]
     if layouts[0].head != layouts[1].head or layouts[0].block_size != layouts[1].block_size:

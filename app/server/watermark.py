@@ -34,6 +34,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import minimum_filter1d
 
 from app.core.errors import AudioFormatError
 
@@ -186,8 +187,7 @@ def _under_peak(x: np.ndarray, w: np.ndarray, peak: float) -> np.ndarray:
     gain = np.min(limit, axis=1)
     if gain.min() >= 1.0:
         return w
-    pad = np.pad(gain, 32, mode="edge")
-    low = np.lib.stride_tricks.sliding_window_view(pad, 65).min(axis=1)
+    low = minimum_filter1d(gain, 65, mode="nearest")  # O(n) whatever the window
     smooth = np.convolve(np.pad(low, (16, 15), mode="edge"), np.ones(32) / 32, mode="valid")
     return (w * np.minimum(smooth, gain)[:, None].astype(np.float32)).astype(np.float32)
 
