@@ -165,7 +165,9 @@ def _publish_some(studio: object, embedded: object) -> None:
     ):
         track = who.open_track(track_id)  # type: ignore[attr-defined]
         recipe = track.recipe.with_arrangement(sections=tuple(SectionPlay(i) for i in sections))
-        track.publish(title=title, recipe=recipe.with_stem("drums", gain_db=-4))
+        # The keys muted: a remix, not the original's sections (the platform's spam gate).
+        recipe = recipe.with_stem("drums", gain_db=-4).with_stem("keys", mute=True)
+        track.publish(title=title, recipe=recipe)
         track.close()
     other.close()
 
