@@ -28,7 +28,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -502,10 +502,20 @@ class StemReader:
         return PlainStream(self)
 
 
-class PlainStream(io.RawIOBase):
-    """A seekable, read-only file view of a :class:`StemReader`'s plaintext."""
+class RandomAccess(Protocol):
+    """Plaintext read at offsets: a :class:`StemReader`, or a listener's segmented stream."""
 
-    def __init__(self, reader: StemReader) -> None:
+    @property
+    def size(self) -> int: ...
+
+    def read(self, offset: int, size: int) -> bytes: ...
+
+
+class PlainStream(io.RawIOBase):
+    """A seekable, read-only file view of a :class:`RandomAccess` plaintext (what a decoder
+    reads a stem or a remix through)."""
+
+    def __init__(self, reader: RandomAccess) -> None:
         super().__init__()
         self._reader = reader
         self._position = 0

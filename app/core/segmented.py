@@ -20,13 +20,12 @@ Nothing here touches a disk: the reader takes a ``read_at(offset, size)`` functi
 
 from __future__ import annotations
 
-import io
 import json
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.core.bundle import StemReader
+from app.core.bundle import PlainStream, StemReader
 from app.core.encoding import canonical_json
 from app.core.errors import BundleHeaderError, BundleMismatchError, BundleTruncatedError
 
@@ -182,9 +181,9 @@ class SegmentedReader:
             position += len(piece)
         return b"".join(parts)
 
-    def open(self) -> SegmentedStream:
+    def open(self) -> PlainStream:
         """A read-only, seekable file over the plaintext, for a decoder (one per thread)."""
-        return SegmentedStream(self)
+        return PlainStream(self)
 
 
 def _window(
@@ -209,35 +208,6 @@ def _segment_at(starts: list[int], position: int) -> int:
         else:
             hi = mid - 1
     return lo
-
-
-class SegmentedStream(io.RawIOBase):
-    """A seekable, read-only file view of a :class:`SegmentedReader`'s plaintext."""
-
-    def __init__(self, reader: SegmentedReader) -> None:
-        super().__init__()
-        self._reader = reader
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._reader.size}
-        self._position = max(0, base[whence] + offset)
-        return self._position
-
-    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        data = self._reader.read(self._position, len(buffer))
-        buffer[: len(data)] = data
-        self._position += len(data)
-        return len(data)
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
