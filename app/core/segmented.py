@@ -20,6 +20,7 @@ Nothing here touches a disk: the reader takes a ``read_at(offset, size)`` functi
 
 from __future__ import annotations
 
+import bisect
 import json
 import struct
 from collections.abc import Callable, Sequence
@@ -199,19 +200,5 @@ def _window(
 
 
 def _segment_at(starts: list[int], position: int) -> int:
-    """The segment holding plaintext byte ``position`` (binary search of ``starts``)."""
-    lo, hi = 0, len(starts) - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if starts[mid] <= position:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = self._reader.size - self._position
-        data = self._reader.read(self._position, size)
-        self._position += len(data)
-        return data
+    """The segment holding plaintext byte ``position`` (``starts``: each segment's first)."""
+    return max(0, bisect.bisect_right(starts, position) - 1)
