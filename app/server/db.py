@@ -331,6 +331,19 @@ class UploadAttempt(Base):
     costly: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class PublishProgress(Base):
+    """How far the platform is with verifying one upload (``app.server.publishing``): its step
+    and the fraction of it done, under the uploader and the random id their studio sent with
+    it. A few dozen bytes a row; rows an hour old are deleted when the next upload starts."""
+
+    __tablename__ = "publish_progress"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    publish_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    step: Mapped[str] = mapped_column(String(16))
+    fraction: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)  # Unix seconds
+
+
 class Report(Base):
     """A listener's report of a published remix, for the moderators."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from app.core.errors import AudioFormatError, FanfareError, RecipeError, StyleMo
 from app.core.policy import Policy, evaluate
 from app.core.recipe import Recipe, styles_of
 from app.core.track import TrackInfo
+from app.engine.chunk_store import ChunkStore, chunk_store_budget
 from app.engine.company import CompanyMeter, heard_reasons
 from app.engine.offline import render_derivative
 from app.engine.timeline import output_frames
@@ -105,9 +107,14 @@ class Verified:
 
 class StemAudioCache:
     """Decoded stems of the most recently verified track version (re-renders come in bursts),
-    with the digest of their sealed heads (what a remix's credentials name it by)."""
+    with the digest of their sealed heads (what a remix's credentials name it by), and the
+    chunks of every track's stems retimed or transposed for a re-render (``chunks``: fans pick
+    the same tempo and key again and again; keyed by track, version, stem, tempo and key)."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunk_budget_bytes: int | None = None) -> None:
+        self.chunks = ChunkStore(
+            chunk_store_budget() if chunk_budget_bytes is None else chunk_budget_bytes
+        )
         self._lock = threading.Lock()
         self._key: tuple[str, int] | None = None
         self._stems: dict[str, np.ndarray] = {}
@@ -163,10 +170,12 @@ def verify_upload(
     audio: bytes,
     recipe_bytes: bytes,
     checks: Checks,
+    progress: Callable[[str, float], None] | None = None,
 ) -> Verified:
     """Check an upload end to end (``audio``: the FLAC with the fan's Content Credentials):
     its credentials, the spam gate, the policy, then the re-render; raises VerificationError
-    with a readable reason."""
+    with a readable reason. ``progress("re-rendering", fraction)`` is called as the re-render
+    goes."""
     try:  # the credentials before anything else: they say who sends this and what it is
         checked = check_upload(session, user, audio, checks.ca_pem)
         check_quota(session, checks.config, user)
@@ -288,7 +297,10 @@ def verify_upload(
         raise VerificationError(str(exc), exc.status, exc.reason) from None
     # Past the gate: what follows spends CPU, and the quota counts it whatever it finds.
     try:
-        levels = _rerender(session, blobs, models, stems, recipe, info, policy, uploaded)
+        levels = _rerender(
+            session, blobs, models, stems, recipe, info, policy, uploaded, progress,
+            store=cache.chunks,
+        )  # fmt: skip
     except VerificationError as exc:
         exc.costly = True
         raise
@@ -320,9 +332,13 @@ def _rerender(
     info: TrackInfo,
     policy: Policy,
     uploaded: np.ndarray,
+    progress: Callable[[str, float], None] | None = None,
+    *,
+    store: ChunkStore | None = None,
 ) -> dict[str, float]:
     """Render ``recipe`` from the platform's stems and models, check who is heard with whom
-    and that it is the upload; returns each stem's level (dB under the loudest)."""
+    and that it is the upload; returns each stem's level (dB under the loudest). ``store``:
+    the stems' retimed and transposed chunks made for earlier uploads, shared across fans."""
     levels: dict[str, float] = {}
     company = CompanyMeter()
     try:
@@ -330,10 +346,12 @@ def _rerender(
             stems,
             info.sample_rate,
             recipe,
+            progress=None if progress is None else lambda f: progress("re-rendering", f),
             track=info,
             levels=levels,
             styles=lambda ref: models.get(session, blobs, ref),
             company=company,
+            store=store,
         )
     except StyleModelError as exc:
         raise VerificationError(str(exc)) from None

@@ -220,12 +220,22 @@ class Fan:
             certificate_pem or self.certificate_pem,
         )
 
-    def post_parts(self, parts: dict[str, bytes], title: str = "Harbour Lights") -> httpx.Response:
+    def post_parts(
+        self,
+        parts: dict[str, bytes],
+        title: str = "Harbour Lights",
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST /derivatives with these multipart ``parts`` (and ``headers`` beside the
+        fan's bearer token, e.g. a publish id)."""
         files = {
             name: (f"{name}.bin", data, "application/octet-stream") for name, data in parts.items()
         }
         return self.client.post(
-            f"{API}/derivatives", headers=self.headers, files=files, data={"title": title}
+            f"{API}/derivatives",
+            headers=self.headers | (headers or {}),
+            files=files,
+            data={"title": title},
         )
 
     def upload(self, recipe: Recipe, signed: bytes) -> httpx.Response:

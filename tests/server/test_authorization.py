@@ -95,6 +95,7 @@ class World:
     studio: Studio
     derivative_id: str
     uploads: int = 0  # genuine uploads made: each is a remix of its own (the spam gate)
+    publish_id: str = "the-fans-first-upload"  # its progress was kept under this id
 
     @property
     def fan(self) -> Fan:
@@ -142,7 +143,9 @@ def world(
     with open_client(data_dir, login_per_minute=UNLIMITED, licence_per_minute=UNLIMITED) as client:
         users = {actor: Fan.sign_in(client, name) for actor, name in ACCOUNTS.items()}
         built = World(client, users, shared_studio, derivative_id="")
-        published = built.fan.post_parts(built.fan_parts())
+        published = built.fan.post_parts(
+            built.fan_parts(), headers={"X-Fanfare-Publish": built.publish_id}
+        )
         assert published.status_code == 201, published.text
         built.derivative_id = published.json()["id"]
         yield built
@@ -324,6 +327,9 @@ ENDPOINTS: dict[str, Call] = {
     "GET revocations": _get("/licences/revocations"),
     "POST derivative (the fan's signed parts)": _upload_fans_parts,
     "GET derivatives": _get("/derivatives"),
+    "GET the fan's publishing progress": lambda w, actor: w.request(
+        actor, "GET", f"/derivatives/publishing/{w.publish_id}"
+    ),
     "GET the fan's derivative": _fans_derivative(),
     "GET the fan's derivative audio": _fans_derivative("/audio"),
     "GET feed": _get("/feed"),
@@ -404,6 +410,8 @@ MATRIX = [
     *row("GET revocations",                          401, 200, 200, 200, 200, 200),
     *row("POST derivative (the fan's signed parts)", 401, 201, 403, 403, 403, 403),
     *row("GET derivatives",                          401, 200, 200, 200, 200, 200),
+    # How far an upload's verification is: for its uploader alone.
+    *row("GET the fan's publishing progress",        401, 200, 404, 404, 404, 404),
     *row("GET the fan's derivative",                 401, 200, 200, 200, 200, 200),
     # A remix's plaintext is for an admin alone (audited); everyone streams the ciphertext
     # under a listen licence for their own device, and a walled remix downloads for nobody.
@@ -491,6 +499,7 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("GET", "/licences/revocations"),
         ("POST", "/derivatives"),
         ("GET", "/derivatives"),
+        ("GET", "/derivatives/publishing/{publish_id}"),
         ("GET", "/derivatives/{derivative_id}"),
         ("GET", "/derivatives/{derivative_id}/audio"),
         ("GET", "/feed"),

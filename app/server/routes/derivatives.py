@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Derivatives: upload (verified before it is published), listing, status and listening."""
+"""Derivatives: upload (verified before it is published, its progress readable meanwhile),
+listing, status and listening."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, File, Form, Header, HTTPException, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +28,7 @@ from app.server.garden import (
     seal_audio,
     tagged,
 )
+from app.server.publishing import PUBLISH_ID_PATTERN, ProgressRecorder, progress_of
 from app.server.reviews import (
     AWAITING,
     MAX_REASON,
@@ -41,6 +43,8 @@ from app.server.verify import Checks, VerificationError, Verified, verify_upload
 router = APIRouter(tags=["derivatives"])
 MAX_AUDIO_BYTES = 150 * 1024 * 1024
 MAX_DOC_BYTES = 1024 * 1024
+#: The studio's random id for one upload, under which the platform keeps its progress.
+PublishId = Annotated[str | None, Header(alias="X-Fanfare-Publish", pattern=PUBLISH_ID_PATTERN)]
 
 
 async def _read(part: UploadFile, limit: int, what: str) -> bytes:
@@ -79,6 +83,7 @@ async def upload(
     audio: Annotated[UploadFile, File()],
     recipe: Annotated[UploadFile, File()],
     title: Annotated[str, Form(min_length=1, max_length=200)],
+    publish_id: PublishId = None,
 ) -> dict[str, Any]:
     if not platform.upload_limiter.allow(f"upload|{user.id}"):
         raise HTTPException(
@@ -97,7 +102,18 @@ async def upload(
         audio_bytes,
         recipe_bytes,
         title,
+        ProgressRecorder(platform.sessions, user.id, publish_id),
     )
+
+
+@router.get("/derivatives/publishing/{publish_id}")
+def publishing(publish_id: str, user: UserDep, session: SessionDep) -> dict[str, Any]:
+    """How far the platform is with verifying the upload the studio sent under
+    ``publish_id`` (``app.server.publishing``): only to its uploader."""
+    row = progress_of(session, user.id, publish_id)
+    if row is None:
+        raise HTTPException(404, "There is no upload of yours in progress under that id.")
+    return {"step": row.step, "fraction": row.fraction, "updated_at": row.updated_at}
 
 
 def _verify_and_store(
@@ -107,6 +123,30 @@ def _verify_and_store(
     audio_bytes: bytes,
     recipe_bytes: bytes,
     title: str,
+    progress: ProgressRecorder,
+) -> dict[str, Any]:
+    """Verify, then publish; ``progress`` keeps the steps for the uploader to read."""
+    progress("checking", 0.0)
+    try:
+        result = _publish(session, platform, user, audio_bytes, recipe_bytes, title, progress)
+    except HTTPException as exc:
+        progress("refused" if exc.status_code < 500 else "failed", 1.0)
+        raise
+    except BaseException:
+        progress("failed", 1.0)
+        raise
+    progress("done", 1.0)
+    return result
+
+
+def _publish(
+    session: Any,
+    platform: Any,
+    user: User,
+    audio_bytes: bytes,
+    recipe_bytes: bytes,
+    title: str,
+    progress: ProgressRecorder,
 ) -> dict[str, Any]:
     try:
         verified = verify_upload(
@@ -119,11 +159,13 @@ def _verify_and_store(
             audio=audio_bytes,
             recipe_bytes=recipe_bytes,
             checks=Checks(platform.config, platform.ca.pem, platform.fingerprints),
+            progress=progress,
         )
     except VerificationError as exc:
         session.rollback()
         count(session, user, exc.reason, costly=exc.costly)
         raise HTTPException(exc.status, str(exc)) from None
+    progress("publishing", 0.0)
     derivative_id = new_id("drv")
     policy = verified.policy
     artist = session.get(User, verified.track.artist_id)
@@ -145,10 +187,12 @@ def _verify_and_store(
     published = _published_file(
         platform, session, audio_bytes, verified, derivative_id, title, user, disclosure
     )
+    progress("publishing", 0.2)
     audio_row = seal_audio(
         platform.blobs, platform.config.master_key, derivative_id, published,
         downloadable=policy.downloadable, peaks=verified.peaks,
     )  # fmt: skip
+    progress("publishing", 0.8)  # the watermark variants made and sealed: the rows remain
     blob_name = audio_row.blob_name
     try:
         row = Derivative(
