@@ -28,14 +28,15 @@ sys.path.insert(0, str(HERE.parent))
 
 AREAS = (
     "decryption", "serving", "garden", "credentials", "fingerprints", "watermark", "engine",
-    "styles", "studio", "machine",
+    "publishing", "styles", "studio", "machine",
 )  # fmt: skip
 # The order a whole run prints them in: quick and self-contained first, the long soaks last.
 ORDER = (
     "decrypt", "licence_issue", "ingest_verify", "artist_upload", "garden_feed", "garden_plays",
     "credentials_cost", "fingerprint_speed", "fingerprint_lookup", "fingerprint_robustness",
     "watermark_costs", "watermark_serving", "watermark_robustness",
-    "render_speed", "feeder_block_time", "control_latency", "style_speed", "style_playback",
+    "render_speed", "publish_speed", "feeder_block_time", "control_latency", "style_speed",
+    "style_playback",
     "app_start", "first_audio", "garden_listen",
     "peak_memory", "soak", "device_floor",
 )  # fmt: skip

@@ -31,6 +31,7 @@ from app.core.recipe import MasterMix, Recipe, StemMix
 from app.core.track import TrackInfo
 from app.engine import kernel
 from app.engine import timeline as timelines
+from app.engine.chunk_store import ChunkStore
 from app.engine.effects import Chain
 from app.engine.gains import db_to_gain, strip_gains
 from app.engine.kernel import CHANNELS, StripWork
@@ -100,6 +101,7 @@ class Mixer:
         track: the track's metadata (sections); needed to arrange or retime it.
         styles: the verified style-model package for a model ``id@version`` (raises
             StyleModelError when it has none); needed to play a recipe with styles.
+        store: where retimed and transposed chunks are kept once made (see ChunkStore).
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class Mixer:
         block_frames: int = BLOCK_FRAMES,
         track: TrackInfo | None = None,
         styles: Callable[[str], StylePackage] | None = None,
+        store: ChunkStore | None = None,
     ) -> None:
         self.names = list(recipe.stems)
         missing = [n for n in self.names if n not in stems]
@@ -124,7 +127,7 @@ class Mixer:
         self._styled = StyledSources(styles, sample_rate)
         raw = [stems[n] for n in self.names]
         self.sounds = Sounds(
-            self.names, raw, sample_rate, block_frames, track, self._styled, recipe
+            self.names, raw, sample_rate, block_frames, track, self._styled, recipe, store=store
         )
         self._lock = threading.Lock()
         self._recipe = recipe

@@ -26,6 +26,7 @@ from app.core.recipe import Recipe
 from app.core.track import TrackInfo
 from app.engine import kernel
 from app.engine import timeline as timelines
+from app.engine.chunk_store import ChunkStore
 from app.engine.company import CompanyMeter
 from app.engine.effects import PROCESS_FRAMES, Chain
 from app.engine.gains import db_to_gain, strip_gains
@@ -50,6 +51,7 @@ def render(
     levels: dict[str, float] | None = None,
     styles: Callable[[str], StylePackage] | None = None,
     company: CompanyMeter | None = None,
+    store: ChunkStore | None = None,
 ) -> np.ndarray:
     """Render the whole remix; returns float32 (frames, 2) in memory (never a file).
 
@@ -62,6 +64,8 @@ def render(
         styles: the style-model package for a model ``id@version``, for recipes with styles.
         company: if given, started and fed with every stem's sound as it enters the master,
             to judge afterwards whether a protected stem is ever alone (``app.engine.company``).
+        store: where retimed and transposed chunks are read from when made before (by
+            playback, or by another render of the same track at this tempo and key), and kept.
     """
     names = list(recipe.stems)
     missing = [n for n in names if n not in stems]
@@ -69,7 +73,9 @@ def render(
         raise ValueError(f"no audio for stems {missing}")
     raw = [stems[n] for n in names]
     styled = StyledSources(styles, sample_rate)
-    sound = Sounds(names, raw, sample_rate, BLOCK_FRAMES, track, styled, recipe).current
+    sound = Sounds(
+        names, raw, sample_rate, BLOCK_FRAMES, track, styled, recipe, store=store
+    ).current
     strips = _Strips(names, sound, [Chain(recipe.stems[n].fx, sample_rate) for n in names])
     rooms = Rooms(sample_rate)
     frames = sound.frames
@@ -370,6 +376,7 @@ def render_derivative(
     levels: dict[str, float] | None = None,
     styles: Callable[[str], StylePackage] | None = None,
     company: CompanyMeter | None = None,
+    store: ChunkStore | None = None,
 ) -> tuple[np.ndarray, float]:
     """The published form of a remix: the render as heard, loudness-normalised.
 
@@ -385,5 +392,6 @@ def render_derivative(
         levels=levels,
         styles=styles,
         company=company,
+        store=store,
     )
     return normalise(audio, sample_rate)

@@ -5,6 +5,7 @@ render thread only copies; see :class:`Prefetcher`."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 from app.engine.sources import ChunkedSource, Job
@@ -12,6 +13,12 @@ from app.engine.sources import ChunkedSource, Job
 
 class Prefetcher:
     """Makes the chunks ahead of a read position, for a set of sources, on two threads.
+
+    When everything ahead is made, the first thread *finishes* the sources that keep what they
+    make (a stretched stem with a chunk store): it makes the rest of each, from the position
+    on, into the store, resting half as long as each chunk took, so that a render or a seek
+    later finds it made. It stops while a switch to another sound is near (``follow`` with
+    ``ahead``) and when the store is full.
 
     The threads run at the process's own priority (see ``_run`` for why they are not niced).
     """
@@ -28,7 +35,9 @@ class Prefetcher:
         self._closed = False
         self._claimed: set[tuple[int, Job]] = set()
         self._threads = [
-            threading.Thread(target=self._run, name=f"fanfare-prefetch-{n}", daemon=True)
+            threading.Thread(
+                target=self._run, args=(n == 0,), name=f"fanfare-prefetch-{n}", daemon=True
+            )
             for n in range(2)
         ]
         for thread in self._threads:
@@ -113,21 +122,57 @@ class Prefetcher:
             and not source.is_making(job)
         )
 
-    def _run(self) -> None:
+    def _finishing_job(self) -> tuple[ChunkedSource, int] | None:
+        """A chunk to make for later (lock held): none while a switch is near, or while
+        another thread makes anything of the same source."""
+        if self._ahead < self.ahead_frames:
+            return None
+        busy = {owner for owner, _ in self._claimed}
+        for source in self.sources:
+            if id(source) in busy:
+                continue
+            index = source.unfinished(self._position)
+            if index is not None:
+                return source, index
+        return None
+
+    def _finish(self, source: ChunkedSource, index: int) -> None:
+        """Make ``index`` of ``source`` for later, then rest half as long as that took."""
+        started = time.perf_counter()
+        try:
+            source.finish(index)
+        except Exception:  # made again, and reported, if a reader ever needs it
+            pass
+        finally:
+            with self._wake:
+                self._claimed.discard((id(source), index))
+                self._wake.wait(0.5 * (time.perf_counter() - started))
+
+    def _run(self, finisher: bool) -> None:
         # At the process's own priority, not niced: these threads hold the GIL between native
         # calls, and a niced thread left waiting behind a busy core stalls the feeder that
         # needs the GIL next (benchmarks/README.md, "Findings").
         while True:
+            later: tuple[ChunkedSource, int] | None = None
             with self._wake:
                 if self._closed:
                     return
                 job = self._next_job()
-                if job is None:
+                if job is None and finisher:
+                    later = self._finishing_job()
+                if job is None and later is None:
                     self._wake.wait(0.25)
                     continue
-                source, what = job
                 # Claimed before the lock is let go, so the other thread takes another job.
-                self._claimed.add((id(source), what))
+                if job is not None:
+                    self._claimed.add((id(job[0]), job[1]))
+                elif later is not None:
+                    self._claimed.add((id(later[0]), later[1]))
+            if later is not None:
+                self._finish(*later)
+                continue
+            assert job is not None
+            source, what = job
             try:
                 source.make(what)
             except Exception:  # a failing chunk is made again, and reported, by the reader

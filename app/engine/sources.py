@@ -234,6 +234,15 @@ class ChunkedSource:
                 return [index - 1, index]
         return [index]
 
+    def unfinished(self, frame: int) -> int | None:
+        """The first chunk from ``frame`` on (wrapping round) worth making for later, though
+        playback does not need it soon, or None: nothing here keeps such chunks (a source with
+        a store, :class:`~app.engine.stretched.StretchedSource`, says otherwise)."""
+        return None
+
+    def finish(self, index: int) -> None:
+        """Make chunk ``index`` for later (see :meth:`unfinished`)."""
+
     def made_for(self, frame: int, frames: int) -> bool:
         """Whether reading ``[frame, frame + frames)`` would not wait for anything to be made."""
         end = min(self.frames, frame + max(frames, 1))

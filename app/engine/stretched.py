@@ -5,12 +5,14 @@ one chunk at a time, the chunks crossfaded; see :class:`StretchedSource`."""
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 import pedalboard
 import soxr
 
+from app.engine.chunk_store import ChunkStore, quantize
 from app.engine.kernel import CHANNELS
 from app.engine.sources import Bridge, ChunkedSource, frames_of, window
 
@@ -35,9 +37,16 @@ class StretchedSource(ChunkedSource):
     stretch from the switch point to the grid, made with the finer engine's short window,
     about three times as fast as a chunk, so the change is heard sooner.
 
+    Grid chunks are rounded to the chunk store's grid (:func:`~app.engine.chunk_store.quantize`)
+    and, given a ``store`` and the stem's ``identity``, kept there: a chunk stretched once, by
+    playback, a finishing pass or another render, is read back rather than made again.
+
     Args:
         inner: the stem, (frames, 2) float32 (an array or another source).
         formants: keep the formants when shifting the key (for voices: no chipmunks).
+        store: where made chunks are kept (None: nowhere but this source's small cache).
+        identity: what ``inner`` is (e.g. track, version, stem, style), hashable; the store's
+            keys add the tempo, key and grid to it. Needed with ``store``.
     """
 
     #: Seconds one chunk took to make, recently (a moving average over every stretched source).
@@ -55,6 +64,8 @@ class StretchedSource(ChunkedSource):
         *,
         formants: bool = False,
         chunk_frames: int = STRETCH_CHUNK_FRAMES,
+        store: ChunkStore | None = None,
+        identity: Hashable | None = None,
     ) -> None:
         super().__init__(round(frames_of(inner) / ratio), chunk_frames, STRETCH_OVERLAP_FRAMES)
         self.inner = inner
@@ -62,6 +73,46 @@ class StretchedSource(ChunkedSource):
         self.ratio = ratio
         self.semitones = semitones
         self.formants = formants
+        self.store = store if identity is not None else None
+        self._identity = (
+            identity,
+            ratio,
+            semitones,
+            formants,
+            chunk_frames,
+            STRETCH_OVERLAP_FRAMES,
+        )
+
+    def store_key(self, index: int) -> Hashable:
+        """Chunk ``index``'s key in the store."""
+        return (self._identity, index)
+
+    def stored(self, index: int) -> bool:
+        """Whether chunk ``index`` is kept in the store (False without one)."""
+        return self.store is not None and self.store_key(index) in self.store
+
+    def unfinished(self, frame: int) -> int | None:
+        """The first chunk from ``frame`` on (wrapping round) not in the store, while the store
+        has room for it; None when every chunk is kept, or there is no room or no store."""
+        store = self.store
+        if store is None or not store.has_room(self._chunk_bytes()):
+            return None
+        first = min(max(frame, 0) // self.chunk_frames, self.chunks - 1)
+        for step in range(self.chunks):
+            index = (first + step) % self.chunks
+            if not self.stored(index):
+                return index
+        return None
+
+    def finish(self, index: int) -> None:
+        """Make chunk ``index`` into the store only, unless it is there (a finishing pass: what
+        playback will not need soon, kept for the render and for going back)."""
+        if self.store is not None and not self.stored(index):
+            self.store.put(self.store_key(index), self._made_chunk(index))
+
+    def _chunk_bytes(self) -> int:
+        """A compressed chunk's size, about (a third of its float32 size)."""
+        return (self.chunk_frames + self.overlap) * CHANNELS * 4 // 3
 
     def bridge_from(self, frame: int) -> Bridge | None:
         """Playback will start reading at output ``frame`` (a change switched to there): read
@@ -76,7 +127,20 @@ class StretchedSource(ChunkedSource):
         return self._bridge
 
     def _make_chunk(self, index: int) -> np.ndarray:
-        return self._stretch_range(index * self.chunk_frames, self.chunk_frames + self.overlap)
+        if self.store is None:
+            return self._made_chunk(index)
+        key = self.store_key(index)
+        found = self.store.get(key)
+        if found is None:
+            found = self._made_chunk(index)
+            self.store.put(key, found)
+        return found
+
+    def _made_chunk(self, index: int) -> np.ndarray:
+        """Chunk ``index`` stretched now, on the store's grid."""
+        return quantize(
+            self._stretch_range(index * self.chunk_frames, self.chunk_frames + self.overlap)
+        )
 
     def _make_bridge(self, start: int, frames: int) -> np.ndarray:
         return self._stretch_range(start, frames, quick=True)

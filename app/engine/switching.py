@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.core.recipe import MasterMix, Recipe, StemMix, styles_of
+from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
 from app.engine import timeline as timelines
+from app.engine.chunk_store import ChunkStore
 from app.engine.prefetch import Prefetcher
 from app.engine.sources import ChunkedSource, frames_of
 from app.engine.stretched import STRETCH_CHUNK_FRAMES, StretchedSource
@@ -107,6 +110,8 @@ class Sounds:
         names: the stems, in order; raw: their sources as written, (frames, 2) float32 each.
         track: the track's metadata (sections); needed to arrange or retime it.
         styled: where the stems' styled sources are kept.
+        store: where retimed and transposed chunks are kept once made (with ``track``: the
+            keys name its id and version).
     """
 
     def __init__(
@@ -118,6 +123,8 @@ class Sounds:
         track: TrackInfo | None,
         styled: StyledSources,
         recipe: Recipe,
+        *,
+        store: ChunkStore | None = None,
     ) -> None:
         self.names = names
         self._raw = raw
@@ -125,6 +132,7 @@ class Sounds:
         self.block_frames = block_frames
         self.track = track
         self.styled = styled
+        self.store = store if track is not None else None
         self.current = self.make(recipe)
         self.pending: Sound | None = None
         self._retired: list[Sound] = []  # switched away from; their threads may still run
@@ -144,7 +152,15 @@ class Sounds:
             track = self.track
         else:
             stems = [
-                StretchedSource(source, self.sample_rate, ratio, key, formants=name == "vocal")
+                StretchedSource(
+                    source,
+                    self.sample_rate,
+                    ratio,
+                    key,
+                    formants=name == "vocal",
+                    store=self.store,
+                    identity=self._identity(name, styles.get(name)),
+                )
                 for name, source in zip(self.names, sources, strict=True)
             ]
             track = (
@@ -162,6 +178,13 @@ class Sounds:
             states=recipe.states(),
             prefetcher=None,
         )
+
+    def _identity(self, name: str, style: StyleSlot | None) -> Hashable | None:
+        """What stem ``name``'s source is, for the store's keys: the track version, the stem
+        and its style (None without a track)."""
+        if self.track is None:
+            return None
+        return (self.track.id, self.track.version, name, style)
 
     def restate(self, recipe: Recipe, sound: Sound | None = None) -> Sound:
         """The current (or given) sound with ``recipe``'s arrangement and automation."""
