@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import __version__, cli_garden, cli_verify
+from app.cli_steps import StepPrinter
 from app.core import recipe as recipe_format
 from app.core.errors import FanfareError
 from app.core.files import read_json_file
@@ -392,7 +393,15 @@ def _render(args: argparse.Namespace) -> int:
     try:
         track.apply(recipe)
         if args.publish:
-            result = track.publish(title=args.title)
+            expected = track.publish_estimate()
+            if expected.long:
+                print(expected.sentence(), flush=True)
+            steps = StepPrinter(sys.stdout)
+            try:
+                result = track.publish(title=args.title, progress=steps)
+            except BaseException:
+                steps.fail()
+                raise
             print(
                 f"Published derivative {result['id']} of '{track.info.title}': "
                 f"status {result['status']}."

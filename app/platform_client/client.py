@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import secrets
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,6 +27,22 @@ from app.platform_client.errors import (
 API = "/api/v1"
 UNIX_SCHEME = "http+unix://"  # then the socket's path, percent-encoded
 TIMEOUT_S = 30.0
+#: The upload's answer comes once the platform has verified the remix, which re-renders it:
+#: minutes for a long, retimed one. Its progress is asked for meanwhile (``PUBLISH_HEADER``).
+VERIFY_TIMEOUT_S = 900.0
+#: The header naming an upload's random publish id, under which the platform keeps how far
+#: its verification is (``GET /derivatives/publishing/{id}``).
+PUBLISH_HEADER = "X-Fanfare-Publish"
+POLL_S = 0.4  # how often that progress is asked for
+POLL_TIMEOUT_S = 5.0
+UPLOAD_PIECE_BYTES = 64 * 1024  # the upload is handed to the socket, and counted, in these
+#: Each of the platform's verification steps as a share of the whole: (from, to).
+VERIFY_SHARES = {
+    "checking": (0.0, 0.1),
+    "re-rendering": (0.1, 0.85),
+    "publishing": (0.85, 1.0),
+    "done": (1.0, 1.0),
+}
 
 
 def platform_name(base_url: str) -> str:
@@ -43,6 +63,7 @@ class PlatformClient:
     def __init__(self, base_url: str, token: str | None = None, *, timeout_s: float = TIMEOUT_S):
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.timeout_s = timeout_s
         if self.base_url.startswith(UNIX_SCHEME):
             socket_path = unquote(self.base_url[len(UNIX_SCHEME) :])
             self._http = httpx.Client(
@@ -212,14 +233,72 @@ class PlatformClient:
 
     # --- derivatives ---------------------------------------------------------------------------
 
-    def upload_derivative(self, *, audio: bytes, recipe: bytes, title: str) -> dict[str, Any]:
+    def upload_derivative(
+        self,
+        *,
+        audio: bytes,
+        recipe: bytes,
+        title: str,
+        on_progress: Callable[[str, float], None] | None = None,
+    ) -> dict[str, Any]:
         """Upload a rendered derivative (FLAC bytes from memory, its Content Credentials
-        signed in) with its recipe."""
+        signed in) with its recipe; the platform answers once it has verified it.
+
+        ``on_progress(step, fraction)``, each step from 0 to 1: ``"uploading"`` as the bytes
+        go out, then ``"verifying"`` with the platform's own progress, asked for every
+        ``POLL_S`` from a second thread while the upload waits for its answer (a failed
+        question is skipped; it never fails the upload). Called from this thread and that
+        one, never from both at once.
+        """
         files = {
             "audio": ("derivative.flac", audio, "audio/flac"),
             "recipe": ("recipe.json", recipe, "application/json"),
         }
-        return dict(self._json("POST", "/derivatives", files=files, data={"title": title}))
+        data = {"title": title}
+        timeout = httpx.Timeout(self.timeout_s, read=VERIFY_TIMEOUT_S)
+        if on_progress is None:
+            doc = self._json("POST", "/derivatives", files=files, data=data, timeout=timeout)
+            return dict(doc)
+        # httpx builds the multipart body (the same fields, boundary and length); it goes out
+        # piece by piece, so that what is sent can be counted.
+        form = httpx.Request("POST", self._http.base_url, files=files, data=data)
+        stream = form.stream
+        assert isinstance(stream, httpx.SyncByteStream)
+        size = int(form.headers["Content-Length"])
+        publish_id = secrets.token_urlsafe(16)
+        watch = _VerificationWatch(self, publish_id, on_progress)
+
+        def body() -> Iterator[bytes]:
+            sent = 0
+            on_progress("uploading", 0.0)
+            for part in stream:
+                for at in range(0, len(part), UPLOAD_PIECE_BYTES):
+                    piece = part[at : at + UPLOAD_PIECE_BYTES]
+                    yield piece  # returns once the transport has written it and wants more
+                    sent += len(piece)
+                    on_progress("uploading", min(1.0, sent / size))
+            watch.start()  # every byte is out: the platform verifies before it answers
+
+        headers = {
+            "Content-Type": form.headers["Content-Type"],
+            "Content-Length": str(size),
+            PUBLISH_HEADER: publish_id,
+        }
+        try:
+            doc = self._json(
+                "POST", "/derivatives", content=body(), headers=headers, timeout=timeout
+            )
+        except BaseException:
+            watch.stop()
+            raise
+        watch.stop(finished=True)
+        return dict(doc)
+
+    def publishing(self, publish_id: str) -> dict[str, Any]:
+        """How far the platform is with verifying this account's upload ``publish_id``:
+        ``{"step", "fraction", "updated_at"}`` (``app.server.publishing``)."""
+        path = f"/derivatives/publishing/{_seg(publish_id)}"
+        return dict(self._json("GET", path, timeout=POLL_TIMEOUT_S))
 
     def derivatives(self, *, mine: bool = True) -> list[dict[str, Any]]:
         return list(self._json("GET", "/derivatives", params={"mine": str(mine).lower()}))
@@ -308,6 +387,56 @@ class PlatformClient:
         """Approve, refuse or take down a remix of the artist's track; the derivative."""
         body = {"decision": decision, "reason": reason}
         return dict(self._json("POST", f"/derivatives/{_seg(derivative_id)}/decision", json=body))
+
+
+class _VerificationWatch:
+    """Asks the platform how far it is with one upload's verification, every ``POLL_S`` on a
+    thread of its own, and reports it as ``"verifying"``: a fraction of the whole that only
+    grows (``VERIFY_SHARES``). Nothing is reported once it is stopped."""
+
+    def __init__(
+        self, client: PlatformClient, publish_id: str, report: Callable[[str, float], None]
+    ) -> None:
+        self._client = client
+        self._publish_id = publish_id
+        self._report = report
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()  # held while reporting: reports never overlap
+        self._thread: threading.Thread | None = None
+        self._reached = 0.0
+
+    def start(self) -> None:
+        with self._lock:
+            self._report("verifying", 0.0)
+        self._thread = threading.Thread(
+            target=self._run, name="fanfare-publish-progress", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, *, finished: bool = False) -> None:
+        """No more questions; ``finished``: the platform answered, verification is done."""
+        with self._lock:
+            self._stopped.set()
+            if finished:
+                self._report("verifying", 1.0)
+        if self._thread is not None:
+            self._thread.join(timeout=POLL_S)  # a question in flight ends on its own
+
+    def _run(self) -> None:
+        while not self._stopped.wait(POLL_S):
+            try:
+                doc = self._client.publishing(self._publish_id)
+                start, end = VERIFY_SHARES[str(doc["step"])]
+                fraction = start + (end - start) * min(1.0, max(0.0, float(doc["fraction"])))
+            except Exception:  # not there yet, refused, unreachable: the upload's answer says
+                continue
+            with self._lock:
+                if self._stopped.is_set():
+                    return
+                if fraction > self._reached:
+                    self._reached = fraction
+                    with contextlib.suppress(Exception):  # the caller's display, not the upload
+                        self._report("verifying", fraction)
 
 
 def _seg(value: str) -> str:

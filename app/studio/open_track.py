@@ -26,6 +26,7 @@ from app.core.policy import Decision, Policy, evaluate
 from app.core.recipe import Recipe, styles_of
 from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
+from app.engine.chunk_store import ChunkStore, chunk_store_budget
 from app.engine.company import CompanyMeter, heard_reasons
 from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
@@ -34,6 +35,14 @@ from app.platform_client.errors import PlatformError, PlatformUnreachableError
 from app.studio.auditions import Audition, auditions
 from app.studio.errors import PreviewNotPublishedError
 from app.studio.permissions import StylePermissions
+from app.studio.publishing import (
+    RENDERING,
+    UPLOADING,
+    VERIFYING,
+    PublishEstimate,
+    estimate,
+    note_render,
+)
 from app.studio.services import TrackServices
 from app.studio.status import (
     LicenceNotice,
@@ -45,6 +54,9 @@ from app.studio.status import (
 from app.studio.style_library import ModelStems
 from app.styles.package import StylePackage
 
+#: ``progress(step, fraction)``: what is being done, and how far. Opening a track reports
+#: the fraction of the whole; rendering and publishing report each step from 0 to 1
+#: (``studio.publishing``).
 Progress = Callable[[str, float], None]
 UNDO_DEPTH = 200
 UNDO_MERGE_S = 1.0
@@ -91,9 +103,13 @@ class OpenTrack:
         self.policy = Policy.from_dict(licence.policy)
         self.recipe = Recipe.default_for(info)
         self._stems = stems
+        #: Retimed and transposed chunks made by playback, kept (compressed, in memory) for
+        #: the render and for going back; dropped with the track.
+        self.chunk_store = ChunkStore(chunk_store_budget(), info.sample_rate)
         self.mixer = Mixer(
-            stems, info.sample_rate, self.recipe, track=info, styles=self.style_package
-        )
+            stems, info.sample_rate, self.recipe, track=info, styles=self.style_package,
+            store=self.chunk_store,
+        )  # fmt: skip
         self._told_adjustments: dict[str, str] = {}
         self._player: Player | None = None
         self._notices: list[Notice] = []
@@ -472,7 +488,8 @@ class OpenTrack:
     # --- render and publish ---------------------------------------------------------------------
 
     def render(self, recipe: Recipe | None = None, progress: Progress = quiet) -> np.ndarray:
-        """Render the remix into memory: float32 (frames, 2)."""
+        """Render the remix into memory: float32 (frames, 2); ``progress("Rendering", f)``
+        with the fraction of the render done."""
         recipe = recipe or self.recipe
         recipe.check_fits(self.info)
         self.check(recipe).raise_if_denied()
@@ -480,15 +497,27 @@ class OpenTrack:
             self._stems,
             self.info.sample_rate,
             recipe,
-            progress=lambda f: progress("Rendering", 0.05 + 0.6 * f),
+            progress=lambda f: progress(RENDERING, f),
             track=self.info,
             styles=self.style_package,
+            store=self.chunk_store,
         )
+
+    def publish_estimate(self, recipe: Recipe | None = None) -> PublishEstimate:
+        """About how long publishing ``recipe`` (the current remix) takes: its render here and
+        its verification on the platform (``studio.publishing.estimate``: an estimate)."""
+        return estimate(recipe or self.recipe, self.info)
 
     def publish(
         self, title: str | None = None, recipe: Recipe | None = None, progress: Progress = quiet
     ) -> dict[str, Any]:
-        """Render, sign and upload the derivative; returns the platform's record of it.
+        """Render, sign and upload the derivative; returns the platform's record of it, once
+        the platform has verified it.
+
+        ``progress(step, fraction_of_step)``: the steps of ``publishing.PUBLISH_STEPS`` in
+        order, "Rendering" (this computer's render, then encoding and signing), "Uploading"
+        (the bytes sent) and "Verifying" (the platform's own progress), each from 0 to 1. A
+        step that fails is the last one reported, short of 1.
 
         Raises:
             PolicyDenied: the artist does not allow publishing this recipe.
@@ -508,26 +537,40 @@ class OpenTrack:
         decision = self.check(recipe, publishing=True)
         if not decision.allowed:
             raise PolicyDenied(list(decision.reasons))
-        progress("Rendering", 0.05)
+        # The mix reports its fraction; the loudness pass after it, encoding and signing do
+        # not: the mix's share of the step is its share of the estimate.
+        expected = estimate(recipe, self.info)
+        share = expected.mix_s / expected.render_s if expected.render_s > 0 else 1.0
+        started = time.monotonic()
+        mixed: list[float] = []  # when the mix was done
+
+        def mixing(fraction: float) -> None:
+            if fraction >= 1.0 and not mixed:
+                mixed.append(time.monotonic())
+            progress(RENDERING, share * fraction)
+
+        progress(RENDERING, 0.0)
         # The platform measures who is really heard with whom in its re-render; say so here
         # first, with the same measure, before anything is uploaded.
-        audio, measured = self._measured_render(
-            recipe, lambda f: progress("Rendering", 0.05 + 0.6 * f)
-        )
+        audio, measured = self._measured_render(recipe, mixing)
         if measured:
             raise PolicyDenied(measured)
-        progress("Encoding", 0.7)
+        progress(RENDERING, share + 0.9 * (1.0 - share))
         flac = encode_flac(audio, self.info.sample_rate)
         del audio
         recipe_bytes = recipe.to_json().encode()
-        progress("Signing", 0.8)
         signed = self._signed(recipe, flac)
         del flac
-        progress("Uploading", 0.85)
+        if mixed:
+            note_render(recipe, self.info, mixed[0] - started, time.monotonic() - mixed[0])
+        progress(RENDERING, 1.0)
+        steps = {"uploading": UPLOADING, "verifying": VERIFYING}
         result = self._services.upload_derivative(
-            audio=signed, recipe=recipe_bytes, title=recipe.title
+            audio=signed,
+            recipe=recipe_bytes,
+            title=recipe.title,
+            on_progress=lambda step, f: progress(steps.get(step, step), f),
         )
-        progress("Published", 1.0)
         return dict(result)
 
     def auditions(self) -> list[Audition]:
@@ -542,7 +585,7 @@ class OpenTrack:
         decision = self.check(recipe, publishing=True)
         if not decision.allowed:
             return list(decision.reasons)
-        return self._measured_render(recipe, lambda f: progress("Rendering", f))[1]
+        return self._measured_render(recipe, lambda f: progress(RENDERING, f))[1]
 
     def _measured_render(
         self, recipe: Recipe, progress: Callable[[float], None]
@@ -560,6 +603,7 @@ class OpenTrack:
             levels=levels,
             styles=self.style_package,
             company=company,
+            store=self.chunk_store,
         )
         return audio, heard_reasons(self.policy, levels, company)
 
@@ -614,6 +658,7 @@ class OpenTrack:
         if self._player is not None:
             self._player.close()
         self.mixer.close()
+        self.chunk_store.clear()
         self._stems.clear()
         for resource in self._resources:
             resource.close()

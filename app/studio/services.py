@@ -5,6 +5,7 @@ implements it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from app.core.keys import DeviceKeys
@@ -46,9 +47,17 @@ class TrackServices(Protocol):
         """The verified, self-tested package of model ``ref`` (raises StyleModelError)."""
         ...
 
-    def upload_derivative(self, *, audio: bytes, recipe: bytes, title: str) -> dict[str, Any]:
+    def upload_derivative(
+        self,
+        *,
+        audio: bytes,
+        recipe: bytes,
+        title: str,
+        on_progress: Callable[[str, float], None] | None = None,
+    ) -> dict[str, Any]:
         """Upload a rendered derivative with its Content Credentials signed into ``audio``;
-        returns the platform's record of it."""
+        returns the platform's record of it once the platform has verified it.
+        ``on_progress(step, fraction)``: "uploading", then "verifying", each from 0 to 1."""
         ...
 
     @property

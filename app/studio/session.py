@@ -395,10 +395,20 @@ class Studio:
         """The verified, self-tested package of model ``ref`` (see :class:`StyleLibrary`)."""
         return self.styles.package(ref)
 
-    def upload_derivative(self, *, audio: bytes, recipe: bytes, title: str) -> dict[str, Any]:
-        """Upload a rendered derivative (its Content Credentials signed in) with its recipe."""
+    def upload_derivative(
+        self,
+        *,
+        audio: bytes,
+        recipe: bytes,
+        title: str,
+        on_progress: Callable[[str, float], None] | None = None,
+    ) -> dict[str, Any]:
+        """Upload a rendered derivative (its Content Credentials signed in) with its recipe;
+        ``on_progress("uploading" or "verifying", fraction)`` as it goes."""
         return self._signed(
-            lambda: self.client.upload_derivative(audio=audio, recipe=recipe, title=title)
+            lambda: self.client.upload_derivative(
+                audio=audio, recipe=recipe, title=title, on_progress=on_progress
+            )
         )
 
     @property

@@ -94,6 +94,14 @@ def test_sign_in_render_publish_and_read_back(platform_url: str, tmp_path: Path)
     published = fanfare("render", "--recipe", str(recipe_path), "--publish").stdout
     assert "status published" in published
     derivative_id = published.split("derivative ")[1].split()[0]
+    # Not a terminal: a line per step, begun when it starts and ended when it ends.
+    lines = published.splitlines()
+    assert [re.sub(r" \(\d+\.\d s\)$", "", line) for line in lines[:3]] == [
+        "Rendering… done",
+        "Uploading… done",
+        "Verifying on the platform… done",
+    ], published
+    assert lines[3].startswith("Published derivative") and len(lines) == 4
 
     rows = json.loads(fanfare("derivatives", "--json").stdout)
     assert [(r["id"], r["track_id"], r["status"]) for r in rows] == [

@@ -16,6 +16,7 @@ from app.core.automation import make_move
 from app.core.codec import decode_audio
 from app.core.errors import BundleTamperedError, PolicyDenied
 from app.engine.loudness import measure
+from app.platform_client.errors import PlatformError
 from app.studio.errors import NotSignedInError, PlatformKeyChangedError
 from app.studio.session import Studio
 from tests.helpers.garden import published_flac
@@ -52,7 +53,8 @@ def test_open_remix_within_the_policy_and_publish(studio: Studio) -> None:
     track.set_stem("drums", gain_db=-4.0)
     track.set_stem("pad", mute=True)
     track.set_stem("keys", mute=True)  # enough of a remix for the spam gate
-    result = track.publish(title="Night drive")
+    steps: list[tuple[str, float]] = []
+    result = track.publish(title="Night drive", progress=lambda *step: steps.append(step))
     assert result["status"] == "published"
     assert result["title"] == "Night drive"
     assert result["disclosure"]["stems_used"] == ["drums", "bass", "lead"]
@@ -63,7 +65,34 @@ def test_open_remix_within_the_policy_and_publish(studio: Studio) -> None:
     loudness = measure(audio, rate)
     assert loudness.integrated_lufs == pytest.approx(-14.0, abs=0.5)
     assert loudness.true_peak_dbtp <= -1.0 + 0.05  # 24-bit encoding adds at most a hair
+
+    _assert_steps_done(steps)
+
+    # The platform refuses the same remix twice: the step it refused at is the last reported,
+    # short of done, and the refusal is the platform's sentence.
+    steps.clear()
+    with pytest.raises(PlatformError, match="sent this exact remix before"):
+        track.publish(title="Night drive", progress=lambda *step: steps.append(step))
+    assert _step_order(steps) == ["Rendering", "Uploading", "Verifying"]
+    assert steps[-1][0] == "Verifying" and steps[-1][1] < 1.0
     track.close()
+
+
+def _assert_steps_done(steps: list[tuple[str, float]]) -> None:
+    """Each step in order, each from 0 to 1 and never back."""
+    assert _step_order(steps) == ["Rendering", "Uploading", "Verifying"]
+    for name in ("Rendering", "Uploading", "Verifying"):
+        fractions = [f for step, f in steps if step == name]
+        assert fractions[0] == 0.0 and fractions[-1] == 1.0, (name, fractions)
+        assert fractions == sorted(fractions), (name, fractions)
+
+
+def _step_order(steps: list[tuple[str, float]]) -> list[str]:
+    """The steps reported, each once, in the order they were first reported (and each step's
+    reports are together: a step once left is never reported again)."""
+    order = [name for i, (name, _) in enumerate(steps) if i == 0 or steps[i - 1][0] != name]
+    assert len(order) == len(set(order)), order
+    return order
 
 
 def test_a_retimed_transposed_automated_remix_is_verified_and_published(studio: Studio) -> None:
@@ -73,8 +102,14 @@ def test_a_retimed_transposed_automated_remix_is_verified_and_published(studio: 
     track.set_tempo(ratio=1.2, key_shift=-2)
     moved = track.recipe.with_moves((make_move(48_128, "drums", {"gain_db": -9.0}),))
     track.apply(moved)
-    result = track.publish(title="Faster, lower")
+    steps: list[tuple[str, float]] = []
+    result = track.publish(title="Faster, lower", progress=lambda *step: steps.append(step))
     assert result["status"] == "published"
+    # Its re-render takes the platform several seconds: verifying's fractions are the
+    # platform's, read while the upload waits for its answer.
+    _assert_steps_done(steps)
+    verifying = {f for step, f in steps if step == "Verifying" and 0 < f < 1}
+    assert len(verifying) >= 3, steps
     audio, _ = decode_audio(published_flac(studio, result["id"]))
     assert len(audio) == round(track.info.frames / 1.2)
     with pytest.raises(PolicyDenied, match="tempo may only change"):

@@ -40,17 +40,46 @@ def test_open_a_track_move_a_fader_and_publish(qtbot, window: MainWindow) -> Non
 
     view.open_publish()
     dialog = view.publish_dialog
+    assert [row.state for row in dialog.steps.values()] == ["pending"] * 3
+    assert not dialog.estimate.isVisible()  # a plain remix of a short song: quick
     dialog.title.setText("Harbour at dawn")
     qtbot.mouseClick(dialog.publish_button, Qt.MouseButton.LeftButton)
+    # Each step runs with its bar, in order: rendering here, uploading, then verifying on the
+    # platform, which the dialog follows while the upload waits for its answer.
+    running: list[str] = []
+
+    def published() -> bool:
+        step = dialog.running()
+        if step is not None and (not running or running[-1] != step):
+            running.append(step)
+        return dialog.published is not None
+
     try:
-        qtbot.waitUntil(lambda: dialog.published is not None, timeout=WAIT_MS)
+        qtbot.waitUntil(published, timeout=WAIT_MS)
     except Exception:
         raise AssertionError(dialog.status.text()) from None
     assert dialog.published["status"] == "published"
     assert "published" in dialog.status.text()
-    assert dialog.progress.value() == 1000
+    assert running == sorted(running, key=list(dialog.steps).index)
+    assert "Verifying" in running
+    assert [row.state for row in dialog.steps.values()] == ["done"] * 3
+    for row in dialog.steps.values():
+        assert row.mark.text() == "✓" and not row.bar.isVisible()
     rows = window.studio.derivatives()
     assert rows[0]["title"] == "Harbour at dawn"
+
+    # The same remix again: the platform refuses it, and the step it refused at says why.
+    dialog.accept()
+    view.open_publish()
+    dialog = view.publish_dialog
+    dialog.title.setText("Harbour at dawn")
+    qtbot.mouseClick(dialog.publish_button, Qt.MouseButton.LeftButton)
+    verifying = dialog.steps["Verifying"]
+    qtbot.waitUntil(lambda: verifying.state == "failed", timeout=WAIT_MS)
+    assert verifying.mark.text() == "✗" and verifying.reason.isVisible()
+    assert "sent this exact remix before" in verifying.reason.text()
+    assert [row.state for row in dialog.steps.values()] == ["done", "done", "failed"]
+    assert dialog.publish_button.isEnabled()
 
 
 def test_a_refused_edit_is_explained_and_undone_on_screen(qtbot, window: MainWindow) -> None:
