@@ -5,6 +5,9 @@
 
 FANFARE_SHOT_FX, FANFARE_SHOT_STYLE, FANFARE_SHOT_ARRANGE, FANFARE_SHOT_PUBLISH (a remix the
 platform refuses) or FANFARE_SHOT_SIGN_IN also grab that dialog, beside OUT.png;
+FANFARE_SHOT_PUBLISHING=1 publishes a retimed remix and grabs the publish dialog before it
+starts (OUT-publish-before.png), while the platform verifies it (OUT-publish-mid.png) and once
+it is published (OUT-publish.png);
 FANFARE_SHOT_ACCOUNT=nova-lane signs in as that demo account (an artist: My tracks), and with
 it FANFARE_SHOT_POLICY=1 opens the policy editor and previews a draft as a fan;
 FANFARE_SHOT_LISTEN=1 publishes a few remixes first and shows the Listen tab playing one;
@@ -99,6 +102,9 @@ def main() -> int:
             view.effects["keys"].sliders[("eq", "high_db")].setValue(600)
         if os.environ.get("FANFARE_SHOT_STYLE"):
             view.open_style("lead")
+        if os.environ.get("FANFARE_SHOT_PUBLISHING"):
+            publishing(view)
+            return
         if os.environ.get("FANFARE_SHOT_PUBLISH"):
             # A remix the platform would refuse: the lead alone in the left channel.
             for kind, strip in view.strips.items():
@@ -114,6 +120,36 @@ def main() -> int:
             view.arrangement_dialog.playlist.setCurrentRow(2)
             view.arrangement_dialog.repeat()
         QTimer.singleShot(1500, grab)
+
+    def publishing(view: object) -> None:
+        """A retimed remix (long to render and verify: the estimate is said), published."""
+        view.track.set_tempo(ratio=1.1)  # type: ignore[attr-defined]
+        view.open_publish()  # type: ignore[attr-defined]
+        dialog = view.publish_dialog  # type: ignore[attr-defined]
+        dialog.title.setText("Harbour, a little faster")
+
+        def before() -> None:
+            dialog.grab().save(str(out.with_name(out.stem + "-publish-before.png")))
+            dialog.start()
+            QTimer.singleShot(200, mid)
+
+        def mid() -> None:
+            verifying = dialog.steps["Verifying"]
+            if verifying.state == "running" and verifying.bar.value() >= 300:
+                dialog.grab().save(str(out.with_name(out.stem + "-publish-mid.png")))
+                QTimer.singleShot(200, after)
+            elif dialog.published is None and not dialog.publish_button.isEnabled():
+                QTimer.singleShot(200, mid)
+            else:
+                grab()
+
+        def after() -> None:
+            if dialog.published is None and not dialog.publish_button.isEnabled():
+                QTimer.singleShot(200, after)
+            else:
+                grab()
+
+        QTimer.singleShot(500, before)
 
     def grab() -> None:
         window.grab().save(str(out))

@@ -65,7 +65,7 @@ class StepRow:
         if self.state != RUNNING:
             self.state, self.started = RUNNING, time.monotonic()
             self.mark.setText(MARKS[RUNNING])
-            self.mark.setObjectName("")
+            self.mark.setObjectName("running")
             self.bar.setVisible(True)
             self.reason.setVisible(False)
             _restyle(self.mark)
@@ -137,6 +137,7 @@ class PublishDialog(QDialog):
         grid.setHorizontalSpacing(10)
         self.steps = {step: StepRow(grid, row, step) for row, step in enumerate(PUBLISH_STEPS)}
         layout.addLayout(grid)
+        layout.addSpacing(4)
         self.status = QLabel("Ready to publish.")
         self.status.setObjectName("status")
         self.status.setWordWrap(True)
@@ -197,6 +198,7 @@ class PublishDialog(QDialog):
         self.status.setText(
             f"Published “{result['title']}”: status <b>{result['status']}</b> (id {result['id']})."
         )
+        self.publish_button.setVisible(False)  # published: nothing more to do here
         self.close_button.setText("Close")
         self.close_button.setEnabled(True)
         self.close_button.clicked.disconnect()

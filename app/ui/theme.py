@@ -23,6 +23,7 @@ QLabel#brand {{ font-size: 17pt; font-weight: 700; color: {ACCENT}; padding: 4px
 QLabel#dim, QLabel#status {{ color: {TEXT_DIM}; }}
 QLabel#error {{ color: #ff8a7a; }}
 QLabel#done {{ color: #7ad69a; }}
+QLabel#running {{ color: {ACCENT}; }}
 QLabel#banner {{ background: #3a2a12; color: #ffd9a8; border: 1px solid {ACCENT};
     border-radius: 6px; padding: 8px 12px; }}
 QLabel#trackTitle {{ font-size: 20pt; font-weight: 700; }}
