@@ -15,6 +15,7 @@ element-wise steps are split in halves across the same two threads.
 from __future__ import annotations
 
 import bisect
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from app.engine.kernel import CHANNELS, StripWork
 from app.engine.loudness import normalise
 from app.engine.mixer import BLOCK_FRAMES, stem_rows
 from app.engine.rooms import Room, Rooms
+from app.engine.stretched import StretchedSource
 from app.engine.styled import StyledSources
 from app.engine.switching import Sound, Sounds
 from app.styles.package import StylePackage
@@ -395,3 +397,66 @@ def render_derivative(
         store=store,
     )
     return normalise(audio, sample_rate)
+
+
+def prestretch(
+    stems: dict[str, Any],
+    sample_rate: int,
+    recipe: Recipe,
+    store: ChunkStore,
+    *,
+    track: TrackInfo,
+    styles: Callable[[str], StylePackage] | None = None,
+    stop: Callable[[], bool] = lambda: False,
+    rest: float = 0.5,
+) -> int:
+    """Make ``recipe``'s retimed and transposed chunks into ``store`` ahead of a render, chunk by
+    chunk through the remix (every stem's chunk k before any chunk k + 1), resting ``rest``
+    times as long as each chunk took, until done, the store is full or ``stop()`` says so.
+
+    The render that follows (the platform's re-render of this fan's upload) then mixes what is
+    stored. Returns the chunks made; 0 for a recipe at the written tempo and key.
+    """
+    if recipe.tempo_ratio == 1.0 and recipe.key_shift == 0:
+        return 0
+    names = list(recipe.stems)
+    styled = StyledSources(styles, sample_rate)
+    sound = Sounds(
+        names, [stems[n] for n in names], sample_rate, BLOCK_FRAMES, track, styled, recipe,
+        store=store,
+    ).current  # fmt: skip
+    sources = [s for s in sound.stems if isinstance(s, StretchedSource)]
+    made = 0
+    for index in _chunks_heard(sound, sources):
+        for source in sources:
+            if stop():
+                return made
+            if index >= source.chunks or source.stored(index):
+                continue
+            if not store.has_room(source.chunk_bytes()):
+                return made
+            started = time.perf_counter()
+            source.finish(index)
+            made += 1
+            if rest > 0:
+                time.sleep(rest * (time.perf_counter() - started))
+    return made
+
+
+def _chunks_heard(sound: Sound, sources: list[StretchedSource]) -> list[int]:
+    """The stretched chunks ``sound``'s arrangement reads, in the order it plays them: each
+    section's span, its join's crossfade past the end and the chunk before (for the seam)."""
+    if not sources:
+        return []
+    size, count = sources[0].chunk_frames, max(s.chunks for s in sources)
+    timeline = sound.timeline
+    spans = (
+        [(0, sound.source_frames)]
+        if timeline is None
+        else [(seg.start, seg.end + timeline.crossfade) for seg in timeline.segments]
+    )
+    order: dict[int, None] = {}  # an ordered set
+    for start, end in spans:
+        for index in range(max(0, start // size - 1), min(count, -(-end // size))):
+            order.setdefault(index, None)
+    return list(order)

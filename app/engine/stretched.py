@@ -95,7 +95,7 @@ class StretchedSource(ChunkedSource):
         """The first chunk from ``frame`` on (wrapping round) not in the store, while the store
         has room for it; None when every chunk is kept, or there is no room or no store."""
         store = self.store
-        if store is None or not store.has_room(self._chunk_bytes()):
+        if store is None or not store.has_room(self.chunk_bytes()):
             return None
         first = min(max(frame, 0) // self.chunk_frames, self.chunks - 1)
         for step in range(self.chunks):
@@ -110,7 +110,7 @@ class StretchedSource(ChunkedSource):
         if self.store is not None and not self.stored(index):
             self.store.put(self.store_key(index), self._made_chunk(index))
 
-    def _chunk_bytes(self) -> int:
+    def chunk_bytes(self) -> int:
         """A compressed chunk's size, about (a third of its float32 size)."""
         return (self.chunk_frames + self.overlap) * CHANNELS * 4 // 3
 

@@ -30,6 +30,7 @@ from app.server.style_models import PackageCache
 from app.server.uploads import CHUNK_BYTES
 from app.server.vaultkeys import Signer
 from app.server.verify import StemAudioCache
+from app.server.warming import Warmer
 
 log = logging.getLogger("fanfare.platform")
 MAX_JSON_BYTES = 64 * 1024
@@ -50,19 +51,24 @@ def create_app(config: ServerConfig) -> FastAPI:
             ensure_listings(session)  # remixes published before the feed existed
         except IntegrityError:  # another worker starting at once listed them
             session.rollback()
+    blobs = BlobStore(config.blob_dir)
+    stem_cache, style_cache = StemAudioCache(), PackageCache()
     platform = Platform(
         config=config,
         sessions=sessions,
-        blobs=BlobStore(config.blob_dir),
+        blobs=blobs,
         signer=signer,
         ca=ca,
-        stem_cache=StemAudioCache(),
-        style_cache=PackageCache(),
+        stem_cache=stem_cache,
+        style_cache=style_cache,
         fingerprints=FingerprintIndex(sessions),
         login_limiter=RateLimiter(config.login_per_minute, burst=10),
         licence_limiter=RateLimiter(config.licence_per_minute, burst=30),
         # Each upload costs a full re-render: a few at once, then a steady trickle.
         upload_limiter=RateLimiter(config.upload_per_minute, burst=5),
+        warmer=Warmer(
+            sessions, blobs, config.master_key, stem_cache, style_cache, config.warms_per_day
+        ),
     )
     docs = config.api_docs
     app = FastAPI(

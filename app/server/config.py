@@ -55,6 +55,7 @@ _ENV_SETTINGS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
     ("plays_per_device_per_day", "FANFARE_PLAYS_PER_DEVICE_PER_DAY", int, "a whole number"),
     ("uploads_per_day_free", "FANFARE_UPLOADS_PER_DAY_FREE", int, "a whole number"),
     ("uploads_per_day_superfan", "FANFARE_UPLOADS_PER_DAY_SUPERFAN", int, "a whole number"),
+    ("warms_per_day", "FANFARE_WARMS_PER_DAY", int, "a whole number"),
 )
 
 
@@ -99,6 +100,9 @@ class ServerConfig:
     #: gate's quota; refusals the gate makes before verification do not count).
     uploads_per_day_free: int = 10
     uploads_per_day_superfan: int = 50
+    #: Tempo or key changes a fan's studio may ask the platform to stretch ahead of an upload,
+    #: per UTC day (``warming``; each costs up to minutes of one core).
+    warms_per_day: int = 40
 
     def proxy_settings(self) -> dict[str, Any]:
         """uvicorn's keyword arguments for the forwarded headers (see ``trusted_proxies``)."""

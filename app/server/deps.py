@@ -25,6 +25,7 @@ from app.server.ratelimit import RateLimiter
 from app.server.style_models import PackageCache
 from app.server.vaultkeys import Signer
 from app.server.verify import StemAudioCache
+from app.server.warming import Warmer
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Platform:
     login_limiter: RateLimiter
     licence_limiter: RateLimiter
     upload_limiter: RateLimiter
+    warmer: Warmer
 
 
 def get_platform(request: Request) -> Platform:

@@ -21,9 +21,9 @@ from tests.helpers.waiting import wait_for
 SECONDS = 3.0
 
 
-def _stems() -> dict[str, np.ndarray]:
+def _stems(seconds: float = SECONDS) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(7)
-    t = np.arange(int(SECONDS * SAMPLE_RATE)) / SAMPLE_RATE
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
     keys = 0.3 * np.sin(2 * np.pi * 330.0 * t)
     hats = rng.normal(0.0, 0.2, t.size) * (np.sin(2 * np.pi * 4.0 * t) > 0.9)
     return {
@@ -154,3 +154,29 @@ def test_a_tempo_change_while_playing_then_a_seek_plays_what_the_render_makes() 
     assert store.hits > 0  # playback's chunks, read back by the render
     np.testing.assert_array_equal(live[seek:], rendered[seek:])
     assert np.abs(rendered[seek:]).max() > 0.1
+
+
+def test_prestretching_an_arranged_remix_makes_only_what_its_render_reads() -> None:
+    from app.core.arrangement import SectionPlay
+    from app.core.track import Section
+    from app.engine.offline import prestretch
+
+    seconds = 8.0
+    stems = _stems(seconds)
+    track = TrackInfo(
+        id="t", version=1, title="T", artist="A", bpm=120, key="C major", time_signature="4/4",
+        sample_rate=SAMPLE_RATE, frames=int(seconds * SAMPLE_RATE),
+        stems=(StemInfo("keys"), StemInfo("drums")),
+        sections=tuple(Section(name, 2.0 * i, 2.0 * (i + 1)) for i, name in enumerate("abcd")),
+    )  # fmt: skip
+    recipe = _recipe(ratio=1.25).with_arrangement(sections=(SectionPlay(3), SectionPlay(0)))
+    store = ChunkStore()
+    made = prestretch(stems, SAMPLE_RATE, recipe, store, track=track, rest=0.0)
+    every = 2 * -(-round(seconds * SAMPLE_RATE / 1.25) // 24_000)
+    assert 0 < made <= every * 3 // 4  # the middle sections are never heard: not made
+    assert prestretch(stems, SAMPLE_RATE, recipe, store, track=track, rest=0.0) == 0
+    misses = store.misses
+    rendered = render(stems, SAMPLE_RATE, recipe, track=track, store=store)
+    assert store.misses == misses  # the render made nothing: all of it was stretched ahead
+    np.testing.assert_array_equal(rendered, render(stems, SAMPLE_RATE, recipe, track=track))
+    assert prestretch(stems, SAMPLE_RATE, _recipe(), store, track=track) == 0  # nothing to do

@@ -14,11 +14,12 @@ from app.server.routes import (
     models,
     moderation,
     uploads,
+    warming,
 )
 
 api_router = APIRouter()
 # In the order the app has always mounted them: it is the order of the OpenAPI document.
 for _module in (
-    auth, devices, catalog, licences, derivatives, models, uploads, garden, moderation,
+    auth, devices, catalog, licences, derivatives, models, uploads, garden, moderation, warming,
 ):  # fmt: skip
     api_router.include_router(_module.router)
