@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -136,6 +137,8 @@ class EmbeddedPlatform:
         self._thread: threading.Thread | None = None
         self.url = ""
         self.credentials: Credentials | None = None
+        #: The platform app being served (once started): its state holds the ``Platform``.
+        self.app: FastAPI | None = None
 
     demo_user = DEMO_FAN
 
@@ -196,8 +199,9 @@ class EmbeddedPlatform:
             path = private_socket_path(self.config.data_dir)
             _claim_socket(path)
             where = {"uds": str(path)}
+        self.app = create_app(self.config)
         config = uvicorn.Config(
-            create_app(self.config),
+            self.app,
             log_level="warning",
             lifespan="off",
             **where,
@@ -224,6 +228,8 @@ class EmbeddedPlatform:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5.0)
+        if self.app is not None:  # a stretch ahead for a fan is not left running
+            self.app.state.platform.warmer.close()
         self._server = self._thread = None
 
     def __enter__(self) -> EmbeddedPlatform:

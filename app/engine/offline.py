@@ -427,7 +427,7 @@ def prestretch(
     ).current  # fmt: skip
     sources = [s for s in sound.stems if isinstance(s, StretchedSource)]
     made = 0
-    for index in _chunks_heard(sound, sources):
+    for index in sources[0].heard if sources else ():
         for source in sources:
             if stop():
                 return made
@@ -441,22 +441,3 @@ def prestretch(
             if rest > 0:
                 time.sleep(rest * (time.perf_counter() - started))
     return made
-
-
-def _chunks_heard(sound: Sound, sources: list[StretchedSource]) -> list[int]:
-    """The stretched chunks ``sound``'s arrangement reads, in the order it plays them: each
-    section's span, its join's crossfade past the end and the chunk before (for the seam)."""
-    if not sources:
-        return []
-    size, count = sources[0].chunk_frames, max(s.chunks for s in sources)
-    timeline = sound.timeline
-    spans = (
-        [(0, sound.source_frames)]
-        if timeline is None
-        else [(seg.start, seg.end + timeline.crossfade) for seg in timeline.segments]
-    )
-    order: dict[int, None] = {}  # an ordered set
-    for start, end in spans:
-        for index in range(max(0, start // size - 1), min(count, -(-end // size))):
-            order.setdefault(index, None)
-    return list(order)

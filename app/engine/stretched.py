@@ -74,6 +74,9 @@ class StretchedSource(ChunkedSource):
         self.semitones = semitones
         self.formants = formants
         self.store = store if identity is not None else None
+        #: The chunks playback and a render read, in the order they are heard (set by the
+        #: sound from its arrangement: a section never played is never stretched ahead).
+        self.heard: tuple[int, ...] = tuple(range(self.chunks))
         self._identity = (
             identity,
             ratio,
@@ -92,14 +95,17 @@ class StretchedSource(ChunkedSource):
         return self.store is not None and self.store_key(index) in self.store
 
     def unfinished(self, frame: int) -> int | None:
-        """The first chunk from ``frame`` on (wrapping round) not in the store, while the store
-        has room for it; None when every chunk is kept, or there is no room or no store."""
+        """The first chunk heard from ``frame`` on (wrapping round) not in the store, while the
+        store has room for it; None when every chunk heard is kept, or there is no room or no
+        store."""
         store = self.store
         if store is None or not store.has_room(self.chunk_bytes()):
             return None
-        first = min(max(frame, 0) // self.chunk_frames, self.chunks - 1)
-        for step in range(self.chunks):
-            index = (first + step) % self.chunks
+        heard = self.heard
+        at = max(frame, 0) // self.chunk_frames
+        first = next((n for n, index in enumerate(heard) if index >= at), 0)
+        for step in range(len(heard)):
+            index = heard[(first + step) % len(heard)]
             if not self.stored(index):
                 return index
         return None

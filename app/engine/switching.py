@@ -168,6 +168,7 @@ class Sounds:
             )
         source_frames = max(frames_of(s) for s in stems)
         timeline = _arranged(recipe, track)
+        _set_heard(stems, timeline)
         return Sound(
             recipe=recipe,
             stems=stems,
@@ -192,6 +193,7 @@ class Sounds:
         timeline = sound.timeline
         if recipe.arrangement != sound.recipe.arrangement:
             timeline = _arranged(recipe, sound.track)
+            _set_heard(sound.stems, timeline)
         return replace(
             sound,
             recipe=recipe,
@@ -366,6 +368,28 @@ class Sounds:
             ahead_frames = round(PREFETCH_AHEAD_S * self.sample_rate)
             sound.prefetcher = Prefetcher(chunked, ahead_frames, frame)
         sound.prefetcher.follow(frame, loop, ahead=ahead)
+
+
+def _set_heard(stems: list[Any], timeline: Timeline | None) -> None:
+    """Tell each stretched stem which of its chunks ``timeline`` reads."""
+    for stem in stems:
+        if isinstance(stem, StretchedSource):
+            stem.heard = heard_chunks(timeline, stem.chunk_frames, stem.chunks)
+
+
+def heard_chunks(timeline: Timeline | None, chunk_frames: int, chunks: int) -> tuple[int, ...]:
+    """The chunks of a source on a ``chunk_frames`` grid that ``timeline`` reads, in the order
+    it plays them: each section's span, its join's crossfade past the end, and the chunk
+    before each span (the seam into it). Every chunk without an arrangement."""
+    if timeline is None:
+        return tuple(range(chunks))
+    order: dict[int, None] = {}  # an ordered set
+    for segment in timeline.segments:
+        end = segment.end + timeline.crossfade
+        for index in range(max(0, segment.start // chunk_frames - 1),
+                           min(chunks, -(-end // chunk_frames))):  # fmt: skip
+            order.setdefault(index, None)
+    return tuple(order)
 
 
 def _arranged(recipe: Recipe, track: TrackInfo | None) -> Timeline | None:

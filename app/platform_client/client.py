@@ -233,6 +233,17 @@ class PlatformClient:
 
     # --- derivatives ---------------------------------------------------------------------------
 
+    def warm_track(self, track_id: str, recipe: bytes) -> bool:
+        """Tell the platform the recipe (JSON) a fan is working on, so it stretches the track
+        at its tempo and key before the upload; whether it queued that (a hint)."""
+        doc = self._json(
+            "POST",
+            f"/tracks/{_seg(track_id)}/warm",
+            content=recipe,
+            headers={"content-type": "application/json"},
+        )
+        return bool(doc.get("queued", False)) if isinstance(doc, dict) else False
+
     def upload_derivative(
         self,
         *,

@@ -9,6 +9,7 @@ The window reads it through :meth:`OpenTrack.status` (once per meter tick),
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from app.engine.company import CompanyMeter, heard_reasons
 from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
 from app.engine.output import Buffering, Player, TransportState
+from app.engine.stretched import StretchedSource
+from app.engine.switching import sound_key
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
 from app.studio.auditions import Audition, auditions
 from app.studio.errors import PreviewNotPublishedError
@@ -60,6 +63,8 @@ from app.styles.package import StylePackage
 Progress = Callable[[str, float], None]
 UNDO_DEPTH = 200
 UNDO_MERGE_S = 1.0
+HINT_POLL_S = 2.0  # how often the studio looks whether playback finished stretching a sound
+log = logging.getLogger("fanfare.studio")
 
 
 def quiet(_: str, __: float) -> None:
@@ -126,6 +131,10 @@ class OpenTrack:
             target=self._keep_licence, name="fanfare-licence", daemon=True
         )
         self._keeper.start()
+        self._hinter = threading.Thread(
+            target=self._hint_platform, name="fanfare-warm-hint", daemon=True
+        )
+        self._hinter.start()
 
     # --- the licence over time ------------------------------------------------------------------
 
@@ -193,6 +202,31 @@ class OpenTrack:
                     said = f"Your licence can no longer be renewed ({exc})."
                     self._tell(LicenceNotice(text=said))
                 return
+
+    def _hint_platform(self) -> None:
+        """Once playback has stretched all of the sound being worked on (its tempo, key and
+        styles: see ``Prefetcher``), tell the platform, so that it stretches the same before
+        the upload comes and its verification mixes what it stored. After the studio's own
+        finishing, not during it, so the two never share the cores. A hint: failures pass."""
+        hinted: set[tuple[Any, ...]] = set()
+        while not self._closed.wait(HINT_POLL_S):
+            recipe = self.recipe
+            key = sound_key(recipe)
+            if self.offline or self.preview or key in hinted:
+                continue
+            if recipe.tempo_ratio == 1.0 and recipe.key_shift == 0:
+                continue
+            sound = self.mixer.sounds.current
+            stretched = [s for s in sound.stems if isinstance(s, StretchedSource)]
+            if sound_key(sound.recipe) != key or not stretched:
+                continue
+            if any(source.unfinished(0) is not None for source in stretched):
+                continue
+            hinted.add(key)
+            try:
+                self._services.warm_track(self.info.id, recipe.to_json().encode())
+            except Exception:  # the upload's verification stretches what is missing
+                log.debug("the platform took no warm hint", exc_info=True)
 
     # --- the recipe ------------------------------------------------------------------------------
 

@@ -411,6 +411,10 @@ class Studio:
             )
         )
 
+    def warm_track(self, track_id: str, recipe: bytes) -> bool:
+        """Tell the platform the recipe being worked on (see ``PlatformClient.warm_track``)."""
+        return self._signed(lambda: self.client.warm_track(track_id, recipe))
+
     @property
     def certificate_pem(self) -> str:
         """This device's certificate from the platform's device CA (PEM)."""
