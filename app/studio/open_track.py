@@ -131,6 +131,8 @@ class OpenTrack:
             target=self._keep_licence, name="fanfare-licence", daemon=True
         )
         self._keeper.start()
+        #: Sounds (``switching.sound_key``) the platform was told of, to stretch ahead.
+        self._hinted: set[tuple[Any, ...]] = set()
         self._hinter = threading.Thread(
             target=self._hint_platform, name="fanfare-warm-hint", daemon=True
         )
@@ -208,7 +210,7 @@ class OpenTrack:
         styles: see ``Prefetcher``), tell the platform, so that it stretches the same before
         the upload comes and its verification mixes what it stored. After the studio's own
         finishing, not during it, so the two never share the cores. A hint: failures pass."""
-        hinted: set[tuple[Any, ...]] = set()
+        hinted = self._hinted
         while not self._closed.wait(HINT_POLL_S):
             recipe = self.recipe
             key = sound_key(recipe)
@@ -539,8 +541,18 @@ class OpenTrack:
 
     def publish_estimate(self, recipe: Recipe | None = None) -> PublishEstimate:
         """About how long publishing ``recipe`` (the current remix) takes: its render here and
-        its verification on the platform (``studio.publishing.estimate``: an estimate)."""
-        return estimate(recipe or self.recipe, self.info)
+        its verification on the platform (``studio.publishing.estimate``: an estimate), less
+        what playback has stretched already and what the platform was asked to stretch."""
+        recipe = recipe or self.recipe
+        key = sound_key(recipe)
+        sound = self.mixer.sounds.current
+        stretched = [s for s in sound.stems if isinstance(s, StretchedSource)]
+        done = 0.0
+        if stretched and sound_key(sound.recipe) == key:
+            heard = sum(len(s.heard) for s in stretched)
+            kept = sum(1 for s in stretched for i in s.heard if s.stored(i))
+            done = kept / heard if heard else 0.0
+        return estimate(recipe, self.info, stretched=done, platform_stretched=key in self._hinted)
 
     def publish(
         self, title: str | None = None, recipe: Recipe | None = None, progress: Progress = quiet

@@ -61,7 +61,13 @@ class PublishEstimate:
         )
 
 
-def estimate(recipe: Recipe, info: TrackInfo) -> PublishEstimate:
+def estimate(
+    recipe: Recipe,
+    info: TrackInfo,
+    *,
+    stretched: float = 0.0,
+    platform_stretched: bool = False,
+) -> PublishEstimate:
     """An estimate of the seconds to render ``recipe`` here and to verify it on the platform.
 
     From the remix's length, its heard stems and whether they are retimed, transposed or
@@ -70,7 +76,14 @@ def estimate(recipe: Recipe, info: TrackInfo) -> PublishEstimate:
     (``StretchedSource.recent_make_s``) and a style model's (``StyledSource.recent_make_s``),
     shared by the render's threads. A timbre model's pitch analysis of the whole stem is not
     counted. The platform re-renders the same recipe, so verifying is taken to cost the same
-    render plus its own checks."""
+    render plus its own checks.
+
+    Args:
+        stretched: the share (0..1) of the retimed chunks already in this studio's chunk store
+            (playback made them): the render mixes those instead of stretching them.
+        platform_stretched: the platform was told of this tempo and key ahead (the studio's
+            warm hint), so its re-render stretches nothing either.
+    """
     # The engine loads with a track; the command line's start-up does without it.
     from app.engine.stretched import STRETCH_CHUNK_FRAMES, StretchedSource
     from app.engine.styled import STYLE_CHUNK_FRAMES, StyledSource
@@ -79,15 +92,25 @@ def estimate(recipe: Recipe, info: TrackInfo) -> PublishEstimate:
     seconds = recipe.output_frames(info) / rate
     stems = _heard_stems(recipe)
     mix_s = seconds * stems * _speeds["mix"]
-    if recipe.tempo_ratio != 1.0 or recipe.key_shift != 0:
+    stretch_s = style_s = 0.0
+    retimed = recipe.tempo_ratio != 1.0 or recipe.key_shift != 0
+    if retimed:
         chunks = seconds * rate / STRETCH_CHUNK_FRAMES
-        mix_s += chunks * stems * StretchedSource.recent_make_s / min(stems, RENDER_THREADS)
+        stretch_s = chunks * stems * StretchedSource.recent_make_s / min(stems, RENDER_THREADS)
     styled = sum(1 for kind in styles_of(recipe) if not recipe.stems[kind].mute)
     if styled:
         chunks = seconds * recipe.tempo_ratio * rate / STYLE_CHUNK_FRAMES  # the stem's own time
-        mix_s += chunks * styled * StyledSource.recent_make_s / min(styled, RENDER_THREADS)
-    render_s = mix_s + seconds * _speeds["finish"]
-    return PublishEstimate(mix_s, render_s, render_s + seconds * VERIFY_EXTRA_S_PER_S)
+        style_s = chunks * styled * StyledSource.recent_make_s / min(styled, RENDER_THREADS)
+    if retimed:  # the store keeps a styled stem stretched: stored, neither is made again
+        stretch_s += style_s
+    else:
+        mix_s += style_s
+    plain_s = mix_s + seconds * _speeds["finish"]
+    render_s = plain_s + stretch_s * (1.0 - min(1.0, max(0.0, stretched)))
+    verify_s = (plain_s if platform_stretched else plain_s + stretch_s) + (
+        seconds * VERIFY_EXTRA_S_PER_S
+    )
+    return PublishEstimate(render_s - seconds * _speeds["finish"], render_s, verify_s)
 
 
 def note_render(recipe: Recipe, info: TrackInfo, mix_s: float, finish_s: float) -> None:

@@ -51,6 +51,22 @@ def test_a_longer_retimed_transposed_or_styled_remix_is_estimated_longer() -> No
     assert estimate(muted, four_minutes).mix_s < plain.mix_s
 
 
+def test_what_playback_and_the_platform_stretched_ahead_is_not_estimated_again() -> None:
+    four_minutes = _track(240.0)
+    plain = estimate(Recipe.default_for(four_minutes), four_minutes)
+    retimed = Recipe.default_for(four_minutes).with_tempo(ratio=1.1)
+    cold = estimate(retimed, four_minutes)
+    half = estimate(retimed, four_minutes, stretched=0.5)
+    ahead = estimate(retimed, four_minutes, stretched=1.0, platform_stretched=True)
+    assert cold.render_s > half.render_s > ahead.render_s
+    assert half.verify_s == pytest.approx(cold.verify_s)  # the platform still stretches it all
+    # All stretched on both sides: a plain mix of the retimed remix's (shorter) length.
+    assert ahead.render_s == pytest.approx(plain.render_s / 1.1, rel=1e-3)
+    assert ahead.verify_s == pytest.approx(
+        ahead.render_s + 240.0 / 1.1 * VERIFY_EXTRA_S_PER_S, rel=1e-3
+    )
+
+
 def test_the_estimate_follows_the_speed_this_process_measured() -> None:
     track = _track(60.0)
     recipe = Recipe.default_for(track)
