@@ -20,6 +20,7 @@ from app.engine.offline import render
 from app.engine.styled import StyledSource
 from app.styles.package import StylePackage
 from tests.helpers.audio import SAMPLE_RATE
+from tests.helpers.playback import play_blocks
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 SECONDS = 3.0
@@ -184,3 +185,41 @@ def test_closing_while_a_style_is_analysed_stops_reading_the_stem(packages) -> N
     assert time.perf_counter() - closing < 6.0
     time.sleep(3.0)  # whatever analysis step was running has ended by now
     assert lead.late_reads == 0
+
+
+def test_a_style_and_tempo_reached_while_playing_then_a_seek_play_what_the_render_makes(
+    packages,
+) -> None:
+    """From the dry remix, place the styles and change tempo and key while playing, then seek:
+    what plays is the publish render sample for sample, the studio's chunk store in between."""
+    from app.engine.chunk_store import ChunkStore
+
+    stems, track, store = _stems(), _track(), ChunkStore()
+    final = _styled_recipe().with_tempo(ratio=0.9, key_shift=-2)
+    mixer = Mixer(stems, SAMPLE_RATE, Recipe("t", 1, "r", {"lead": StemMix(), "bass": StemMix()}),
+                  track=track, styles=packages.__getitem__, store=store)  # fmt: skip
+    try:
+        block = np.zeros((mixer.block_frames, 2), dtype=np.float32)
+        position = SAMPLE_RATE // 4
+        mixer.reset(position)
+        for recipe in (_styled_recipe(), final):
+            mixer.set_recipe(recipe)
+            waited = time.perf_counter()
+            while not mixer.switch_ready(position):
+                assert time.perf_counter() - waited < 20.0, "the new sound never came"
+                mixer.render(position, block)
+                position += mixer.block_frames
+                mixer.follow(position)
+                time.sleep(0.002)
+            position = mixer.switch(position)
+        seek = SAMPLE_RATE // 2
+        mixer.reset(seek)
+        live = np.zeros((mixer.frames, 2), dtype=np.float32)
+        play_blocks(mixer, seek, mixer.frames, live)
+    finally:
+        mixer.close()
+    rendered = render(stems, SAMPLE_RATE, final, track=track, styles=packages.__getitem__,
+                      store=store)  # fmt: skip
+    np.testing.assert_array_equal(live[seek:], rendered[seek:])
+    alone = render(stems, SAMPLE_RATE, final, track=track, styles=packages.__getitem__)
+    np.testing.assert_array_equal(rendered, alone)  # the store changed nothing
