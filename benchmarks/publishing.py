@@ -155,6 +155,7 @@ def publish_speed(quick: bool) -> list[Figure]:
         # Playback fills a store: the prefetcher makes what lies ahead, then finishes the rest.
         studio = ChunkStore(2**31)
         mixer = Mixer(stems, rate, recipe, track=info, styles=by_ref.__getitem__, store=studio)
+        finishing = time.perf_counter()
         try:
             mixer.reset(0)
             mixer.follow(0)
@@ -165,6 +166,7 @@ def publish_speed(quick: bool) -> list[Figure]:
             )
         finally:
             mixer.close()
+        finish_s = time.perf_counter() - finishing
         after_s = _timed(lambda: rendered(studio))
         platform = ChunkStore(2**31)
 
@@ -186,6 +188,13 @@ def publish_speed(quick: bool) -> list[Figure]:
                 "x real time",
                 f">= {target:.0f}" if moved else "",
                 out_s / after_s >= target if moved else None,
+            ),
+            Figure(
+                f"{label}: playback finishing the stretch (one thread, resting), per minute",
+                60.0 * finish_s / out_s,
+                "s",
+                "",
+                None,
             ),
             Figure(f"{label}: verification, cold", out_s / verify_cold_s, "x real time", "", None),
             Figure(
