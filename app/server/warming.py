@@ -75,6 +75,7 @@ class Warmer:
         self._queue: OrderedDict[str, _Job] = OrderedDict()  # by fan: their newest request
         self._counts: dict[tuple[str, int], int] = {}  # (fan, UTC day) -> requests taken
         self._running: _Job | None = None
+        self._cancelled: _Job | None = None
         self._wake = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -111,6 +112,15 @@ class Warmer:
             self._wake.notify_all()
         return True
 
+    def cancel(self, user_id: str) -> None:
+        """Drop ``user_id``'s queued request and stop theirs if it runs (their upload came: its
+        verification stretches what is left on every core, and the two would only repeat each
+        other's chunks)."""
+        with self._wake:
+            self._queue.pop(user_id, None)
+            if self._running is not None and self._running.user_id == user_id:
+                self._cancelled = self._running
+
     def idle(self) -> bool:
         """Whether no job is queued or running."""
         with self._wake:
@@ -126,7 +136,7 @@ class Warmer:
 
     def _superseded(self, job: _Job) -> bool:
         with self._wake:
-            return self._closed or job.user_id in self._queue
+            return self._closed or job.user_id in self._queue or self._cancelled is job
 
     def _run(self) -> None:
         while True:

@@ -210,11 +210,10 @@ class OpenTrack:
         styles: see ``Prefetcher``), tell the platform, so that it stretches the same before
         the upload comes and its verification mixes what it stored. After the studio's own
         finishing, not during it, so the two never share the cores. A hint: failures pass."""
-        hinted = self._hinted
         while not self._closed.wait(HINT_POLL_S):
             recipe = self.recipe
             key = sound_key(recipe)
-            if self.offline or self.preview or key in hinted:
+            if self.offline or self.preview or key in self._hinted:
                 continue
             if recipe.tempo_ratio == 1.0 and recipe.key_shift == 0:
                 continue
@@ -224,11 +223,19 @@ class OpenTrack:
                 continue
             if any(source.unfinished(0) is not None for source in stretched):
                 continue
-            hinted.add(key)
-            try:
-                self._services.warm_track(self.info.id, recipe.to_json().encode())
-            except Exception:  # the upload's verification stretches what is missing
-                log.debug("the platform took no warm hint", exc_info=True)
+            self._hint(recipe)
+
+    def _hint(self, recipe: Recipe) -> None:
+        """Tell the platform of ``recipe``'s tempo and key, once per sound (see
+        :meth:`_hint_platform`); failures pass: the verification stretches what is missing."""
+        key = sound_key(recipe)
+        if key in self._hinted or (recipe.tempo_ratio == 1.0 and recipe.key_shift == 0):
+            return
+        self._hinted.add(key)
+        try:
+            self._services.warm_track(self.info.id, recipe.to_json().encode())
+        except Exception:
+            log.debug("the platform took no warm hint", exc_info=True)
 
     # --- the recipe ------------------------------------------------------------------------------
 
@@ -595,6 +602,9 @@ class OpenTrack:
                 mixed.append(time.monotonic())
             progress(RENDERING, share * fraction)
 
+        # A sound not yet told of: the platform stretches it while this render and the upload
+        # run (on another machine, the verification is then mostly done when the upload lands).
+        self._hint(recipe)
         progress(RENDERING, 0.0)
         # The platform measures who is really heard with whom in its re-render; say so here
         # first, with the same measure, before anything is uploaded.

@@ -6,6 +6,7 @@ licence may ask, only for what the artist allows, and only so many times a day."
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,23 @@ def test_only_a_licensed_fan_may_ask_and_only_for_what_the_artist_allows(
         signed_out = client.post(path, json=_doc(recipe))
         assert signed_out.status_code == 401
         platform.warmer.close()
+
+
+def test_an_upload_stops_its_fans_stretch_ahead(platform_dir: Path, studio: Studio) -> None:
+    """The fan's upload arrives while the platform still stretches their tempo: the stretch
+    ahead stops (the re-render makes the rest on every core), whatever the upload's fate."""
+    whole = drums_down(studio).with_tempo(ratio=0.9)  # the whole track: most of a minute
+    with open_client(platform_dir) as client:
+        fan = Fan.sign_in(client, "fan")
+        fan.licence()
+        platform = client.app.state.platform  # type: ignore[attr-defined]
+        store = platform.stem_cache.chunks
+        answer = client.post(f"{API}/tracks/{TRACK}/warm", headers=fan.headers, json=_doc(whole))
+        assert answer.json() == {"queued": True}
+        assert wait_for(lambda: len(store) >= 5)
+        refused = fan.post_parts({"audio": b"fLaC not really", "recipe": whole.to_json().encode()})
+        assert refused.status_code == 422  # no Content Credentials: refused first thing
+        assert wait_for(platform.warmer.idle, timeout_s=10)
+        stopped_at = len(store)
+        time.sleep(0.5)
+        assert len(store) == stopped_at < 5 * 150  # ~150 chunks a stem at 0.9x: far from done

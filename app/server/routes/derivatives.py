@@ -148,6 +148,7 @@ def _publish(
     title: str,
     progress: ProgressRecorder,
 ) -> dict[str, Any]:
+    platform.warmer.cancel(user.id)  # the re-render stretches the rest, on every core
     try:
         verified = verify_upload(
             session,
