@@ -330,6 +330,10 @@ ENDPOINTS: dict[str, Call] = {
     "GET the fan's publishing progress": lambda w, actor: w.request(
         actor, "GET", f"/derivatives/publishing/{w.publish_id}"
     ),
+    # The written tempo and key: nothing to stretch, so the platform answers without working.
+    "POST warm a tempo of the track": lambda w, actor: w.request(
+        actor, "POST", f"/tracks/{TRACK}/warm", json=json.loads(w.studio.recipe.to_json())
+    ),
     "GET the fan's derivative": _fans_derivative(),
     "GET the fan's derivative audio": _fans_derivative("/audio"),
     "GET feed": _get("/feed"),
@@ -412,6 +416,8 @@ MATRIX = [
     *row("GET derivatives",                          401, 200, 200, 200, 200, 200),
     # How far an upload's verification is: for its uploader alone.
     *row("GET the fan's publishing progress",        401, 200, 404, 404, 404, 404),
+    # Only a fan holding a licence for the track version says what tempo they work at.
+    *row("POST warm a tempo of the track",           401, 202, 403, 403, 403, 403),
     *row("GET the fan's derivative",                 401, 200, 200, 200, 200, 200),
     # A remix's plaintext is for an admin alone (audited); everyone streams the ciphertext
     # under a listen licence for their own device, and a walled remix downloads for nobody.
@@ -481,6 +487,7 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("GET", "/tracks/{track_id}"),
         ("PATCH", "/tracks/{track_id}"),
         ("POST", "/tracks/{track_id}/state"),
+        ("POST", "/tracks/{track_id}/warm"),
         ("GET", "/tracks/{track_id}/audit"),
         ("GET", "/tracks/{track_id}/policies"),
         ("GET", "/tracks/{track_id}/derivatives"),
