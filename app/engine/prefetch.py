@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 from app.engine.sources import ChunkedSource, Job
 
+FINISH_AFTER_S = 3.0  # playback steady this long before a sound is finished (see Prefetcher)
+
 
 class Prefetcher:
     """Makes the chunks ahead of a read position, for a set of sources, on two threads.
@@ -17,8 +19,9 @@ class Prefetcher:
     When everything ahead is made, the first thread *finishes* the sources that keep what they
     make (a stretched stem with a chunk store): it makes the rest of each, from the position
     on, into the store, resting half as long as each chunk took, so that a render or a seek
-    later finds it made. It stops while a switch to another sound is near (``follow`` with
-    ``ahead``) and when the store is full.
+    later finds it made. It starts once playback has gone ``FINISH_AFTER_S`` without a jump or
+    a switch, and stops while a switch to another sound is near (``follow`` with ``ahead``)
+    and when the store is full.
 
     The threads run at the process's own priority (see ``_run`` for why they are not niced).
     """
@@ -34,6 +37,7 @@ class Prefetcher:
         self._wake = threading.Condition()
         self._closed = False
         self._claimed: set[tuple[int, Job]] = set()
+        self._steady_since = time.monotonic()  # since the last jump or switch (see _finishing_job)
         self._threads = [
             threading.Thread(
                 target=self._run, args=(n == 0,), name=f"fanfare-prefetch-{n}", daemon=True
@@ -56,6 +60,9 @@ class Prefetcher:
         ``ahead``, make only that many frames ahead (less than ``ahead_frames``: this sound
         is about to be left for another, which needs the cores)."""
         with self._wake:
+            # A jump (a seek, a loop's wrap) or a switch coming: the cores go to what is heard.
+            if ahead is not None or abs(frame - self._position) > self.ahead_frames:
+                self._steady_since = time.monotonic()
             self._position, self._loop = frame, loop
             self._ahead = self.ahead_frames if ahead is None else min(ahead, self.ahead_frames)
             for source in self.sources:
@@ -123,9 +130,12 @@ class Prefetcher:
         )
 
     def _finishing_job(self) -> tuple[ChunkedSource, int] | None:
-        """A chunk to make for later (lock held): none while a switch is near, or while
-        another thread makes anything of the same source."""
+        """A chunk to make for later (lock held): none until playback has gone on without a
+        jump or a switch for ``FINISH_AFTER_S`` (a fan trying tempos and seeking needs both
+        cores for the bridges), nor while another thread makes anything of the same source."""
         if self._ahead < self.ahead_frames:
+            return None
+        if time.monotonic() - self._steady_since < FINISH_AFTER_S:
             return None
         busy = {owner for owner, _ in self._claimed}
         for source in self.sources:
