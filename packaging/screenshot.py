@@ -7,7 +7,8 @@ FANFARE_SHOT_FX, FANFARE_SHOT_STYLE, FANFARE_SHOT_ARRANGE, FANFARE_SHOT_PUBLISH 
 platform refuses) or FANFARE_SHOT_SIGN_IN also grab that dialog, beside OUT.png;
 FANFARE_SHOT_PUBLISHING=1 publishes a retimed remix and grabs the publish dialog before it
 starts (OUT-publish-before.png), while the platform verifies it (OUT-publish-mid.png) and once
-it is published (OUT-publish.png);
+it is published (OUT-publish.png); FANFARE_SHOT_PUBLISHING=played lets playback stretch the
+remix and the platform stretch it ahead (the studio's hint) first, as after a while of work;
 FANFARE_SHOT_ACCOUNT=nova-lane signs in as that demo account (an artist: My tracks), and with
 it FANFARE_SHOT_POLICY=1 opens the policy editor and previews a draft as a fan;
 FANFARE_SHOT_LISTEN=1 publishes a few remixes first and shows the Listen tab playing one;
@@ -122,8 +123,33 @@ def main() -> int:
         QTimer.singleShot(1500, grab)
 
     def publishing(view: object) -> None:
-        """A retimed remix (long to render and verify: the estimate is said), published."""
-        view.track.set_tempo(ratio=1.1)  # type: ignore[attr-defined]
+        """A retimed remix (long to render and verify: the estimate is said), published; with
+        ``played``, once playback has stretched it all and the platform has too."""
+        track = view.track  # type: ignore[attr-defined]
+        track.set_tempo(ratio=1.1)
+        if os.environ.get("FANFARE_SHOT_PUBLISHING") == "played":
+            from app.engine.stretched import StretchedSource
+
+            track.mixer.reset(0)
+            track.mixer.follow(0)  # as playing from the top: ahead, then the rest
+            warmer = embedded.app.state.platform.warmer  # type: ignore[union-attr]
+
+            def stretched() -> bool:
+                sources = [s for s in track.mixer.stems if isinstance(s, StretchedSource)]
+                return all(s.unfinished(0) is None for s in sources) and warmer.made > 0
+
+            def wait() -> None:
+                if stretched() and warmer.idle():
+                    open_dialog(view)
+                else:
+                    QTimer.singleShot(500, wait)
+
+            QTimer.singleShot(500, wait)
+            return
+        open_dialog(view)
+
+    def open_dialog(view: object) -> None:
+        """The publish dialog over the remix, grabbed before, during and after publishing."""
         view.open_publish()  # type: ignore[attr-defined]
         dialog = view.publish_dialog  # type: ignore[attr-defined]
         dialog.title.setText("Harbour, a little faster")
