@@ -129,19 +129,20 @@ class Prefetcher:
             and not source.is_making(job)
         )
 
-    def _finishing_job(self) -> tuple[ChunkedSource, int] | None:
-        """A chunk to make for later (lock held): none until playback has gone on without a
-        jump or a switch for ``FINISH_AFTER_S`` (a fan trying tempos and seeking needs both
-        cores for the bridges), nor while another thread makes anything of the same source."""
+    def _finishing_job(self, busy: set[int]) -> tuple[ChunkedSource, int] | None:
+        """A chunk to make for later, of a source none of ``busy`` (ids) is making: none until
+        playback has gone on without a jump or a switch for ``FINISH_AFTER_S`` (a fan trying
+        tempos and seeking needs both cores for the bridges). Called without the lock: the
+        store is searched here, and the feeder's ``follow`` must never wait for that."""
         if self._ahead < self.ahead_frames:
             return None
         if time.monotonic() - self._steady_since < FINISH_AFTER_S:
             return None
-        busy = {owner for owner, _ in self._claimed}
+        position = self._position
         for source in self.sources:
             if id(source) in busy:
                 continue
-            index = source.unfinished(self._position)
+            index = source.unfinished(position)
             if index is not None:
                 return source, index
         return None
@@ -163,25 +164,26 @@ class Prefetcher:
         # calls, and a niced thread left waiting behind a busy core stalls the feeder that
         # needs the GIL next (benchmarks/README.md, "Findings").
         while True:
-            later: tuple[ChunkedSource, int] | None = None
             with self._wake:
                 if self._closed:
                     return
                 job = self._next_job()
-                if job is None and finisher:
-                    later = self._finishing_job()
-                if job is None and later is None:
+                if job is None and not finisher:
                     self._wake.wait(0.25)
                     continue
-                # Claimed before the lock is let go, so the other thread takes another job.
-                if job is not None:
-                    self._claimed.add((id(job[0]), job[1]))
-                elif later is not None:
+                busy = {owner for owner, _ in self._claimed}
+                if job is not None:  # claimed before the lock is let go: the other thread
+                    self._claimed.add((id(job[0]), job[1]))  # takes another job
+            if job is None:
+                later = self._finishing_job(busy)
+                with self._wake:
+                    if later is None or id(later[0]) in {o for o, _ in self._claimed}:
+                        if later is None and not self._closed:
+                            self._wake.wait(0.25)
+                        continue
                     self._claimed.add((id(later[0]), later[1]))
-            if later is not None:
                 self._finish(*later)
                 continue
-            assert job is not None
             source, what = job
             try:
                 source.make(what)

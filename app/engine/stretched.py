@@ -77,6 +77,7 @@ class StretchedSource(ChunkedSource):
         #: The chunks playback and a render read, in the order they are heard (set by the
         #: sound from its arrangement: a section never played is never stretched ahead).
         self.heard: tuple[int, ...] = tuple(range(self.chunks))
+        self._finished: tuple[int, ...] | None = None  # the ``heard`` found all stored
         self._identity = (
             identity,
             ratio,
@@ -98,16 +99,16 @@ class StretchedSource(ChunkedSource):
         """The first chunk heard from ``frame`` on (wrapping round) not in the store, while the
         store has room for it; None when every chunk heard is kept, or there is no room or no
         store."""
-        store = self.store
-        if store is None or not store.has_room(self.chunk_bytes()):
+        store, heard = self.store, self.heard
+        if store is None or heard is self._finished or not store.has_room(self.chunk_bytes()):
             return None
-        heard = self.heard
         at = max(frame, 0) // self.chunk_frames
         first = next((n for n, index in enumerate(heard) if index >= at), 0)
         for step in range(len(heard)):
             index = heard[(first + step) % len(heard)]
             if not self.stored(index):
                 return index
+        self._finished = heard  # searched once: a chunk dropped later is made when read
         return None
 
     def finish(self, index: int) -> None:
