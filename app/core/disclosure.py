@@ -120,6 +120,28 @@ def disclose(
     }
 
 
+def claimed_levels(levels: dict[str, float]) -> dict[str, float | None]:
+    """``levels`` as JSON holds them (a silent stem's -inf as null), for the studio's claim in
+    its credentials of what its render measured."""
+    return {kind: level if level > float("-inf") else None for kind, level in levels.items()}
+
+
+def levels_claimed(doc: object) -> dict[str, float] | None:
+    """What ``claimed_levels`` wrote, read back from a fan's assertion; None when it is not
+    there or not levels (an older studio, or a forged one: the platform measures anyway)."""
+    if not isinstance(doc, dict):
+        return None
+    levels = {}
+    for kind, level in doc.items():
+        if level is None:
+            levels[str(kind)] = float("-inf")
+        elif isinstance(level, (int, float)) and not isinstance(level, bool):
+            levels[str(kind)] = float(level)
+        else:
+            return None
+    return levels
+
+
 def describe(doc: dict[str, Any]) -> list[str]:
     """The document in sentences, one per line, as the player and ``fanfare feed`` show it."""
     source = doc.get("source", {})

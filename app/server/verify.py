@@ -16,6 +16,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import numpy as np
@@ -80,14 +81,16 @@ class VerificationError(FanfareError):
 
 
 @dataclass(frozen=True)
-class Verified:
-    """What a successful verification established."""
+class Admitted:
+    """An upload past every check but the re-render: who sent it, under which licence and
+    terms, and what it is (``admit_upload``)."""
 
     recipe: Recipe
     #: The fan's ``org.fanfare.remix`` assertion (recipe digest, licence, device, AI models).
     record: dict[str, Any]
     credentials: CheckedCredentials
     track: Track
+    info: TrackInfo
     licence: Licence
     device: Device
     audible_stems: list[str]
@@ -95,14 +98,23 @@ class Verified:
     audio_sha256: str
     policy_version: int  # the terms the remix was made, checked and is published under
     policy: Policy
-    #: Each stem's level in the platform's re-render, dB under the loudest (-inf: silent).
-    levels: dict[str, float]
-    #: The waveform overview of the published audio (``garden.overview``).
-    peaks: list[int]
     #: The published audio's fingerprint, as the spam gate measured it.
     fingerprint: np.ndarray
     #: The published audio, float32 (frames, 2).
     audio: np.ndarray
+    #: The track version's stems, float32 (frames, 2) by kind, for the re-render.
+    stems: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Verified(Admitted):
+    """What a successful verification established: the admitted upload is its recipe's
+    render."""
+
+    #: Each stem's level in the platform's re-render, dB under the loudest (-inf: silent).
+    levels: dict[str, float]
+    #: The waveform overview of the published audio (``garden.overview``).
+    peaks: list[int]
 
 
 class StemAudioCache:
@@ -172,10 +184,29 @@ def verify_upload(
     checks: Checks,
     progress: Callable[[str, float], None] | None = None,
 ) -> Verified:
-    """Check an upload end to end (``audio``: the FLAC with the fan's Content Credentials):
-    its credentials, the spam gate, the policy, then the re-render; raises VerificationError
-    with a readable reason. ``progress("re-rendering", fraction)`` is called as the re-render
-    goes."""
+    """Check an upload end to end (``admit_upload``, then ``rerender_upload``); raises
+    VerificationError with a readable reason."""
+    admitted = admit_upload(
+        session, blobs, master_key, cache, user,
+        audio=audio, recipe_bytes=recipe_bytes, checks=checks,
+    )  # fmt: skip
+    return rerender_upload(session, blobs, models, admitted, progress, store=cache.chunks)
+
+
+def admit_upload(
+    session: Session,
+    blobs: BlobStore,
+    master_key: bytes,
+    cache: StemAudioCache,
+    user: User,
+    *,
+    audio: bytes,
+    recipe_bytes: bytes,
+    checks: Checks,
+) -> Admitted:
+    """Check an upload (``audio``: the FLAC with the fan's Content Credentials) up to its
+    re-render: its credentials, the spam gate, the licence, the policy and the audio's form;
+    raises VerificationError with a readable reason. What follows spends CPU."""
     try:  # the credentials before anything else: they say who sends this and what it is
         checked = check_upload(session, user, audio, checks.ca_pem)
         check_quota(session, checks.config, user)
@@ -295,20 +326,12 @@ def verify_upload(
         )
     except GateRefusal as exc:
         raise VerificationError(str(exc), exc.status, exc.reason) from None
-    # Past the gate: what follows spends CPU, and the quota counts it whatever it finds.
-    try:
-        levels = _rerender(
-            session, blobs, models, stems, recipe, info, policy, uploaded, progress,
-            store=cache.chunks,
-        )  # fmt: skip
-    except VerificationError as exc:
-        exc.costly = True
-        raise
-    return Verified(
+    return Admitted(
         recipe=recipe,
         record=record,
         credentials=checked,
         track=track,
+        info=info,
         licence=licence,
         device=device,
         audible_stems=recipe.audible_stems(),
@@ -316,11 +339,34 @@ def verify_upload(
         audio_sha256=audio_sha256,
         policy_version=policy_version,
         policy=policy,
-        levels=levels,
-        peaks=overview(uploaded),
         fingerprint=fp,
         audio=uploaded,
+        stems=stems,
     )
+
+
+def rerender_upload(
+    session: Session,
+    blobs: BlobStore,
+    models: PackageCache,
+    admitted: Admitted,
+    progress: Callable[[str, float], None] | None = None,
+    *,
+    store: ChunkStore | None = None,
+) -> Verified:
+    """Re-render the admitted upload's recipe and check it is the upload; raises
+    VerificationError (``costly``: the quota counts it) with a readable reason.
+    ``progress("re-rendering", fraction)`` is called as the re-render goes."""
+    try:
+        levels = _rerender(
+            session, blobs, models, admitted.stems, admitted.recipe, admitted.info,
+            admitted.policy, admitted.audio, progress, store=store,
+        )  # fmt: skip
+    except VerificationError as exc:
+        exc.costly = True
+        raise
+    fields = {f.name: getattr(admitted, f.name) for f in dataclass_fields(Admitted)}
+    return Verified(**fields, levels=levels, peaks=overview(admitted.audio))
 
 
 def _rerender(

@@ -34,6 +34,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+import soxr
 from scipy.ndimage import minimum_filter1d
 
 from app.core.errors import AudioFormatError
@@ -60,6 +61,14 @@ TILE_HOPS = 4
 TILE_BINS = 2
 #: Bands of the reading, each weighted by its own noise.
 WEIGHT_BANDS = 8
+
+#: True peak as BS.1770 measures it: 4x oversampled, each block with this much real context.
+OVERSAMPLE = 4
+_OVERSAMPLE_CONTEXT = 512
+#: How far under the headroom the true-peak hold keeps the mark where it holds it.
+_TRUE_PEAK_TRIM = 0.98
+#: What counts as passing the ceiling: under a 24-bit step, so float rounding does not.
+_TRUE_PEAK_TOLERANCE = 2.0**-24
 
 _BINS = np.arange(WINDOW // 2 + 1) * RATE / WINDOW
 _BAND = np.flatnonzero((BAND_HZ[0] <= _BINS) & (BAND_HZ[1] >= _BINS))
@@ -135,13 +144,12 @@ def segment_count(frames: int) -> int:
 def mark(audio: np.ndarray, secret: bytes) -> np.ndarray:
     """The watermark ``w`` of ``audio`` (float (frames, channels) at RATE): variant A of
     segment ``i`` is ``audio - w`` there, variant B ``audio + w``. Float32, the shape of
-    ``audio``; zero at every segment edge, and never pushing a sample past the remix's own
-    sample peak (so loudness and true peak stay as published)."""
+    ``audio``; zero at every segment edge, and never pushing the remix past its own true peak
+    (4x oversampled, between samples too: loudness and true peak stay as published)."""
     if audio.ndim != 2:
         raise AudioFormatError("A watermark is made from (frames, channels) audio.")
     frames, channels = audio.shape
     x = audio.astype(np.float32, copy=False)
-    peak = float(np.max(np.abs(x))) if frames else 0.0
     w = np.zeros_like(x)
     # Each segment on its own, with HOP samples of context either side: memory stays a few
     # megabytes however long the remix, and a segment's mark depends on nothing outside it.
@@ -158,7 +166,7 @@ def mark(audio: np.ndarray, secret: bytes) -> np.ndarray:
             marked[:, _BAND] = spectrum[:, _BAND] * depth * _neighbour_gain(spectrum[:, _BAND])
             w[start : start + length, channel] = _istft(marked, SEGMENT_FRAMES)[:length]
         w[start : start + length] *= _taper(length)[:, None]
-    return _under_peak(x, w, peak)
+    return _under_true_peak(x, w)
 
 
 def _neighbour_gain(band: np.ndarray) -> np.ndarray:
@@ -178,18 +186,54 @@ def _neighbour_gain(band: np.ndarray) -> np.ndarray:
     return gain[:, np.searchsorted(np.unique(groups), groups)].astype(np.float32)
 
 
-def _under_peak(x: np.ndarray, w: np.ndarray, peak: float) -> np.ndarray:
-    """``w`` scaled down where ``|x ± w|`` would pass ``peak``, by a smooth gain (a 64-sample
-    moving minimum, then a 32-sample moving average: never above the per-sample limit)."""
-    room = np.maximum(peak - np.abs(x), 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        limit = np.where(np.abs(w) > room, room / np.maximum(np.abs(w), 1e-12), 1.0)
-    gain = np.min(limit, axis=1)
+def _oversampled(audio: np.ndarray, start: int, length: int) -> np.ndarray:
+    """``audio[start : start + length]`` (frames, channels) 4x oversampled, with real context
+    either side so it is what a whole-file resampling gives there: (length * OVERSAMPLE,
+    channels) float32."""
+    before = min(start, _OVERSAMPLE_CONTEXT)
+    piece = audio[start - before : start + length + _OVERSAMPLE_CONTEXT]
+    up = soxr.resample(piece, RATE, RATE * OVERSAMPLE, quality="HQ")
+    return np.asarray(up[before * OVERSAMPLE : (before + length) * OVERSAMPLE])
+
+
+def _under_true_peak(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``w`` scaled down where ``x ± w`` would pass ``x``'s own true peak, sample or
+    between samples, by a smooth gain (a 64-sample moving minimum, then a 32-sample moving
+    average: never above what any point needs).
+
+    Resampling is linear, so the oversampled ``x ± w`` is ``X ± W`` and both variants fit
+    while ``|W| <= ceiling - |X|``. Only blocks whose own true peak comes within twice the
+    mark's sample peak of the ceiling are resampled (the mark, 500 Hz to 8 kHz at 48 kHz, does
+    not overshoot between samples by that much)."""
+    frames = x.shape[0]
+    if not frames:
+        return w
+    starts = range(0, frames, SEGMENT_FRAMES)
+    block_peaks = [
+        float(np.max(np.abs(_oversampled(x, s, min(SEGMENT_FRAMES, frames - s)))))
+        for s in starts
+    ]
+    ceiling = max(block_peaks)
+    gain = np.ones(frames, dtype=np.float32)
+    for start, peak in zip(starts, block_peaks, strict=True):
+        length = min(SEGMENT_FRAMES, frames - start)
+        if peak + 2.0 * float(np.max(np.abs(w[start : start + length]))) < ceiling:
+            continue  # nowhere near the ceiling
+        room = np.maximum(ceiling - np.abs(_oversampled(x, start, length)), 0.0)
+        magnitude = np.abs(_oversampled(w, start, length))
+        over = np.flatnonzero(magnitude > room + _TRUE_PEAK_TOLERANCE)
+        limit = room.ravel()[over] / magnitude.ravel()[over]
+        np.minimum.at(gain, start + over // magnitude[0].size // OVERSAMPLE, limit)
     if gain.min() >= 1.0:
         return w
+    # The 65-sample minimum holds the gain flat for 16 samples either side of every point that
+    # needs it, after the 32-sample average: there the oversampled ``g w`` is ``g W`` but for
+    # the interpolation filter's far tails, which the trim covers.
     low = minimum_filter1d(gain, 65, mode="nearest")  # O(n) whatever the window
     smooth = np.convolve(np.pad(low, (16, 15), mode="edge"), np.ones(32) / 32, mode="valid")
-    return (w * np.minimum(smooth, gain)[:, None].astype(np.float32)).astype(np.float32)
+    held = np.minimum(smooth, gain)
+    held = np.where(held < 1.0, _TRUE_PEAK_TRIM * held, 1.0)
+    return (w * held[:, None]).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from app import __version__
 from app.core.automation import MASTER, make_move
 from app.core.codec import encode_flac
 from app.core.credentials import RemixFacts, edits_of, remix_manifest, sign_flac
+from app.core.disclosure import claimed_levels
 from app.core.errors import LicenceError, PolicyDenied, StyleModelError
 from app.core.licence import Licence
 from app.core.policy import Decision, Policy, evaluate
@@ -608,14 +609,14 @@ class OpenTrack:
         progress(RENDERING, 0.0)
         # The platform measures who is really heard with whom in its re-render; say so here
         # first, with the same measure, before anything is uploaded.
-        audio, measured = self._measured_render(recipe, mixing)
+        audio, measured, levels = self._measured_render(recipe, mixing)
         if measured:
             raise PolicyDenied(measured)
         progress(RENDERING, share + 0.9 * (1.0 - share))
         flac = encode_flac(audio, self.info.sample_rate)
         del audio
         recipe_bytes = recipe.to_json().encode()
-        signed = self._signed(recipe, flac)
+        signed = self._signed(recipe, flac, levels)
         del flac
         if mixed:
             note_render(recipe, self.info, mixed[0] - started, time.monotonic() - mixed[0])
@@ -645,9 +646,10 @@ class OpenTrack:
 
     def _measured_render(
         self, recipe: Recipe, progress: Callable[[float], None]
-    ) -> tuple[np.ndarray, list[str]]:
-        """The published form of ``recipe`` (float32 (frames, 2)) and what the platform's
-        measure of it would refuse (``company.heard_reasons``; empty: nothing)."""
+    ) -> tuple[np.ndarray, list[str], dict[str, float]]:
+        """The published form of ``recipe`` (float32 (frames, 2)), what the platform's
+        measure of it would refuse (``company.heard_reasons``; empty: nothing) and each stem's
+        level in it (dB under the loudest; -inf: silent)."""
         levels: dict[str, float] = {}
         company = CompanyMeter()
         audio, _gain_db = render_derivative(
@@ -661,11 +663,12 @@ class OpenTrack:
             company=company,
             store=self.chunk_store,
         )
-        return audio, heard_reasons(self.policy, levels, company)
+        return audio, heard_reasons(self.policy, levels, company), levels
 
-    def _signed(self, recipe: Recipe, flac: bytes) -> bytes:
+    def _signed(self, recipe: Recipe, flac: bytes, levels: dict[str, float]) -> bytes:
         """``flac`` with this device's Content Credentials: the licensed track version it was
-        made from, the style models, what was done and the recipe and licence it answers to."""
+        made from, the style models, what was done, the recipe and licence it answers to, and
+        each stem's ``levels`` in this render (dB under the loudest)."""
         styles = styles_of(recipe)
         offered = (
             {m["ref"]: m.get("display_name", m["ref"]) for m in self._services.offered_models()}
@@ -698,6 +701,9 @@ class OpenTrack:
                 "created_at": int(time.time()),
                 # Disclosure: which style models made this remix (the platform checks it).
                 "ai": {"used": bool(used), "models": used},
+                # What this render measured: the platform countersigns with it while its own
+                # re-render runs, and keeps its own measure where the two differ.
+                "levels": claimed_levels(levels),
             },
         )
         return sign_flac(

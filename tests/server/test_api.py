@@ -10,6 +10,7 @@ below are what a modified client could send instead.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import httpx
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from mutagen.flac import FLAC
 
 from app.core.automation import GRID_FRAMES, make_move
 from app.core.bundle import iter_decrypt, read_header
@@ -36,8 +38,9 @@ from app.core.segmented import SegmentedReader
 from app.server import accounts
 from app.server.ca import DeviceCA, _self_signed
 from app.server.config import TOKEN_TTL_S
+from app.server.db import Derivative, now_s
 from app.server.db import Licence as LicenceRow
-from app.server.db import now_s
+from app.server.garden import plaintext
 from app.server.spam import metrics
 from tests.helpers.platform import (
     API,
@@ -385,6 +388,28 @@ def test_a_genuine_remix_is_published_listed_and_playable_with_both_credentials(
     assert made.assertions[REMIX_LABEL]["recipe_sha256"] == drums_down(studio).digest()
     with pytest.raises(LicenceDeviceError):
         licence.segment_keys(fan.keys)  # sealed to fan2's device alone
+
+
+def test_the_published_file_tells_the_platforms_measure_not_the_levels_the_fan_claims(
+    fan: Fan, fan2: Fan, studio: Studio
+) -> None:
+    # The studio's credentials carry the levels its render measured, and the platform
+    # countersigns with them while its own re-render runs; a claim that the drums are silent
+    # and the muted keys loud must not reach what listeners are told.
+    recipe = drums_down(studio)
+    claimed = {"drums": None, "bass": -3.0, "lead": -1.0, "keys": 0.0, "pad": -2.0}
+    response = fan.publish(recipe, studio.flac(recipe), levels=claimed)
+    assert response.status_code == 201, response.text
+    doc = response.json()
+    heard = {s["stem"]: s["heard"] for s in doc["disclosure"]["stems"]}
+    assert heard["drums"] == "clearly" and heard["keys"] == heard["pad"] == "not heard"
+    platform = fan.client.app.state.platform  # type: ignore[attr-defined]
+    with platform.sessions() as session:
+        row = session.get(Derivative, doc["id"])
+        published = plaintext(session, platform.blobs, platform.config.master_key, row)
+    tags = FLAC(io.BytesIO(strip_store(published)))
+    assert json.loads(tags["FANFARE_HOW_MADE"][0]) == doc["disclosure"]
+    assert "not heard: keys, pad" in tags["COMMENT"][0]
 
 
 def test_an_unknown_derivative_is_404(fan2: Fan) -> None:

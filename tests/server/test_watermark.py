@@ -34,6 +34,7 @@ from app.core.errors import (
 from app.core.keys import DeviceKeys
 from app.core.listen_licence import verify_listen_licence
 from app.core.segmented import SegmentedReader, StreamHeader, segment_name
+from app.engine.loudness import true_peak_dbtp
 from app.server.flac_frames import layout
 from app.server.tracing import (
     FALSE_POSITIVE_BOUND,
@@ -132,12 +133,14 @@ def test_frames_of_two_encodings_splice_into_a_valid_flac_that_seeks() -> None:
 # --- the mark ---------------------------------------------------------------------------------
 
 
-def test_the_mark_is_zero_at_segment_edges_keeps_the_peak_and_sits_under_the_mask() -> None:
+def test_the_mark_is_zero_at_segment_edges_keeps_the_true_peak_and_sits_under_the_mask() -> None:
     x, w = music(), marked()
     for edge in range(SEGMENT_FRAMES, len(x), SEGMENT_FRAMES):
         assert np.max(np.abs(w[edge - 2 : edge + 2])) < 1e-6  # a step of a 24-bit LSB or two
-    peak = np.max(np.abs(x))
-    assert np.max(np.abs(x + w)) <= peak and np.max(np.abs(x - w)) <= peak
+    # Neither variant passes the remix's own true peak, between samples either (4x
+    # oversampled, as BS.1770 measures it).
+    peak = true_peak_dbtp(x, 48_000)
+    assert max(true_peak_dbtp(x + w, 48_000), true_peak_dbtp(x - w, 48_000)) <= peak + 0.01
     figure = inaudibility(x, w)
     # Johnston's tonal masking offset, less the margin: the mark's depth by design.
     assert figure.nmr_p99_db <= -1.0

@@ -64,9 +64,9 @@ def test_open_remix_within_the_policy_and_publish(studio: Studio) -> None:
     audio, rate = decode_audio(published_flac(studio, result["id"]))
     loudness = measure(audio, rate)
     assert loudness.integrated_lufs == pytest.approx(-14.0, abs=0.5)
-    # 24-bit encoding adds at most a hair; this listener's watermark keeps every sample under
-    # the remix's own peak but may lift a peak between samples (0.08 dB seen: a known gap).
-    assert loudness.true_peak_dbtp <= -1.0 + 0.2
+    # This listener's watermark keeps the remix under its own true peak, between samples too;
+    # 24-bit encoding adds at most a hair.
+    assert loudness.true_peak_dbtp <= -1.0 + 0.01
 
     _assert_steps_done(steps)
 

@@ -4,6 +4,7 @@ listing, status and listening."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, HTTPException, UploadFile
@@ -11,11 +12,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from app.core.credentials import strip_store
-from app.core.disclosure import disclose
+from app.core.disclosure import disclose, levels_claimed
 from app.core.recipe import styles_of
+from app.server.ca import Publisher
 from app.server.catalog import track_info
-from app.server.credentials import countersign
+from app.server.countersigning import SignedAhead, countersign_in_worker
 from app.server.db import Derivative, Track, UploadAttempt, User, new_id, now_s
 from app.server.deps import PlatformDep, SessionDep, UserDep
 from app.server.feed import list_remix
@@ -26,7 +27,6 @@ from app.server.garden import (
     discard_audio,
     listen_doc,
     seal_audio,
-    tagged,
 )
 from app.server.publishing import PUBLISH_ID_PATTERN, ProgressRecorder, progress_of
 from app.server.reviews import (
@@ -38,7 +38,13 @@ from app.server.reviews import (
     reason_for,
 )
 from app.server.spam import count
-from app.server.verify import Checks, VerificationError, Verified, verify_upload
+from app.server.verify import (
+    Admitted,
+    Checks,
+    VerificationError,
+    admit_upload,
+    rerender_upload,
+)
 
 router = APIRouter(tags=["derivatives"])
 MAX_AUDIO_BYTES = 150 * 1024 * 1024
@@ -149,48 +155,51 @@ def _publish(
     progress: ProgressRecorder,
 ) -> dict[str, Any]:
     platform.warmer.cancel(user.id)  # the re-render stretches the rest, on every core
+    derivative_id = new_id("drv")
+    ahead: SignedAhead | None = None
     try:
-        verified = verify_upload(
+        admitted = admit_upload(
             session,
             platform.blobs,
             platform.config.master_key,
             platform.stem_cache,
-            platform.style_cache,
             user,
             audio=audio_bytes,
             recipe_bytes=recipe_bytes,
             checks=Checks(platform.config, platform.ca.pem, platform.fingerprints),
-            progress=progress,
         )
+        artist = session.get(User, admitted.track.artist_id)
+        artist_name = artist.display_name or artist.name if artist else ""
+        info = track_info(session, admitted.track)
+        publisher = platform.ca.publisher(session, platform.config.master_key)
+
+        def published(disclosure: dict[str, Any]) -> Future[bytes]:
+            return _published_file(
+                publisher, audio_bytes, admitted, derivative_id, title, user, disclosure
+            )
+
+        claimed = levels_claimed(admitted.record.get("levels"))
+        ahead = SignedAhead(
+            published,
+            None if claimed is None else _disclosure(admitted, info, artist_name, claimed),
+        )
+        verified = rerender_upload(
+            session, platform.blobs, platform.style_cache, admitted, progress,
+            store=platform.stem_cache.chunks,
+        )  # fmt: skip
     except VerificationError as exc:
+        if ahead is not None:
+            ahead.cancel()
         session.rollback()
         count(session, user, exc.reason, costly=exc.costly)
         raise HTTPException(exc.status, str(exc)) from None
     progress("publishing", 0.0)
-    derivative_id = new_id("drv")
     policy = verified.policy
-    artist = session.get(User, verified.track.artist_id)
-    disclosure = disclose(
-        verified.recipe,
-        track_info(session, verified.track),
-        artist.display_name or artist.name if artist else "",
-        verified.levels,
-    )
-    heard = [s["stem"] for s in disclosure["stems"] if s["heard"] != "not heard"]
-    # The first disclosure's fields, which older studios read.
-    disclosure |= {
-        "ai_used": bool(verified.record.get("ai", {}).get("used", False)),
-        "ai_models": list(verified.record.get("ai", {}).get("models", [])),
-        "styled_stems": {kind: slot.ref for kind, slot in styles_of(verified.recipe).items()},
-        "stems_used": heard,
-        "policy_version": verified.policy_version,
-    }
-    published = _published_file(
-        platform, session, audio_bytes, verified, derivative_id, title, user, disclosure
-    )
+    disclosure = _disclosure(verified, info, artist_name, verified.levels)
+    published_bytes = ahead.take(disclosure)
     progress("publishing", 0.2)
     audio_row = seal_audio(
-        platform.blobs, platform.config.master_key, derivative_id, published,
+        platform.blobs, platform.config.master_key, derivative_id, published_bytes,
         downloadable=policy.downloadable, peaks=verified.peaks,
     )  # fmt: skip
     progress("publishing", 0.8)  # the watermark variants made and sealed: the rows remain
@@ -238,39 +247,55 @@ def _publish(
     return derivative_doc(row, session)
 
 
+def _disclosure(
+    admitted: Admitted, info: Any, artist: str, levels: dict[str, float]
+) -> dict[str, Any]:
+    """How the remix was made, as listeners are told, with each stem heard at ``levels``."""
+    disclosure = disclose(admitted.recipe, info, artist, levels)
+    heard = [s["stem"] for s in disclosure["stems"] if s["heard"] != "not heard"]
+    # The first disclosure's fields, which older studios read.
+    return disclosure | {
+        "ai_used": bool(admitted.record.get("ai", {}).get("used", False)),
+        "ai_models": list(admitted.record.get("ai", {}).get("models", [])),
+        "styled_stems": {kind: slot.ref for kind, slot in styles_of(admitted.recipe).items()},
+        "stems_used": heard,
+        "policy_version": admitted.policy_version,
+    }
+
+
 def _published_file(
-    platform: Any,
-    session: Any,
+    publisher: Publisher,
     upload: bytes,
-    verified: Verified,
+    admitted: Admitted,
     derivative_id: str,
     title: str,
     user: User,
     disclosure: dict[str, Any],
-) -> bytes:
-    """What listeners get: the upload's audio, tagged with its credits and how it was made,
-    with the platform's manifest (publisher, verified by re-render) over the fan's."""
+) -> Future[bytes]:
+    """What listeners get, started in a worker: the upload's audio, tagged with its credits
+    and how it was made, with the platform's manifest (publisher, verified by re-render) over
+    the fan's."""
     doc = {
         "id": derivative_id,
         "title": title,
         "by": user.name,
-        "track_title": verified.track.title,
+        "track_title": admitted.track.title,
         "disclosure": disclosure,
-        "audio_sha256": verified.audio_sha256,
+        "audio_sha256": admitted.audio_sha256,
     }
-    return countersign(
-        platform.ca.publisher(session, platform.config.master_key),
+    return countersign_in_worker(
+        publisher,
         upload,
-        tagged(strip_store(upload), doc),
+        doc,
         title=title,
         verification={
             "derivative": derivative_id,
             "method": "re-render",
-            "track": verified.track.id,
-            "track_version": verified.track.version,
-            "policy_version": verified.policy_version,
+            "track": admitted.track.id,
+            "track_version": admitted.track.version,
+            "policy_version": admitted.policy_version,
             "fan": user.name,
-            "audio_sha256": verified.audio_sha256,
+            "audio_sha256": admitted.audio_sha256,
         },
     )
 
