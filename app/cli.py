@@ -23,6 +23,7 @@
     fanfare feed [--track ID] [--json] | fanfare listen DERIVATIVE_ID [--seconds N]
     fanfare download DERIVATIVE_ID -o FILE | fanfare earnings [--json]   (app.cli_garden)
     fanfare verify FILE [--json] [--ca PEM | --platform URL]               (app.cli_verify)
+    fanfare project list | save --recipe FILE -o FILE | open FILE [--check] (app.cli_project)
 
 These command names and their JSON fields are relied on outside the code: keep them stable.
 Errors are one sentence on stderr and a non-zero exit status, never a traceback.
@@ -37,7 +38,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app import __version__, cli_garden, cli_verify
+from app import __version__, cli_garden, cli_project, cli_verify
 from app.cli_steps import StepPrinter
 from app.core import recipe as recipe_format
 from app.core.errors import FanfareError
@@ -70,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         help="give the embedded platform an admin account (with the installation's password), "
         "or take it away (--no-with-admin); it has none unless asked for",
     )
+    studio.add_argument("--project", type=Path, help="open this remix project (.fanfare)")
 
     login = sub.add_parser("login", help="sign in and enrol this device")
     login.add_argument("--platform", required=True)
@@ -164,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     derivatives.add_argument("--json", action="store_true")
     derivatives.add_argument("--all", action="store_true", help="everyone's published ones")
     cli_garden.add_commands(sub)
+    cli_project.add_commands(sub)
     cli_verify.add_command(sub)
     return parser
 
@@ -478,8 +481,9 @@ def _window(args: argparse.Namespace) -> int:
     from app.ui.application import Connection, run_studio
 
     url = getattr(args, "platform", None)
+    project = getattr(args, "project", None)
     if url:
-        return run_studio(lambda: Connection(url))
+        return run_studio(lambda: Connection(url), project=project)
     started: list[EmbeddedPlatform] = []
 
     def start() -> Connection:  # on the connecting worker, after the window has shown
@@ -497,7 +501,7 @@ def _window(args: argparse.Namespace) -> int:
         )
 
     try:
-        return run_studio(start)
+        return run_studio(start, project=project)
     finally:
         for embedded in started:
             embedded.stop()
@@ -523,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         "artist": _artist,
         "models": _models,
         **cli_garden.HANDLERS,
+        "project": cli_project.run,
         "verify": cli_verify.run,
     }
     try:

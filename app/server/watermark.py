@@ -210,8 +210,7 @@ def _under_true_peak(x: np.ndarray, w: np.ndarray) -> np.ndarray:
         return w
     starts = range(0, frames, SEGMENT_FRAMES)
     block_peaks = [
-        float(np.max(np.abs(_oversampled(x, s, min(SEGMENT_FRAMES, frames - s)))))
-        for s in starts
+        float(np.max(np.abs(_oversampled(x, s, min(SEGMENT_FRAMES, frames - s))))) for s in starts
     ]
     ceiling = max(block_peaks)
     gain = np.ones(frames, dtype=np.float32)

@@ -25,6 +25,7 @@ from app.core.disclosure import claimed_levels
 from app.core.errors import LicenceError, PolicyDenied, StyleModelError
 from app.core.licence import Licence
 from app.core.policy import Decision, Policy, evaluate
+from app.core.project import Project, new_project_id, retarget
 from app.core.recipe import Recipe, styles_of
 from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
@@ -64,6 +65,36 @@ from app.styles.package import StylePackage
 Progress = Callable[[str, float], None]
 UNDO_DEPTH = 200
 UNDO_MERGE_S = 1.0
+#: How Edit ▸ Undo names what a control changed (``apply``'s ``edit``).
+_FIELD_NAMES = {
+    "gain_db": "fader",
+    "pan": "pan",
+    "mute": "mute",
+    "solo": "solo",
+    "fx": "effects",
+    "style": "style",
+    "limiter_ceiling_db": "limiter",
+    "sections": "arrangement",
+    "fade_in_s": "fade in",
+    "fade_out_s": "fade out",
+}
+
+
+def edit_name(edit: tuple[Any, ...] | None) -> str:
+    """``("drums", "gain_db")`` → "Drums fader"; ``("tempo",)`` → "Tempo and key"."""
+    if not edit:
+        return "Change"
+    head, *fields = (str(part) for part in edit)
+    if head == "tempo":
+        return "Tempo and key"
+    if head == "automation":
+        return "Clear recorded moves"
+    if head == "arrangement":
+        return "Arrangement" if "sections" in fields else "Fades"
+    words = [_FIELD_NAMES.get(f, f.replace("_", " ")) for f in fields if f in _FIELD_NAMES]
+    return f"{head.capitalize()} {' and '.join(dict.fromkeys(words)) or 'settings'}".strip()
+
+
 HINT_POLL_S = 2.0  # how often the studio looks whether playback finished stretching a sound
 log = logging.getLogger("fanfare.studio")
 
@@ -120,8 +151,14 @@ class OpenTrack:
         self._player: Player | None = None
         self._notices: list[Notice] = []
         self._notice_lock = threading.Lock()
-        self._undo: list[Recipe] = []
-        self._redo: list[Recipe] = []
+        #: Each step back or forward: the recipe, and the name of the edit between it and the
+        #: next (``edit_name``), for Edit ▸ Undo *name*.
+        self._undo: list[tuple[Recipe, str]] = []
+        self._redo: list[tuple[Recipe, str]] = []
+        #: The project this remix is (``app.core.project``): its id stays through every save.
+        self.project_id = new_project_id()
+        #: The recipe as its project file last had it (modified: the recipe differs).
+        self.saved_recipe = self.recipe
         self._last_edit: tuple[Any, ...] | None = None
         self._last_edit_at = 0.0
         #: Record moves: while playing, strip edits become automation at the block they are
@@ -339,7 +376,7 @@ class OpenTrack:
             and now - self._last_edit_at < (UNDO_MERGE_S)
         )
         if not merge and recipe != self.recipe:
-            self._undo.append(self.recipe)
+            self._undo.append((self.recipe, edit_name(edit)))
             del self._undo[:-UNDO_DEPTH]
         self._redo.clear()
         self._last_edit, self._last_edit_at = edit, now
@@ -399,6 +436,15 @@ class OpenTrack:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    @property
+    def undo_name(self) -> str | None:
+        """The edit Undo takes back ("Drums fader"), or None when there is none."""
+        return self._undo[-1][1] if self._undo else None
+
+    @property
+    def redo_name(self) -> str | None:
+        return self._redo[-1][1] if self._redo else None
+
     def undo(self) -> bool:
         """Go back one edit (heard at once); False when there is nothing to undo."""
         return self._step(self._undo, self._redo)
@@ -406,16 +452,68 @@ class OpenTrack:
     def redo(self) -> bool:
         return self._step(self._redo, self._undo)
 
-    def _step(self, source: list[Recipe], target: list[Recipe]) -> bool:
+    def _step(self, source: list[tuple[Recipe, str]], target: list[tuple[Recipe, str]]) -> bool:
         if not source:
             return False
-        recipe = source.pop()
+        recipe, name = source.pop()
         # Every recipe in the history passed the policy when it was made; the licence's policy
         # cannot change while the track is open, so it still does.
-        target.append(self.recipe)
+        target.append((self.recipe, name))
         self._last_edit = None
         self._make_current(recipe)
         return True
+
+    # --- the project ----------------------------------------------------------------------------
+
+    @property
+    def modified(self) -> bool:
+        """Whether the remix has changes its project file lacks."""
+        return self.recipe != self.saved_recipe
+
+    def project(self, account: str) -> Project:
+        """This remix as a project (``account``: the user name it is saved under), with the
+        playhead and the loop."""
+        rate = self.info.sample_rate
+        loop = self._player.loop if self._player is not None else None
+        return Project(
+            id=self.project_id,
+            recipe=self.recipe,
+            track_title=self.info.title,
+            artist=self.info.artist,
+            account=account,
+            position_s=self.position_s,
+            loop=(loop[0] / rate, loop[1] / rate) if loop else None,
+        )
+
+    def open_project(self, project: Project) -> list[str]:
+        """Make ``project`` this remix: its recipe (moved onto this track version if the
+        track changed since: each change a sentence, returned), its playhead and loop. Its
+        history starts there; it counts as saved unless the recipe had to change.
+
+        Raises:
+            ProjectError: it is a remix of another track, or cannot be moved onto this version.
+            PolicyDenied: the artist's policy no longer allows it (the reasons listed).
+        """
+        recipe, notes = retarget(project.recipe, self.info)
+        recipe.check_fits(self.info)
+        self.check(recipe).raise_if_denied()
+        for slot in styles_of(recipe).values():  # fetched and verified before they are heard
+            self.style_package(slot.ref).manifest.knob_values(slot.knob_values)
+        self._undo.clear()
+        self._redo.clear()
+        self._last_edit = None
+        self._make_current(recipe)
+        self.project_id = project.id
+        self.saved_recipe = project.recipe  # moved onto a new version: modified
+        if project.position_s < self.duration_s:
+            self.seek(project.position_s)
+        if project.loop is not None:
+            self.set_loop(project.loop)
+        return notes
+
+    def mark_saved(self, recipe: Recipe) -> None:
+        """``recipe`` is what the project file now holds."""
+        self.saved_recipe = recipe
 
     # --- transport -------------------------------------------------------------------------------
 
@@ -528,6 +626,25 @@ class OpenTrack:
 
     def seek(self, seconds: float) -> None:
         self.player.seek(int(seconds * self.info.sample_rate))
+
+    def set_loop(self, region: tuple[float, float] | None) -> None:
+        """Loop ``(start_s, end_s)`` of the arranged remix, or stop looping (None).
+
+        Raises:
+            ValueError: the region is a few milliseconds or less.
+        """
+        if region is None:
+            self.player.set_loop(None)
+            return
+        rate = self.info.sample_rate
+        self.player.set_loop(round(region[0] * rate), round(region[1] * rate))
+
+    @property
+    def loop(self) -> tuple[float, float] | None:
+        """The loop region in seconds of the arranged remix, or None."""
+        loop = self._player.loop if self._player is not None else None
+        rate = self.info.sample_rate
+        return (loop[0] / rate, loop[1] / rate) if loop else None
 
     # --- render and publish ---------------------------------------------------------------------
 

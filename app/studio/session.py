@@ -73,6 +73,7 @@ from app.studio.open_track import OpenTrack, Progress, quiet
 from app.studio.permissions import StylePermissions
 from app.studio.preferences import Preferences
 from app.studio.profile import Profile, ProfileBook, StudioPaths
+from app.studio.projects import ProjectStore
 from app.studio.style_library import ModelTracks, OfferedModel, StyleLibrary
 from app.studio.uploading import NewTrack, upload_track
 from app.styles.package import StylePackage
@@ -111,6 +112,8 @@ class Studio:
         self.secrets = secrets or SecretStore(self.paths.secrets_file)
         self.output_device = output_device
         self.preferences = Preferences.load(self.paths.preferences_file)
+        #: The fan's remix projects on this machine: saved files, autosaves, the recent list.
+        self.projects = ProjectStore(self.paths)
         self.book = ProfileBook(self.paths.profiles_file)
         self.profile: Profile = self.book.get(self.url)
         self.client = PlatformClient(self.url, self.secrets.get(self._token_name))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QTimer
@@ -144,11 +145,17 @@ class Accounts:
         run_task(studio.logout, signed_out, self.window.show_error)
 
 
-def run_studio(connect: Callable[[], Connection], *, argv: list[str] | None = None) -> int:
+def run_studio(
+    connect: Callable[[], Connection],
+    *,
+    argv: list[str] | None = None,
+    project: Path | None = None,
+) -> int:
     """Show the window and connect in the background; returns the application's exit code.
 
     Args:
         connect: returns where to connect (it may start the embedded platform first).
+        project: a remix project to open once signed in.
     """
     # Qt reads options of its own from the arguments (``-platform``, ``-style``, ...), and
     # ours share names with them: `fanfare studio --platform URL` made Qt abort looking for
@@ -160,6 +167,7 @@ def run_studio(connect: Callable[[], Connection], *, argv: list[str] | None = No
     app.setWindowIcon(QIcon.fromTheme("audio-x-generic"))
     apply_theme(app)
     window = MainWindow()
+    window.open_at_start = project
     window.show()
 
     kept: list[Accounts] = []  # the account flow lives as long as the window

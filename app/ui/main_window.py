@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -24,8 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME
+from app.core.errors import FanfareError
+from app.core.project import Project
+from app.core.recipe import Recipe
 from app.studio.errors import NotSignedInError
 from app.ui.listen_view import ListenView
+from app.ui.menus import NUDGE_S, build_menus
+from app.ui.project_flow import ProjectFlow
 from app.ui.widgets.transport import clock
 from app.ui.workers import describe, run_task
 
@@ -39,6 +46,8 @@ if TYPE_CHECKING:
     from app.ui.track_view import TrackView
     from app.ui.upload_dialog import UploadDialog
 
+#: How often the title and the Edit menu catch up with the remix (ms).
+STATE_INTERVAL_MS = 250
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
 STATE_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The state changes My tracks offers: (state, menu text).
@@ -144,11 +153,49 @@ class MainWindow(QMainWindow):
         row.addWidget(self.tabs, 1)
         self.setCentralWidget(body)
         self.statusBar().showMessage("Starting…")
-        account_menu = self.menuBar().addMenu("&Account")
+        self.projects = ProjectFlow(
+            self, lambda: self.studio, self._open, self._open_project, self._show_state
+        )
+        self._pending: tuple[Project, Path | None, bool] | None = None
+        #: A project to open once signed in (``fanfare project open FILE``).
+        self.open_at_start: Path | None = None
+        self.menus = build_menus(
+            self,
+            {
+                "new": self.new_remix,
+                "open": lambda: self.projects.open_file(),
+                "save": self.projects.save,
+                "save_as": lambda: self.projects.save_as(),
+                "revert": self.projects.revert,
+                "publish": lambda: self._on_view(lambda v: v.open_publish()),
+                "undo": self._undo,
+                "redo": self._redo,
+                "arrange": lambda: self._on_view(lambda v: v.open_arrangement()),
+                "clear_moves": lambda: self._on_view(lambda v: v.clear_moves()),
+                "show_studio": lambda: self.tabs.setCurrentWidget(self.stack),
+                "show_listen": lambda: self.tabs.setCurrentWidget(self.listen),
+                "full_screen": self._full_screen,
+                "play_pause": self._space,
+                "stop": lambda: self._on_view(lambda v: v.stop()),
+                "loop": lambda: self._on_view(lambda v: v.toggle_loop()),
+                "record": lambda: self._on_view(lambda v: v.toggle_record()),
+                "go_start": lambda: self._on_view(lambda v: v.go_to(0.0)),
+                "go_end": lambda: self._on_view(lambda v: v.go_to(v.track.duration_s)),
+                "nudge_back": lambda: self._on_view(lambda v: v.nudge(-NUDGE_S)),
+                "nudge_forward": lambda: self._on_view(lambda v: v.nudge(NUDGE_S)),
+            },
+        )
+        self.menus.recent.aboutToShow.connect(self._fill_recent)
+        account_menu = self.menus.account
+        assert account_menu is not None
         self.switch_action = QAction("Sign in as another account…", self)
-        self.switch_action.triggered.connect(self.switch_account.emit)
+        self.switch_action.triggered.connect(
+            lambda: self._leave_then("signing in as another account", self.switch_account.emit)
+        )
         self.sign_out_action = QAction("Sign out", self)
-        self.sign_out_action.triggered.connect(self.sign_out.emit)
+        self.sign_out_action.triggered.connect(
+            lambda: self._leave_then("signing out", self.sign_out.emit)
+        )
         self.upload_action = QAction("Upload a track…", self)
         self.upload_action.triggered.connect(self.upload_track)
         self.upload_action.setVisible(False)  # for artists
@@ -160,9 +207,12 @@ class MainWindow(QMainWindow):
         account_menu.addAction(self.switch_action)
         account_menu.addAction(self.sign_out_action)
         self.sign_out_action.setEnabled(False)
-        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self._space)
-        QShortcut(QKeySequence.StandardKey.Undo, self, self._undo)
-        QShortcut(QKeySequence.StandardKey.Redo, self, self._redo)
+        # The title's "*", Undo's name, what needs a track: kept up with the remix.
+        self._state_timer = QTimer(self)
+        self._state_timer.setInterval(STATE_INTERVAL_MS)
+        self._state_timer.timeout.connect(self._show_state)
+        self._state_timer.start()
+        self._show_state()
 
     # --- studio and catalogue -------------------------------------------------------------------
 
@@ -183,6 +233,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(notice, 10000)
         self.listen.set_studio(studio)
         self.refresh_catalogue()
+        if self.open_at_start is not None:
+            path, self.open_at_start = self.open_at_start, None
+            QTimer.singleShot(0, lambda: self.projects.open_file(path))
+        else:
+            QTimer.singleShot(0, self.projects.offer_restore)
 
     def clear_studio(self, text: str = "Not signed in.") -> None:
         """Signed out: no track, no catalogue, no account."""
@@ -380,12 +435,81 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.stack)
         if self._opening or (self.view is not None and self.view.track.info.id == track_id):
             return
+        if not self.projects.may_leave("opening another track"):
+            self._select_open_track()
+            return
         self.open_track(track_id)
 
-    def open_track(self, track_id: str, preview_policy: dict[str, Any] | None = None) -> None:
-        """Open a track to remix; ``preview_policy``: the artist's preview of a draft."""
+    def new_remix(self) -> None:
+        """File ▸ New remix: the open track again, from the track as written."""
+        if self.view is None or self._opening:
+            return
+        if self.projects.may_leave("starting a new remix"):
+            self.open_track(self.view.track.info.id)
+
+    def _open_project(self, project: Project, path: Path | None, restored: bool) -> None:
+        """Open ``project``'s track (the unsaved changes of the remix open were dealt with),
+        then make the project the remix there."""
+        self._pending = (project, path, restored)
+        self.tabs.setCurrentWidget(self.stack)
+        if self.view is not None and self.view.track.info.id == project.recipe.track_id:
+            self._apply_pending(self.view.track)
+            return
+        self.open_track(project.recipe.track_id, keep_pending=True)
+
+    def _apply_pending(self, track: OpenTrack) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None or pending[0].recipe.track_id != track.info.id:
+            self.projects.opened(None)
+            return
+        project, path, restored = pending
+        try:
+            notes = track.open_project(project)
+        except (FanfareError, ValueError) as exc:
+            self.projects.opened(None)
+            self.show_error_text(f"“{project.title}” could not be opened: {describe(exc)}")
+            return
+        if restored:  # what the file holds is older than the work restored
+            track.mark_saved(self._saved_recipe(path, track))
+        if self.view is not None:
+            self.view.show_recipe()
+        self.projects.opened(path)
+        where = f" from {path.name}" if path is not None else ""
+        self.statusBar().showMessage(f"Opened “{project.title}”{where}.", 6000)
+        if notes:
+            self.show_error_text(" ".join(notes))
+
+    def _saved_recipe(self, path: Path | None, track: OpenTrack) -> Recipe:
+        """What the project file at ``path`` holds (the track as written when there is none,
+        or it cannot be read)."""
+        if path is not None and self.studio is not None:
+            try:
+                return self.studio.projects.open(path).recipe
+            except FanfareError:
+                pass
+        return Recipe.default_for(track.info)
+
+    def _select_open_track(self) -> None:
+        """The catalogue's selection back on the open track (a switch was cancelled)."""
+        if self.view is None:
+            return
+        for row in range(self.catalogue.count()):
+            if self.catalogue.item(row).data(TRACK_ID_ROLE) == self.view.track.info.id:
+                self.catalogue.setCurrentRow(row)
+
+    def open_track(
+        self,
+        track_id: str,
+        preview_policy: dict[str, Any] | None = None,
+        *,
+        keep_pending: bool = False,
+    ) -> None:
+        """Open a track to remix; ``preview_policy``: the artist's preview of a draft;
+        ``keep_pending``: then make the project being opened the remix there."""
         assert self.studio is not None
         studio = self.studio
+        if not keep_pending:
+            self._pending = None
         self._opening = True
         self._close_view()
         self.loading_label.setText("Opening…")
@@ -419,9 +543,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Opened “{track.info.title}”: stems decrypted in memory only.", 6000
         )
+        self._apply_pending(track)
 
     def _open_failed(self, error: BaseException) -> None:
         self._opening = False
+        self._pending = None
+        self.projects.opened(None)
         self.stack.setCurrentIndex(0)
         self.show_error(error)
 
@@ -461,12 +588,59 @@ class MainWindow(QMainWindow):
     def _undo(self) -> None:
         if self.view is not None:
             self.view.undo()
+        self._show_state()
 
     def _redo(self) -> None:
         if self.view is not None:
             self.view.redo()
+        self._show_state()
+
+    def _leave_then(self, doing: str, then: Callable[[], None]) -> None:
+        if self.projects.may_leave(doing):
+            then()
+
+    def _open(self) -> OpenTrack | None:
+        return self.view.track if self.view is not None else None
+
+    def _on_view(self, do: Callable[[TrackView], object]) -> None:
+        if self.view is not None:
+            do(self.view)
+            self._show_state()
+
+    def _full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def _fill_recent(self) -> None:
+        menu = self.menus.recent
+        menu.clear()
+        entries = self.studio.projects.recent() if self.studio is not None else []
+        for entry in entries:
+            label = f"{entry.title} — {entry.track_title}" if entry.track_title else entry.title
+            action = menu.addAction(label)
+            action.setToolTip(str(entry.path))
+            action.triggered.connect(lambda _=False, p=entry.path: self.projects.open_file(p))
+        if not entries:
+            menu.addAction("No recent remixes").setEnabled(False)
+
+    def _show_state(self) -> None:
+        """The title (remix, file, "*" when it has unsaved changes), Undo's and Redo's names,
+        and which commands need an open remix."""
+        track = self._open()
+        if track is None:
+            self.setWindowTitle(APP_NAME)
+            self.setWindowModified(False)
+            self.menus.show_history(None, None)
+            self.menus.show_track(False, False, False)
+            return
+        self.setWindowTitle(f"{self.projects.name}[*] — {track.info.title} — {APP_NAME}")
+        self.setWindowModified(track.modified)
+        self.menus.show_history(track.undo_name, track.redo_name)
+        self.menus.show_track(True, self.projects.path is not None, track.modified)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.projects.may_leave("quitting"):
+            event.ignore()
+            return
         self.listen.close_listening()
         self._close_view()
         if self.studio is not None:

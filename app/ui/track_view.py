@@ -359,6 +359,26 @@ class TrackView(QWidget):
         self._held.clear()
         self._tick()
 
+    def stop(self) -> None:
+        """Stop, back to the start (Transport ▸ Stop)."""
+        self._stop()
+
+    def toggle_loop(self) -> None:
+        """Loop the section under the playhead, or stop looping (Transport ▸ Loop)."""
+        self.transport.loop_button.click()
+
+    def toggle_record(self) -> None:
+        """Record moves, or stop recording them (Transport ▸ Record moves)."""
+        self.transport.record_button.click()
+
+    def go_to(self, seconds: float) -> None:
+        """Move the playhead to ``seconds`` of the arranged remix (kept inside it)."""
+        self._seek(max(0.0, min(seconds, self.track.duration_s - 0.01)))
+
+    def nudge(self, seconds: float) -> None:
+        """Move the playhead by ``seconds`` (negative: back)."""
+        self.go_to(self.track.position_s + seconds)
+
     def _seek(self, seconds: float) -> None:
         try:
             self.track.seek(seconds)
