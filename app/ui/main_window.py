@@ -11,7 +11,6 @@ from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QFrame,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QProgressBar,
+    QSplitter,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -46,6 +46,9 @@ if TYPE_CHECKING:
     from app.ui.track_view import TrackView
     from app.ui.upload_dialog import UploadDialog
 
+#: The catalogue's width at start, and the narrowest it is dragged to (px).
+SIDEBAR_WIDTH = 260
+SIDEBAR_MIN_WIDTH = 190
 #: How often the title and the Edit menu catch up with the remix (ms).
 STATE_INTERVAL_MS = 250
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
@@ -84,7 +87,7 @@ class MainWindow(QMainWindow):
 
         sidebar = QFrame()
         sidebar.setObjectName("sidebar")
-        sidebar.setFixedWidth(300)
+        sidebar.setMinimumWidth(SIDEBAR_MIN_WIDTH)
         side = QVBoxLayout(sidebar)
         side.setContentsMargins(14, 16, 10, 12)
         brand = QLabel("Fanfare")
@@ -145,13 +148,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.stack, "Studio")
         self.tabs.addTab(self.listen, "Listen")
 
-        body = QWidget()
-        row = QHBoxLayout(body)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(0)
-        row.addWidget(sidebar)
-        row.addWidget(self.tabs, 1)
-        self.setCentralWidget(body)
+        # The catalogue's width is the user's to drag; the studio takes the rest.
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(sidebar)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([SIDEBAR_WIDTH, 1000])
+        self.setCentralWidget(self.splitter)
         self.statusBar().showMessage("Starting…")
         self.projects = ProjectFlow(
             self, lambda: self.studio, self._open, self._open_project, self._show_state

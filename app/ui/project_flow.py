@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The open remix as a project, on the window's side: Save, Save As, Open, Open Recent and
-Revert; the autosave every 30 s (``FANFARE_AUTOSAVE_S``); restoring what a crash left; and asking before
-unsaved changes are lost (switching track, signing out, quitting), as every DAW does.
+Revert; the autosave every 30 s (``FANFARE_AUTOSAVE_S``); restoring what a crash left; and
+asking before unsaved changes are lost (switching track, signing out, quitting), as every DAW
+does.
 
 The files and autosaves themselves are ``app.studio.projects``'; this holds only which file
 the open remix is and talks to the user.

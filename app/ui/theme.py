@@ -72,7 +72,7 @@ QTabBar::tab {{ background: {SURFACE}; color: {TEXT_DIM}; padding: 7px 18px; bor
 QTabBar::tab:selected {{ color: {TEXT}; border-bottom: 2px solid {ACCENT}; }}
 QPushButton#primary {{ background: {ACCENT}; color: #16120f; border: none; font-weight: 700; }}
 QPushButton#primary:disabled {{ background: #5b3a2a; color: #9a8a80; }}
-QPushButton#transport {{ font-size: 13pt; min-width: 44px; padding: 6px 10px; }}
+QPushButton#transport {{ font-size: 13pt; min-width: 30px; padding: 6px 8px; }}
 QPushButton#transport:checked {{ background: {ACCENT}; color: #16120f; }}
 QPushButton#record {{ padding: 5px 12px; }}
 QPushButton#record:checked {{ background: #e03131; color: #fff; border-color: #ff6b6b; }}

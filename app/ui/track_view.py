@@ -28,6 +28,7 @@ from app.ui.effects_dialog import EffectsDialog
 from app.ui.publish_dialog import PublishDialog
 from app.ui.style_dialog import StyleDialog, short_name
 from app.ui.widgets.channel_strip import ChannelStrip
+from app.ui.widgets.elided_label import ElidedLabel
 from app.ui.widgets.sections import SectionsBar
 from app.ui.widgets.transport import TransportBar, clock
 
@@ -129,32 +130,32 @@ class TrackView(QWidget):
         scroll.setWidget(strips_row)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A window too low for every strip scrolls the mixer rather than hide its buttons.
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        strips_row.setMinimumHeight(self.master.minimumSizeHint().height())
         layout.addWidget(scroll, 1)
 
-        policy = QLabel(policy_summary(track))
-        policy.setObjectName("policy")
-        policy.setWordWrap(True)
+        # One line that unfolds on a click: the mixer keeps the height.
+        self.policy = ElidedLabel(policy_summary(track))
+        self.policy.setObjectName("policy")
         # Before remixing, the fan knows where the remix will live.
-        self.where = QLabel(
-            "<b>Open:</b> you may download your remix, and so may its listeners."
+        self.where = QLabel("<b>Open</b>" if track.policy.downloadable else "<b>Walled</b>")
+        self.where.setToolTip(
+            "Open: you may download your remix, and so may its listeners."
             if track.policy.downloadable
-            else "<b>Walled:</b> your remix stays on Fanfare; listeners stream it, nobody "
-            "downloads it."
+            else "Walled: your remix stays on Fanfare; listeners stream it, nobody downloads it."
         )
+        self.where.setAccessibleName(self.where.toolTip())
         self.where.setObjectName("dim")
-        self.where.setWordWrap(True)
         self.remixes_button = QPushButton("Remixes of this track")
         self.remixes_button.setToolTip("Listen to what fans published from this track")
         self.remixes_button.clicked.connect(
             lambda: self.remixes_requested.emit(info.id, info.title)
         )
         policy_row = QHBoxLayout()
-        policy_row.addWidget(policy, 1)
-        where_box = QVBoxLayout()
-        where_box.addWidget(self.where)
-        where_box.addWidget(self.remixes_button, 0, Qt.AlignmentFlag.AlignLeft)
-        policy_row.addLayout(where_box)
+        policy_row.addWidget(self.policy, 1)
+        policy_row.addWidget(self.where)
+        policy_row.addWidget(self.remixes_button)
         layout.addLayout(policy_row)
 
         self.transport = TransportBar()
@@ -169,6 +170,7 @@ class TrackView(QWidget):
         self.transport.tempo_changed.connect(lambda ratio: self._set_tempo(ratio=ratio))
         self.transport.key_changed.connect(lambda semitones: self._set_tempo(key_shift=semitones))
         self.transport.record_toggled.connect(self._record)
+        self.transport.refused.connect(self.message)
         self.transport.clear_moves.connect(self.clear_moves)
         rate = info.sample_rate
         buffers = [

@@ -103,7 +103,8 @@ def test_a_tracks_remixes_open_from_its_page_in_the_studio(
     rect = window.catalogue.visualItemRect(item)
     qtbot.mouseClick(window.catalogue.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: window.view is not None, timeout=WAIT_MS)
-    assert window.view.where.text().startswith("<b>Walled:</b> your remix stays on Fanfare")
+    assert window.view.where.text() == "<b>Walled</b>"
+    assert window.view.where.toolTip().startswith("Walled: your remix stays on Fanfare")
     qtbot.mouseClick(window.view.remixes_button, Qt.MouseButton.LeftButton)
     assert window.tabs.currentWidget() is window.listen
     qtbot.waitUntil(lambda: window.listen.list.count() == 1, timeout=WAIT_MS)

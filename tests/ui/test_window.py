@@ -202,8 +202,14 @@ def test_the_tempo_control_changes_the_tempo_and_undo_puts_it_back(
     view = window.view
     tempo = view.transport.tempo
     assert tempo.isEnabled() and view.transport.key.isEnabled()
-    assert (tempo.minimum(), tempo.maximum()) == (80, 125)
     assert tempo.value() == 100
+    # Typed past the artist's limit: put back, and the limit named (not swallowed).
+    tempo.lineEdit().selectAll()
+    with qtbot.waitSignal(view.message) as said:
+        qtbot.keyClicks(tempo.lineEdit(), "150")
+        qtbot.keyClick(tempo.lineEdit(), Qt.Key.Key_Return)
+    assert said.args[0] == "150 %: Nova Lane allows a tempo from 80% to 125% of the original."
+    assert tempo.value() == 100 and view.track.recipe.tempo_ratio == 1.0
     before = view.track.duration_s
     tempo.setValue(110)
     assert view.track.recipe.tempo_ratio == pytest.approx(1.1)

@@ -4,9 +4,10 @@ solo."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
+    QAbstractSlider,
     QDial,
     QFrame,
     QHBoxLayout,
@@ -29,7 +30,32 @@ STYLE_BUTTON_WIDTH = 52  # longer model names are elided (the tooltip has the wh
 STYLE_BUTTON_CSS = f"""
 QToolButton {{ font-size: 8pt; padding: 1px 3px; color: {ACCENT_SOFT}; }}
 QToolButton[placed="true"] {{ background: {ACCENT}; color: #16120f; border-color: {ACCENT}; }}
+QToolButton:disabled {{ color: #555a66; background: #1b1d22; border-color: #25272e; }}
 """
+#: The shortest the fader gets, so the whole strip fits a 640-pixel-high window (px).
+FADER_MIN_HEIGHT = 90
+
+
+def format_pan(pan: float) -> str:
+    """ "C" at the centre, else the side and how far: "L 35", "R 100"."""
+    percent = round(pan * 100)
+    return "C" if percent == 0 else f"{'L' if percent < 0 else 'R'} {abs(percent)}"
+
+
+class _ResetOnDoubleClick(QObject):
+    """A double-click puts a fader or knob back where it started (0 dB, centre), as in every
+    mixer."""
+
+    def __init__(self, parent: QAbstractSlider, value: int) -> None:
+        super().__init__(parent)
+        self._value = value
+        parent.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.MouseButtonDblClick and isinstance(watched, QAbstractSlider):
+            watched.setValue(self._value)
+            return True
+        return False
 
 
 def format_db(gain_db: float) -> str:
@@ -62,8 +88,8 @@ class ChannelStrip(QFrame):
         self.setObjectName("masterStrip" if master else "strip")
         self.setFixedWidth(104)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 10, 8, 10)
-        layout.setSpacing(6)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(4)
 
         name = QLabel(kind.upper() if master else kind.capitalize())
         name.setObjectName("stripName")
@@ -73,6 +99,7 @@ class ChannelStrip(QFrame):
         self.fx.setText("FX")
         self.fx.setObjectName("fx")
         self.fx.setToolTip(f"Effects on {kind}")
+        self.fx.setAccessibleName(f"{kind} effects")
         self.fx.clicked.connect(lambda: self.effects_requested.emit(self.kind))
         if not master:  # narrower than the theme's FX button, to leave room for Style
             self.fx.setStyleSheet("QToolButton { padding: 1px 6px; }")
@@ -81,6 +108,7 @@ class ChannelStrip(QFrame):
         self.style_button.setObjectName("style")
         self.style_button.setStyleSheet(STYLE_BUTTON_CSS)
         self.style_button.setFixedWidth(STYLE_BUTTON_WIDTH)
+        self.style_button.setAccessibleName(f"{kind} style model")
         self.style_button.clicked.connect(lambda: self.style_requested.emit(self.kind))
         self.show_style(None)
         fx_row = QHBoxLayout()
@@ -96,23 +124,36 @@ class ChannelStrip(QFrame):
 
         self.pan = QDial()
         self.pan.setRange(-100, 100)
+        self.pan.setSingleStep(5)  # a wheel notch moves it 15 (Qt scrolls 3 steps a notch)
+        self.pan.setPageStep(25)
         self.pan.setNotchesVisible(True)
-        self.pan.setFixedSize(44, 44)
-        self.pan.setToolTip("Pan (double-click the name to centre everything)")
-        self.pan.valueChanged.connect(lambda v: self.pan_changed.emit(self.kind, v / 100.0))
+        self.pan.setFixedSize(38, 38)
+        self.pan.setToolTip("Pan: drag or scroll; double-click to centre")
+        self.pan.setAccessibleName(f"{kind} pan")
+        self.pan.valueChanged.connect(self._on_pan)
+        _ResetOnDoubleClick(self.pan, 0)
+        self.pan_label = QLabel(format_pan(0.0))
+        self.pan_label.setObjectName("gainLabel")
+        self.pan_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         pan_row = QHBoxLayout()
+        pan_row.setSpacing(4)
         pan_row.addStretch()
         pan_row.addWidget(self.pan)
+        pan_row.addWidget(self.pan_label)
         pan_row.addStretch()
         if not master:
             layout.addLayout(pan_row)
+        else:
+            self.pan_label.hide()
 
         self.fader = QSlider(Qt.Orientation.Vertical)
         self.fader.setRange(int(FLOOR_DB * STEPS_PER_DB), int(max_gain_db * STEPS_PER_DB))
         self.fader.setValue(0)
-        self.fader.setMinimumHeight(170)
-        self.fader.setToolTip(f"Gain of {kind}")
+        self.fader.setMinimumHeight(FADER_MIN_HEIGHT)
+        self.fader.setToolTip(f"Gain of {kind}: drag or scroll; double-click for 0 dB")
+        self.fader.setAccessibleName(f"{kind} gain")
         self.fader.valueChanged.connect(self._on_fader)
+        _ResetOnDoubleClick(self.fader, 0)
         self.meter = LevelMeter()
         body = QHBoxLayout()
         body.addStretch()
@@ -130,6 +171,8 @@ class ChannelStrip(QFrame):
         buttons = QHBoxLayout()
         self.mute = self._button("M", "mute", "Mute")
         self.solo = self._button("S", "solo", "Solo")
+        self.mute.setAccessibleName(f"{kind} mute")
+        self.solo.setAccessibleName(f"{kind} solo")
         self.mute.toggled.connect(lambda on: self.mute_toggled.emit(self.kind, on))
         self.solo.toggled.connect(lambda on: self.solo_toggled.emit(self.kind, on))
         buttons.addWidget(self.mute)
@@ -145,6 +188,10 @@ class ChannelStrip(QFrame):
         button.setToolTip(tip)
         button.setFixedWidth(34)
         return button
+
+    def _on_pan(self, value: int) -> None:
+        self.pan_label.setText(format_pan(value / 100.0))
+        self.pan_changed.emit(self.kind, value / 100.0)
 
     def _on_fader(self, value: int) -> None:
         gain_db = value / STEPS_PER_DB
@@ -167,6 +214,7 @@ class ChannelStrip(QFrame):
         self.pan.blockSignals(True)
         self.pan.setValue(round(pan * 100))
         self.pan.blockSignals(False)
+        self.pan_label.setText(format_pan(pan))
 
     def set_permissions(self, *, can_solo: bool, can_mute: bool, reason: str) -> None:
         """Grey out what the artist's policy forbids, and say why on hover."""

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.recipe import KEY_SHIFT_RANGE, TEMPO_RATIO_RANGE
+
 SEEK_STEPS_PER_S = 10
 RECORD_TIP = (
     "Record moves: while playing, fader and effect changes are recorded at the moment you make "
@@ -67,6 +69,8 @@ class TransportBar(QWidget):
     key_changed = Signal(int)
     record_toggled = Signal(bool)
     clear_moves = Signal()
+    #: A tempo or key the artist does not allow was asked for: the sentence naming the limit.
+    refused = Signal(str)
     buffer_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -117,14 +121,15 @@ class TransportBar(QWidget):
         self.tempo.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.tempo.setMinimumWidth(72)
         self.tempo.setKeyboardTracking(False)  # typing "110" is one edit, not three
-        self.tempo.valueChanged.connect(lambda v: self.tempo_changed.emit(round(v / 100.0, 4)))
+        self.tempo.valueChanged.connect(self._tempo_asked)
         self.key = KeySpinBox()
         self.key.setObjectName("key")
         self.key.setSuffix(" st")
         self.key.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.key.setMinimumWidth(64)
         self.key.setKeyboardTracking(False)
-        self.key.valueChanged.connect(self.key_changed)
+        self.key.valueChanged.connect(self._key_asked)
+        self._tempo_shown, self._key_shown = 100.0, 0
         self.set_ranges((1.0, 1.0), (0, 0))
 
         self.underruns = QLabel("")
@@ -202,27 +207,54 @@ class TransportBar(QWidget):
     def set_ranges(
         self, tempo_range: tuple[float, float], key_range: tuple[int, int], who: str = "The artist"
     ) -> None:
-        """What the policy allows: a single value disables the control, and says why."""
+        """What the policy allows: a single value disables the control, and says why; a value
+        typed or stepped past the limits is put back, and ``refused`` names them."""
         low, high = tempo_range
+        self._tempo_allowed = (round(low * 100), round(high * 100))
+        self._tempo_refusal = f"{who} allows a tempo from {low:.0%} to {high:.0%} of the original."
         _limit(
-            self.tempo, round(low * 100), round(high * 100),
-            f"{who} does not allow changing the tempo",
-            f"Tempo, the pitch kept: {low:.0%} to {high:.0%} of the original allowed",
+            self.tempo, *self._tempo_allowed, f"{who} does not allow changing the tempo",
+            f"Tempo, the pitch kept: {low:.0%} to {high:.0%} allowed",
+            (round(TEMPO_RATIO_RANGE[0] * 100), round(TEMPO_RATIO_RANGE[1] * 100)),
         )  # fmt: skip
         low_key, high_key = key_range
+        self._key_allowed = (low_key, high_key)
+        self._key_refusal = f"{who} allows a key from {low_key:+d} to {high_key:+d} semitones."
         _limit(
             self.key, low_key, high_key, f"{who} does not allow changing the key",
             f"Key, in semitones, the tempo kept: {low_key:+d} to {high_key:+d} allowed",
+            KEY_SHIFT_RANGE,
         )  # fmt: skip
+
+    def _tempo_asked(self, value: float) -> None:
+        low, high = self._tempo_allowed
+        if low - 1e-6 <= value <= high + 1e-6:
+            self._tempo_shown = value
+            self.tempo_changed.emit(round(value / 100.0, 4))
+            return
+        self._put_back(self.tempo, self._tempo_shown)
+        self.refused.emit(f"{value:.0f} %: {self._tempo_refusal}")
+
+    def _key_asked(self, value: int) -> None:
+        low, high = self._key_allowed
+        if low <= value <= high:
+            self._key_shown = value
+            self.key_changed.emit(value)
+            return
+        self._put_back(self.key, self._key_shown)
+        self.refused.emit(f"{value:+d} semitones: {self._key_refusal}")
+
+    @staticmethod
+    def _put_back(control: QSpinBox | QDoubleSpinBox, value: float) -> None:
+        control.blockSignals(True)
+        control.setValue(value)  # type: ignore[arg-type]
+        control.blockSignals(False)
 
     def show_tempo(self, ratio: float, key_shift: int) -> None:
         """Show the recipe's tempo and key without emitting."""
-        self.tempo.blockSignals(True)
-        self.tempo.setValue(ratio * 100.0)
-        self.tempo.blockSignals(False)
-        self.key.blockSignals(True)
-        self.key.setValue(key_shift)
-        self.key.blockSignals(False)
+        self._tempo_shown, self._key_shown = ratio * 100.0, key_shift
+        self._put_back(self.tempo, ratio * 100.0)
+        self._put_back(self.key, key_shift)
 
     def show_recording(self, on: bool) -> None:
         self.record_button.blockSignals(True)
@@ -243,11 +275,18 @@ class TransportBar(QWidget):
 
 
 def _limit(
-    control: QSpinBox | QDoubleSpinBox, low: int, high: int, refused: str, allowed: str
+    control: QSpinBox | QDoubleSpinBox,
+    low: int,
+    high: int,
+    refused: str,
+    allowed: str,
+    possible: tuple[int, int],
 ) -> None:
-    """Set a spin box's range from the policy: one value disables it, with the reason."""
+    """Set a spin box from the policy: one value disables it, with the reason; otherwise it
+    takes anything the engine can do (``possible``), and what the policy refuses is put back
+    with a sentence (``TransportBar._tempo_asked``) rather than swallowed by the box."""
     control.blockSignals(True)
-    control.setRange(low, high)
+    control.setRange(*possible) if low != high else control.setRange(low, high)
     control.blockSignals(False)
     control.setEnabled(low != high)
     control.setToolTip(
