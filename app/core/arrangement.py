@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.track import TrackInfo
+from app.core.track import Section, TrackInfo
 
 MAX_PLAYLIST = 256
 MAX_FADE_S = 30.0
@@ -66,6 +66,29 @@ class Arrangement:
             else:
                 segments.append(Segment(start, end, mutes))
         return segments
+
+    def timeline(self, track: TrackInfo) -> list[Section]:
+        """The sections as the remix plays them, in seconds of its output before any tempo
+        change: a repeated section twice, a dropped one not at all (the last section keeps
+        the track's tail, as in ``segments``)."""
+        if not track.sections:
+            return []
+        rate = track.sample_rate
+        bounds = [_frames(track, s.start_s, s.end_s) for s in track.sections]
+        bounds[-1] = (bounds[-1][0], track.frames)
+        if self.sections is None:
+            return [
+                Section(s.name, start / rate, end / rate)
+                for s, (start, end) in zip(track.sections, bounds, strict=True)
+            ]
+        played, at = [], 0
+        for play in self.sections:
+            start, end = bounds[play.section]
+            played.append(
+                Section(track.sections[play.section].name, at / rate, (at + end - start) / rate)
+            )
+            at += end - start
+        return played
 
     def duration_s(self, track: TrackInfo) -> float:
         return sum(s.frames for s in self.segments(track)) / track.sample_rate

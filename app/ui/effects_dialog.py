@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -25,6 +26,8 @@ from app.core.errors import FanfareError
 from app.studio.open_track import OpenTrack
 
 STEPS = 1000
+#: Effects side by side in the dialog.
+COLUMNS = 2
 # (effect, field or None for a top-level field, label, unit); groups keep signal order.
 STRIP_CONTROLS: list[tuple[str, str, str, str]] = [
     ("eq", "low_db", "Low (120 Hz)", "dB"),
@@ -87,6 +90,10 @@ class EffectsDialog(QDialog):
         self.setWindowTitle(f"Effects: {'master' if master else kind}")
         self.setMinimumWidth(380)
         layout = QVBoxLayout(self)
+        # Two columns of effects: the dialog stays under 500 px high (a 640-pixel screen).
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        layout.addLayout(grid)
         self.status = QLabel("")
         self.status.setObjectName("status")
         self.status.setWordWrap(True)
@@ -101,8 +108,9 @@ class EffectsDialog(QDialog):
                 if effect not in allowed:
                     box.setToolTip(f"{track.info.artist} does not allow {effect} on this track.")
                     box.setTitle(f"{effect.capitalize()} (not allowed by the artist)")
+                place = len(groups)
                 groups[effect] = QFormLayout(box)
-                layout.addWidget(box)
+                grid.addWidget(box, place // COLUMNS, place % COLUMNS)
             slider = QSlider(Qt.Orientation.Horizontal)
             slider.setRange(0, STEPS)
             value_label = QLabel("")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import FanfareError
 from app.core.policy import describe_policy
+from app.core.track import Section
 from app.studio.auditions import Audition
 from app.studio.open_track import OpenTrack
 from app.studio.preferences import BUFFERINGS, buffering_named
@@ -95,7 +96,8 @@ class TrackView(QWidget):
         self._show_meta()
 
         self.sections = SectionsBar()
-        self.sections.set_track(info.sections, info.duration_s)
+        self._sections_shown: tuple[object, float] | None = None
+        self._show_sections()
         self.sections.seek.connect(self._seek)
         layout.addWidget(self.sections)
 
@@ -439,10 +441,26 @@ class TrackView(QWidget):
         )
         if status.dropouts >= DROPOUT_HINT_AFTER and not self._dropout_hinted:
             self._hint_safer_buffer(status.dropouts)
-        self.sections.set_position(status.source_position_s)
+        self._show_sections()
+        self.sections.set_position(status.position_s)
         self._show_moves(status.moves)
         if status.mix is not None:
             self._follow_automation(status.mix)
+
+    def _show_sections(self) -> None:
+        """The sections bar as the remix plays: arranged, at its tempo (seconds of output,
+        which the playhead and a click on the bar use)."""
+        recipe = self.track.recipe
+        shown = (recipe.arrangement, recipe.tempo_ratio)
+        if shown == self._sections_shown:
+            return
+        self._sections_shown = shown
+        ratio = recipe.tempo_ratio
+        played = tuple(
+            Section(s.name, s.start_s / ratio, s.end_s / ratio)
+            for s in recipe.arrangement.timeline(self.track.info)
+        )
+        self.sections.set_track(played, self.track.duration_s)
 
     def _tell(self, notices: list[Notice]) -> None:
         """Show the studio's notices: what a style model did to a stem (e.g. moved its melody
