@@ -179,11 +179,41 @@ def _open_studio(url: str, paths: StudioPaths | None = None) -> Studio:
 
 
 def _studio(url: str | None) -> Studio:
+    """The studio on ``url``, else on the platform this user last signed in to; on the
+    embedded demo platform when that is the one (or there is none yet): the window's own if
+    it is open, else started in this process for the command (``_EMBEDDED``)."""
     paths = StudioPaths.default()
     url = url or ProfileBook(paths.profiles_file).current
-    if not url:
-        raise NotSignedInError("You are not signed in.")
-    return _open_studio(url, paths)
+    if url and url != _embedded_url(paths):
+        return _open_studio(url, paths)
+    return _embedded_studio(paths)
+
+
+#: The embedded platforms this command started (stopped when it ends).
+_EMBEDDED: list[EmbeddedPlatform] = []
+
+
+def _embedded_url(paths: StudioPaths) -> str:
+    from app.embedded import private_socket_path, socket_url
+
+    return socket_url(private_socket_path(paths.embedded_platform_dir))
+
+
+def _embedded_studio(paths: StudioPaths) -> Studio:
+    """The studio on the embedded platform, signed in as the demo fan unless signed in
+    already: the open window's platform when it answers, else one started here."""
+    from app.embedded import EmbeddedPlatform, EmbeddedPlatformError
+
+    embedded = EmbeddedPlatform(paths.embedded_platform_dir)
+    try:
+        url = embedded.start(private=True)
+        _EMBEDDED.append(embedded)
+    except EmbeddedPlatformError:  # the window is open: its platform answers on the socket
+        url = _embedded_url(paths)
+    studio = _open_studio(url, paths)
+    if not studio.signed_in:
+        studio.login(embedded.demo_user, embedded.demo_password)
+    return studio
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -543,6 +573,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: a sentence, not a traceback
         print(f"fanfare: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
+    finally:
+        while _EMBEDDED:
+            _EMBEDDED.pop().stop()
 
 
 if __name__ == "__main__":

@@ -190,7 +190,11 @@ def test_refusals_are_one_clear_sentence(platform_url: str, tmp_path: Path) -> N
         "login", "--platform", platform_url, "--user", "fan", "--password", "nope1234", ok=False
     )
     assert "user name or password is wrong" in wrong.stderr
-    not_signed_in = fanfare("tracks", ok=False)
+    # Signed in nowhere yet: the command runs on the embedded demo platform, in this process,
+    # as the window does (no studio open, no port of one that has closed).
+    demo = json.loads(fanfare("tracks", "--json").stdout)
+    assert {t["id"] for t in demo} == {"neon-harbour", "paper-moons", "copper-wire"}
+    not_signed_in = fanfare("tracks", "--platform", platform_url, ok=False)
     assert "not signed in" in not_signed_in.stderr
     assert "fanfare login --platform URL" in not_signed_in.stderr  # how, from here
 
