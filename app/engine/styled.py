@@ -26,6 +26,7 @@ from app.core.errors import StyleModelError
 from app.core.style_slot import StyleSlot
 from app.engine.kernel import CHANNELS
 from app.engine.sources import ChunkedSource, frames_of, window
+from app.engine.style_level import makeup_gain
 from app.styles.base import Adjustment, StyleProcessor
 from app.styles.package import StylePackage
 
@@ -58,6 +59,7 @@ class StyledSource(ChunkedSource):
         *,
         base: StyledSource | None = None,
         knobs: dict[str, float] | None = None,
+        sample_rate: int = 48_000,
     ) -> None:
         super().__init__(frames_of(inner), STYLE_CHUNK_FRAMES, STYLE_OVERLAP_FRAMES)
         self.inner = inner
@@ -67,6 +69,9 @@ class StyledSource(ChunkedSource):
         self.base = base
         self._knobs = knobs or {}
         self._prepared: Adjustment | None = None
+        self.sample_rate = sample_rate
+        #: The gain on the wet stem that keeps the stem's loudness (``style_level``).
+        self.makeup = 1.0
         self._preparing = threading.Lock()
         self._cancelled = False
 
@@ -83,17 +88,24 @@ class StyledSource(ChunkedSource):
         self._cancelled = True
 
     def prepare(self) -> Adjustment:
-        """Run the whole-stem analysis once (thread-safe), or take the base's; returns what
-        it adjusted."""
+        """Run the whole-stem analysis once (thread-safe), or take the base's, and measure the
+        gain that keeps the stem's level; returns what the analysis adjusted."""
         with self._preparing:
             if self._prepared is None:
+                adjustment: Adjustment | None = None
                 if self.base is not None:
                     adjustment = self.base.prepare()
                     derived = self.base.processor.with_knobs(self._knobs)
                     if derived is not None:
-                        self.processor, self._prepared = derived, adjustment
-                        return adjustment
-                self._prepared = self.processor.prepare(self.read_dry, self.frames)
+                        self.processor = derived
+                    else:
+                        adjustment = None
+                if adjustment is None:
+                    adjustment = self.processor.prepare(self.read_dry, self.frames)
+                self.makeup = makeup_gain(
+                    self.processor, self.read_dry, self.frames, self.sample_rate
+                )
+                self._prepared = adjustment
             return self._prepared
 
     @property
@@ -108,6 +120,8 @@ class StyledSource(ChunkedSource):
         wet = np.asarray(self.processor.render(self.read_dry, start, want), dtype=np.float32)
         if wet.shape != (want, CHANNELS):
             raise ValueError(f"a style model returned {wet.shape}, not {(want, CHANNELS)}")
+        if self.makeup != 1.0:
+            wet = wet * np.float32(self.makeup)
         if self.mix < 1.0:
             dry = self.read_dry(start, want)
             wet = (wet * np.float32(self.mix) + dry * np.float32(1.0 - self.mix)).astype(
@@ -154,7 +168,9 @@ class StyledSources:
         base = None
         if old is not None and old.key[0] == slot.ref and old.key[3] == slot.octave:
             base = old.base or old  # the source that runs (or ran) the analysis
-        source = StyledSource(raw, processor, slot.mix, key, base=base, knobs=knobs)
+        source = StyledSource(
+            raw, processor, slot.mix, key, base=base, knobs=knobs, sample_rate=self._sample_rate
+        )
         self._latest[name] = source
         return source
 

@@ -67,10 +67,17 @@ class StyleProcessor(ABC):
             settle its state; the engine passes a reader that serves them.
         latency_frames: what the model would delay its output by; ``render`` already returns
             output aligned with its input (latency compensated), this is for reporting.
+        keeps_level: see below.
     """
 
     look_behind_frames: int = 0
     latency_frames: int = 0
+    #: Whether ``render`` already gives the dry stem's loudness (measured over the whole stem
+    #: in ``prepare``); the engine measures and matches it otherwise (``engine.style_level``).
+    keeps_level: bool = False
+    #: The output gain (linear) the user set on the model (a ``level`` knob): the level match
+    #: brings the wet stem to the dry stem's loudness and then keeps this on top of it.
+    output_gain: float = 1.0
 
     def prepare(self, read: Reader, frames: int) -> Adjustment:
         """Analyse the whole dry stem (``frames`` long) once, before any ``render``: e.g. its

@@ -50,6 +50,8 @@ _WORDS = {1: "one octave", 2: "two octaves", 3: "three octaves"}
 
 
 class DdspProcessor(StyleProcessor):
+    keeps_level = True  # the synthesis follows the stem's whole integrated loudness
+
     """One timbre model with fixed knobs on one stem at the engine's ``sample_rate``."""
 
     look_behind_frames = 0  # render reads no audio: prepare kept everything it needs

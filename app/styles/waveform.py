@@ -70,6 +70,7 @@ class WaveformProcessor(StyleProcessor):
             self._feeds[name] = np.full((2, 1), knob_values[name], dtype=np.float32)
         self._output = str(manifest.io["outputs"][0]["name"])
         self._gain = np.float32(10.0 ** (knob_values.get(LEVEL_KNOB, 0.0) / 20.0))
+        self.output_gain = float(self._gain)
         self._resample = self._rate != self._model_rate
         if self._resample:
             # Resampled chunks are cut on one absolute grid: a chunk's model-rate samples are
