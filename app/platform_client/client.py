@@ -33,6 +33,8 @@ VERIFY_TIMEOUT_S = 900.0
 #: The header naming an upload's random publish id, under which the platform keeps how far
 #: its verification is (``GET /derivatives/publishing/{id}``).
 PUBLISH_HEADER = "X-Fanfare-Publish"
+#: The project a remix was made in (``app.core.project``), sent with its upload.
+PROJECT_HEADER = "X-Fanfare-Project"
 POLL_S = 0.4  # how often that progress is asked for
 POLL_TIMEOUT_S = 5.0
 UPLOAD_PIECE_BYTES = 64 * 1024  # the upload is handed to the socket, and counted, in these
@@ -251,9 +253,11 @@ class PlatformClient:
         recipe: bytes,
         title: str,
         on_progress: Callable[[str, float], None] | None = None,
+        project_id: str | None = None,
     ) -> dict[str, Any]:
         """Upload a rendered derivative (FLAC bytes from memory, its Content Credentials
         signed in) with its recipe; the platform answers once it has verified it.
+        ``project_id``: the project it was made in (the account's drafts list it under it).
 
         ``on_progress(step, fraction)``, each step from 0 to 1: ``"uploading"`` as the bytes
         go out, then ``"verifying"`` with the platform's own progress, asked for every
@@ -267,8 +271,11 @@ class PlatformClient:
         }
         data = {"title": title}
         timeout = httpx.Timeout(self.timeout_s, read=VERIFY_TIMEOUT_S)
+        project = {PROJECT_HEADER: project_id} if project_id else {}
         if on_progress is None:
-            doc = self._json("POST", "/derivatives", files=files, data=data, timeout=timeout)
+            doc = self._json(
+                "POST", "/derivatives", files=files, data=data, timeout=timeout, headers=project
+            )
             return dict(doc)
         # httpx builds the multipart body (the same fields, boundary and length); it goes out
         # piece by piece, so that what is sent can be counted.
@@ -294,6 +301,7 @@ class PlatformClient:
             "Content-Type": form.headers["Content-Type"],
             "Content-Length": str(size),
             PUBLISH_HEADER: publish_id,
+            **project,
         }
         try:
             doc = self._json(
@@ -310,6 +318,23 @@ class PlatformClient:
         ``{"step", "fraction", "updated_at"}`` (``app.server.publishing``)."""
         path = f"/derivatives/publishing/{_seg(publish_id)}"
         return dict(self._json("GET", path, timeout=POLL_TIMEOUT_S))
+
+    # --- drafts: projects kept on the platform ----------------------------------------------------
+
+    def save_draft(self, project_id: str, document: dict[str, Any]) -> dict[str, Any]:
+        """Keep a project (its ``.fanfare`` JSON) on the platform; its summary back."""
+        return dict(self._json("PUT", f"/drafts/{_seg(project_id)}", json=document))
+
+    def drafts(self) -> list[dict[str, Any]]:
+        """The account's drafts, last changed first, each with the remixes published from it."""
+        return list(self._json("GET", "/drafts"))
+
+    def draft(self, project_id: str) -> dict[str, Any]:
+        """One draft's project document."""
+        return dict(self._json("GET", f"/drafts/{_seg(project_id)}"))
+
+    def delete_draft(self, project_id: str) -> None:
+        self._request("DELETE", f"/drafts/{_seg(project_id)}")
 
     def derivatives(self, *, mine: bool = True) -> list[dict[str, Any]]:
         return list(self._json("GET", "/derivatives", params={"mine": str(mine).lower()}))

@@ -369,6 +369,30 @@ class Upload(Base):
     created_at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
+class Draft(Base):
+    """A fan's remix project kept on the platform (``app.core.project``: a recipe and the
+    window's place, no audio), so it opens on another machine of the same account."""
+
+    __tablename__ = "drafts"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the project's id
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    track_id: Mapped[str] = mapped_column(String(64))
+    track_version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[int] = mapped_column(Integer, default=now_s, index=True)
+
+
+class DraftRemix(Base):
+    """A published remix and the project its studio made it from (what *My remixes* lists
+    under each draft)."""
+
+    __tablename__ = "draft_remixes"
+    derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(40), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+
+
 class StyleModel(Base):
     """A style-model package the platform offers: its manifest (as signed) and file blobs."""
 

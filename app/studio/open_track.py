@@ -744,6 +744,7 @@ class OpenTrack:
             recipe=recipe_bytes,
             title=recipe.title,
             on_progress=lambda step, f: progress(steps.get(step, step), f),
+            project_id=self.project_id,
         )
         return dict(result)
 

@@ -54,8 +54,10 @@ class TrackServices(Protocol):
         recipe: bytes,
         title: str,
         on_progress: Callable[[str, float], None] | None = None,
+        project_id: str | None = None,
     ) -> dict[str, Any]:
-        """Upload a rendered derivative with its Content Credentials signed into ``audio``;
+        """Upload a rendered derivative with its Content Credentials signed into ``audio``
+        (``project_id``: the project it was made in);
         returns the platform's record of it once the platform has verified it.
         ``on_progress(step, fraction)``: "uploading", then "verifying", each from 0 to 1."""
         ...

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 
+from app.core import project as project_format
 from app.core.bundle import LONGEST_HEAD, sealed_head
 from app.core.credentials import sealed_digest
 from app.core.encoding import unb64u
@@ -45,6 +46,7 @@ from app.core.keys import (
 from app.core.licence import Licence, Revocations, verify_revocations
 from app.core.licence import verify_licence as open_licence
 from app.core.policy import Policy
+from app.core.project import Project
 from app.core.security_level import refusal
 from app.core.track import TrackInfo
 from app.engine.allocator import limit_malloc_arenas
@@ -405,14 +407,37 @@ class Studio:
         recipe: bytes,
         title: str,
         on_progress: Callable[[str, float], None] | None = None,
+        project_id: str | None = None,
     ) -> dict[str, Any]:
         """Upload a rendered derivative (its Content Credentials signed in) with its recipe;
-        ``on_progress("uploading" or "verifying", fraction)`` as it goes."""
+        ``on_progress("uploading" or "verifying", fraction)`` as it goes; ``project_id``: the
+        project it was made in."""
         return self._signed(
             lambda: self.client.upload_derivative(
-                audio=audio, recipe=recipe, title=title, on_progress=on_progress
+                audio=audio, recipe=recipe, title=title, on_progress=on_progress,
+                project_id=project_id,
             )
-        )
+        )  # fmt: skip
+
+    # --- drafts ---------------------------------------------------------------------------------
+
+    def save_draft(self, project: Project) -> dict[str, Any]:
+        """Keep ``project`` on the platform too, so it opens on another machine of this
+        account; the draft's summary (its published remixes included)."""
+        return self._signed(lambda: self.client.save_draft(project.id, project.to_dict()))
+
+    def drafts(self) -> list[dict[str, Any]]:
+        """This account's drafts on the platform, last changed first."""
+        return self._signed(self.client.drafts)
+
+    def draft(self, project_id: str) -> Project:
+        """A draft from the platform, as a project.
+
+        Raises:
+            ProjectError: what the platform holds is not a project this studio reads.
+        """
+        document = self._signed(lambda: self.client.draft(project_id))
+        return project_format.loads(json.dumps(document))
 
     def warm_track(self, track_id: str, recipe: bytes) -> bool:
         """Tell the platform the recipe being worked on (see ``PlatformClient.warm_track``)."""

@@ -363,7 +363,21 @@ class MainWindow(QMainWindow):
 
         assert self.studio is not None
         self.remixes_dialog = RemixesDialog(self.studio, None, "", self)
+        self.remixes_dialog.open_draft.connect(self.open_draft)
         self.remixes_dialog.show()
+
+    def open_draft(self, project_id: str) -> None:
+        """Open a draft kept on the platform (from My remixes): on this machine's file of it,
+        when there is one, else fresh from the platform."""
+        studio = self.studio
+        if studio is None or not self.projects.may_leave("opening a draft"):
+            return
+        path = studio.projects.path_of(project_id)
+        run_task(
+            lambda: studio.draft(project_id),
+            lambda project: self._open_project(project, path, False),
+            self.show_error,
+        )
 
     def show_remixes(self, track_id: str, title: str) -> None:
         """What fans made of one of the artist's tracks, to approve, refuse or take down."""

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from app import APP_NAME
 from app.core.errors import FanfareError
 from app.core.project import SUFFIX, Project
 from app.studio.projects import Unsaved, autosave_interval_s
-from app.ui.workers import describe
+from app.ui.workers import describe, run_task
 
 if TYPE_CHECKING:
     from app.studio.open_track import OpenTrack
@@ -116,7 +116,25 @@ class ProjectFlow(QObject):
         track.mark_saved(saved.recipe)
         self.path = path if path.suffix else path.with_suffix(SUFFIX)
         self._changed()
+        self._keep_on_platform(studio, saved)
         return True
+
+    def _keep_on_platform(self, studio: Studio, project: Project) -> None:
+        """The draft on the platform too (for another machine, and My remixes), behind the
+        save: a platform out of reach leaves the file saved and says so."""
+        if studio.signed_in:
+            run_task(
+                lambda: studio.save_draft(project),
+                lambda _: None,
+                lambda error: self._say(
+                    f"Saved on this computer; not kept on the platform: {describe(error)}"
+                ),
+            )
+
+    def _say(self, text: str) -> None:
+        window = self._parent.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(text, 10000)
 
     def open_file(self, path: Path | None = None) -> None:
         """Open the project in ``path`` (or one the user picks), once the open remix's unsaved
@@ -194,9 +212,7 @@ class ProjectFlow(QObject):
         try:
             studio.projects.autosave(track.project(studio.profile.user_name), self.path)
         except OSError as exc:
-            self._parent.window().statusBar().showMessage(  # type: ignore[attr-defined]
-                f"Could not autosave the remix ({exc.strerror}).", 8000
-            )
+            self._say(f"Could not autosave the remix ({exc.strerror}).")
 
     def offer_restore(self) -> None:
         """After signing in: offer the work a crash or a kill left, newest first."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -41,9 +41,27 @@ def remix_line(row: dict[str, Any]) -> str:
     return f"{row['title']}  ·  by {row['by']}  ·  {when}  ·  {row['status']}{why}\n{how}"
 
 
+def draft_line(draft: dict[str, Any]) -> str:
+    """A draft in two lines: title, track and when it changed; then what was published from
+    it."""
+    when = time.strftime("%d %b %Y %H:%M", time.localtime(int(draft["updated_at"])))
+    remixes = draft.get("remixes", [])
+    made = (
+        "published: " + ", ".join(f"{r['title']} ({r['status']})" for r in remixes)
+        if remixes
+        else "nothing published from it yet"
+    )
+    return f"{draft['title']}  ·  {draft['track_title']}  ·  saved {when}\n{made}"
+
+
 class RemixesDialog(QDialog):
     """The remixes of ``track_id`` (one of the signed-in artist's tracks), to look after; or,
-    with ``track_id`` None, the signed-in fan's own remixes, where each stands and why."""
+    with ``track_id`` None, the signed-in fan's own: their drafts kept on the platform (each
+    with what was published from it; ``open_draft`` asks the window to open one), and their
+    published remixes, where each stands and why."""
+
+    #: The id of a draft to open in the studio (the window opens it).
+    open_draft = Signal(str)
 
     def __init__(
         self, studio: Studio, track_id: str | None, title: str, parent: QWidget | None
@@ -58,6 +76,22 @@ class RemixesDialog(QDialog):
         self.list = QListWidget()
         self.list.setWordWrap(True)
         self.list.currentItemChanged.connect(lambda *_: self._enable())
+        #: The fan's drafts (their own remixes only), above their published remixes.
+        self.drafts = QListWidget()
+        self.drafts.setWordWrap(True)
+        self.drafts.currentItemChanged.connect(lambda *_: self._enable())
+        self.drafts.itemActivated.connect(lambda item: self.open_draft.emit(item.data(ROW_ROLE)))
+        self.open_button = QPushButton("Open draft")
+        self.open_button.clicked.connect(self._open_selected)
+        if track_id is None:
+            drafts_label = QLabel("DRAFTS — saved projects, kept on the platform")
+            drafts_label.setObjectName("dim")
+            published_label = QLabel("PUBLISHED")
+            published_label.setObjectName("dim")
+            layout.addWidget(drafts_label)
+            layout.addWidget(self.drafts, 1)
+            layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+            layout.addWidget(published_label)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.status)
         buttons = QHBoxLayout()
@@ -86,6 +120,12 @@ class RemixesDialog(QDialog):
 
     def reload(self, then: str = "") -> None:
         studio, track_id = self.studio, self.track_id
+        if track_id is None:
+            run_task(
+                studio.drafts,
+                self._show_drafts,
+                lambda error: self.status.setText(describe(error)),
+            )
         run_task(
             lambda: studio.track_derivatives(track_id) if track_id else studio.derivatives(),
             lambda rows: self._show(rows, then),
@@ -103,6 +143,23 @@ class RemixesDialog(QDialog):
         whose = "your review" if self.track_id else "the artist's review"
         self.status.setText(then or f"{count}, {waiting} waiting for {whose}.")
         self._enable()
+
+    def _show_drafts(self, drafts: list[dict[str, Any]]) -> None:
+        self.drafts.clear()
+        for draft in drafts:
+            item = QListWidgetItem(draft_line(draft))
+            item.setData(ROW_ROLE, draft["id"])
+            self.drafts.addItem(item)
+        if not drafts:
+            empty = QListWidgetItem("No drafts yet: File › Save keeps one here too.")
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.drafts.addItem(empty)
+        self._enable()
+
+    def _open_selected(self) -> None:
+        item = self.drafts.currentItem()
+        if item is not None and item.data(ROW_ROLE):
+            self.open_draft.emit(str(item.data(ROW_ROLE)))
 
     def selected(self) -> dict[str, Any] | None:
         item = self.list.currentItem()
@@ -145,6 +202,8 @@ class RemixesDialog(QDialog):
         self.listen_button.setText("▶ Listen")
 
     def _enable(self) -> None:
+        draft = self.drafts.currentItem()
+        self.open_button.setEnabled(draft is not None and bool(draft.data(ROW_ROLE)))
         row = self.selected()
         self.listen_button.setEnabled(row is not None or self.listening is not None)
         status = row["status"] if row else ""

@@ -33,6 +33,7 @@ from app.core.encoding import b64u
 from app.core.keys import DeviceKeys, sign_in_proof
 from app.core.licence import verify_licence, verify_revocations
 from app.core.policy import Policy
+from app.core.project import Project, new_project_id
 from app.server import ratelimit
 from app.server.api import create_app
 from app.server.config import ServerConfig
@@ -314,6 +315,32 @@ def _warm_licensed(w: World, actor: str) -> httpx.Response:
     return w.request(actor, "POST", f"/tracks/{TRACK}/warm", json=recipe)
 
 
+def _draft_document(w: World, actor: str) -> dict[str, Any]:
+    """A project of the actor's (the fan's for anonymous), new each call."""
+    who = FAN if actor == ANON else actor
+    project = Project(new_project_id(), w.studio.recipe, "Neon Harbour", "Nova Lane", who)
+    return project.to_dict()
+
+
+def _on_a_fans_draft(method: str) -> Call:
+    """A draft the fan keeps (new for each cell), then ``method`` on it by the actor."""
+
+    def call(w: World, actor: str) -> httpx.Response:
+        document = _draft_document(w, FAN)
+        w.request(FAN, "PUT", f"/drafts/{document['id']}", json=document).raise_for_status()
+        path = f"/drafts/{document['id']}"
+        if method == "PUT":
+            return w.request(actor, "PUT", path, json=document)
+        return w.request(actor, method, path)
+
+    return call
+
+
+def _own_draft(w: World, actor: str) -> httpx.Response:
+    document = _draft_document(w, actor)
+    return w.request(actor, "PUT", f"/drafts/{document['id']}", json=document)
+
+
 STEM = f"/tracks/{TRACK}/versions/1/stems/bass"
 ENDPOINTS: dict[str, Call] = {
     "POST login": _login,
@@ -358,6 +385,11 @@ ENDPOINTS: dict[str, Call] = {
         "/report", {"reason": "It sounds like the original."}
     ),
     "GET moderation queue": _get("/moderation"),
+    "PUT a draft of one's own": _own_draft,
+    "PUT the fan's draft": _on_a_fans_draft("PUT"),
+    "GET drafts": _get("/drafts"),
+    "GET the fan's draft": _on_a_fans_draft("GET"),
+    "DELETE the fan's draft": _on_a_fans_draft("DELETE"),
     "POST moderation decision on the fan's derivative": lambda w, actor: w.request(
         actor, "POST", f"/moderation/{w.derivative_id}", json={"action": "restore"}
     ),  # it is published: restoring it is refused (422) even to a moderator
@@ -439,6 +471,12 @@ MATRIX = [
     # Anyone who can hear a remix may report it, once; its maker may not.
     *row("POST report the fan's derivative",         401, 422, 201, 201, 201, 201),
     *row("GET moderation queue",                     401, 403, 403, 403, 403, 200),
+    # A draft is its owner's alone, admins included: anyone else is told there is none.
+    *row("PUT a draft of one's own",                 401, 201, 201, 201, 201, 201),
+    *row("PUT the fan's draft",                      401, 200, 404, 404, 404, 404),
+    *row("GET drafts",                               401, 200, 200, 200, 200, 200),
+    *row("GET the fan's draft",                      401, 200, 404, 404, 404, 404),
+    *row("DELETE the fan's draft",                   401, 204, 404, 404, 404, 404),
     *row("POST moderation decision on the fan's derivative", 401, 403, 403, 403, 403, 422),
     *row("GET upload metrics",                       401, 403, 403, 403, 403, 200),
     # The track's state decides what fans may see and license; its artist (previewing their
@@ -525,6 +563,10 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("GET", "/earnings"),
         ("POST", "/derivatives/{derivative_id}/report"),
         ("GET", "/moderation"),
+        ("PUT", "/drafts/{project_id}"),
+        ("GET", "/drafts"),
+        ("GET", "/drafts/{project_id}"),
+        ("DELETE", "/drafts/{project_id}"),
         ("POST", "/moderation/{derivative_id}"),
         ("GET", "/admin/metrics"),
     }

@@ -216,3 +216,27 @@ def test_work_left_by_a_killed_studio_is_offered_and_restored(
     assert window.view.track.modified  # restored, not yet saved anywhere
     window.close()  # answered Don't save: the autosave goes
     assert studio.projects.unsaved() == []
+
+
+def test_a_saved_remix_is_kept_on_the_platform_and_opens_from_my_remixes(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    _open(qtbot, window, 0)
+    view = window.view
+    view.strips["lead"].fader.setValue(-6)
+    assert window.projects.save_as(tmp_path / "lead down.fanfare")
+    project_id = view.track.project_id
+    studio = window.studio
+    qtbot.waitUntil(lambda: [d["id"] for d in studio.drafts()] == [project_id], timeout=WAIT_MS)
+    view.strips["lead"].fader.setValue(0)  # then changed, and saved nowhere
+    window.show_my_remixes()
+    dialog = window.remixes_dialog
+    qtbot.waitUntil(lambda: dialog.drafts.count() == 1, timeout=WAIT_MS)
+    assert dialog.drafts.item(0).text().startswith("Neon Harbour (remix)  ·  Neon Harbour")
+    assert "nothing published from it yet" in dialog.drafts.item(0).text()
+    dialog.drafts.setCurrentRow(0)
+    dialog.open_button.click()  # the unsaved change: asked, and not kept ("Don't save")
+    qtbot.waitUntil(lambda: view.track.recipe.stems["lead"].gain_db == -3.0, timeout=WAIT_MS)
+    assert window.projects.path == tmp_path / "lead down.fanfare"
+    assert not view.track.modified
+    dialog.close()

@@ -9,6 +9,7 @@ from app.server.routes import (
     catalog,
     derivatives,
     devices,
+    drafts,
     garden,
     licences,
     models,
@@ -21,5 +22,6 @@ api_router = APIRouter()
 # In the order the app has always mounted them: it is the order of the OpenAPI document.
 for _module in (
     auth, devices, catalog, licences, derivatives, models, uploads, garden, moderation, warming,
+    drafts,
 ):  # fmt: skip
     api_router.include_router(_module.router)

@@ -17,7 +17,7 @@ from app.core.recipe import styles_of
 from app.server.ca import Publisher
 from app.server.catalog import track_info
 from app.server.countersigning import SignedAhead, countersign_in_worker
-from app.server.db import Derivative, Track, UploadAttempt, User, new_id, now_s
+from app.server.db import Derivative, DraftRemix, Track, UploadAttempt, User, new_id, now_s
 from app.server.deps import PlatformDep, SessionDep, UserDep
 from app.server.feed import list_remix
 from app.server.fingerprint_index import index_derivative
@@ -51,6 +51,8 @@ MAX_AUDIO_BYTES = 150 * 1024 * 1024
 MAX_DOC_BYTES = 1024 * 1024
 #: The studio's random id for one upload, under which the platform keeps its progress.
 PublishId = Annotated[str | None, Header(alias="X-Fanfare-Publish", pattern=PUBLISH_ID_PATTERN)]
+#: The project (``app.core.project``) the remix was made in: *My remixes* lists it under it.
+ProjectId = Annotated[str | None, Header(alias="X-Fanfare-Project", pattern=r"^prj_[0-9a-f]{32}$")]
 
 
 async def _read(part: UploadFile, limit: int, what: str) -> bytes:
@@ -90,6 +92,7 @@ async def upload(
     recipe: Annotated[UploadFile, File()],
     title: Annotated[str, Form(min_length=1, max_length=200)],
     publish_id: PublishId = None,
+    project_id: ProjectId = None,
 ) -> dict[str, Any]:
     if not platform.upload_limiter.allow(f"upload|{user.id}"):
         raise HTTPException(
@@ -109,6 +112,7 @@ async def upload(
         recipe_bytes,
         title,
         ProgressRecorder(platform.sessions, user.id, publish_id),
+        project_id,
     )
 
 
@@ -130,11 +134,14 @@ def _verify_and_store(
     recipe_bytes: bytes,
     title: str,
     progress: ProgressRecorder,
+    project_id: str | None = None,
 ) -> dict[str, Any]:
     """Verify, then publish; ``progress`` keeps the steps for the uploader to read."""
     progress("checking", 0.0)
     try:
-        result = _publish(session, platform, user, audio_bytes, recipe_bytes, title, progress)
+        result = _publish(
+            session, platform, user, audio_bytes, recipe_bytes, title, progress, project_id
+        )
     except HTTPException as exc:
         progress("refused" if exc.status_code < 500 else "failed", 1.0)
         raise
@@ -153,6 +160,7 @@ def _publish(
     recipe_bytes: bytes,
     title: str,
     progress: ProgressRecorder,
+    project_id: str | None = None,
 ) -> dict[str, Any]:
     platform.warmer.cancel(user.id)  # the re-render stretches the rest, on every core
     derivative_id = new_id("drv")
@@ -233,6 +241,10 @@ def _publish(
         session.add(row)
         session.flush()  # the derivative before its audio's row refers to it
         session.add(audio_row)
+        if project_id is not None:
+            session.add(
+                DraftRemix(derivative_id=derivative_id, project_id=project_id, user_id=user.id)
+            )
         list_remix(session, row, verified.track.title, user.name)
         index_derivative(
             session, derivative_id, verified.track, user.id, verified.audio,
