@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 
 AREAS = (
     "decryption", "serving", "garden", "credentials", "fingerprints", "watermark", "engine",
-    "publishing", "styles", "studio", "machine",
+    "publishing", "styles", "studio", "projects", "machine",
 )  # fmt: skip
 # The order a whole run prints them in: quick and self-contained first, the long soaks last.
 ORDER = (
@@ -37,7 +37,7 @@ ORDER = (
     "watermark_costs", "watermark_serving", "watermark_robustness",
     "render_speed", "publish_speed", "feeder_block_time", "control_latency", "style_speed",
     "style_playback",
-    "app_start", "first_audio", "garden_listen",
+    "project_io", "app_start", "first_audio", "garden_listen",
     "peak_memory", "soak", "device_floor",
 )  # fmt: skip
 
