@@ -12,7 +12,9 @@ remix and the platform stretch it ahead (the studio's hint) first, as after a wh
 FANFARE_SHOT_ACCOUNT=nova-lane signs in as that demo account (an artist: My tracks), and with
 it FANFARE_SHOT_POLICY=1 opens the policy editor and previews a draft as a fan;
 FANFARE_SHOT_LISTEN=1 publishes a few remixes first and shows the Listen tab playing one;
-FANFARE_SHOT_SIZE=1280x800 sizes the window.
+FANFARE_SHOT_MENU=1 also grabs the File, Edit and Transport menus (OUT-menu-*.png);
+FANFARE_SHOT_REMIXES=1 saves the remix as a project and grabs My remixes with its draft
+(OUT-remixes.png); FANFARE_SHOT_SIZE=1280x800 sizes the window.
 
 Runs the embedded platform in a temporary data folder, opens a track, moves a few faders, plays
 for a moment (when an audio device exists) and saves the window as a PNG.
@@ -45,6 +47,12 @@ def main() -> int:
 
     app = QApplication(sys.argv[:1])
     apply_theme(app)
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui import project_flow
+
+    # The remix is not kept: closing the window at the end does not ask.
+    project_flow.ask = lambda *_: QMessageBox.StandardButton.Discard
     embedded = EmbeddedPlatform(StudioPaths.default().embedded_platform_dir)
     account = os.environ.get("FANFARE_SHOT_ACCOUNT", embedded.demo_user)
     studio = connect_studio(
@@ -120,6 +128,11 @@ def main() -> int:
             view.open_arrangement()
             view.arrangement_dialog.playlist.setCurrentRow(2)
             view.arrangement_dialog.repeat()
+        if os.environ.get("FANFARE_SHOT_REMIXES"):
+            window.projects.save_as(home / "Harbour lights.fanfare")
+            QTimer.singleShot(1500, window.show_my_remixes)
+            QTimer.singleShot(4000, grab)
+            return
         QTimer.singleShot(1500, grab)
 
     def publishing(view: object) -> None:
@@ -178,7 +191,17 @@ def main() -> int:
         QTimer.singleShot(500, before)
 
     def grab() -> None:
+        window._show_state()
         window.grab().save(str(out))
+        if os.environ.get("FANFARE_SHOT_MENU"):
+            for top in window.menuBar().actions():
+                name = top.text().replace("&", "")
+                if name in ("File", "Edit", "Transport"):
+                    menu = top.menu()
+                    menu.adjustSize()
+                    menu.grab().save(str(out.with_name(f"{out.stem}-menu-{name.lower()}.png")))
+        if window.remixes_dialog is not None:
+            window.remixes_dialog.grab().save(str(out.with_name(out.stem + "-remixes.png")))
         if os.environ.get("FANFARE_SHOT_SIGN_IN"):
             from app.ui.sign_in_dialog import SignInDialog
 
