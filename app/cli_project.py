@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """``fanfare project``: remix projects from the command line.
 
-    fanfare project list [--json]                 saved and unsaved projects on this machine
+    fanfare project list [--json]                 saved and unsaved projects on this machine,
+                                                  and the account's drafts on the platform
     fanfare project save --recipe FILE -o FILE [--project FILE]
                                                   a project holding a recipe
     fanfare project open FILE [--check [--json]] [--platform URL]
@@ -31,8 +32,11 @@ def add_commands(sub: Any) -> None:
     """Add ``project`` to ``fanfare``'s subparsers (its handler: ``HANDLERS``)."""
     project = sub.add_parser("project", help="remix projects: list, save, open")
     commands = project.add_subparsers(dest="project_command", required=True)
-    listing = commands.add_parser("list", help="saved and unsaved projects on this machine")
+    listing = commands.add_parser(
+        "list", help="saved and unsaved projects on this machine, and drafts on the platform"
+    )
     listing.add_argument("--json", action="store_true")
+    listing.add_argument("--platform", help="platform URL (default: the one signed in to)")
     save = commands.add_parser("save", help="write a project holding a recipe")
     save.add_argument("--recipe", required=True, type=Path, help="the recipe (JSON)")
     save.add_argument("-o", "--output", required=True, type=Path, help="the .fanfare file")
@@ -60,6 +64,13 @@ def _list(args: argparse.Namespace) -> int:
     store = _store()
     saved = store.recent()
     unsaved = store.unsaved()
+    from app.cli import _studio
+
+    try:
+        drafts = _studio(args.platform).drafts()
+        unreachable = ""
+    except FanfareError as exc:
+        drafts, unreachable = [], str(exc)
     if args.json:
         print(
             json.dumps(
@@ -80,13 +91,14 @@ def _list(args: argparse.Namespace) -> int:
                         }
                         for u in unsaved
                     ],
+                    "drafts": drafts,
                 },
                 indent=2,
             )
         )  # fmt: skip
         return 0
-    if not saved and not unsaved:
-        print("No remix projects on this machine yet: File ▸ Save in the studio makes one.")
+    if not saved and not unsaved and not drafts:
+        print("No remix projects yet: File ▸ Save in the studio makes one.")
     for r in saved:
         print(f"{_when(r.saved_at)}  {r.title} — {r.track_title}  ({r.path})")
     for u in unsaved:
@@ -95,6 +107,12 @@ def _list(args: argparse.Namespace) -> int:
             f"unsaved           {u.project.title} — {u.project.track_title}{where}; the studio "
             "offers to restore it when it starts"
         )
+    for d in drafts:
+        made = ", ".join(f"{r['title']} ({r['status']})" for r in d["remixes"]) or "nothing yet"
+        print(f"{_when(d['updated_at'])}  {d['title']} — {d['track_title']}  (on the platform; "
+              f"published: {made})")  # fmt: skip
+    if unreachable:
+        print(f"Drafts on the platform not listed: {unreachable}")
     return 0
 
 

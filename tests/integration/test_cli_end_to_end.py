@@ -437,3 +437,35 @@ def test_an_artist_publishes_a_track_from_stem_files_and_opens_it_to_fans(
     tracks = {t["id"]: t for t in json.loads(fanfare("tracks", "--json").stdout)}
     assert tracks["night-ferry"]["stems"] == ["piano", "bass"]
     assert [s["name"] for s in tracks["night-ferry"]["sections"]] == ["a", "b"]
+
+
+def test_projects_from_the_command_line(platform_url: str, tmp_path: Path) -> None:
+    fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
+    recipe_path = tmp_path / "remix.json"
+    fanfare("recipe", "init", "paper-moons", "-o", str(recipe_path))
+    recipe = json.loads(recipe_path.read_text())
+    recipe["title"] = "Moons at noon"
+    recipe["stems"]["drums"]["gain_db"] = -5.0
+    recipe_path.write_text(json.dumps(recipe))
+    said = fanfare("project", "save", "--recipe", str(recipe_path), "-o", str(tmp_path / "noon"))
+    assert "Saved “Moons at noon” (paper-moons)" in said.stdout
+    listed = json.loads(fanfare("project", "list", "--json").stdout)
+    assert [p["title"] for p in listed["saved"]] == ["Moons at noon"]
+    assert listed["unsaved"] == [] and listed["drafts"] == []
+    checked = json.loads(
+        fanfare("project", "open", str(tmp_path / "noon.fanfare"), "--check", "--json").stdout
+    )
+    assert (checked["track"], checked["account"], checked["notes"]) == ("paper-moons", "fan", [])
+    # The same project again with another recipe keeps its id.
+    recipe["stems"]["bass"]["mute"] = True
+    recipe_path.write_text(json.dumps(recipe))
+    fanfare(
+        "project", "save", "--recipe", str(recipe_path), "--project",
+        str(tmp_path / "noon.fanfare"), "-o", str(tmp_path / "noon.fanfare"),
+    )  # fmt: skip
+    again = json.loads(fanfare("project", "open", str(tmp_path / "noon.fanfare"), "--check",
+                               "--json").stdout)  # fmt: skip
+    assert again["id"] == checked["id"]
+    (tmp_path / "broken.fanfare").write_text('{"schema": "fanfare.project", "version": 1}')
+    refused = fanfare("project", "open", str(tmp_path / "broken.fanfare"), "--check", ok=False)
+    assert "broken.fanfare: This project has no valid id." in refused.stderr
