@@ -36,6 +36,7 @@ from app.core.automation import MASTER
 from app.core.errors import FanfareError, RecipeError
 from app.core.recipe import Recipe, StemMix
 from app.core.track import TrackInfo
+from app.core.versioned import Wording, read_versioned
 
 SCHEMA = "fanfare.project"
 VERSION = 1
@@ -116,6 +117,16 @@ class Project:
         return (json.dumps(self.to_dict(), indent=1) + "\n").encode()
 
 
+_WORDING = Wording(
+    too_large="This file is too large to be a Fanfare project.",
+    not_json="This project is not valid JSON ({reason}).",
+    not_this="This file is not a Fanfare project.",
+    no_version="This project has no valid version number.",
+    newer="This project was saved by a newer Fanfare (project version {version}; this one "
+    "reads up to {current}). Update Fanfare to open it.",
+)
+
+
 def loads(data: bytes | str) -> Project:
     """Parse a project from outside (a file the user named), migrating older versions.
 
@@ -123,25 +134,10 @@ def loads(data: bytes | str) -> Project:
         ProjectVersionError: the project is from a newer Fanfare.
         ProjectError: anything else malformed (its recipe's reason included).
     """
-    if len(data) > MAX_PROJECT_BYTES:
-        raise ProjectError("This file is too large to be a Fanfare project.")
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ProjectError(f"This project is not valid JSON ({type(exc).__name__}).") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ProjectError("This file is not a Fanfare project.")
-    version = doc.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ProjectError("This project has no valid version number.")
-    if version > VERSION:
-        raise ProjectVersionError(
-            f"This project was saved by a newer Fanfare (project version {version}; this one "
-            f"reads up to {VERSION}). Update Fanfare to open it."
-        )
-    while version < VERSION:
-        doc = MIGRATIONS[version](doc)
-        version = doc["version"]
+    doc = read_versioned(
+        data, schema=SCHEMA, current=VERSION, max_bytes=MAX_PROJECT_BYTES, wording=_WORDING,
+        error=ProjectError, newer_error=ProjectVersionError, migrations=MIGRATIONS,
+    )  # fmt: skip
     return _from_dict(doc)
 
 

@@ -50,6 +50,7 @@ from app.core.validate import integer as _integer
 from app.core.validate import mapping as _mapping
 from app.core.validate import number as _number
 from app.core.validate import string as _string
+from app.core.versioned import Wording, read_versioned
 
 SCHEMA = "fanfare.recipe"
 VERSION = 4
@@ -246,6 +247,16 @@ class Recipe:
             raise RecipeError("This recipe has automation past the end of the remix.")
 
 
+_WORDING = Wording(
+    too_large="This recipe is too large.",
+    not_json="This recipe is not valid JSON ({reason}).",
+    not_this="This file is not a Fanfare recipe.",
+    no_version="This recipe has no valid version number.",
+    newer="This recipe was made by a newer Fanfare (recipe version {version}; "
+    "this one reads up to {current}).",
+)
+
+
 def loads(data: bytes | str) -> Recipe:
     """Parse recipe JSON from outside (a file, an upload), migrating older versions.
 
@@ -253,25 +264,10 @@ def loads(data: bytes | str) -> Recipe:
         RecipeVersionError: the recipe is from a newer Fanfare.
         RecipeError: anything else malformed, with the reason.
     """
-    if len(data) > MAX_RECIPE_BYTES:
-        raise RecipeError("This recipe is too large.")
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise RecipeError(f"This recipe is not valid JSON ({type(exc).__name__}).") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise RecipeError("This file is not a Fanfare recipe.")
-    version = doc.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise RecipeError("This recipe has no valid version number.")
-    if version > VERSION:
-        raise RecipeVersionError(
-            f"This recipe was made by a newer Fanfare (recipe version {version}; "
-            f"this one reads up to {VERSION})."
-        )
-    while version < VERSION:
-        doc = MIGRATIONS[version](doc)
-        version = doc["version"]
+    doc = read_versioned(
+        data, schema=SCHEMA, current=VERSION, max_bytes=MAX_RECIPE_BYTES, wording=_WORDING,
+        error=RecipeError, newer_error=RecipeVersionError, migrations=MIGRATIONS,
+    )  # fmt: skip
     return _from_dict(doc)
 
 

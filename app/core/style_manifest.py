@@ -34,7 +34,6 @@ Sample counts in ``audio`` are at the model's own ``sample_rate``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from app.core.encoding import sha256_hex
 from app.core.errors import LicenceError, StyleModelError, StyleModelVersionError
 from app.core.licence import open_signed, sign_envelope
 from app.core.validate import integer, listing, mapping, number, string
+from app.core.versioned import Wording, read_versioned
 
 SCHEMA = "fanfare.style-model"
 VERSION = 1
@@ -146,6 +146,16 @@ class StyleManifest:
                 )
 
 
+_WORDING = Wording(
+    too_large="This model manifest is too large.",
+    not_json="This model manifest is not valid JSON.",
+    not_this="This is not a Fanfare style-model manifest.",
+    no_version="This model manifest has no valid version number.",
+    newer="This model was packaged for a newer Fanfare (manifest version {version}; this one "
+    "reads up to {current}).",
+)
+
+
 def parse_manifest(data: bytes | str | dict[str, Any]) -> StyleManifest:
     """Parse a manifest strictly (bytes from a file, or the body of a signed envelope).
 
@@ -153,25 +163,10 @@ def parse_manifest(data: bytes | str | dict[str, Any]) -> StyleManifest:
         StyleModelVersionError: from a newer Fanfare.
         StyleModelError: anything else malformed, with the reason.
     """
-    if isinstance(data, dict):
-        doc = data
-    else:
-        if len(data) > MAX_MANIFEST_BYTES:
-            raise StyleModelError("This model manifest is too large.")
-        try:
-            doc = json.loads(data)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise StyleModelError("This model manifest is not valid JSON.") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise StyleModelError("This is not a Fanfare style-model manifest.")
-    version = doc.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise StyleModelError("This model manifest has no valid version number.")
-    if version > VERSION:
-        raise StyleModelVersionError(
-            f"This model was packaged for a newer Fanfare (manifest version {version}; this one "
-            f"reads up to {VERSION})."
-        )
+    doc = read_versioned(
+        data, schema=SCHEMA, current=VERSION, max_bytes=MAX_MANIFEST_BYTES, wording=_WORDING,
+        error=StyleModelError, newer_error=StyleModelVersionError,
+    )  # fmt: skip
     try:
         return _from_dict(doc)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
