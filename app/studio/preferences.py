@@ -18,6 +18,20 @@ from app.engine.output import BUFFERINGS, DEFAULT_BUFFERING, Buffering, bufferin
 __all__ = ["BUFFERINGS", "Buffering", "Preferences", "buffering_named"]  # the window's choices
 
 
+#: Autosave every this many seconds unless the user chose otherwise, within these bounds.
+AUTOSAVE_DEFAULT_S = 30.0
+AUTOSAVE_RANGE_S = (5.0, 3600.0)
+
+
+def _autosave_ok(value: object) -> bool:
+    low, high = AUTOSAVE_RANGE_S
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and low <= float(value) <= high
+    )
+
+
 @dataclass
 class Preferences:
     """What the user chose, with where it is kept."""
@@ -25,6 +39,8 @@ class Preferences:
     path: Path
     #: The audio buffer's name (see :data:`app.engine.output.BUFFERINGS`).
     audio_buffer: str = DEFAULT_BUFFERING.name
+    #: Seconds between autosaves of a remix with unsaved changes.
+    autosave_s: float = AUTOSAVE_DEFAULT_S
 
     @classmethod
     def load(cls, path: Path) -> Preferences:
@@ -32,8 +48,17 @@ class Preferences:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return cls(path)
-        buffer = doc.get("audio_buffer") if isinstance(doc, dict) else None
-        return cls(path, audio_buffer=buffering_named(str(buffer)).name)
+        if not isinstance(doc, dict):
+            return cls(path)
+        buffer = doc.get("audio_buffer")
+        autosave = doc.get("autosave_s")
+        return cls(
+            path,
+            audio_buffer=buffering_named(str(buffer)).name,
+            autosave_s=float(autosave)
+            if isinstance(autosave, (int, float)) and _autosave_ok(autosave)
+            else AUTOSAVE_DEFAULT_S,
+        )
 
     @property
     def buffering(self) -> Buffering:

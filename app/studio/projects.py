@@ -30,13 +30,14 @@ RECENT_LIMIT = 10
 AUTOSAVE_S = 30.0
 
 
-def autosave_interval_s() -> float:
-    """``FANFARE_AUTOSAVE_S`` when it is a number of seconds from 1 to 3600, else 30."""
+def autosave_interval_s(chosen: float = AUTOSAVE_S) -> float:
+    """``FANFARE_AUTOSAVE_S`` when it is a number of seconds from 1 to 3600, else ``chosen``
+    (the user's preference)."""
     try:
-        seconds = float(os.environ.get("FANFARE_AUTOSAVE_S", AUTOSAVE_S))
+        seconds = float(os.environ.get("FANFARE_AUTOSAVE_S", chosen))
     except ValueError:
-        return AUTOSAVE_S
-    return seconds if 1.0 <= seconds <= 3600.0 else AUTOSAVE_S
+        return chosen
+    return seconds if 1.0 <= seconds <= 3600.0 else chosen
 
 
 @dataclass(frozen=True)

@@ -73,9 +73,9 @@ from app.studio.garden import Garden
 from app.studio.listening import Listening
 from app.studio.open_track import OpenTrack, Progress, quiet
 from app.studio.permissions import StylePermissions
-from app.studio.preferences import Preferences
+from app.studio.preferences import AUTOSAVE_RANGE_S, Preferences
 from app.studio.profile import Profile, ProfileBook, StudioPaths
-from app.studio.projects import ProjectStore
+from app.studio.projects import ProjectStore, autosave_interval_s
 from app.studio.style_library import ModelTracks, OfferedModel, StyleLibrary
 from app.studio.uploading import NewTrack, upload_track
 from app.styles.package import StylePackage
@@ -707,6 +707,29 @@ class Studio:
                 f"The audio buffer is set to {buffering.label} for now, but it could not be "
                 f"saved for the next start ({unsaved.strerror or unsaved})."
             )
+
+    @property
+    def autosave_s(self) -> float:
+        """Seconds between autosaves the user chose (``FANFARE_AUTOSAVE_S`` overrides it)."""
+        return autosave_interval_s(self.preferences.autosave_s)
+
+    def set_autosave_s(self, seconds: float) -> None:
+        """Autosave every ``seconds`` (5 to 3600) from now on and after the next start.
+
+        Raises:
+            PreferencesError: out of range, or it could not be saved.
+        """
+        low, high = AUTOSAVE_RANGE_S
+        if not low <= seconds <= high:
+            raise PreferencesError(f"Autosave every {low:g} to {high:g} seconds.")
+        self.preferences.autosave_s = float(seconds)
+        try:
+            self.preferences.save()
+        except OSError as exc:
+            raise PreferencesError(
+                f"Autosave is set to every {seconds:g} s for now, but it could not be saved "
+                f"for the next start ({exc.strerror or exc})."
+            ) from None
 
     def close(self) -> None:
         """Close every track still open (their players and licence keepers), then the client."""

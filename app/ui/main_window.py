@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self.remixes_dialog: RemixesDialog | None = None
         self.upload_dialog: UploadDialog | None = None
         self._opening = False
+        self.preferences_dialog: QWidget | None = None
 
         sidebar = QFrame()
         sidebar.setObjectName("sidebar")
@@ -176,6 +177,7 @@ class MainWindow(QMainWindow):
                 "redo": self._redo,
                 "arrange": lambda: self._on_view(lambda v: v.open_arrangement()),
                 "clear_moves": lambda: self._on_view(lambda v: v.clear_moves()),
+                "preferences": self.show_preferences,
                 "show_studio": lambda: self.tabs.setCurrentWidget(self.stack),
                 "show_listen": lambda: self.tabs.setCurrentWidget(self.listen),
                 "full_screen": self._full_screen,
@@ -225,6 +227,7 @@ class MainWindow(QMainWindow):
         self._close_view()
         self.stack.setCurrentIndex(0)
         self.studio = studio
+        self.projects.timer.setInterval(int(studio.autosave_s * 1000))
         profile = studio.profile
         self.account.setText(
             f"Signed in as <b>{profile.user_name}</b> ({profile.role})<br>"
@@ -612,6 +615,24 @@ class MainWindow(QMainWindow):
         if self.view is not None:
             self.view.redo()
         self._show_state()
+
+    def show_preferences(self) -> None:
+        """Edit ▸ Preferences: the buffer and the autosave interval, applied on OK."""
+        from app.ui.preferences_dialog import PreferencesDialog
+
+        if self.studio is None:
+            return
+        dialog = PreferencesDialog(self.studio, self)
+        self.preferences_dialog = dialog
+
+        def taken() -> None:
+            assert self.studio is not None
+            self.projects.timer.setInterval(int(self.studio.autosave_s * 1000))
+            if self.view is not None:
+                self.view.transport.show_buffer(self.studio.buffering.name)
+
+        dialog.accepted.connect(taken)
+        dialog.open()
 
     def _leave_then(self, doing: str, then: Callable[[], None]) -> None:
         if self.projects.may_leave(doing):

@@ -99,6 +99,10 @@ def build_menus(window: QMainWindow, do: dict[str, Callable[[], object]]) -> Men
     edit_menu.addSeparator()
     arrange = _action(edit_menu, "&Arrange sections…", do["arrange"])
     clear_moves = _action(edit_menu, "&Clear recorded moves", do["clear_moves"])
+    edit_menu.addSeparator()
+    preferences = _action(edit_menu, "&Preferences…", do["preferences"], Key.Preferences)
+    if preferences.shortcut().isEmpty():  # no platform standard (Linux): the common one
+        preferences.setShortcut(QKeySequence("Ctrl+,"))
 
     view_menu = bar.addMenu("&View")
     _action(view_menu, "&Studio", do["show_studio"], "Ctrl+1")

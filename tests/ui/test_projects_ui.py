@@ -240,3 +240,24 @@ def test_a_saved_remix_is_kept_on_the_platform_and_opens_from_my_remixes(
     assert window.projects.path == tmp_path / "lead down.fanfare"
     assert not view.track.modified
     dialog.close()
+
+
+def test_preferences_set_the_buffer_and_the_autosave_for_now_and_the_next_start(
+    qtbot, window: MainWindow, embedded
+) -> None:
+    _open(qtbot, window, 0)
+    _action(window, "Edit", "Preferences").trigger()
+    dialog = window.preferences_dialog
+    assert dialog.buffer.currentData() == "low" and dialog.autosave.value() == 30
+    dialog.buffer.setCurrentIndex(dialog.buffer.findData("safe"))
+    dialog.autosave.setValue(90)
+    dialog.apply()
+    assert window.studio.buffering.name == "safe"
+    assert window.view.track.player.buffering.name == "safe"  # the open track, at once
+    assert window.projects.timer.interval() == 90_000
+    assert window.view.transport.buffer.currentData() == "safe"
+    again = Studio(embedded.url)  # the next start
+    try:
+        assert again.buffering.name == "safe" and again.autosave_s == 90.0
+    finally:
+        again.close()
