@@ -149,12 +149,12 @@ class ProjectFlow(QObject):
             if not chosen:
                 return
             path = Path(chosen)
-        if not self.may_leave("opening another remix"):
-            return
-        try:
+        try:  # read first: a file that cannot be opened leaves the open remix as it is
             project = studio.projects.open(path)
         except FanfareError as exc:
             self._warn(describe(exc))
+            return
+        if not self.may_leave("opening another remix"):
             return
         self._open_project(project, path, False)
 
