@@ -20,7 +20,7 @@ from app.styles.package import StylePackage
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 48_000
-SECONDS = 12
+SECONDS = 8
 #: Stems of the tracks no model was trained or tuned on (the models' checks use neon-harbour).
 STEMS = [("paper-moons", "keys"), ("copper-wire", "guitar"), ("paper-moons", "drums")]
 MODELS = sorted(p.parent.name for p in (ROOT / "models").glob("*/manifest.json"))
