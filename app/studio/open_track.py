@@ -473,8 +473,6 @@ class OpenTrack:
     def project(self, account: str) -> Project:
         """This remix as a project (``account``: the user name it is saved under), with the
         playhead and the loop."""
-        rate = self.info.sample_rate
-        loop = self._player.loop if self._player is not None else None
         return Project(
             id=self.project_id,
             recipe=self.recipe,
@@ -482,7 +480,7 @@ class OpenTrack:
             artist=self.info.artist,
             account=account,
             position_s=self.position_s,
-            loop=(loop[0] / rate, loop[1] / rate) if loop else None,
+            loop=self.loop,
         )
 
     def open_project(self, project: Project) -> list[str]:

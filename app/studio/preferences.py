@@ -15,7 +15,13 @@ from pathlib import Path
 from app.core.files import atomic_write
 from app.engine.output import BUFFERINGS, DEFAULT_BUFFERING, Buffering, buffering_named
 
-__all__ = ["BUFFERINGS", "Buffering", "Preferences", "buffering_named"]  # the window's choices
+__all__ = [
+    "BUFFERINGS",
+    "Buffering",
+    "Preferences",
+    "buffer_choices",
+    "buffering_named",
+]  # the window's choices
 
 
 #: Autosave every this many seconds unless the user chose otherwise, within these bounds.
@@ -30,6 +36,14 @@ def _autosave_ok(value: object) -> bool:
         and not isinstance(value, bool)
         and low <= float(value) <= high
     )
+
+
+def buffer_choices(sample_rate: int) -> list[tuple[str, str]]:
+    """Each audio buffer as the window offers it: (name, "label · expected latency")."""
+    return [
+        (b.name, f"{b.label} · {b.expected_latency_s(sample_rate) * 1e3:.0f} ms")
+        for b in BUFFERINGS
+    ]
 
 
 @dataclass

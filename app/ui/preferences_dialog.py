@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import FanfareError
-from app.studio.preferences import AUTOSAVE_RANGE_S, BUFFERINGS, buffering_named
+from app.studio.preferences import AUTOSAVE_RANGE_S, buffer_choices, buffering_named
 
 if TYPE_CHECKING:
     from app.studio.session import Studio
@@ -36,9 +36,8 @@ class PreferencesDialog(QDialog):
         form = QFormLayout()
         self.buffer = QComboBox()
         self.buffer.setAccessibleName("Audio buffer")
-        for choice in BUFFERINGS:
-            latency = choice.expected_latency_s(RATE) * 1e3
-            self.buffer.addItem(f"{choice.label} · {latency:.0f} ms", choice.name)
+        for name, label in buffer_choices(RATE):
+            self.buffer.addItem(label, name)
         self.buffer.setCurrentIndex(max(0, self.buffer.findData(studio.buffering.name)))
         self.buffer.setToolTip(
             "Shorter answers the controls sooner; longer plays through a busy computer"

@@ -21,7 +21,7 @@ from app.core.policy import describe_policy
 from app.core.track import Section
 from app.studio.auditions import Audition
 from app.studio.open_track import OpenTrack
-from app.studio.preferences import BUFFERINGS, buffering_named
+from app.studio.preferences import BUFFERINGS, buffer_choices, buffering_named
 from app.studio.status import Notice, PlaybackStatus, StripMix, StyleAdjusted
 from app.studio.style_library import ModelStems
 from app.ui.arrangement_dialog import ArrangementDialog
@@ -175,9 +175,7 @@ class TrackView(QWidget):
         self.transport.refused.connect(self.message)
         self.transport.clear_moves.connect(self.clear_moves)
         rate = info.sample_rate
-        buffers = [
-            (b.name, f"{b.label} · {b.expected_latency_s(rate) * 1e3:.0f} ms") for b in BUFFERINGS
-        ]
+        buffers = buffer_choices(rate)
         self.transport.set_buffers(buffers, track.buffering.name)
         self.transport.buffer_changed.connect(self._set_buffer)
         self.publish_button = QPushButton("Publish remix…")
