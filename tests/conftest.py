@@ -5,7 +5,6 @@ share live in tests/helpers)."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -56,10 +55,10 @@ def seeded_platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def platform_dir(seeded_platform_template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the seeded demo platform's data for one test."""
-    target = tmp_path / "platform"
-    shutil.copytree(seeded_platform_template, target)
-    return target
+    """A fresh copy of the seeded demo platform's data for one test (its blobs hard-linked)."""
+    from tests.helpers.platform import copy_platform
+
+    return copy_platform(seeded_platform_template, tmp_path / "platform")
 
 
 @pytest.fixture
