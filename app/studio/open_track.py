@@ -39,6 +39,7 @@ from app.engine.switching import sound_key
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
 from app.studio.auditions import Audition, auditions
 from app.studio.errors import PreviewNotPublishedError
+from app.studio.overview import Lanes, TrackOverview
 from app.studio.permissions import StylePermissions
 from app.studio.publishing import (
     RENDERING,
@@ -149,6 +150,7 @@ class OpenTrack:
         )  # fmt: skip
         self._told_adjustments: dict[str, str] = {}
         self._player: Player | None = None
+        self._overview: TrackOverview | None = None  # made when the timeline first asks
         self._notices: list[Notice] = []
         self._notice_lock = threading.Lock()
         #: Each step back or forward: the recipe, and the name of the edit between it and the
@@ -644,6 +646,20 @@ class OpenTrack:
         rate = self.info.sample_rate
         return (loop[0] / rate, loop[1] / rate) if loop else None
 
+    # --- the timeline --------------------------------------------------------------------------
+
+    @property
+    def overview(self) -> TrackOverview:
+        """The stems' peak envelopes, measured in the background from the first time asked."""
+        if self._overview is None:
+            self._overview = TrackOverview(self.info, self._stems)
+        return self._overview
+
+    def lanes(self, start_s: float, end_s: float, columns: int) -> Lanes:
+        """The timeline's lanes for seconds ``[start_s, end_s)`` of the remix as it plays now
+        (arranged, at its tempo), in ``columns`` columns."""
+        return self.overview.lanes(self.recipe, start_s, end_s, columns)
+
     # --- render and publish ---------------------------------------------------------------------
 
     def render(self, recipe: Recipe | None = None, progress: Progress = quiet) -> np.ndarray:
@@ -833,6 +849,8 @@ class OpenTrack:
         """Stop playback, stop renewing the licence, and close the stems' sources and the
         cache files they read."""
         self._closed.set()
+        if self._overview is not None:
+            self._overview.close()
         if self._player is not None:
             self._player.close()
         self.mixer.close()

@@ -80,6 +80,8 @@ class MainWindow(QMainWindow):
         self.resize(1180, 720)
         self.studio: Studio | None = None
         self.view: TrackView | None = None
+        #: View ▸ Stem lanes as the user chose it; None: shown where they fit.
+        self._lanes_choice: bool | None = None
         self.policy_editor: PolicyEditor | None = None
         self.remixes_dialog: RemixesDialog | None = None
         self.upload_dialog: UploadDialog | None = None
@@ -181,6 +183,10 @@ class MainWindow(QMainWindow):
                 "show_studio": lambda: self.tabs.setCurrentWidget(self.stack),
                 "show_listen": lambda: self.tabs.setCurrentWidget(self.listen),
                 "full_screen": self._full_screen,
+                "lanes": self._choose_lanes,
+                "zoom_in": lambda: self._on_view(lambda v: v.timeline.zoom_in.click()),
+                "zoom_out": lambda: self._on_view(lambda v: v.timeline.zoom_out.click()),
+                "zoom_fit": lambda: self._on_view(lambda v: v.timeline.fit_button.click()),
                 "play_pause": self._space,
                 "stop": lambda: self._on_view(lambda v: v.stop()),
                 "loop": lambda: self._on_view(lambda v: v.toggle_loop()),
@@ -553,6 +559,10 @@ class MainWindow(QMainWindow):
         from app.ui.track_view import TrackView
 
         self.view = TrackView(track)
+        if self.menus.lanes is not None:
+            self.view.timeline.canvas.lanes_toggled.connect(self.menus.lanes.setChecked)
+            self.menus.lanes.setChecked(self.view.timeline.canvas.lanes_shown)
+        self.view.show_lanes(self._lanes_choice)
         self.view.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.view.failed.connect(self.show_error_text)
         self.view.remixes_requested.connect(self.show_remixes_of)
@@ -645,6 +655,13 @@ class MainWindow(QMainWindow):
         if self.view is not None:
             do(self.view)
             self._show_state()
+
+    def _choose_lanes(self) -> None:
+        """View ▸ Stem lanes, chosen: kept for every track from now on (until chosen, the
+        lanes show where the window has the room for them and the mixer)."""
+        assert self.menus.lanes is not None
+        self._lanes_choice = self.menus.lanes.isChecked()
+        self._on_view(lambda v: v.show_lanes(self._lanes_choice))
 
     def _full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()

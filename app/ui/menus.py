@@ -38,6 +38,8 @@ class Menus:
     redo: QAction
     track_actions: list[QAction] = field(default_factory=list)
     account: QMenu | None = None
+    #: View ▸ Stem lanes: checked while the timeline shows a lane per stem.
+    lanes: QAction | None = None
 
     def show_history(self, undo: str | None, redo: str | None) -> None:
         """Edit ▸ Undo *name* / Redo *name*, as the open remix's history has them."""
@@ -108,6 +110,13 @@ def build_menus(window: QMainWindow, do: dict[str, Callable[[], object]]) -> Men
     _action(view_menu, "&Studio", do["show_studio"], "Ctrl+1")
     _action(view_menu, "&Listen", do["show_listen"], "Ctrl+2")
     view_menu.addSeparator()
+    lanes = _action(view_menu, "Stem &lanes", do["lanes"], "Ctrl+Shift+L")
+    lanes.setCheckable(True)
+    lanes.setChecked(True)
+    zoom_in = _action(view_menu, "Zoom &in", do["zoom_in"], Key.ZoomIn)
+    zoom_out = _action(view_menu, "Zoom &out", do["zoom_out"], Key.ZoomOut)
+    zoom_fit = _action(view_menu, "Zoom to &fit", do["zoom_fit"], "Ctrl+0")
+    view_menu.addSeparator()
     _action(view_menu, "&Full screen", do["full_screen"], Key.FullScreen)
 
     transport = bar.addMenu("&Transport")
@@ -131,7 +140,9 @@ def build_menus(window: QMainWindow, do: dict[str, Callable[[], object]]) -> Men
     menus = Menus(new, open_, recent, save, save_as, revert, undo, redo, account=account)
     menus.track_actions = [
         new, publish, arrange, clear_moves, stop, loop, record, start, end, back, forward,
+        zoom_in, zoom_out, zoom_fit,
     ]  # fmt: skip
+    menus.lanes = lanes
     return menus
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
     QPushButton,
     QScrollArea,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -30,7 +32,7 @@ from app.ui.publish_dialog import PublishDialog
 from app.ui.style_dialog import StyleDialog, short_name
 from app.ui.widgets.channel_strip import ChannelStrip
 from app.ui.widgets.elided_label import ElidedLabel
-from app.ui.widgets.sections import SectionsBar
+from app.ui.widgets.timeline import LANE_MIN_H, TimelinePanel
 from app.ui.widgets.transport import TransportBar, clock
 
 METER_INTERVAL_MS = 33  # ~30 Hz: smooth to the eye, nothing for the CPU
@@ -95,13 +97,15 @@ class TrackView(QWidget):
         layout.addWidget(self.meta)
         self._show_meta()
 
-        self.sections = SectionsBar()
+        #: The sections, the mix and a lane per stem (``widgets/timeline``); over the mixer,
+        #: the splitter between them where the user leaves it.
+        self.timeline = TimelinePanel(info.stem_kinds, track.lanes)
         self._sections_shown: tuple[object, float] | None = None
         self._show_sections()
-        self.sections.seek.connect(self._seek)
-        layout.addWidget(self.sections)
+        self.timeline.canvas.seek.connect(self._seek)
+        self.timeline.canvas.loop_selected.connect(self._loop_region)
 
-        strips_row = QWidget()
+        self.strips_row = strips_row = QWidget()
         row = QHBoxLayout(strips_row)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(10)
@@ -128,14 +132,24 @@ class TrackView(QWidget):
         self.master.gain_changed.connect(lambda _, v: self._edit_master(gain_db=max(v, -24.0)))
         self.master.effects_requested.connect(self.open_effects)
         row.addWidget(self.master)
-        scroll = QScrollArea()
+        self.mixer_scroll = scroll = QScrollArea()
         scroll.setWidget(strips_row)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         # A window too low for every strip scrolls the mixer rather than hide its buttons.
         scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        strips_row.setMinimumHeight(self.master.minimumSizeHint().height())
-        layout.addWidget(scroll, 1)
+        strips_row.setMinimumHeight(
+            max(s.minimumSizeHint().height() for s in (*self.strips.values(), self.master))
+        )
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.timeline)
+        self.splitter.addWidget(scroll)
+        # The mixer takes what the window gains; the timeline keeps the height it asks for.
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self._lanes_choice: bool | None = None
+        layout.addWidget(self.splitter, 1)
 
         # One line that unfolds on a click: the mixer keeps the height.
         self.policy = ElidedLabel(policy_summary(track))
@@ -415,6 +429,40 @@ class TrackView(QWidget):
                 f"{safer[-1].label} under Buffer, right of the seek bar, to play through it."
             )
 
+    def show_lanes(self, shown: bool | None) -> None:
+        """The timeline with a lane per stem, or only its sections and the mix (View ▸ Stem
+        lanes); None: the lanes show where the window has the room for them beside the whole
+        mixer, and hide in a lower one, which the mixer needs more."""
+        self._lanes_choice = shown
+        self._fit_timeline()
+
+    def _fit_timeline(self) -> None:
+        room = self.splitter.height() - self.splitter.handleWidth()
+        mixer = self.strips_row.minimumHeight() + 2 * self.mixer_scroll.frameWidth()
+        canvas = self.timeline.canvas
+        shown = self._lanes_choice
+        if shown is None:
+            shown = room - mixer >= self.timeline.height_with(lanes=True, lane_h=LANE_MIN_H)
+        canvas.show_lanes(shown)
+        wanted = self.timeline.sizeHint().height()
+        timeline = max(self.timeline.minimumSizeHint().height(), min(wanted, room - mixer))
+        self.splitter.setSizes([timeline, max(0, room - timeline)])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_timeline()
+
+    def _loop_region(self, region: tuple[float, float] | None) -> None:
+        """A loop dragged on the timeline (None: a double-click ended it)."""
+        try:
+            self.track.set_loop(region)
+        except (FanfareError, ValueError) as exc:
+            self.message.emit(str(exc))
+            return
+        if region is not None:
+            self.message.emit(f"Looping {clock(region[0])} – {clock(region[1])}.")
+        self._tick()
+
     def _loop(self, on: bool) -> None:
         try:
             region = self.track.loop_here(on)
@@ -440,7 +488,13 @@ class TrackView(QWidget):
         if status.dropouts >= DROPOUT_HINT_AFTER and not self._dropout_hinted:
             self._hint_safer_buffer(status.dropouts)
         self._show_sections()
-        self.sections.set_position(status.position_s)
+        canvas = self.timeline.canvas
+        canvas.set_duration(status.duration_s)
+        canvas.set_position(status.position_s, follow=status.playing)
+        loop = self.track.loop
+        canvas.set_loop(loop)
+        self.transport.show_loop(loop is not None)
+        canvas.refresh((self.track.recipe, self.track.overview.fraction))
         self._show_moves(status.moves)
         if status.mix is not None:
             self._follow_automation(status.mix)
@@ -458,7 +512,8 @@ class TrackView(QWidget):
             Section(s.name, s.start_s / ratio, s.end_s / ratio)
             for s in recipe.arrangement.timeline(self.track.info)
         )
-        self.sections.set_track(played, self.track.duration_s)
+        self.timeline.canvas.set_duration(self.track.duration_s)
+        self.timeline.canvas.set_sections(played)
 
     def _tell(self, notices: list[Notice]) -> None:
         """Show the studio's notices: what a style model did to a stem (e.g. moved its melody

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The meters and the sections bar repaint 30 times a second for as long as a track plays.
+"""The meters and the timeline repaint 30 times a second for as long as a track plays.
 
 PySide6 6.12.0 released one reference to ``None`` too many in every void ``QPainter`` call; on
 Python 3.11, where ``None`` is an ordinary object, the window crashed ("deallocating None")
@@ -16,15 +16,15 @@ from PySide6.QtGui import QImage
 
 from app.core.track import Section
 from app.ui.widgets.meter import LevelMeter
-from app.ui.widgets.sections import SectionsBar
+from tests.ui.timelines import timeline_of
 
 REPAINTS = 300
 
 
 def test_repainting_the_live_widgets_keeps_none_alive(qtbot) -> None:
     meter = LevelMeter()
-    bar = SectionsBar()
-    bar.set_track((Section("intro", 0.0, 8.0), Section("verse", 8.0, 24.0)), 30.0)
+    bar = timeline_of(30.0).canvas
+    bar.set_sections((Section("intro", 0.0, 8.0), Section("verse", 8.0, 24.0)))
     for widget in (meter, bar):
         qtbot.addWidget(widget)
         widget.resize(200, 40)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from app.core.arrangement import SectionPlay
 from app.studio.session import Studio
 from app.ui.main_window import MainWindow
 from app.ui.track_view import TrackView
@@ -150,30 +149,6 @@ def test_arranging_repeats_a_section_mutes_a_stem_in_it_and_undoes(
     view.undo()
     assert view.track.recipe.arrangement.sections is None
     assert dialog.playlist.count() == len(view.track.info.sections)
-
-
-def test_the_sections_bar_shows_the_arrangement_and_a_click_seeks_where_it_shows(
-    qtbot, window: MainWindow
-) -> None:
-    _open(qtbot, window, 0)
-    view = window.view
-    info = view.track.info
-    view.track.set_arrangement(sections=(SectionPlay(2), SectionPlay(1)))  # chorus, verse
-    view.track.set_tempo(ratio=1.25)
-    view._tick()
-    shown = view.sections._sections
-    assert [s.name for s in shown] == [info.sections[2].name, info.sections[1].name]
-    verse = info.sections[1]
-    assert shown[1].end_s - shown[1].start_s == pytest.approx(
-        (verse.end_s - verse.start_s) / 1.25, abs=0.01
-    )
-    # A click in the middle of the verse's block lands in the verse, where the clock says.
-    middle = (shown[1].start_s + shown[1].end_s) / 2
-    x = round(view.sections.width() * middle / view.track.duration_s)
-    qtbot.mouseClick(view.sections, Qt.MouseButton.LeftButton, pos=QPoint(x, 10))
-    assert view.track.position_s == pytest.approx(middle, abs=0.5)
-    source = view.track.mixer.source_position(round(view.track.position_s * info.sample_rate))
-    assert verse.start_s <= source / info.sample_rate < verse.end_s
 
 
 def test_the_loop_button_loops_the_section_under_the_playhead(qtbot, window: MainWindow) -> None:

@@ -261,6 +261,13 @@ class TransportBar(QWidget):
         self.record_button.setChecked(on)
         self.record_button.blockSignals(False)
 
+    def show_loop(self, on: bool) -> None:
+        """Whether playback loops (a region dragged on the timeline, or the section)."""
+        if self.loop_button.isChecked() != on:
+            self.loop_button.blockSignals(True)
+            self.loop_button.setChecked(on)
+            self.loop_button.blockSignals(False)
+
     def show_moves(self, count: int) -> None:
         """The number of recorded moves; the button clears them."""
         self.moves_button.setEnabled(count > 0)
