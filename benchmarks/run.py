@@ -37,7 +37,7 @@ ORDER = (
     "watermark_costs", "watermark_serving", "watermark_robustness",
     "render_speed", "publish_speed", "feeder_block_time", "control_latency", "style_speed",
     "style_playback",
-    "project_io", "app_start", "first_audio", "garden_listen",
+    "project_io", "timeline_overview", "app_start", "first_audio", "garden_listen",
     "peak_memory", "soak", "device_floor",
 )  # fmt: skip
 

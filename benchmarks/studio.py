@@ -209,6 +209,95 @@ def first_audio(quick: bool) -> list[Figure]:
     return figures
 
 
+def _decode_alone(sources: list[Any]) -> float:
+    """Seconds to decode ``sources`` (encoded stems) to int16 on two threads, keeping nothing:
+    the floor under the overview, which decodes the same way and keeps each bin's peak."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import soundfile as sf
+
+    def decode(source: Any) -> None:
+        with sf.SoundFile(source.open_stream()) as audio:
+            while audio.read(65_536, dtype="int16", always_2d=True).shape[0]:
+                pass
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(decode, sources))
+    return time.perf_counter() - start
+
+
+@benchmark
+def timeline_overview(quick: bool) -> list[Figure]:
+    """The timeline's overview of the cached 8-stem long track: every stem's envelope measured
+    on two threads as the window does when the track opens, idle and while it plays, beside
+    decoding the same stems alone (the floor); and underruns while it is made during playback,
+    beside as long a stretch of the same playback without it (pairs, alternating)."""
+    home = isolated_home()
+    from app.engine.output import OutputUnavailableError
+    from app.studio.session import Studio
+
+    seconds = 60.0 if quick else LONG_TRACK_S
+    runs = 3 if quick else 5
+    label = f"8 stems x {seconds:.0f} s"
+    idle: list[float] = []
+    floor: list[float] = []
+    playing: list[float] = []
+    added = [0, 0]  # underruns: without, with the overview made
+    with long_track_platform(seconds) as url:
+        studio = Studio(url)
+        studio.login("fan", "fanfare-demo")
+        studio.open_track("long-night").close()  # fills the encrypted cache
+        for _ in range(runs):
+            track = studio.open_track("long-night")
+            floor.append(_decode_alone(list(track.mixer.stems)))
+            start = time.perf_counter()
+            if not track.overview.wait(30.0):
+                raise RuntimeError("the overview did not finish in 30 s")
+            idle.append(time.perf_counter() - start)
+            track.close()
+        for run in range(2 * runs):
+            with_overview = run % 2 == 1
+            track = studio.open_track("long-night")
+            try:
+                track.seek(round(track.info.duration_s * PLAY_AT, 3))
+                track.play()
+                time.sleep(1.0)  # past the start's own first chunks
+                before = track.underruns
+                start = time.perf_counter()
+                if with_overview:
+                    if not track.overview.wait(30.0):
+                        raise RuntimeError("the overview did not finish in 30 s")
+                    playing.append(time.perf_counter() - start)
+                    time.sleep(0.5)
+                else:
+                    time.sleep(max(playing, default=2.0) + 0.5)
+                added[with_overview] += track.underruns - before
+                if not track.playing:
+                    raise RuntimeError("the track stopped playing during the benchmark")
+            except OutputUnavailableError:
+                pass
+            track.close()
+        studio.close()
+    shutil.rmtree(home, ignore_errors=True)
+    figures = [
+        Figure(f"overview of {label}, idle (two threads), median of {runs}", median(idle) * 1e3,
+               "ms", "<= 500", median(idle) <= 0.5),
+        Figure(f"  decoding the same stems alone (the floor), median of {runs}",
+               median(floor) * 1e3, "ms", "", None),
+    ]  # fmt: skip
+    if playing:
+        figures += [
+            Figure(f"overview of {label} while it plays, median of {len(playing)}",
+                   median(playing) * 1e3, "ms", "", None),
+            Figure(f"underruns while the overview is made ({len(playing)} runs)", added[1],
+                   "count", f"<= {added[0]} (without)", added[1] <= added[0]),
+            Figure(f"  underruns over as long without it ({len(playing)} runs)", added[0],
+                   "count", "", None),
+        ]  # fmt: skip
+    return figures
+
+
 @benchmark
 def peak_memory(quick: bool) -> list[Figure]:
     """Peak resident memory of a fresh process that opens the 8-stem track, plays it, and

@@ -5,6 +5,7 @@ share live in tests/helpers)."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -55,10 +56,12 @@ def seeded_platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def platform_dir(seeded_platform_template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the seeded demo platform's data for one test (its blobs hard-linked)."""
-    from tests.helpers.platform import copy_platform
-
-    return copy_platform(seeded_platform_template, tmp_path / "platform")
+    """A fresh copy of the seeded demo platform's data for one test: a whole copy, blobs too, so
+    a test may damage a blob in place (removed when the test passes: pyproject.toml's
+    tmp_path_retention_policy)."""
+    target = tmp_path / "platform"
+    shutil.copytree(seeded_platform_template, target)
+    return target
 
 
 @pytest.fixture
@@ -89,3 +92,12 @@ def secret_service_for(
     from tests.helpers.keyring import secret_service as serve
 
     return lambda: serve(isolated_home, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def jack() -> Iterator[str]:
+    """A JACK server (dummy backend) that MIDI clients of this test process reach."""
+    from tests.helpers.jack import jack_server
+
+    with jack_server(f"fanfare-test-{os.getpid()}") as name:
+        yield name

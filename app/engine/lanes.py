@@ -175,8 +175,6 @@ def lanes(
     mix = np.minimum(mix * master, 1.0).astype(np.float32)
     first, last = start_s * rate, end_s * rate
     moves = tuple(
-        (move.frame / rate, move.target)
-        for move in recipe.automation
-        if first <= move.frame < last
+        (move.frame / rate, move.target) for move in recipe.automation if first <= move.frame < last
     )
     return Lanes(start_s, end_s, tuple(out), mix, moves)

@@ -42,6 +42,10 @@ class StudioPaths:
         return self.config_dir / "preferences.json"
 
     @property
+    def midi_mapping_file(self) -> Path:
+        return self.config_dir / "midi-mapping.json"
+
+    @property
     def secrets_file(self) -> Path:
         return self.data_dir / "device-secrets.json"
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from app.studio.artist import OwnTrack
     from app.studio.open_track import OpenTrack
     from app.studio.session import Studio
+    from app.ui.midi_bridge import MidiBridge
     from app.ui.policy_editor import PolicyEditor
     from app.ui.remixes_dialog import RemixesDialog
     from app.ui.track_view import TrackView
@@ -225,6 +226,9 @@ class MainWindow(QMainWindow):
         self._state_timer.timeout.connect(self._show_state)
         self._state_timer.start()
         self._show_state()
+        #: MIDI controllers (``midi_bridge``), started after the first paint.
+        self.midi: MidiBridge | None = None
+        QTimer.singleShot(0, self._start_midi)
 
     # --- studio and catalogue -------------------------------------------------------------------
 
@@ -559,6 +563,7 @@ class MainWindow(QMainWindow):
         from app.ui.track_view import TrackView
 
         self.view = TrackView(track)
+        self.view.midi = self.midi
         if self.menus.lanes is not None:
             self.view.timeline.canvas.lanes_toggled.connect(self.menus.lanes.setChecked)
             self.menus.lanes.setChecked(self.view.timeline.canvas.lanes_shown)
@@ -693,10 +698,47 @@ class MainWindow(QMainWindow):
         self.menus.show_history(track.undo_name, track.redo_name)
         self.menus.show_track(True, self.projects.path is not None, track.modified)
 
+    # --- MIDI controllers ----------------------------------------------------------------------
+
+    def _start_midi(self) -> None:
+        from app.studio.profile import StudioPaths
+        from app.ui.midi_bridge import MidiBridge
+
+        if self.midi is not None:
+            return
+        self.midi = MidiBridge(StudioPaths.default().midi_mapping_file, self)
+        self.midi.moved.connect(self._midi_moved)
+        self.midi.learned.connect(self._midi_learned)
+        if self.view is not None:
+            self.view.midi = self.midi
+
+    def _midi_moved(self, control: str, value: float) -> None:
+        """A mapped control on a controller: the transport's here, a strip's on the view."""
+        transport = {
+            "transport.play": self._space,
+            "transport.stop": lambda: self._on_view(lambda v: v.stop()),
+            "transport.loop": lambda: self._on_view(lambda v: v.toggle_loop()),
+            "transport.record": lambda: self._on_view(lambda v: v.toggle_record()),
+            "transport.start": lambda: self._on_view(lambda v: v.go_to(0.0)),
+            "transport.end": lambda: self._on_view(lambda v: v.go_to(v.track.duration_s)),
+        }
+        if control in transport:
+            transport[control]()
+        elif self.view is not None:
+            self.view.midi_control(control, value)
+
+    def _midi_learned(self, control: str, what: str) -> None:
+        from app.ui.midi_bridge import control_label
+
+        kinds = self.view.track.info.stem_kinds if self.view is not None else ()
+        self.statusBar().showMessage(f"{control_label(control, kinds)} now follows {what}.", 8000)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.projects.may_leave("quitting"):
             event.ignore()
             return
+        if self.midi is not None:
+            self.midi.close()
         self.listen.close_listening()
         self._close_view()
         if self.studio is not None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import FanfareError
+from app.core.midi_mapping import STRIPS
 from app.core.policy import describe_policy
 from app.core.track import Section
 from app.studio.auditions import Audition
@@ -28,6 +29,7 @@ from app.studio.status import Notice, PlaybackStatus, StripMix, StyleAdjusted
 from app.studio.style_library import ModelStems
 from app.ui.arrangement_dialog import ArrangementDialog
 from app.ui.effects_dialog import EffectsDialog
+from app.ui.midi_bridge import MidiBridge, control_label, offer_learn
 from app.ui.publish_dialog import PublishDialog
 from app.ui.style_dialog import StyleDialog, short_name
 from app.ui.widgets.channel_strip import ChannelStrip
@@ -132,6 +134,8 @@ class TrackView(QWidget):
         self.master.gain_changed.connect(lambda _, v: self._edit_master(gain_db=max(v, -24.0)))
         self.master.effects_requested.connect(self.open_effects)
         row.addWidget(self.master)
+        #: The window's MIDI controllers (``midi_bridge``), once it has them.
+        self.midi: MidiBridge | None = None
         self.mixer_scroll = scroll = QScrollArea()
         scroll.setWidget(strips_row)
         scroll.setWidgetResizable(True)
@@ -192,6 +196,7 @@ class TrackView(QWidget):
         buffers = buffer_choices(rate)
         self.transport.set_buffers(buffers, track.buffering.name)
         self.transport.buffer_changed.connect(self._set_buffer)
+        self._offer_midi_learn()
         self.publish_button = QPushButton("Publish remix…")
         self.publish_button.setObjectName("primary")
         self.publish_button.setEnabled(track.policy.publish and not track.preview)
@@ -428,6 +433,64 @@ class TrackView(QWidget):
                 "busy or paused for longer than the audio buffer holds. Pick "
                 f"{safer[-1].label} under Buffer, right of the seek bar, to play through it."
             )
+
+    # --- MIDI controllers --------------------------------------------------------------------
+
+    def _offer_midi_learn(self) -> None:
+        """Right-click ▸ Learn MIDI on every fader, knob and button a mapping can move."""
+        kinds = self.track.info.stem_kinds
+        for number, kind in enumerate(kinds[:STRIPS], start=1):
+            strip = self.strips[kind]
+            for what, widget in (
+                ("fader", strip.fader), ("pan", strip.pan), ("mute", strip.mute),
+                ("solo", strip.solo),
+            ):  # fmt: skip
+                control = f"strip{number}.{what}"
+                offer_learn(
+                    widget, control, lambda: self.midi, control_label(control, kinds),
+                    self.message.emit,
+                )  # fmt: skip
+        offer_learn(
+            self.master.fader, "master.fader", lambda: self.midi, "Master fader", self.message.emit
+        )
+        bar = self.transport
+        buttons: tuple[tuple[str, QWidget], ...] = (
+            ("transport.play", bar.play_button), ("transport.stop", bar.stop_button),
+            ("transport.loop", bar.loop_button), ("transport.record", bar.record_button),
+        )  # fmt: skip
+        for control, button in buttons:
+            offer_learn(
+                button, control, lambda: self.midi, control_label(control), self.message.emit
+            )
+
+    def midi_control(self, control: str, value: float) -> None:
+        """A mapped control moved on a MIDI controller: ``value`` 0..1 for a fader or knob, a
+        press for a button. Faders and knobs pick up softly (``SoftTakeover``)."""
+        area, _, what = control.partition(".")
+        if area == "master":
+            strip = self.master
+        else:
+            kinds = self.track.info.stem_kinds
+            number = int(area.removeprefix("strip"))
+            if number > len(kinds):
+                return  # this track has fewer stems than the controller has strips
+            strip = self.strips[kinds[number - 1]]
+        if what in ("mute", "solo"):
+            button = strip.mute if what == "mute" else strip.solo
+            if button.isEnabled():
+                button.click()
+            else:
+                self.message.emit(button.toolTip())
+            return
+        widget = strip.fader if what == "fader" else strip.pan
+        low, high = widget.minimum(), widget.maximum()
+        takeover = self.midi.takeover if self.midi is not None else None
+        current = (widget.value() - low) / (high - low)
+        if takeover is not None and not takeover.accept(control, value, current):
+            return
+        widget.setValue(round(low + value * (high - low)))
+        if takeover is not None:
+            takeover.moved(control, (widget.value() - low) / (high - low))
 
     def show_lanes(self, shown: bool | None) -> None:
         """The timeline with a lane per stem, or only its sections and the mix (View ▸ Stem
