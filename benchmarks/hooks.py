@@ -140,3 +140,8 @@ class ChangeClock:
                 self._called_at = None
             raise RuntimeError(f"a change was not heard within {limit_s:.0f} s")
         return self.heard[-1]
+
+
+def stem_sources(track: Any) -> dict[str, Any]:
+    """An open track's stems as the mixer reads them (encoded sources), by kind."""
+    return dict(track._stems)

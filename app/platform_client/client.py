@@ -195,6 +195,11 @@ class PlatformClient:
             raise PlatformError("The platform ignored a resume request.", response.status_code)
         return response.content
 
+    def stem_envelopes(self, track_id: str, version: int) -> bytes:
+        """The version's stem envelopes for the timeline (``core/envelopes``, unparsed)."""
+        path = f"/tracks/{_seg(track_id)}/versions/{int(version)}/envelopes"
+        return self._request("GET", path).content
+
     def licence(
         self, track_id: str, device_id: str, preview_policy: dict[str, Any] | None = None
     ) -> bytes:

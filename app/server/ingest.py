@@ -23,6 +23,7 @@ from app.core.codec import encode_flac
 from app.core.errors import FanfareError
 from app.core.policy import Policy
 from app.core.track import DELIVERY_SAMPLE_RATE
+from app.server import overviews
 from app.server.blobs import BlobStore
 from app.server.db import Stem, Track, User
 from app.server.fingerprint_index import index_track_version
@@ -195,6 +196,8 @@ def publish_track(
                     wrapped_key=wrap(master_key, content_key, purpose),
                 )
             )
+        # The studio's timeline draws these at once instead of decoding every stem again.
+        written.append(overviews.keep(blobs, track_id, version, stems))
         values = dict(
             version=version,
             title=title,

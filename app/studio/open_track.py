@@ -650,9 +650,11 @@ class OpenTrack:
 
     @property
     def overview(self) -> TrackOverview:
-        """The stems' peak envelopes, measured in the background from the first time asked."""
+        """The stems' peak envelopes, from the platform or measured in the background, from
+        the first time asked."""
         if self._overview is None:
-            self._overview = TrackOverview(self.info, self._stems)
+            fetch = None if self.offline else (lambda: self._services.stem_envelopes(self.info))
+            self._overview = TrackOverview(self.info, self._stems, fetch)
         return self._overview
 
     def lanes(self, start_s: float, end_s: float, columns: int) -> Lanes:

@@ -1,7 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""An open track's overview for the timeline: every stem's peak envelope, measured on two
-background threads from the stems the track plays (decrypted and decoded in memory, kept only
-as envelopes), and laid out as the remix plays it.
+"""An open track's overview for the timeline: every stem's peak envelope, and the lanes of the
+remix as it plays.
+
+The envelopes come from the platform, which measured them when it ingested the track version
+(``core/envelopes``); where it cannot give them (offline, a platform without them, a reply
+that does not fit the track), two background threads measure them from the stems the track
+plays, decrypted and decoded in memory and kept only as envelopes. Either way they live in
+memory only.
 
 The threads run at the process's own priority, as the prefetcher's do: the decode releases the
 interpreter lock, and a niced thread holding it between native calls would stall the feeder.
@@ -9,17 +14,22 @@ interpreter lock, and a niced thread holding it between native calls would stall
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from app.core import envelopes
 from app.core.errors import AudioFormatError
 from app.core.recipe import Recipe
 from app.core.track import TrackInfo
 from app.engine.lanes import Lane, Lanes, lanes
-from app.engine.peaks import StemPeaks, measure, measure_array
+from app.engine.peaks import BIN_FRAMES, StemPeaks, measure, measure_array
+
+log = logging.getLogger(__name__)
 
 WORKERS = 2
 __all__ = ["Lane", "Lanes", "TrackOverview"]
@@ -31,21 +41,58 @@ class TrackOverview:
     Args:
         sources: stem kind → an encoded source (``open_stream`` and ``frames``) or a float32
             (frames, channels) array.
+        fetch: the envelopes as the platform keeps them (raises when it cannot give them);
+            None: measure them here.
     """
 
-    def __init__(self, track: TrackInfo, sources: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        track: TrackInfo,
+        sources: Mapping[str, Any],
+        fetch: Callable[[], bytes] | None = None,
+    ) -> None:
         self.track = track
         self.peaks = {kind: StemPeaks(_frames(source)) for kind, source in sources.items()}
+        #: Where the envelopes came from: "platform", or "measured" here.
+        self.origin = "measured"
         self._sources = dict(sources)
         self._queue = list(track.stem_kinds)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [
-            threading.Thread(target=self._run, name=f"fanfare-overview-{n}", daemon=True)
-            for n in range(min(WORKERS, len(self._queue)))
+            threading.Thread(target=self._start, args=(fetch,), name="fanfare-overview-0")
         ]
-        for thread in self._threads:
+        self._threads[0].daemon = True
+        self._threads[0].start()
+
+    def _start(self, fetch: Callable[[], bytes] | None) -> None:
+        """Take the platform's envelopes if they fit; else measure, on ``WORKERS`` threads."""
+        if fetch is not None and self._take(fetch):
+            return
+        more = [
+            threading.Thread(target=self._run, name=f"fanfare-overview-{n}", daemon=True)
+            for n in range(1, min(WORKERS, len(self._queue)))
+        ]
+        self._threads += more
+        for thread in more:
             thread.start()
+        self._run()
+
+    def _take(self, fetch: Callable[[], bytes]) -> bool:
+        try:
+            found = envelopes.loads(
+                fetch(), frames=self.track.frames, kinds=tuple(self.peaks),
+                bin_frames=BIN_FRAMES,
+            )  # fmt: skip
+        except Exception as exc:  # unreachable, refused, an older platform, a damaged reply
+            log.info("stem envelopes measured here: the platform's were not usable (%s)", exc)
+            return False
+        for kind, values in found.stems.items():
+            peaks = self.peaks[kind]
+            peaks.values[:] = np.frombuffer(values, dtype=np.uint8)
+            peaks.done = len(peaks.values)
+        self.origin = "platform"
+        return True
 
     @property
     def fraction(self) -> float:
@@ -59,9 +106,12 @@ class TrackOverview:
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until every stem is measured (or failed); False after ``timeout_s``."""
-        for thread in self._threads:
-            thread.join(timeout_s)
-        return self.complete
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while not self.complete:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
 
     def lanes(self, recipe: Recipe, start_s: float, end_s: float, columns: int) -> Lanes:
         """The view ``[start_s, end_s)`` of ``recipe``'s remix in ``columns`` columns."""
@@ -71,7 +121,7 @@ class TrackOverview:
         """Stop measuring, before the stems close: each thread ends at its next block (a few
         milliseconds of decoding)."""
         self._stop.set()
-        for thread in self._threads:
+        for thread in list(self._threads):
             thread.join(1.0)
 
     def _run(self) -> None:

@@ -62,6 +62,11 @@ class TrackServices(Protocol):
         ``on_progress(step, fraction)``: "uploading", then "verifying", each from 0 to 1."""
         ...
 
+    def stem_envelopes(self, info: TrackInfo) -> bytes:
+        """The track version's stem envelopes from the platform, unparsed (raises
+        PlatformError, PlatformUnreachableError)."""
+        ...
+
     def warm_track(self, track_id: str, recipe: bytes) -> bool:
         """Tell the platform the recipe (JSON) being worked on, so that it stretches the track
         at that tempo and key before the upload comes (a hint; raises PlatformError)."""

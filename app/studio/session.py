@@ -439,6 +439,10 @@ class Studio:
         document = self._signed(lambda: self.client.draft(project_id))
         return project_format.loads(json.dumps(document))
 
+    def stem_envelopes(self, info: TrackInfo) -> bytes:
+        """The version's stem envelopes (see ``PlatformClient.stem_envelopes``)."""
+        return self._signed(lambda: self.client.stem_envelopes(info.id, info.version))
+
     def warm_track(self, track_id: str, recipe: bytes) -> bool:
         """Tell the platform the recipe being worked on (see ``PlatformClient.warm_track``)."""
         return self._signed(lambda: self.client.warm_track(track_id, recipe))

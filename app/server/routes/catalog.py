@@ -6,14 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import PolicyError
 from app.core.licence import public_key_b64
+from app.server import overviews
 from app.server.catalog import track_info, visible_tracks
 from app.server.db import Stem, Track, User
 from app.server.deps import PlatformDep, SessionDep, UserDep
+from app.server.licensing import EntitlementError, check_entitlement
 from app.server.policies import current_version, save_policy, versions
 from app.server.track_states import (
     TrackStateError,
@@ -144,6 +146,28 @@ def list_tracks(user: UserDep, session: SessionDep, mine: bool = False) -> list[
 @router.get("/tracks/{track_id}")
 def get_track(track_id: str, user: UserDep, session: SessionDep) -> dict[str, Any]:
     return track_doc(session, _visible(session, user, track_id))
+
+
+@router.get("/tracks/{track_id}/versions/{version}/envelopes")
+def stem_envelopes(
+    track_id: str, version: int, user: UserDep, session: SessionDep, platform: PlatformDep
+) -> Response:
+    """The version's stem envelopes for the timeline (``core/envelopes``), to whoever may
+    license it: an outline of each stem, not audio, yet only for those who may open it."""
+    track = _visible(session, user, track_id)
+    try:
+        check_entitlement(user, track)
+    except EntitlementError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    data = overviews.kept(platform.blobs, track_id, version)
+    if data is None and version == track.version:  # ingested before envelopes were kept
+        key = platform.config.master_key
+        stems = platform.stem_cache.get(session, platform.blobs, key, track)
+        overviews.keep(platform.blobs, track_id, version, stems)
+        data = overviews.kept(platform.blobs, track_id, version)
+    if data is None:
+        raise HTTPException(404, f"Track '{track_id}' v{version} has no stem envelopes.")
+    return Response(data, media_type="application/json")
 
 
 @router.get("/tracks/{track_id}/versions/{version}/stems/{kind}")
