@@ -121,18 +121,31 @@ class ChangeClock:
         mixer.render = timed_render
         mixer.switch = timed_switch
 
+    def applied(self) -> None:
+        """The change reached the mixer now (for a change ``make`` only sets off, with
+        ``later=True``: a MIDI message, which another thread applies)."""
+        with self._lock:
+            if self._called_at is not None and self._after is None:
+                self._after = time.perf_counter()
+
     def change(
-        self, make: Callable[[], object], *, needs_switch: bool, limit_s: float = 5.0
+        self,
+        make: Callable[[], object],
+        *,
+        needs_switch: bool,
+        limit_s: float = 5.0,
+        later: bool = False,
     ) -> float:
         """Call ``make()`` (the change), wait until its first block is rendered and return the
-        seconds from the call to heard. Raises RuntimeError when nothing reflects it within
-        ``limit_s``: a timeout is a failure, never a figure."""
+        seconds from the call to heard. With ``later``, the change reaches the mixer when
+        :meth:`applied` is called, not when ``make`` returns. Raises RuntimeError when nothing
+        reflects it within ``limit_s``: a timeout is a failure, never a figure."""
         with self._lock:
             self._done.clear()
             self._needs_switch, self._after = needs_switch, None
             self._called_at = time.perf_counter()
         make()
-        if not needs_switch:
+        if not needs_switch and not later:
             with self._lock:
                 self._after = time.perf_counter()
         if not self._done.wait(limit_s):

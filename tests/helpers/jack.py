@@ -17,9 +17,10 @@ SERVER_ENV = "JACK_DEFAULT_SERVER"
 
 
 @contextmanager
-def jack_server(name: str) -> Iterator[str]:
-    """Run ``jackd -n name -d dummy`` until the block ends; MIDI clients of this process reach
-    it (``JACK_DEFAULT_SERVER``, ``FANFARE_MIDI_API=jack``). Raises RuntimeError if jackd is
+def jack_server(name: str, period: int = 256) -> Iterator[str]:
+    """Run ``jackd -n name -d dummy`` (``period`` frames a cycle at 48 kHz: MIDI moves once a
+    cycle) until the block ends; MIDI clients of this process reach it
+    (``JACK_DEFAULT_SERVER``, ``FANFARE_MIDI_API=jack``). Raises RuntimeError if jackd is
     missing or does not start."""
     import rtmidi
 
@@ -29,7 +30,7 @@ def jack_server(name: str) -> Iterator[str]:
     env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in finally) a pipe could fill and stall jackd
     server = subprocess.Popen(
-        [jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
+        [jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
         stdout=subprocess.DEVNULL, stderr=log, env=env,
     )  # fmt: skip
     saved = {k: os.environ.get(k) for k in (SERVER_ENV, "FANFARE_MIDI_API")}
