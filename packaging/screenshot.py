@@ -14,7 +14,10 @@ it FANFARE_SHOT_POLICY=1 opens the policy editor and previews a draft as a fan;
 FANFARE_SHOT_LISTEN=1 publishes a few remixes first and shows the Listen tab playing one;
 FANFARE_SHOT_MENU=1 also grabs the File, Edit and Transport menus (OUT-menu-*.png);
 FANFARE_SHOT_REMIXES=1 saves the remix as a project and grabs My remixes with its draft
-(OUT-remixes.png); FANFARE_SHOT_SIZE=1280x800 sizes the window.
+(OUT-remixes.png); FANFARE_SHOT_TIMELINE=1 arranges the remix (the lead muted in the first
+chorus), records a few pad moves, loops the bridge and zooms in (the timeline's lanes);
+FANFARE_SHOT_PREFERENCES=1 grabs Edit ▸ Preferences (OUT-preferences.png) and FANFARE_SHOT_MENU
+the View menu too; FANFARE_SHOT_SIZE=1280x800 sizes the window.
 
 Runs the embedded platform in a temporary data folder, opens a track, moves a few faders, plays
 for a moment (when an audio device exists) and saves the window as a PNG.
@@ -26,6 +29,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def main() -> int:
@@ -128,12 +132,36 @@ def main() -> int:
             view.open_arrangement()
             view.arrangement_dialog.playlist.setCurrentRow(2)
             view.arrangement_dialog.repeat()
+        if os.environ.get("FANFARE_SHOT_TIMELINE"):
+            timeline(view)
+        if os.environ.get("FANFARE_SHOT_PREFERENCES"):
+            window.show_preferences()
         if os.environ.get("FANFARE_SHOT_REMIXES"):
             window.projects.save_as(home / "Harbour lights.fanfare")
             QTimer.singleShot(1500, window.show_my_remixes)
             QTimer.singleShot(4000, grab)
             return
         QTimer.singleShot(1500, grab)
+
+    def timeline(view: Any) -> None:
+        """A remix worth a timeline: rearranged with a section mute, moves, a loop, zoomed."""
+        from app.core.arrangement import SectionPlay
+        from app.core.automation import make_move
+
+        track = view.track
+        count = len(track.info.sections)
+        plays = [SectionPlay(i, ("lead",) if i == 2 else ()) for i in range(count)]
+        track.set_arrangement(sections=tuple(plays))
+        rate = track.info.sample_rate
+        moves = tuple(
+            make_move(round(seconds * rate / 512) * 512, "pad", {"gain_db": gain})
+            for seconds, gain in ((12.0, -12.0), (20.0, -6.0), (28.0, 0.0), (40.0, -9.0))
+        )
+        track.apply(track.recipe.with_moves(moves))
+        bridge = track.info.sections[3]
+        track.set_loop((bridge.start_s, bridge.end_s))
+        track.seek(bridge.start_s + 2.0)
+        view.timeline.canvas.zoom(0.6, bridge.start_s)
 
     def publishing(view: object) -> None:
         """A retimed remix (long to render and verify: the estimate is said), published; with
@@ -196,10 +224,12 @@ def main() -> int:
         if os.environ.get("FANFARE_SHOT_MENU"):
             for top in window.menuBar().actions():
                 name = top.text().replace("&", "")
-                if name in ("File", "Edit", "Transport"):
+                if name in ("File", "Edit", "View", "Transport"):
                     menu = top.menu()
                     menu.adjustSize()
                     menu.grab().save(str(out.with_name(f"{out.stem}-menu-{name.lower()}.png")))
+        if window.preferences_dialog is not None:
+            window.preferences_dialog.grab().save(str(out.with_name(out.stem + "-preferences.png")))
         if window.remixes_dialog is not None:
             window.remixes_dialog.grab().save(str(out.with_name(out.stem + "-remixes.png")))
         if os.environ.get("FANFARE_SHOT_SIGN_IN"):

@@ -632,12 +632,12 @@ class MainWindow(QMainWindow):
         self._show_state()
 
     def show_preferences(self) -> None:
-        """Edit ▸ Preferences: the buffer and the autosave interval, applied on OK."""
+        """Edit ▸ Preferences: the buffer and the autosave interval, applied on OK; MIDI."""
         from app.ui.preferences_dialog import PreferencesDialog
 
         if self.studio is None:
             return
-        dialog = PreferencesDialog(self.studio, self)
+        dialog = PreferencesDialog(self.studio, self.midi, self)
         self.preferences_dialog = dialog
 
         def taken() -> None:

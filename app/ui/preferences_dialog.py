@@ -1,17 +1,22 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Edit ▸ Preferences: the audio buffer (as the transport's Buffer picks it) and how often an
-unsaved remix is autosaved. Applied on OK; kept for the next start."""
+"""Edit ▸ Preferences: the audio buffer (as the transport's Buffer picks it), how often an
+unsaved remix is autosaved (applied on OK; kept for the next start), and MIDI controllers:
+which are connected, and the mapping exported, imported or set back to the default (at once)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -22,15 +27,22 @@ from app.studio.preferences import AUTOSAVE_RANGE_S, buffer_choices, buffering_n
 
 if TYPE_CHECKING:
     from app.studio.session import Studio
+    from app.ui.midi_bridge import MidiBridge
+
+#: The file name filter of exported MIDI mappings.
+MAPPING_FILTER = "Fanfare MIDI mappings (*.fanfare-midi *.json)"
 
 #: The sample rate the buffer's latency is said at (the platform's stems and remixes).
 RATE = 48_000
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, studio: Studio, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, studio: Studio, midi: MidiBridge | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.studio = studio
+        self.midi = midi
         self.setWindowTitle("Preferences")
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -49,6 +61,22 @@ class PreferencesDialog(QDialog):
         self.autosave.setValue(round(studio.preferences.autosave_s))
         form.addRow("Audio buffer", self.buffer)
         form.addRow("Autosave unsaved remixes every", self.autosave)
+        self.controllers = QLabel()
+        self.controllers.setWordWrap(True)
+        self.mapping = QLabel()
+        form.addRow("MIDI controllers", self.controllers)
+        form.addRow("MIDI mapping", self.mapping)
+        row = QHBoxLayout()
+        for text, act in (
+            ("Export…", self._export_asked),
+            ("Import…", self._import_asked),
+            ("Use the generic 8-fader mapping", self.reset_mapping),
+        ):
+            button = QPushButton(text)
+            button.setEnabled(midi is not None and midi.unavailable is None)
+            button.clicked.connect(act)
+            row.addWidget(button)
+        form.addRow("", row)
         layout.addLayout(form)
         self.error = QLabel("")
         self.error.setObjectName("status")
@@ -61,6 +89,76 @@ class PreferencesDialog(QDialog):
         buttons.accepted.connect(self.apply)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self._show_midi()
+
+    # --- MIDI -----------------------------------------------------------------------------------
+
+    def _show_midi(self) -> None:
+        midi = self.midi
+        if midi is None or midi.unavailable is not None:
+            self.controllers.setText(midi.unavailable or "" if midi else "Not started yet.")
+            self.mapping.setText("")
+            return
+        ports = midi.input.ports
+        self.controllers.setText(
+            ", ".join(ports) if ports else "None connected: plug one in, no restart needed."
+        )
+        self.mapping.setText(
+            f"{midi.mapping.name} ({len(midi.mapping.bindings)} controls; right-click a "
+            "control ▸ Learn MIDI to change one)"
+        )
+
+    def _tell(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
+    def export_mapping(self, path: Path) -> None:
+        """Write the mapping in use to ``path`` (for another computer, or to keep)."""
+        from app.studio.midi import save_mapping
+
+        assert self.midi is not None
+        try:
+            save_mapping(path, self.midi.mapping)
+        except OSError as exc:
+            self._tell(f"The mapping could not be written to {path.name}: {exc.strerror}.")
+            return
+        self._tell(f"Exported the MIDI mapping to {path.name}.")
+
+    def import_mapping(self, path: Path) -> None:
+        """Use the mapping in ``path`` from now on; a file that cannot be used changes
+        nothing and says why."""
+        from app.core import midi_mapping
+
+        assert self.midi is not None
+        try:
+            mapping = midi_mapping.loads(path.read_bytes())
+        except OSError as exc:
+            self._tell(f"{path.name} could not be read: {exc.strerror}.")
+            return
+        except midi_mapping.MidiMappingError as exc:
+            self._tell(str(exc))
+            return
+        self.midi.set_mapping(mapping)
+        self._tell(f"Using the MIDI mapping “{mapping.name}” from {path.name}.")
+        self._show_midi()
+
+    def reset_mapping(self) -> None:
+        assert self.midi is not None
+        self.midi.reset_mapping()
+        self._tell("Using the generic 8-fader mapping.")
+        self._show_midi()
+
+    def _export_asked(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export the MIDI mapping", "mapping.fanfare-midi", MAPPING_FILTER
+        )
+        if name:
+            self.export_mapping(Path(name))
+
+    def _import_asked(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Import a MIDI mapping", "", MAPPING_FILTER)
+        if name:
+            self.import_mapping(Path(name))
 
     def apply(self) -> None:
         """Take the choices (the buffer heard at once in an open track); stays open with the

@@ -29,6 +29,12 @@ QLabel#banner {{ background: #3a2a12; color: #ffd9a8; border: 1px solid {ACCENT}
 QLabel#trackTitle {{ font-size: 20pt; font-weight: 700; }}
 QLabel#trackMeta {{ color: {TEXT_DIM}; font-size: 10.5pt; }}
 QLabel#policy {{ color: {TEXT_DIM}; background: {SURFACE}; border-radius: 6px; padding: 6px 10px; }}
+QScrollBar:horizontal {{ background: {SURFACE}; height: 12px; border: none; margin: 0; }}
+QScrollBar::handle:horizontal {{ background: #4a4e59; border-radius: 5px; min-width: 24px;
+    margin: 2px 0; }}
+QScrollBar::handle:horizontal:hover {{ background: #5d6270; }}
+QScrollBar::add-line:horizontal, QScrollBar::sub-line:horizontal {{ width: 0; border: none; }}
+QScrollBar::add-page:horizontal, QScrollBar::sub-page:horizontal {{ background: none; }}
 QListWidget {{ background: {SURFACE}; border: none; outline: none; }}
 QListWidget::item {{ padding: 10px 8px; border-radius: 6px; margin: 2px 4px; }}
 QListWidget::item:selected {{ background: {SURFACE_HIGH}; color: {TEXT};

@@ -30,7 +30,9 @@ def _menu_action(qtbot, widget, text: str) -> None:
     chosen[0].trigger()
 
 
-def test_learn_a_fader_and_play_the_remix_from_a_controller(qtbot, jack, window: MainWindow):
+def test_learn_a_fader_and_play_the_remix_from_a_controller(
+    qtbot, jack, window: MainWindow, tmp_path
+) -> None:
     controller = Controller("nanoFADER")
     qtbot.waitUntil(
         lambda: window.midi is not None and bool(window.midi.input.ports), timeout=5_000
@@ -71,4 +73,20 @@ def test_learn_a_fader_and_play_the_remix_from_a_controller(qtbot, jack, window:
     # Kept for the next start.
     kept = load_mapping(StudioPaths.default().midi_mapping_file)
     assert kept.source_for("strip2.fader") == MidiSource("cc", 1, 74)
+    # Preferences: the controller listed; the mapping exported, set back, imported again; a
+    # file that is no mapping changes nothing and says why.
+    window.show_preferences()
+    dialog = window.preferences_dialog
+    assert "nanoFADER" in dialog.controllers.text()
+    exported = tmp_path / "my-controller.fanfare-midi"
+    dialog.export_mapping(exported)
+    dialog.reset_mapping()
+    assert window.midi.mapping.source_for("strip2.fader") == MidiSource("cc", 0, 1)
+    dialog.import_mapping(exported)
+    assert window.midi.mapping.source_for("strip2.fader") == learned
+    (tmp_path / "notes.txt").write_text("not a mapping")
+    dialog.import_mapping(tmp_path / "notes.txt")
+    assert "not valid JSON" in dialog.error.text()
+    assert window.midi.mapping.source_for("strip2.fader") == learned
+    dialog.reject()
     controller.unplug()

@@ -46,6 +46,7 @@ RULER_H = 22
 MIX_H = 34
 LANE_MIN_H, LANE_HINT_H, LANE_MAX_H = 10, 18, 30
 LANE_RANGE_DB = 48.0  # a lane's height spans this many decibels under full scale
+DIM_RANGE_DB = 36.0  # a lane fades to the silent colour as its gain falls this far
 MIN_VIEW_S = 4.0  # the closest zoom: about a pixel per envelope bin on a 200-pixel canvas
 ZOOM_STEP = 1.5
 SPACING = 2  # between the canvas and its scroll bar, px
@@ -299,7 +300,13 @@ class TimelineCanvas(QWidget):
         top = 0
         for peaks, lane, row_h, colour in rows:
             columns = np.full((width, 4), colour, dtype=np.uint8)
-            if lane is not None:
+            if lane is not None:  # dimmer as the mix turns the stem down, dark where silent
+                level = 20 * np.log10(np.maximum(lane.gain, 1e-6))
+                share = np.clip(1 + level / DIM_RANGE_DB, 0, 1)[:, None]
+                silent = np.asarray(_rgb(SILENT_COLOUR), dtype=np.float32)
+                mixed = silent + (np.asarray(colour, dtype=np.float32) - silent) * share
+                columns = mixed.astype(np.uint8)
+                columns[:, 3] = 255
                 columns[lane.gain <= 0.0] = _rgb(SILENT_COLOUR)
             middle = row_h / 2
             heights = np.asarray(peaks, dtype=np.float32)
