@@ -23,7 +23,11 @@ def jack_server(name: str, period: int = 256) -> Iterator[str]:
     (``JACK_DEFAULT_SERVER``, ``FANFARE_MIDI_API=jack``). Raises RuntimeError if jackd is
     missing or does not start."""
     import rtmidi
+    import sounddevice  # noqa: F401
 
+    # PortAudio is initialized (by that import) before the server starts, so it never takes
+    # this server for an audio host: left connected to it when it stops, PortAudio would abort
+    # the process at exit (pa_jack.c, Terminate).
     jackd = shutil.which("jackd")
     if jackd is None:
         raise RuntimeError("jackd is not installed (Debian: jackd2; scripts/test installs it)")
