@@ -47,6 +47,11 @@ if TYPE_CHECKING:
     from app.ui.track_view import TrackView
     from app.ui.upload_dialog import UploadDialog
 
+#: A mapped transport button → the menu command it runs.
+MIDI_COMMANDS = {
+    "transport.play": "play_pause", "transport.stop": "stop", "transport.loop": "loop",
+    "transport.record": "record", "transport.start": "go_start", "transport.end": "go_end",
+}  # fmt: skip
 #: The catalogue's width at start, and the narrowest it is dragged to (px).
 SIDEBAR_WIDTH = 260
 SIDEBAR_MIN_WIDTH = 190
@@ -167,37 +172,36 @@ class MainWindow(QMainWindow):
         self._pending: tuple[Project, Path | None, bool] | None = None
         #: A project to open once signed in (``fanfare project open FILE``).
         self.open_at_start: Path | None = None
-        self.menus = build_menus(
-            self,
-            {
-                "new": self.new_remix,
-                "open": lambda: self.projects.open_file(),
-                "save": self.projects.save,
-                "save_as": lambda: self.projects.save_as(),
-                "revert": self.projects.revert,
-                "publish": lambda: self._on_view(lambda v: v.open_publish()),
-                "undo": self._undo,
-                "redo": self._redo,
-                "arrange": lambda: self._on_view(lambda v: v.open_arrangement()),
-                "clear_moves": lambda: self._on_view(lambda v: v.clear_moves()),
-                "preferences": self.show_preferences,
-                "show_studio": lambda: self.tabs.setCurrentWidget(self.stack),
-                "show_listen": lambda: self.tabs.setCurrentWidget(self.listen),
-                "full_screen": self._full_screen,
-                "lanes": self._choose_lanes,
-                "zoom_in": lambda: self._on_view(lambda v: v.timeline.zoom_in.click()),
-                "zoom_out": lambda: self._on_view(lambda v: v.timeline.zoom_out.click()),
-                "zoom_fit": lambda: self._on_view(lambda v: v.timeline.fit_button.click()),
-                "play_pause": self._space,
-                "stop": lambda: self._on_view(lambda v: v.stop()),
-                "loop": lambda: self._on_view(lambda v: v.toggle_loop()),
-                "record": lambda: self._on_view(lambda v: v.toggle_record()),
-                "go_start": lambda: self._on_view(lambda v: v.go_to(0.0)),
-                "go_end": lambda: self._on_view(lambda v: v.go_to(v.track.duration_s)),
-                "nudge_back": lambda: self._on_view(lambda v: v.nudge(-NUDGE_S)),
-                "nudge_forward": lambda: self._on_view(lambda v: v.nudge(NUDGE_S)),
-            },
-        )
+        #: Every command of the menus by name (MIDI's transport buttons run them too).
+        self._commands: dict[str, Callable[[], object]] = {
+            "new": self.new_remix,
+            "open": lambda: self.projects.open_file(),
+            "save": self.projects.save,
+            "save_as": lambda: self.projects.save_as(),
+            "revert": self.projects.revert,
+            "publish": lambda: self._on_view(lambda v: v.open_publish()),
+            "undo": self._undo,
+            "redo": self._redo,
+            "arrange": lambda: self._on_view(lambda v: v.open_arrangement()),
+            "clear_moves": lambda: self._on_view(lambda v: v.clear_moves()),
+            "preferences": self.show_preferences,
+            "show_studio": lambda: self.tabs.setCurrentWidget(self.stack),
+            "show_listen": lambda: self.tabs.setCurrentWidget(self.listen),
+            "full_screen": self._full_screen,
+            "lanes": self._choose_lanes,
+            "zoom_in": lambda: self._on_view(lambda v: v.timeline.zoom_in.click()),
+            "zoom_out": lambda: self._on_view(lambda v: v.timeline.zoom_out.click()),
+            "zoom_fit": lambda: self._on_view(lambda v: v.timeline.fit_button.click()),
+            "play_pause": self._space,
+            "stop": lambda: self._on_view(lambda v: v.stop()),
+            "loop": lambda: self._on_view(lambda v: v.toggle_loop()),
+            "record": lambda: self._on_view(lambda v: v.toggle_record()),
+            "go_start": lambda: self._on_view(lambda v: v.go_to(0.0)),
+            "go_end": lambda: self._on_view(lambda v: v.go_to(v.track.duration_s)),
+            "nudge_back": lambda: self._on_view(lambda v: v.nudge(-NUDGE_S)),
+            "nudge_forward": lambda: self._on_view(lambda v: v.nudge(NUDGE_S)),
+        }
+        self.menus = build_menus(self, self._commands)
         self.menus.recent.aboutToShow.connect(self._fill_recent)
         account_menu = self.menus.account
         assert account_menu is not None
@@ -714,16 +718,8 @@ class MainWindow(QMainWindow):
 
     def _midi_moved(self, control: str, value: float) -> None:
         """A mapped control on a controller: the transport's here, a strip's on the view."""
-        transport = {
-            "transport.play": self._space,
-            "transport.stop": lambda: self._on_view(lambda v: v.stop()),
-            "transport.loop": lambda: self._on_view(lambda v: v.toggle_loop()),
-            "transport.record": lambda: self._on_view(lambda v: v.toggle_record()),
-            "transport.start": lambda: self._on_view(lambda v: v.go_to(0.0)),
-            "transport.end": lambda: self._on_view(lambda v: v.go_to(v.track.duration_s)),
-        }
-        if control in transport:
-            transport[control]()
+        if control in MIDI_COMMANDS:
+            self._commands[MIDI_COMMANDS[control]]()
         elif self.view is not None:
             self.view.midi_control(control, value)
 
