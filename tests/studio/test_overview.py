@@ -33,6 +33,7 @@ def test_the_platforms_envelopes_match_what_the_studio_measures(studio: Studio, 
         assert track.overview.wait(10.0)
         took = time.perf_counter() - start
         assert track.overview.origin == "platform" and took < 2.0
+
         # Where the platform cannot give them (offline, an older platform), two threads measure
         # them from the decrypted stems in memory: the same outline, within a step.
         def unreachable() -> bytes:
