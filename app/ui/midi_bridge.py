@@ -49,6 +49,8 @@ class MidiBridge(QObject):
         self.mapping_file = mapping_file
         self.takeover = SoftTakeover()
         self.input = MidiInput(load_mapping(mapping_file), self._deliver, self._learned)
+        # Kept from the window's thread (a queued call), not from the MIDI thread's callback.
+        self.learned.connect(self._keep)
 
     @property
     def unavailable(self) -> str | None:
@@ -79,8 +81,10 @@ class MidiBridge(QObject):
         self.moved.emit(move.control, move.value)
 
     def _learned(self, control: str, source: MidiSource) -> None:  # rtmidi's thread
-        save_mapping(self.mapping_file, self.input.mapping)
         self.learned.emit(control, source.describe())
+
+    def _keep(self, _control: str, _what: str) -> None:
+        save_mapping(self.mapping_file, self.input.mapping)
 
 
 def offer_learn(

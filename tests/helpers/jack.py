@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 SERVER_ENV = "JACK_DEFAULT_SERVER"
 
@@ -74,14 +75,15 @@ class Controller:
 
     def __init__(self, name: str = "nanoFADER") -> None:
         self.name = name
-        self._out = None
+        self._out: Any = None
         self.plug()
 
     def plug(self) -> None:
         import rtmidi
 
-        self._out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=self.name)
-        self._out.open_virtual_port("out")
+        out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=self.name)
+        out.open_virtual_port("out")
+        self._out = out
 
     def unplug(self) -> None:
         if self._out is not None:

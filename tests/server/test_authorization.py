@@ -342,6 +342,7 @@ def _own_draft(w: World, actor: str) -> httpx.Response:
 
 
 STEM = f"/tracks/{TRACK}/versions/1/stems/bass"
+ENVELOPES = f"/tracks/{TRACK}/versions/1/envelopes"
 ENDPOINTS: dict[str, Call] = {
     "POST login": _login,
     "GET me": _get("/auth/me"),
@@ -355,6 +356,10 @@ ENDPOINTS: dict[str, Call] = {
     "GET track": _get(f"/tracks/{TRACK}"),
     "PATCH track": _patch_track,
     "GET stem": _get(STEM),
+    "GET stem envelopes": _get(ENVELOPES),
+    "GET superfan-only track's envelopes": _get(f"/tracks/{SUPERFAN_TRACK}/versions/1/envelopes"),
+    "GET opted-out track's envelopes": _while(_get(ENVELOPES), remix_opt_in=False),
+    "GET unpublished track's envelopes": _while(_get(ENVELOPES), published=False),
     "GET models": _get("/models"),
     "GET model manifest": _get(f"{MODEL}/manifest"),
     "GET model file": _get(f"{MODEL}/files/model.onnx"),
@@ -444,6 +449,11 @@ MATRIX = [
     *row("GET track",                                401, 200, 200, 200, 200, 200),
     *row("PATCH track",                              401, 403, 403, 200, 403, 200),
     *row("GET stem",                                 401, 200, 200, 200, 200, 200),
+    # A stem's outline is not audio, yet it is for whoever may license the track, as a licence.
+    *row("GET stem envelopes",                       401, 200, 200, 200, 200, 200),
+    *row("GET superfan-only track's envelopes",      401, 200, 403, 403, 200, 200),
+    *row("GET opted-out track's envelopes",          401, 403, 403, 200, 403, 200),
+    *row("GET unpublished track's envelopes",        401, 404, 404, 200, 404, 200),
     *row("GET models",                               401, 200, 200, 200, 200, 200),
     *row("GET model manifest",                       401, 200, 200, 200, 200, 200),
     *row("GET model file",                           401, 200, 200, 200, 200, 200),
@@ -543,6 +553,7 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("POST", "/uploads/{upload_id}/finish"),
         ("POST", "/derivatives/{derivative_id}/decision"),
         ("GET", "/tracks/{track_id}/versions/{version}/stems/{kind}"),
+        ("GET", "/tracks/{track_id}/versions/{version}/envelopes"),
         ("GET", "/models"),
         ("GET", "/models/{model_id}/{version}/manifest"),
         ("GET", "/models/{model_id}/{version}/files/{name}"),

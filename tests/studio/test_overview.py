@@ -6,7 +6,6 @@ and nothing of it on disk."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +28,8 @@ def test_the_platforms_envelopes_match_what_the_studio_measures(studio: Studio, 
     try:
         home = Path(os.environ["HOME"])
         before = _files(home)
-        start = time.perf_counter()
         assert track.overview.wait(10.0)
-        took = time.perf_counter() - start
-        assert track.overview.origin == "platform" and took < 2.0
+        assert track.overview.origin == "platform"  # kept at ingest: nothing decoded here
 
         # Where the platform cannot give them (offline, an older platform), two threads measure
         # them from the decrypted stems in memory: the same outline, within a step.

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A MIDI controller in the window, through a real transport (JACK): right-click ▸ Learn MIDI on
 a fader, move the hardware, and the fader follows it (picked up softly); the default mapping's
-transport buttons work; the learned mapping is kept for the next start."""
+record button works; the learned mapping is kept for the next start."""
 
 from __future__ import annotations
 
@@ -66,10 +66,12 @@ def test_learn_a_fader_and_play_the_remix_from_a_controller(
     qtbot.waitUntil(lambda: fader.value() == low, timeout=3_000)
     assert view.track.recipe.stems[kind].gain_db <= -60.0  # the edit reached the remix
     assert view.track.undo_name is not None  # and Undo takes it back as any fader move
-    # The default mapping's transport: "go to start" from anywhere.
-    view.track.seek(20.0)
-    controller.cc(43, 127)
-    qtbot.waitUntil(lambda: view.track.position_s < 1.0, timeout=3_000)
+    # The default mapping's transport: its record button turns Record moves on.
+    assert not view.track.recording
+    controller.cc(45, 127)
+    qtbot.waitUntil(lambda: view.track.recording, timeout=3_000)
+    assert view.transport.record_button.isChecked()
+    controller.cc(45, 0)  # its release does nothing
     # Kept for the next start.
     kept = load_mapping(StudioPaths.default().midi_mapping_file)
     assert kept.source_for("strip2.fader") == MidiSource("cc", 1, 74)
