@@ -67,11 +67,11 @@ def _segment_index(timeline: Timeline, frames: np.ndarray) -> np.ndarray:
     return index
 
 
-def source_frames(recipe: Recipe, track: TrackInfo, frames: np.ndarray) -> np.ndarray:
-    """The frame of the track as written heard at each output frame of ``recipe``'s remix:
-    int64, the shape of ``frames`` (the arrangement's order, then the tempo)."""
+def source_frames(recipe: Recipe, timeline: Timeline | None, frames: np.ndarray) -> np.ndarray:
+    """The frame of the track as written heard at each output frame of ``recipe``'s remix
+    (``timeline``: its arrangement, from ``_timeline``): int64, the shape of ``frames`` (the
+    arrangement's order, then the tempo)."""
     out = np.asarray(frames, dtype=np.int64)
-    timeline = _timeline(recipe, track)
     if timeline is not None:
         index = _segment_index(timeline, out)
         firsts = np.asarray([s.start for s in timeline.segments], dtype=np.int64)
@@ -155,10 +155,10 @@ def lanes(
     inside = edges[:-1] < total
     middles = (begins + np.maximum(ends, begins + 1)) // 2
     # Each column reads the source from where it starts for as long as it lasts, at the tempo.
-    sources = source_frames(recipe, track, begins)
+    timeline = _timeline(recipe, track)
+    sources = source_frames(recipe, timeline, begins)
     spans = np.maximum(((ends - begins) * recipe.tempo_ratio).astype(np.int64), 1)
     stem_gains, master = _stem_gains(recipe, track, middles)
-    timeline = _timeline(recipe, track)
     out: list[Lane] = []
     mix = np.zeros(columns, dtype=np.float32)
     for kind in track.stem_kinds:

@@ -102,6 +102,7 @@ class TrackView(QWidget):
         #: The sections, the mix and a lane per stem (``widgets/timeline``); over the mixer,
         #: the splitter between them where the user leaves it.
         self.timeline = TimelinePanel(info.stem_kinds, track.lanes)
+        self.timeline.canvas.set_duration(track.duration_s)  # then each tick, as it changes
         self._sections_shown: tuple[object, float] | None = None
         self._show_sections()
         self.timeline.canvas.seek.connect(self._seek)
@@ -575,7 +576,6 @@ class TrackView(QWidget):
             Section(s.name, s.start_s / ratio, s.end_s / ratio)
             for s in recipe.arrangement.timeline(self.track.info)
         )
-        self.timeline.canvas.set_duration(self.track.duration_s)
         self.timeline.canvas.set_sections(played)
 
     def _tell(self, notices: list[Notice]) -> None:
