@@ -25,6 +25,12 @@ stems; the platform's floor is ``MIN_DIFFERENCE``, and an artist may only raise 
 Review: ``review`` is "none" (a verified remix is published at once) or "artist" (it waits
 for the artist's approval).
 
+Own parts: ``own_parts`` says whether fans may record their own parts over the track (covers)
+and which stems such a part may replace: ``{"allowed": true, "replaces": ["lead"]}``. A stem a
+part replaces may be muted even where its rule says otherwise; a part is the fan's own audio,
+so it may be soloed, restyled and given effects, and it never counts as company for a stem the
+artist protects, nor towards ``min_audible_stems``. Without it, covers are not allowed.
+
 Devices: ``min_security_level`` is the weakest device (``app.core.security_level``: "file",
 "keyring", "hardware") that may open the track; ``offline_min_security_level`` the weakest
 that may keep its licence to open it offline. Both default to "file": every device, with the
@@ -71,6 +77,14 @@ class StemRule:
 
 
 @dataclass(frozen=True)
+class OwnPartsRule:
+    """Whether fans may record their own parts, and which stems a part may replace."""
+
+    allowed: bool = False
+    replaces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Policy:
     """A parsed policy (see the module docstring for the fields)."""
 
@@ -95,6 +109,8 @@ class Policy:
     review: str = "none"
     #: Share of fingerprint bits a remix must differ in from the mix and from each stem.
     min_difference: float = MIN_DIFFERENCE
+    #: Covers: the fan's own recorded parts.
+    own_parts: OwnPartsRule = OwnPartsRule()
 
     def rule(self, stem: str) -> StemRule:
         return self.stems.get(stem, StemRule())
@@ -142,6 +158,7 @@ class Policy:
                 ),
                 review=_review(doc.get("review", "none")),
                 min_difference=_number(doc.get("min_difference", MIN_DIFFERENCE)),
+                own_parts=_own_parts(doc.get("own_parts", {})),
             )
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise PolicyError(f"This policy is malformed ({exc}).") from None
@@ -182,6 +199,16 @@ class Policy:
                 if self.min_difference != MIN_DIFFERENCE
                 else {}
             ),
+            **(
+                {
+                    "own_parts": {
+                        "allowed": self.own_parts.allowed,
+                        "replaces": list(self.own_parts.replaces),
+                    }
+                }
+                if self.own_parts != OwnPartsRule()
+                else {}
+            ),
             **{
                 name: level.label
                 for name, level in (
@@ -208,6 +235,12 @@ class Policy:
             problems.append(
                 f"it has rules for stems the track does not have ({', '.join(unknown)})"
             )
+        missing = sorted(set(self.own_parts.replaces) - set(stem_kinds))
+        if missing:
+            problems.append(
+                f"it lets recorded parts replace stems the track does not have "
+                f"({', '.join(missing)})"
+            )
         return problems
 
     def allows_model(self, model_id: str, family: str) -> bool:
@@ -231,7 +264,7 @@ _FIELDS = {
     "tempo_ratio_range", "key_shift_range", "effects", "style_families", "style_models",
     "max_length_s",
     "downloadable", "revenue_split", "min_security_level", "offline_min_security_level",
-    "review", "min_difference",
+    "review", "min_difference", "own_parts",
 }  # fmt: skip
 REVIEWS = ("none", "artist")
 
@@ -243,6 +276,17 @@ def _review(value: Any) -> str:
 
 
 _STEM_FIELDS = {"solo", "mute", "restyle"}
+
+
+def _own_parts(value: Any) -> OwnPartsRule:
+    rule = _object(value)
+    unknown = sorted(set(rule) - {"allowed", "replaces"})
+    if unknown:
+        raise ValueError(f"unknown own_parts field(s) {', '.join(unknown)}")
+    return OwnPartsRule(
+        allowed=_flag(rule.get("allowed", False)),
+        replaces=tuple(_name(k) for k in _list(rule.get("replaces", []))),
+    )
 
 
 def _stem_rule(value: Any) -> StemRule:
@@ -336,6 +380,7 @@ def evaluate(
             if (low_key, high_key) != (0, 0)
             else "the artist does not allow changing the key"
         )
+    reasons += _part_reasons(policy, recipe)
     reasons += _style_reasons(policy, recipe, models or {})
     # Automation passes through several mixes: the rules hold in every one of them.
     for _, stems, master in recipe.states():
@@ -356,11 +401,28 @@ def evaluate(
     return Decision(allowed=not unique, reasons=unique)
 
 
+def _part_reasons(policy: Policy, recipe: Recipe) -> list[str]:
+    """The rules on the fan's own recorded parts: allowed at all, and what they replace."""
+    if not recipe.parts:
+        return []
+    if not policy.own_parts.allowed:
+        return ["the artist does not allow recording your own parts over this track"]
+    return [
+        f"the artist does not allow a recorded part to replace the {part.replaces} stem"
+        for part in recipe.parts.values()
+        if part.replaces is not None and part.replaces not in policy.own_parts.replaces
+    ]
+
+
 def _style_reasons(policy: Policy, recipe: Recipe, models: Mapping[str, str]) -> list[str]:
     """The rules on style models: the stem may be restyled, the model is offered and allowed."""
     reasons = []
     for kind, slot in styles_of(recipe).items():
         family = models.get(slot.ref)
+        if kind in recipe.parts:  # the fan's own audio: any model the platform offers
+            if family is None:
+                reasons.append(f"the style model {slot.ref} is not offered by this platform")
+            continue
         if not policy.rule(kind).restyle:
             reasons.append(f"the {kind} stem may not be restyled")
         elif family is None:
@@ -374,8 +436,13 @@ def _mix_reasons(policy: Policy, recipe: Recipe, publishing: bool) -> list[str]:
     """The rules on one static mix: stems' solo, mute and gain, effects, who is heard."""
     reasons: list[str] = []
     low, high = policy.gain_db_range
+    replaced = {p.replaces for p in recipe.parts.values() if p.replaces is not None}
     for kind, mix in recipe.stems.items():
+        if kind in recipe.parts:
+            continue  # the fan's own audio: theirs to solo, mute and process
         rule = policy.rule(kind)
+        if kind in replaced:  # a part stands in for it: it may go
+            rule = replace(rule, mute=True)
         if mix.solo and not rule.solo:
             reasons.append(f"the {kind} stem may not be soloed")
         if mix.mute and not rule.mute:
@@ -386,12 +453,18 @@ def _mix_reasons(policy: Policy, recipe: Recipe, publishing: bool) -> list[str]:
         if mix.gain_db > GAIN_DB_MIN and not low <= mix.gain_db <= high:
             reasons.append(f"the {kind} stem's gain must stay within {low:g}..{high:g} dB")
     allowed_effects = set(policy.effects)
-    used = {(k, e) for k, mix in recipe.stems.items() for e in mix.fx.active_effects()}
+    used = {
+        (k, e)
+        for k, mix in recipe.stems.items()
+        if k not in recipe.parts
+        for e in mix.fx.active_effects()
+    }
     used |= {("master", e) for e in recipe.master.fx.active_effects()}
     for effect in sorted({e for _, e in used} - allowed_effects):
         where = sorted(k for k, e in used if e == effect)
         reasons.append(f"the artist does not allow {effect} ({', '.join(where)})")
-    audible = recipe.audible_stems()
+    # A recorded part keeps no licensed stem company: only the track's stems count here.
+    audible = [k for k in recipe.audible_stems() if k not in recipe.parts]
     # Each section with its own mutes is a mix of its own: the rules hold in every one.
     plays = recipe.arrangement.sections or ()
     mixes = [audible] + [[k for k in audible if k not in p.mutes] for p in plays]
@@ -421,6 +494,12 @@ def describe_policy(policy: Policy, artist: str, stem_kinds: Sequence[str]) -> s
     parts.append(f"effects: {', '.join(policy.effects)}" if policy.effects else "no effects")
     if policy.style_families:
         parts.append(f"style models: {', '.join(policy.style_families)}")
+    if policy.own_parts.allowed:
+        replaces = policy.own_parts.replaces
+        parts.append(
+            "covers: record your own part"
+            + (f" (it may replace {', '.join(replaces)})" if replaces else "")
+        )
     if policy.publish:
         count = policy.min_audible_stems
         parts.append(

@@ -204,23 +204,25 @@ def retarget(recipe: Recipe, track: TrackInfo) -> tuple[Recipe, list[str]]:
         raise ProjectError(f"This project is a remix of '{recipe.track_id}', not '{track.id}'.")
     notes: list[str] = []
     if recipe.track_version == track.version:
-        if list(recipe.stems) != list(track.stem_kinds) and set(recipe.stems) == set(
-            track.stem_kinds
-        ):  # the same stems, in the track's order (the mixer's)
-            recipe = replace(recipe, stems={k: recipe.stems[k] for k in track.stem_kinds})
+        order = [*track.stem_kinds, *recipe.parts]
+        if list(recipe.stems) != order and set(recipe.stems) == set(order):
+            # the same stems, in the track's order (the mixer's), the fan's parts after them
+            recipe = replace(recipe, stems={k: recipe.stems[k] for k in order})
         return recipe, notes
     notes.append(
         f"“{track.title}” has changed since this remix was saved (version "
         f"{recipe.track_version}, now {track.version}): it is opened on the new version."
     )
     kinds = set(track.stem_kinds)
-    gone = [kind for kind in recipe.stems if kind not in kinds]
+    gone = [kind for kind in recipe.track_stems if kind not in kinds]
     added = [kind for kind in track.stem_kinds if kind not in recipe.stems]
     if gone:
         notes.append(f"No longer in the track, so their settings are dropped: {', '.join(gone)}.")
     if added:
         notes.append(f"New in the track, at their defaults: {', '.join(added)}.")
     stems = {kind: recipe.stems.get(kind, StemMix()) for kind in track.stem_kinds}
+    stems |= {name: recipe.stems[name] for name in recipe.parts}  # the fan's own, kept
+    kinds |= set(recipe.parts)
     moves = tuple(m for m in recipe.automation if m.target == MASTER or m.target in kinds)
     moved = replace(recipe, track_version=track.version, stems=stems, automation=moves)
     try:

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The recipe: a remix as data (no audio), versioned, with registered migrations.
 
-Wire form (JSON, version 4)::
+Wire form (JSON, version 5)::
 
     {"schema": "fanfare.recipe", "version": 4,
      "track": {"id": "neon-harbour", "version": 1},
@@ -17,14 +17,20 @@ Wire form (JSON, version 4)::
      "arrangement": {"sections": null | [{"section": 0, "mutes": ["lead"]}, ...],
                      "fade_in_s": 0.0, "fade_out_s": 0.0},
      "tempo_ratio": 1.0, "key_shift": 0,
-     "automation": [{"frame": 96256, "target": "drums", "set": {"gain_db": -6.0}}, ...]}
+     "automation": [{"frame": 96256, "target": "drums", "set": {"gain_db": -6.0}}, ...],
+     "parts": {"my-vocal": {"role": "vocal", "take": "<sha256>", ...}}}
 
 Effect settings and their ranges are in ``app.core.effects``, automation in
 ``app.core.automation``. ``tempo_ratio`` speeds the whole remix up (1.25 is 25 % faster, the
 pitch kept); ``key_shift`` moves it by whole semitones (the tempo kept). Version 1 had no
 ``fx`` and is migrated by adding neutral chains; version 2 had no tempo, key or automation and is
 migrated by adding the neutral ones; version 3 had no style models and is migrated by adding
-``"style": null`` to every stem. Style slots are in ``app.core.style_slot``.
+``"style": null`` to every stem; version 4 had no recorded parts and is migrated by adding
+``"parts": {}``. Style slots are in ``app.core.style_slot``.
+
+``parts`` holds the fan's own recorded parts (``app.core.own_part``), each also a stem of the
+recipe under the same name, with its own strip: fader, effects, style. A recipe's stems are the
+track's stems and its parts, no more and no fewer.
 
 A recipe from a newer Fanfare is refused (RecipeVersionError); an older one is migrated step by
 step through ``MIGRATIONS`` before it is parsed.
@@ -43,6 +49,7 @@ from app.core.automation import MASTER, Move
 from app.core.effects import MasterFx, StemFx
 from app.core.encoding import canonical_json, sha256_hex
 from app.core.errors import RecipeError, RecipeVersionError
+from app.core.own_part import MAX_PARTS, NAME, OwnPart
 from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
 from app.core.validate import flag as _flag
@@ -53,7 +60,7 @@ from app.core.validate import string as _string
 from app.core.versioned import Wording, read_versioned
 
 SCHEMA = "fanfare.recipe"
-VERSION = 4
+VERSION = 5
 MAX_RECIPE_BYTES = 1024 * 1024
 GAIN_DB_MIN = -60.0  # at or below this a fader is silent
 GAIN_DB_MAX = 12.0
@@ -111,6 +118,8 @@ class Recipe:
     tempo_ratio: float = 1.0
     key_shift: int = 0
     automation: tuple[Move, ...] = ()
+    #: The fan's own recorded parts by stem name (each also in ``stems``).
+    parts: dict[str, OwnPart] = field(default_factory=dict)
 
     @classmethod
     def default_for(cls, track: TrackInfo, title: str | None = None) -> Recipe:
@@ -134,7 +143,28 @@ class Recipe:
             and self.tempo_ratio == 1.0
             and self.key_shift == 0
             and not self.automation
+            and not self.parts
         )
+
+    @property
+    def track_stems(self) -> list[str]:
+        """The licensed track's stems, without the fan's own parts."""
+        return [kind for kind in self.stems if kind not in self.parts]
+
+    def with_part(self, name: str, part: OwnPart | None, mix: StemMix | None = None) -> Recipe:
+        """A copy with the recorded part ``name`` added or changed (its strip ``mix``, or the
+        one it has, or a neutral one), or removed with its strip and moves (``part`` None)."""
+        stems, parts = dict(self.stems), dict(self.parts)
+        if part is None:
+            stems.pop(name, None)
+            parts.pop(name, None)
+            moves = tuple(m for m in self.automation if m.target != name)
+            return _checked(replace(self, stems=stems, parts=parts, automation=moves))
+        if name in stems and name not in parts:
+            raise RecipeError(f"The track already has a stem named '{name}'.")
+        stems[name] = mix or stems.get(name) or StemMix()
+        parts[name] = part
+        return _checked(replace(self, stems=stems, parts=parts))
 
     def with_stem(self, kind: str, **changes: Any) -> Recipe:
         """A copy with one stem's settings changed (raises RecipeError for an unknown stem)."""
@@ -217,6 +247,7 @@ class Recipe:
             "tempo_ratio": self.tempo_ratio,
             "key_shift": self.key_shift,
             "automation": [move.to_dict() for move in self.automation],
+            "parts": {name: part.to_dict() for name, part in self.parts.items()},
         }
 
     def to_json(self) -> str:
@@ -234,11 +265,19 @@ class Recipe:
                 f"This recipe is for {self.track_id} v{self.track_version}, "
                 f"not {track.id} v{track.version}."
             )
-        if set(self.stems) != set(track.stem_kinds):
+        if set(self.track_stems) != set(track.stem_kinds):
             raise RecipeError(
-                "This recipe's stems (" + ", ".join(sorted(self.stems)) + ") do not match the "
-                "track's (" + ", ".join(sorted(track.stem_kinds)) + ")."
+                "This recipe's stems (" + ", ".join(sorted(self.track_stems)) + ") do not match "
+                "the track's (" + ", ".join(sorted(track.stem_kinds)) + ")."
             )
+        for name, part in self.parts.items():
+            if part.end_frame > track.frames:
+                raise RecipeError(f"The recorded part '{name}' runs past the end of the track.")
+            if part.replaces is not None and part.replaces not in track.stem_kinds:
+                raise RecipeError(
+                    f"The recorded part '{name}' replaces '{part.replaces}', which the track "
+                    "has not."
+                )
         try:
             self.arrangement.check_fits(track)
         except ValueError as exc:
@@ -300,6 +339,10 @@ def _from_dict(doc: dict[str, Any]) -> Recipe:
             tempo_ratio=_number(doc.get("tempo_ratio", 1.0)),
             key_shift=_integer(doc.get("key_shift", 0)),
             automation=automation.moves_from_list(doc.get("automation", [])),
+            parts={
+                str(name): OwnPart.from_dict(part)
+                for name, part in _mapping(doc.get("parts", {})).items()
+            },
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise RecipeError(f"This recipe is malformed ({exc}).") from None
@@ -332,6 +375,12 @@ def _add_style_slots(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "version": 4, "stems": stems}
 
 
+@migration(from_version=4)
+def _add_parts(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 5 added the fan's own recorded parts: a version-4 recipe has none."""
+    return {**doc, "version": 5, "parts": {}}
+
+
 def styles_of(recipe: Recipe) -> dict[str, StyleSlot]:
     """The style on each stem that has one (styles are not automated: one per stem)."""
     return {kind: mix.style for kind, mix in recipe.stems.items() if mix.style is not None}
@@ -351,6 +400,16 @@ def _checked(recipe: Recipe) -> Recipe:
         raise RecipeError(
             f"A key shift of {recipe.key_shift} semitones is outside {low_key}..{high_key}."
         )
+    if len(recipe.parts) > MAX_PARTS:
+        raise RecipeError(f"A remix holds at most {MAX_PARTS} recorded parts.")
+    for name in recipe.parts:
+        if not NAME.match(name):
+            raise RecipeError(
+                f"A recorded part's name is 1 to 32 lower-case letters, digits or dashes "
+                f"({name!r:.40} is not)."
+            )
+        if name not in recipe.stems:
+            raise RecipeError(f"The recorded part '{name}' has no strip in the mix.")
     if recipe.automation:
         unknown = {m.target for m in recipe.automation} - {*recipe.stems, MASTER}
         if unknown:

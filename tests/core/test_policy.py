@@ -7,6 +7,7 @@ import pytest
 
 from app.core.automation import make_move
 from app.core.errors import PolicyDenied, PolicyError
+from app.core.own_part import OwnPart
 from app.core.policy import Policy, evaluate
 from app.core.recipe import Recipe, StemMix
 
@@ -202,3 +203,46 @@ def test_style_models_need_the_family_the_model_and_a_stem_that_may_be_restyled(
     # Without the caller knowing the model (no offer), nothing is allowed by default.
     assert not evaluate(policy, _recipe(lead=StemMix(style=violin))).allowed
     assert Policy.from_dict(policy.to_dict()) == policy
+
+
+def _cover(replaces: str | None = "lead", **stems: StemMix) -> Recipe:
+    recipe = _recipe().with_part(
+        "my-vocal",
+        OwnPart(role="vocal", take="cd" * 32, offset=0, frames=4800, at_frame=0, replaces=replaces),
+    )
+    for kind, mix in stems.items():
+        recipe = recipe.with_stem(kind, **vars(mix))
+    return recipe
+
+
+def test_covers_need_the_artists_yes_and_replace_only_the_stems_named() -> None:
+    cover = _cover(lead=StemMix(mute=True))
+    assert evaluate(Policy(), cover).reasons == (
+        "the artist does not allow recording your own parts over this track",
+    )
+    allowed = Policy.from_dict({"own_parts": {"allowed": True, "replaces": ["lead"]}})
+    assert evaluate(allowed, cover, publishing=True).allowed
+    # A stem the artist keeps in every remix may go when a part stands in for it, and only then.
+    keeps_lead = Policy.from_dict(
+        {"stems": {"lead": {"mute": False}}, "own_parts": {"allowed": True, "replaces": ["lead"]}}
+    )
+    assert evaluate(keeps_lead, cover, publishing=True).allowed
+    assert "the lead stem may not be muted" in evaluate(
+        keeps_lead, _cover(replaces=None, lead=StemMix(mute=True))
+    ).reasons
+    no_replacing = Policy.from_dict({"own_parts": {"allowed": True}})
+    assert evaluate(no_replacing, cover).reasons == (
+        "the artist does not allow a recorded part to replace the lead stem",
+    )
+    assert Policy.from_dict(allowed.to_dict()) == allowed
+
+
+def test_a_recorded_part_keeps_no_protected_stem_company() -> None:
+    policy = Policy.from_dict({"own_parts": {"allowed": True}})
+    # The fan's vocal over the lead alone is still the lead alone.
+    lone = _cover(replaces=None, **{k: StemMix(mute=True) for k in STEMS if k != "lead"})
+    assert "the lead stem may not be heard on its own" in evaluate(policy, lone).reasons
+    # The part itself may be soloed: it is the fan's own audio (nothing licensed is heard).
+    solo = _cover(replaces=None).with_stem("my-vocal", solo=True)
+    assert evaluate(policy, solo).allowed
+    assert not evaluate(policy, solo, publishing=True).allowed  # not a remix of the track

@@ -37,8 +37,14 @@ def test_the_golden_project_round_trips_byte_for_byte() -> None:
         "Neon Harbour", "Nova Lane", "fan"
     )  # fmt: skip
     assert (project.position_s, project.loop, project.saved_at) == (42.5, (30.0, 46.25), 1764900000)
-    assert project.recipe == recipe_format.loads((GOLDEN / "recipe_v4.json").read_bytes())
+    assert project.recipe == recipe_format.loads((GOLDEN / "recipe_v5.json").read_bytes())
     assert project.to_json() == data  # the golden file is the format's contract
+
+
+def test_a_project_saved_before_recorded_parts_opens_the_same_remix() -> None:
+    project = project_format.loads((GOLDEN / "project_v1_recipe_v4.fanfare").read_bytes())
+    assert project.recipe == recipe_format.loads((GOLDEN / "recipe_v4.json").read_bytes())
+    assert project.recipe.parts == {} and project.position_s == 42.5
 
 
 def test_a_project_holding_an_older_recipe_opens_it_migrated() -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from app.core import recipe as recipe_format
 from app.core.errors import RecipeError, RecipeVersionError
+from app.core.automation import make_move
+from app.core.own_part import OwnPart
 from app.core.recipe import MasterMix, Recipe, StemMix
 from app.core.track import StemInfo, TrackInfo
 
@@ -17,6 +19,7 @@ GOLDEN = Path(__file__).parent / "golden" / "recipe_v1.json"
 GOLDEN_V2 = Path(__file__).parent / "golden" / "recipe_v2.json"
 GOLDEN_V3 = Path(__file__).parent / "golden" / "recipe_v3.json"
 GOLDEN_V4 = Path(__file__).parent / "golden" / "recipe_v4.json"
+GOLDEN_V5 = Path(__file__).parent / "golden" / "recipe_v5.json"
 TRACK = TrackInfo(
     id="neon-harbour",
     version=1,
@@ -59,7 +62,8 @@ def test_golden_v2_file_migrates_to_the_same_remix_at_its_own_tempo() -> None:
         "automation": [],
     }
     assert all(stem.pop("style") is None for stem in doc["stems"].values())
-    assert doc == {**json.loads(GOLDEN_V2.read_text()), "version": 4}
+    assert doc.pop("parts") == {}
+    assert doc == {**json.loads(GOLDEN_V2.read_text()), "version": 5}
 
 
 def test_golden_v3_file_migrates_to_the_same_remix_without_styles() -> None:
@@ -67,11 +71,20 @@ def test_golden_v3_file_migrates_to_the_same_remix_without_styles() -> None:
     assert all(stem.style is None for stem in recipe.stems.values())
     doc = recipe.to_dict()
     assert all(stem.pop("style") is None for stem in doc["stems"].values())
-    assert doc == {**json.loads(GOLDEN_V3.read_text()), "version": 4}
+    assert doc.pop("parts") == {}
+    assert doc == {**json.loads(GOLDEN_V3.read_text()), "version": 5}
 
 
-def test_golden_v4_file_round_trips_exactly() -> None:
+def test_golden_v4_file_migrates_to_the_same_remix_without_parts() -> None:
     recipe = recipe_format.loads(GOLDEN_V4.read_bytes())
+    assert recipe.parts == {} and recipe.track_stems == list(recipe.stems)
+    doc = recipe.to_dict()
+    assert doc.pop("parts") == {}
+    assert doc == {**json.loads(GOLDEN_V4.read_text()), "version": 5}
+
+
+def test_golden_v5_file_round_trips_exactly() -> None:
+    recipe = recipe_format.loads(GOLDEN_V5.read_bytes())
     lead = recipe.stems["lead"].style
     assert lead is not None
     assert (lead.ref, lead.knob_values, lead.mix, lead.octave) == (
@@ -92,8 +105,14 @@ def test_golden_v4_file_round_trips_exactly() -> None:
     assert states[1][1]["drums"].gain_db == -9.0
     assert states[2][1]["bass"].fx.filter.highpass_hz == 400.0
     assert states[2][2].gain_db == -2.0
+    part = recipe.parts["my-vocal"]
+    assert (part.role, part.offset, part.frames, part.at_frame, part.replaces) == (
+        "vocal", 4800, 480000, 96000, "lead"
+    )  # fmt: skip
+    assert recipe.track_stems == ["drums", "bass", "keys", "lead", "pad"]
+    assert recipe.stems["my-vocal"].fx.reverb.mix == 0.25
     # Writing it back gives the same document (the golden file is the format's contract).
-    assert recipe.to_dict() == json.loads(GOLDEN_V4.read_text())
+    assert recipe.to_dict() == json.loads(GOLDEN_V5.read_text())
 
 
 def test_a_tempo_change_keeps_recorded_moves_in_place_in_the_music() -> None:
@@ -113,8 +132,8 @@ def test_round_trip_and_digest_are_stable() -> None:
 
 
 def test_a_newer_recipe_is_refused_with_a_clear_reason() -> None:
-    doc = json.loads(GOLDEN_V4.read_text())
-    doc["version"] = 5
+    doc = json.loads(GOLDEN_V5.read_text())
+    doc["version"] = 6
     with pytest.raises(RecipeVersionError, match="newer Fanfare"):
         recipe_format.loads(json.dumps(doc))
 
@@ -204,4 +223,49 @@ def test_out_of_range_or_unknown_effects_are_refused(fx: dict, message: str) -> 
     doc = json.loads(GOLDEN_V2.read_text())
     doc["stems"]["bass"]["fx"] = fx
     with pytest.raises(RecipeError, match=message):
+        recipe_format.loads(json.dumps(doc))
+
+
+def _part(**changes: object) -> OwnPart:
+    fields: dict[str, object] = {
+        "role": "vocal", "take": "ab" * 32, "offset": 0, "frames": 48_000, "at_frame": 0,
+    }  # fmt: skip
+    fields.update(changes)
+    return OwnPart(**fields)  # type: ignore[arg-type]
+
+
+def test_a_recorded_part_is_a_stem_of_the_remix_and_goes_with_its_moves() -> None:
+    recipe = Recipe.default_for(TRACK).with_part("my-vocal", _part(replaces="lead"))
+    assert list(recipe.stems)[-1] == "my-vocal" and recipe.track_stems == list(TRACK.stem_kinds)
+    assert not recipe.is_neutral  # a cover changes the track
+    recipe.check_fits(TRACK)
+    moved = recipe.with_moves((make_move(512, "my-vocal", {"gain_db": -3.0}),))
+    gone = moved.with_part("my-vocal", None)
+    assert gone.parts == {} and "my-vocal" not in gone.stems and gone.automation == ()
+    assert recipe_format.loads(moved.to_json()) == moved
+
+
+@pytest.mark.parametrize(
+    ("name", "part", "reason"),
+    [
+        ("My Vocal", _part(), "lower-case"),
+        ("drums", _part(), "already has a stem"),
+        ("my-vocal", _part(at_frame=TRACK.frames - 10), "past the end"),
+        ("my-vocal", _part(replaces="choir"), "which the track has not"),
+    ],
+)
+def test_a_part_that_cannot_be_is_refused_with_its_reason(
+    name: str, part: OwnPart, reason: str
+) -> None:
+    with pytest.raises(RecipeError, match=reason):
+        Recipe.default_for(TRACK).with_part(name, part).check_fits(TRACK)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("role", "kazoo"), ("take", "ABC"), ("frames", 0), ("offset", -1)]
+)
+def test_a_malformed_part_in_a_recipe_file_is_refused(field: str, value: object) -> None:
+    doc = json.loads(GOLDEN_V5.read_text())
+    doc["parts"]["my-vocal"][field] = value
+    with pytest.raises(RecipeError, match="malformed"):
         recipe_format.loads(json.dumps(doc))
