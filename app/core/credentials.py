@@ -39,6 +39,8 @@ IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 COMPOSITE_AI = IPTC + "compositeWithTrainedAlgorithmicMedia"
 #: A remix made with non-generative tools only (mixing, effects, tempo, key, arrangement).
 HUMAN_EDITS = IPTC + "humanEdits"
+#: A fan's own recorded part: captured from a real-life source by a digital device.
+DIGITAL_CAPTURE = IPTC + "digitalCapture"
 #: Custom assertions: what the C2PA vocabulary has no field for.
 REMIX_LABEL = "org.fanfare.remix"
 VERIFICATION_LABEL = "org.fanfare.verification"
@@ -87,6 +89,7 @@ class RemixFacts:
         edits: what was done, in words (e.g. "mixed 5 stems", "tempo x1.10").
         tempo_ratio: the remix's tempo over the track's (1.0: unchanged).
         remix: the ``org.fanfare.remix`` assertion (recipe digest, licence, device, user, ...).
+        parts: the fan's own recorded parts, ``stem name -> (role, take digest)``.
     """
 
     title: str
@@ -102,6 +105,12 @@ class RemixFacts:
     edits: Sequence[str] = ()
     tempo_ratio: float = 1.0
     remix: Mapping[str, Any] = field(default_factory=dict)
+    parts: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def take_ingredient_id(digest: str) -> str:
+    """A fan's recorded take as an ingredient: the SHA-256 of its FLAC file."""
+    return f"fanfare:take/{digest}"
 
 
 def track_ingredient_id(track_id: str, version: int, digest: str) -> str:
@@ -145,22 +154,44 @@ def remix_manifest(facts: RemixFacts) -> dict[str, Any]:
                 "parameters": {"ingredientIds": [model_ingredient_id(ref)]},
             }
         )
-    ingredients = [
-        {
-            "title": f"{facts.track_title} (version {facts.track_version}) by {facts.artist}",
-            "format": MIME_FLAC,
-            "relationship": "parentOf",
-            "instance_id": track_ref,
-        }
-    ] + [
-        {
-            "title": name,
-            "format": "application/onnx",
-            "relationship": "inputTo",
-            "instance_id": model_ingredient_id(ref),
-        }
-        for ref, name in sorted(facts.models.items())
-    ]
+    for name, (role, digest) in sorted(facts.parts.items()):
+        actions.append(
+            {
+                "action": "c2pa.placed",
+                "softwareAgent": agent,
+                "digitalSourceType": DIGITAL_CAPTURE,
+                "description": f"fan-recorded {role} ({name})",
+                "parameters": {"ingredientIds": [take_ingredient_id(digest)]},
+            }
+        )
+    ingredients = (
+        [
+            {
+                "title": f"{facts.track_title} (version {facts.track_version}) by {facts.artist}",
+                "format": MIME_FLAC,
+                "relationship": "parentOf",
+                "instance_id": track_ref,
+            }
+        ]
+        + [
+            {
+                "title": name,
+                "format": "application/onnx",
+                "relationship": "inputTo",
+                "instance_id": model_ingredient_id(ref),
+            }
+            for ref, name in sorted(facts.models.items())
+        ]
+        + [
+            {
+                "title": f"fan-recorded {role} ({name}) by {facts.fan}",
+                "format": MIME_FLAC,
+                "relationship": "componentOf",
+                "instance_id": take_ingredient_id(digest),
+            }
+            for name, (role, digest) in sorted(facts.parts.items())
+        ]
+    )
     return {
         "claim_generator_info": [agent],
         "title": facts.title,

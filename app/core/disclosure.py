@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.core.own_part import role_words
 from app.core.recipe import Recipe, styles_of
 from app.core.track import TrackInfo
 
@@ -81,12 +82,18 @@ def disclose(
         )
     areas: dict[str, dict[str, Any]] = {a: {"ai": False, "models": [], "stems": []} for a in AREAS}
     for kind, slot in styles.items():
-        area = areas["vocals" if kind in VOCAL_STEMS else "instrumentation"]
+        part = recipe.parts.get(kind)
+        vocal = part.role == "vocal" if part is not None else kind in VOCAL_STEMS
+        area = areas["vocals" if vocal else "instrumentation"]
         area["ai"] = True
         area["stems"].append(kind)
         if slot.ref not in area["models"]:
             area["models"].append(slot.ref)
     arrangement = recipe.arrangement
+    own_parts = [
+        {"stem": name, "role": part.role, "replaces": part.replaces}
+        for name, part in recipe.parts.items()
+    ]
     return {
         "version": FORMAT_VERSION,
         "made_with": "Fanfare stem remix",
@@ -112,6 +119,8 @@ def disclose(
             "fade_out_s": arrangement.fade_out_s,
         },
         "automated": bool(recipe.automation),
+        # The fan's own recorded parts (a cover): people, not models, made them.
+        "own_parts": own_parts,
         "ai": {
             "used": bool(styles),
             "share": round(energy_ai / energy_total, 3) if energy_total > 0 else 0.0,
@@ -176,6 +185,11 @@ def describe(doc: dict[str, Any]) -> list[str]:
         changes.append("mix moves recorded")
     if changes:
         lines.append("Changes: " + ", ".join(changes) + ".")
+    for part in doc.get("own_parts", []):
+        replaced = f", in place of the {part['replaces']} stem" if part.get("replaces") else ""
+        lines.append(
+            f"With a {role_words(str(part.get('role', 'part')))} ({part.get('stem')}){replaced}."
+        )
     ai = doc.get("ai", {})
     if ai.get("used"):
         parts = []

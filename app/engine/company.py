@@ -193,8 +193,9 @@ class CompanyMeter:
                 rows[:] = self._master_eq[i].process(rows.T).T
         self.remix.add(pos, signals)
 
-    def alone(self, protected: Collection[str]) -> list[Passage]:
-        """The passages where a stem of ``protected`` is alone (see the module's rule)."""
+    def alone(self, protected: Collection[str], own: Collection[str] = ()) -> list[Passage]:
+        """The passages where a stem of ``protected`` is alone (see the module's rule); the
+        stems in ``own`` (the fan's recorded parts) keep no one company."""
         chosen = [i for i, name in enumerate(self.names) if name in protected]
         if not chosen or len(self.names) < 2:
             return []
@@ -214,6 +215,9 @@ class CompanyMeter:
             under = np.full(lone.shape, np.inf)
             for v, view in enumerate(views):
                 stem_w, rest_w = _weights(i, count, VIEWS[view])
+                for j, name in enumerate(self.names):
+                    if name in own:
+                        rest_w[2 * j : 2 * j + 2] = 0.0
                 stem = _energy(remix, stem_w)
                 now = _ratio_db(stem, _energy(remix, rest_w))
                 was = _ratio_db(
@@ -322,16 +326,22 @@ def _ratio_db(stem: np.ndarray, rest: np.ndarray) -> np.ndarray:
 
 
 def heard_reasons(
-    policy: Policy, levels: Mapping[str, float], company: CompanyMeter, limit: int = 3
+    policy: Policy,
+    levels: Mapping[str, float],
+    company: CompanyMeter,
+    limit: int = 3,
+    *,
+    own: Collection[str] = (),
 ) -> list[str]:
     """What a render shows the policy's rules on company break, as the render measured it
     (``levels`` and ``company`` filled by it): the stems really heard over the whole song
     (a stem filtered or compressed into silence keeps no one company), then the passages
-    where a protected stem is alone (the first ``limit`` of them, and how many more)."""
-    heard = [k for k, db in levels.items() if db >= -AUDIBLE_RANGE_DB]
+    where a protected stem is alone (the first ``limit`` of them, and how many more). The
+    stems in ``own`` are the fan's recorded parts: they keep no licensed stem company."""
+    heard = [k for k, db in levels.items() if db >= -AUDIBLE_RANGE_DB and k not in own]
     reasons = company_reasons(policy, [heard], publishing=True)
-    protected = [k for k in company.names if not policy.rule(k).solo]
-    passages = company.alone(protected)
+    protected = [k for k in company.names if not policy.rule(k).solo and k not in own]
+    passages = company.alone(protected, own)
     reasons += [p.sentence() for p in passages[:limit]]
     if len(passages) > limit:
         reasons.append(f"and {len(passages) - limit} more such passage(s)")

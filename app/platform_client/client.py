@@ -259,9 +259,11 @@ class PlatformClient:
         title: str,
         on_progress: Callable[[str, float], None] | None = None,
         project_id: str | None = None,
+        takes: dict[str, bytes] | None = None,
     ) -> dict[str, Any]:
         """Upload a rendered derivative (FLAC bytes from memory, its Content Credentials
-        signed in) with its recipe; the platform answers once it has verified it.
+        signed in) with its recipe and the takes of its recorded parts (FLAC files by their
+        SHA-256); the platform answers once it has verified it.
         ``project_id``: the project it was made in (the account's drafts list it under it).
 
         ``on_progress(step, fraction)``, each step from 0 to 1: ``"uploading"`` as the bytes
@@ -270,10 +272,11 @@ class PlatformClient:
         question is skipped; it never fails the upload). Called from this thread and that
         one, never from both at once.
         """
-        files = {
-            "audio": ("derivative.flac", audio, "audio/flac"),
-            "recipe": ("recipe.json", recipe, "application/json"),
-        }
+        files = [
+            ("audio", ("derivative.flac", audio, "audio/flac")),
+            ("recipe", ("recipe.json", recipe, "application/json")),
+        ]
+        files += [("take", (f"{d}.flac", data, "audio/flac")) for d, data in (takes or {}).items()]
         data = {"title": title}
         timeout = httpx.Timeout(self.timeout_s, read=VERIFY_TIMEOUT_S)
         project = {PROJECT_HEADER: project_id} if project_id else {}

@@ -33,6 +33,7 @@ from app.core.track import TrackInfo
 from app.engine.chunk_store import ChunkStore, chunk_store_budget
 from app.engine.company import CompanyMeter, heard_reasons
 from app.engine.offline import render_derivative
+from app.engine.parts import PlacedPart
 from app.engine.timeline import output_frames
 from app.server.blobs import BlobStore
 from app.server.catalog import track_info
@@ -102,8 +103,9 @@ class Admitted:
     fingerprint: np.ndarray
     #: The published audio, float32 (frames, 2).
     audio: np.ndarray
-    #: The track version's stems, float32 (frames, 2) by kind, for the re-render.
-    stems: dict[str, np.ndarray]
+    #: The track version's stems, float32 (frames, 2) by kind, and the fan's recorded parts
+    #: placed from their takes (``PlacedPart``), for the re-render.
+    stems: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -183,12 +185,13 @@ def verify_upload(
     recipe_bytes: bytes,
     checks: Checks,
     progress: Callable[[str, float], None] | None = None,
+    takes: list[bytes] | None = None,
 ) -> Verified:
     """Check an upload end to end (``admit_upload``, then ``rerender_upload``); raises
     VerificationError with a readable reason."""
     admitted = admit_upload(
         session, blobs, master_key, cache, user,
-        audio=audio, recipe_bytes=recipe_bytes, checks=checks,
+        audio=audio, recipe_bytes=recipe_bytes, checks=checks, takes=takes,
     )  # fmt: skip
     return rerender_upload(session, blobs, models, admitted, progress, store=cache.chunks)
 
@@ -203,10 +206,12 @@ def admit_upload(
     audio: bytes,
     recipe_bytes: bytes,
     checks: Checks,
+    takes: list[bytes] | None = None,
 ) -> Admitted:
-    """Check an upload (``audio``: the FLAC with the fan's Content Credentials) up to its
-    re-render: its credentials, the spam gate, the licence, the policy and the audio's form;
-    raises VerificationError with a readable reason. What follows spends CPU."""
+    """Check an upload (``audio``: the FLAC with the fan's Content Credentials; ``takes``:
+    the FLAC files of its recorded parts) up to its re-render: its credentials, the spam gate,
+    the licence, the policy and the audio's form; raises VerificationError with a readable
+    reason. What follows spends CPU."""
     try:  # the credentials before anything else: they say who sends this and what it is
         checked = check_upload(session, user, audio, checks.ca_pem)
         check_quota(session, checks.config, user)
@@ -305,7 +310,10 @@ def admit_upload(
         raise VerificationError(str(exc)) from None
     if uploaded.shape[0] != expected_frames:
         raise VerificationError("The uploaded audio is shorter than its header says.")
-    stems = cache.get(session, blobs, master_key, track)
+    stems: dict[str, Any] = {
+        **cache.get(session, blobs, master_key, track),
+        **placed_parts(recipe, info, takes or []),
+    }
     if record["track_digest"] != cache.digest(session, blobs, master_key, track):
         raise VerificationError(
             "The Content Credentials name stems this platform did not seal for this track version.",
@@ -345,6 +353,36 @@ def admit_upload(
     )
 
 
+def placed_parts(recipe: Recipe, info: TrackInfo, takes: list[bytes]) -> dict[str, PlacedPart]:
+    """The recipe's recorded parts as sources, from the takes uploaded with it (FLAC files
+    named in the recipe by their SHA-256); raises VerificationError for a take missing,
+    unreadable or at another rate, or a part longer than its take."""
+    by_digest = {hashlib.sha256(data).hexdigest(): data for data in takes}
+    placed = {}
+    for name, part in recipe.parts.items():
+        data = by_digest.get(part.take)
+        if data is None:
+            raise VerificationError(
+                f"The recorded part '{name}' came without its take; publish from the studio "
+                "that recorded it.",
+                reason="take-missing",
+            )
+        try:
+            frames, rate, channels = audio_info(data)
+            if rate != info.sample_rate or channels > 2:
+                raise VerificationError(
+                    f"The take of '{name}' must be mono or stereo at {info.sample_rate} Hz "
+                    f"(it is {channels} channel(s) at {rate} Hz)."
+                )
+            if part.offset + part.frames > frames:
+                raise VerificationError(f"The recorded part '{name}' is longer than its take.")
+            audio, _ = decode_audio(data, channels=channels)
+        except AudioFormatError as exc:
+            raise VerificationError(f"The take of '{name}': {exc}") from None
+        placed[name] = PlacedPart(audio, part, info.frames)
+    return placed
+
+
 def rerender_upload(
     session: Session,
     blobs: BlobStore,
@@ -373,7 +411,7 @@ def _rerender(
     session: Session,
     blobs: BlobStore,
     models: PackageCache,
-    stems: dict[str, np.ndarray],
+    stems: dict[str, Any],
     recipe: Recipe,
     info: TrackInfo,
     policy: Policy,
@@ -401,7 +439,7 @@ def _rerender(
         )
     except StyleModelError as exc:
         raise VerificationError(str(exc)) from None
-    measured = heard_reasons(policy, levels, company)
+    measured = heard_reasons(policy, levels, company, own=recipe.parts)
     if measured:
         raise VerificationError(
             "The artist's policy does not allow this remix as it sounds: "

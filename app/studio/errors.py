@@ -36,3 +36,12 @@ class PreviewNotPublishedError(FanfareError):
 
 class ListeningEndedError(FanfareError):
     """The platform no longer lets this remix be heard (taken down, its track withdrawn)."""
+
+
+class RecordingError(FanfareError):
+    """A take could not be recorded or kept (no input device, the input failed, the track is
+    not at its own tempo and order); the message says which."""
+
+
+class TakeMissingError(FanfareError):
+    """A recorded part's take is not on this computer (a project opened on another machine)."""

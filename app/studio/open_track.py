@@ -24,6 +24,7 @@ from app.core.credentials import RemixFacts, edits_of, remix_manifest, sign_flac
 from app.core.disclosure import claimed_levels
 from app.core.errors import LicenceError, PolicyDenied, StyleModelError
 from app.core.licence import Licence
+from app.core.own_part import OwnPart
 from app.core.policy import Decision, Policy, evaluate
 from app.core.project import Project, new_project_id, retarget
 from app.core.recipe import Recipe, styles_of
@@ -34,11 +35,12 @@ from app.engine.company import CompanyMeter, heard_reasons
 from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
 from app.engine.output import Buffering, Player, TransportState
+from app.engine.parts import PlacedPart
 from app.engine.stretched import StretchedSource
 from app.engine.switching import sound_key
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
 from app.studio.auditions import Audition, auditions
-from app.studio.errors import PreviewNotPublishedError
+from app.studio.errors import PreviewNotPublishedError, RecordingError
 from app.studio.overview import Lanes, TrackOverview
 from app.studio.permissions import StylePermissions
 from app.studio.publishing import (
@@ -49,6 +51,7 @@ from app.studio.publishing import (
     estimate,
     note_render,
 )
+from app.studio.recording import Take, TakeRecording, level_db
 from app.studio.services import TrackServices
 from app.studio.status import (
     LicenceNotice,
@@ -144,10 +147,7 @@ class OpenTrack:
         #: Retimed and transposed chunks made by playback, kept (compressed, in memory) for
         #: the render and for going back; dropped with the track.
         self.chunk_store = ChunkStore(chunk_store_budget(), info.sample_rate)
-        self.mixer = Mixer(
-            stems, info.sample_rate, self.recipe, track=info, styles=self.style_package,
-            store=self.chunk_store,
-        )  # fmt: skip
+        self.mixer = self._mixer(self.recipe)
         self._told_adjustments: dict[str, str] = {}
         self._player: Player | None = None
         self._overview: TrackOverview | None = None  # made when the timeline first asks
@@ -166,6 +166,9 @@ class OpenTrack:
         #: Record moves: while playing, strip edits become automation at the block they are
         #: heard, so a render plays them back where they were made.
         self.recording = False
+        #: The takes recorded over this track since it opened, oldest first.
+        self.takes: list[Take] = []
+        self._take: TakeRecording | None = None  # the take being recorded
         self._closed = threading.Event()
         self._keeper = threading.Thread(
             target=self._keep_licence, name="fanfare-licence", daemon=True
@@ -389,8 +392,182 @@ class OpenTrack:
     ) -> None:
         """Hand a checked recipe to the engine (heard from the next block): for :meth:`apply`
         and for undo and redo, whose recipes each passed it when they were made."""
+        if list(recipe.stems) != self.mixer.names or recipe.parts != self.recipe.parts:
+            self._restrip(recipe)
+            return
         self.recipe = self.mixer.set_recipe(recipe, live=live)
         self.player.take_waiting_switch()
+
+    # --- the stems as sources -------------------------------------------------------------------
+
+    def sources(self, recipe: Recipe) -> dict[str, Any]:
+        """Each stem of ``recipe``'s source: the licensed stems, and the recorded parts
+        placed from their takes (raises TakeMissingError for a take not on this computer)."""
+        takes = self._services.takes
+        parts = {
+            name: PlacedPart(takes.audio(part.take), part, self.info.frames)
+            for name, part in recipe.parts.items()
+        }
+        return {**self._stems, **parts}
+
+    def _mixer(self, recipe: Recipe) -> Mixer:
+        return Mixer(
+            self.sources(recipe), self.info.sample_rate, recipe, track=self.info,
+            styles=self.style_package, store=self.chunk_store,
+        )  # fmt: skip
+
+    def _restrip(self, recipe: Recipe) -> None:
+        """A part came, went or changed: a new mixer with the new stems, playing on from the
+        same place (a moment of silence while it starts: an edit of the mix's shape)."""
+        mixer = self._mixer(recipe)  # before anything stops: a missing take changes nothing
+        playing, position, loop = self.playing, self.position_s, self.loop
+        if self._player is not None:
+            self._player.close()  # and the old mixer with it
+        else:
+            self.mixer.close()
+        self._player = None
+        self.mixer, self.recipe = mixer, recipe
+        if position > 0:
+            self.seek(position)
+        if loop is not None:
+            self.set_loop(loop)
+        if playing:
+            self.play()
+
+    # --- recording takes ------------------------------------------------------------------------
+
+    @property
+    def recording_take(self) -> bool:
+        """Whether a take is being recorded."""
+        return self._take is not None
+
+    @property
+    def input_peak(self) -> float:
+        """The input's level while a take is recorded: the last block's peak, linear."""
+        take = self._take
+        return take.capture.peak if take is not None else 0.0
+
+    def record_take(
+        self, device: str | int | None = None, *, channels: int = 1, beats: int | None = None
+    ) -> float:
+        """Start recording a take where the playhead is: a bar of count-in, then the track
+        plays and the input is recorded until :meth:`stop_take`. Returns the count-in's
+        length in seconds.
+
+        Raises:
+            RecordingError: the artist does not allow covers, the remix is not at the track's
+                own tempo, key and order, or a take is being recorded already.
+            InputUnavailableError, OutputUnavailableError: a device would not open.
+        """
+        if self._take is not None:
+            raise RecordingError("A take is being recorded already.")
+        self.licence.check_time(time.time())
+        self.licence.require("remix")
+        if not self.policy.own_parts.allowed:
+            raise RecordingError(
+                f"{self.info.artist} does not allow recording your own parts over this track."
+            )
+        recipe = self.recipe
+        if recipe.tempo_ratio != 1.0 or recipe.key_shift != 0 or recipe.arrangement.sections:
+            raise RecordingError(
+                "Takes are recorded over the track as written: set the tempo to 100 %, the key "
+                "to 0 and the sections back to their order first. Your take then follows every "
+                "change, like the other stems."
+            )
+        self.pause()
+        start = min(self.player.position_frames, self.info.frames - 1)
+        clock_error = self._services.takes.clock_error
+        take = TakeRecording(
+            self.info, start, device=device, channels=channels, clock_error=clock_error,
+            beats=beats,
+        )  # fmt: skip
+        take.start()
+        try:
+            self.player.play(count_in=take.clicks)
+        except Exception:
+            take.capture.stop()
+            raise
+        take.note_output(self.player.device_latency_s)
+        self._take = take
+        return take.count_in_s
+
+    def stop_take(self) -> Take:
+        """Stop recording: the take is placed on the beat, kept, and added to :attr:`takes`
+        (use it with :meth:`use_take`). Raises RecordingError when nothing usable came in."""
+        take, self._take = self._take, None
+        if take is None:
+            raise RecordingError("No take is being recorded.")
+        count_in_time = self.player.count_in_time
+        self.pause()
+        audio, alignment = take.finish(count_in_time)
+        takes = self._services.takes
+        if alignment.clock_error is not None:
+            takes.clock_error = alignment.clock_error  # for takes that do not hear theirs
+        digest = takes.keep(audio, self.info.sample_rate)
+        kept = Take(
+            digest=digest,
+            frames=audio.shape[0],
+            channels=audio.shape[1],
+            sample_rate=self.info.sample_rate,
+            at_frame=take.start_frame,
+            aligned_by=alignment.aligned_by,
+            round_trip_ms=alignment.round_trip_ms,
+            peak_db=level_db(audio),
+            clipped=take.capture.clipped > 0,
+            number=len(self.takes) + 1,
+        )
+        self.takes.append(kept)
+        self.seek(take.start_frame / self.info.sample_rate)
+        return kept
+
+    def use_take(
+        self, take: Take, *, name: str | None = None, role: str = "vocal",
+        replaces: str | None = None,
+    ) -> str:  # fmt: skip
+        """Make ``take`` a recorded part of the remix (one undo step): a stem of its own,
+        named ``name`` (or "my-vocal", "my-instrument", numbered when taken), replacing the
+        track's stem ``replaces`` (muted) if given. Returns the part's stem name.
+
+        Raises:
+            PolicyDenied: the artist does not allow it (covers, or replacing that stem).
+            RecipeError: the name is taken by a stem of the track, or the take does not fit.
+        """
+        if name is None:
+            base = f"my-{role}"
+            name, n = base, 1
+            while name in self.recipe.stems and name not in self.recipe.parts:
+                n += 1
+                name = f"{base}-{n}"
+        part = OwnPart(role, take.digest, 0, take.frames, take.at_frame, replaces)
+        part.check()
+        recipe = self.recipe.with_part(name, part)
+        if replaces is not None:
+            recipe = recipe.with_stem(replaces, mute=True)
+        self.apply(recipe, edit=("part", name))
+        return name
+
+    def trim_part(self, name: str, start_s: float, end_s: float) -> None:
+        """Keep seconds ``[start_s, end_s)`` of the part's take (from the take's start): the
+        kept piece stays where it was in the music (one undo step per drag)."""
+        part = self.recipe.parts[name]
+        take_frames = self._services.takes.audio(part.take).shape[0]
+        rate = self.info.sample_rate
+        first = max(0, min(round(start_s * rate), take_frames - 1))
+        last = max(first + 1, min(round(end_s * rate), take_frames))
+        at = part.at_frame - part.offset + first  # where take frame 0 sits, plus the trim
+        if at < 0:
+            first, at = first - at, 0
+        trimmed = OwnPart(part.role, part.take, first, last - first, at, part.replaces)
+        self.apply(self.recipe.with_part(name, trimmed), edit=(name, "trim"))
+
+    def remove_part(self, name: str) -> None:
+        """Take the part ``name`` out of the remix (its takes stay in :attr:`takes`); a stem
+        it replaced is heard again."""
+        part = self.recipe.parts[name]
+        recipe = self.recipe.with_part(name, None)
+        if part.replaces is not None:
+            recipe = recipe.with_stem(part.replaces, mute=False)
+        self.apply(recipe, edit=("part", name))
 
     def set_stem(self, kind: str, **changes: Any) -> None:
         """Change a channel strip: for the whole remix, or, while recording and playing, as an
@@ -671,7 +848,7 @@ class OpenTrack:
         recipe.check_fits(self.info)
         self.check(recipe).raise_if_denied()
         return render(
-            self._stems,
+            self.sources(recipe),
             self.info.sample_rate,
             recipe,
             progress=lambda f: progress(RENDERING, f),
@@ -755,10 +932,12 @@ class OpenTrack:
             note_render(recipe, self.info, mixed[0] - started, time.monotonic() - mixed[0])
         progress(RENDERING, 1.0)
         steps = {"uploading": UPLOADING, "verifying": VERIFYING}
+        takes = {part.take: self._services.takes.data(part.take) for part in recipe.parts.values()}
         result = self._services.upload_derivative(
             audio=signed,
             recipe=recipe_bytes,
             title=recipe.title,
+            takes=takes,
             on_progress=lambda step, f: progress(steps.get(step, step), f),
             project_id=self.project_id,
         )
@@ -787,7 +966,7 @@ class OpenTrack:
         levels: dict[str, float] = {}
         company = CompanyMeter()
         audio, _gain_db = render_derivative(
-            self._stems,
+            self.sources(recipe),
             self.info.sample_rate,
             recipe,
             progress=progress,
@@ -797,7 +976,8 @@ class OpenTrack:
             company=company,
             store=self.chunk_store,
         )
-        return audio, heard_reasons(self.policy, levels, company), levels
+        reasons = heard_reasons(self.policy, levels, company, own=recipe.parts)
+        return audio, reasons, levels
 
     def _signed(self, recipe: Recipe, flac: bytes, levels: dict[str, float]) -> bytes:
         """``flac`` with this device's Content Credentials: the licensed track version it was
@@ -823,6 +1003,7 @@ class OpenTrack:
             styled_stems={kind: slot.ref for kind, slot in styles.items()},
             edits=edits_of(recipe),
             tempo_ratio=recipe.tempo_ratio,
+            parts={name: (part.role, part.take) for name, part in recipe.parts.items()},
             remix={
                 "recipe_sha256": recipe.digest(),
                 "licence_id": self.licence.licence_id,
@@ -851,6 +1032,9 @@ class OpenTrack:
         """Stop playback, stop renewing the licence, and close the stems' sources and the
         cache files they read."""
         self._closed.set()
+        if self._take is not None:
+            self._take.capture.stop()
+            self._take = None
         if self._overview is not None:
             self._overview.close()
         if self._player is not None:

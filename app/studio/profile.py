@@ -46,6 +46,11 @@ class StudioPaths:
         return self.config_dir / "midi-mapping.json"
 
     @property
+    def takes_dir(self) -> Path:
+        """The fan's own recorded takes (their audio, not licensed audio)."""
+        return self.data_dir / "takes"
+
+    @property
     def secrets_file(self) -> Path:
         return self.data_dir / "device-secrets.json"
 

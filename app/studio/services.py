@@ -13,11 +13,17 @@ from app.core.licence import Licence
 from app.core.track import TrackInfo
 from app.engine.output import Buffering
 from app.studio.style_library import OfferedModel
+from app.studio.takes import TakeStore
 from app.styles.package import StylePackage
 
 
 class TrackServices(Protocol):
     """The session's side of an open track."""
+
+    @property
+    def takes(self) -> TakeStore:
+        """The fan's recorded takes on this computer."""
+        ...
 
     @property
     def output_device(self) -> str | int | None:
@@ -55,9 +61,11 @@ class TrackServices(Protocol):
         title: str,
         on_progress: Callable[[str, float], None] | None = None,
         project_id: str | None = None,
+        takes: dict[str, bytes] | None = None,
     ) -> dict[str, Any]:
         """Upload a rendered derivative with its Content Credentials signed into ``audio``
-        (``project_id``: the project it was made in);
+        (``project_id``: the project it was made in; ``takes``: the FLAC files of its recorded
+        parts by digest);
         returns the platform's record of it once the platform has verified it.
         ``on_progress(step, fraction)``: "uploading", then "verifying", each from 0 to 1."""
         ...

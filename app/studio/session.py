@@ -77,6 +77,7 @@ from app.studio.preferences import AUTOSAVE_RANGE_S, Preferences
 from app.studio.profile import Profile, ProfileBook, StudioPaths
 from app.studio.projects import ProjectStore, autosave_interval_s
 from app.studio.style_library import ModelTracks, OfferedModel, StyleLibrary
+from app.studio.takes import TakeStore
 from app.studio.uploading import NewTrack, upload_track
 from app.styles.package import StylePackage
 from app.vault.cache import BlobCache, BlobFile
@@ -116,6 +117,8 @@ class Studio:
         self.preferences = Preferences.load(self.paths.preferences_file)
         #: The fan's remix projects on this machine: saved files, autosaves, the recent list.
         self.projects = ProjectStore(self.paths)
+        #: The fan's own recorded takes (their audio: kept on disk, unlike licensed audio).
+        self.takes = TakeStore(self.paths.takes_dir)
         self.book = ProfileBook(self.paths.profiles_file)
         self.profile: Profile = self.book.get(self.url)
         self.client = PlatformClient(self.url, self.secrets.get(self._token_name))
@@ -408,14 +411,15 @@ class Studio:
         title: str,
         on_progress: Callable[[str, float], None] | None = None,
         project_id: str | None = None,
+        takes: dict[str, bytes] | None = None,
     ) -> dict[str, Any]:
-        """Upload a rendered derivative (its Content Credentials signed in) with its recipe;
-        ``on_progress("uploading" or "verifying", fraction)`` as it goes; ``project_id``: the
-        project it was made in."""
+        """Upload a rendered derivative (its Content Credentials signed in) with its recipe
+        and the takes of its recorded parts; ``on_progress("uploading" or "verifying",
+        fraction)`` as it goes; ``project_id``: the project it was made in."""
         return self._signed(
             lambda: self.client.upload_derivative(
                 audio=audio, recipe=recipe, title=title, on_progress=on_progress,
-                project_id=project_id,
+                project_id=project_id, takes=takes,
             )
         )  # fmt: skip
 

@@ -96,6 +96,11 @@ class Player:
         # A tempo/key switch fades the old sound out and the new one in over one block each.
         self._switch_pending = False
         self._switched = False
+        # A count-in (float32 (frames, 2)) played before the track comes in, and how much of
+        # it is in the ring; the action that began with it (its DAC time says when it sounded).
+        self._lead_in: np.ndarray | None = None
+        self._lead_done = 0
+        self._lead_action: Any = None
         mixer.warm(0)
 
     # --- what the window reads ----------------------------------------------------------------
@@ -127,7 +132,7 @@ class Player:
         action = self._action
         if self.state is TransportState.PLAYING and action is not None:
             frame = self._playhead.track_frame(int(action.done_frames), self._position)
-            return min(frame, self.mixer.frames)
+            return max(0, min(frame, self.mixer.frames))  # a count-in is before the start
         return self._position
 
     @property
@@ -179,10 +184,28 @@ class Player:
             raise ValueError("a loop must be longer than a few milliseconds")
         self.loop = (start, end)
 
-    def play(self) -> None:
-        """Start or resume from the current position; raises OutputUnavailableError."""
+    def play(self, count_in: np.ndarray | None = None) -> None:
+        """Start or resume from the current position; raises OutputUnavailableError.
+
+        ``count_in`` (float32 (frames, 2)), when given and stopped or paused, is played first,
+        the track coming in after it (see :attr:`count_in_time`)."""
         with self._lock:
+            if count_in is not None and self.state is not TransportState.PLAYING:
+                self._lead_in, self._lead_done = np.ascontiguousarray(count_in), 0
             self._play()
+
+    @property
+    def count_in_time(self) -> float:
+        """The output stream's time (seconds, its clock) at which the last count-in's first
+        frame reached the device, as PortAudio reports it; 0.0 before it has."""
+        action = self._lead_action
+        return float(action.actual_time) if action is not None else 0.0
+
+    @property
+    def stream_time(self) -> float:
+        """The output stream's clock now, in seconds (0.0 while stopped)."""
+        stream = self._stream
+        return float(stream.time) if stream is not None else 0.0
 
     def pause(self) -> None:
         """Stop the sound and keep the position."""
@@ -290,6 +313,7 @@ class Player:
         """Stop the feeding run, and the sound it queued (at once, by an rtmixer cancel); the
         stream runs on, silent, and the feeder thread waits for the next run."""
         self._feeder.stop_run()
+        self._lead_in = None  # a count-in stopped part-way is not played later
         stream, action, ring = self._stream, self._action, self._ring
         self._action = None
         if stream is None or action is None:
@@ -357,6 +381,15 @@ class Player:
         """
         frames = self.mixer.block_frames
         while self._ring.write_available >= frames:
+            lead = self._lead_in
+            if lead is not None:  # the count-in first, marked as the frames before the start
+                count = min(frames, lead.shape[0] - self._lead_done)
+                self._playhead.wrote(self._written - (lead.shape[0] - self._lead_done), count)
+                self._ring.write(lead[self._lead_done : self._lead_done + count])
+                self._lead_done += count
+                if self._lead_done >= lead.shape[0]:
+                    self._lead_in = None
+                continue
             start, jumped = self._written, False
             if self._switch_pending:
                 start = self._switch_to()
@@ -402,9 +435,12 @@ class Player:
 
     def _queue_action(self) -> None:
         # rtmixer ends the action as soon as the ring is short of a device block: fill it first.
+        leading = self._lead_in is not None and self._lead_done == 0
         self._fill()
         self._playhead.action_started(self._ring.read_available)
         self._action = self._stream.play_ringbuffer(self._ring)
+        if leading:
+            self._lead_action = self._action
 
     def _end(self, state: TransportState, message: str | None) -> None:
         """The feeder ends playback by itself (the end, the licence's expiry, an error)."""

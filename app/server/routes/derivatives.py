@@ -13,6 +13,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from app.core.disclosure import disclose, levels_claimed
+from app.core.own_part import MAX_PARTS
 from app.core.recipe import styles_of
 from app.server.ca import Publisher
 from app.server.catalog import track_info
@@ -49,6 +50,7 @@ from app.server.verify import (
 router = APIRouter(tags=["derivatives"])
 MAX_AUDIO_BYTES = 150 * 1024 * 1024
 MAX_DOC_BYTES = 1024 * 1024
+MAX_TAKE_BYTES = 100 * 1024 * 1024  # a 10-minute stereo take at 48 kHz / 24 bits, as FLAC
 #: The studio's random id for one upload, under which the platform keeps its progress.
 PublishId = Annotated[str | None, Header(alias="X-Fanfare-Publish", pattern=PUBLISH_ID_PATTERN)]
 #: The project (``app.core.project``) the remix was made in: *My remixes* lists it under it.
@@ -91,9 +93,12 @@ async def upload(
     audio: Annotated[UploadFile, File()],
     recipe: Annotated[UploadFile, File()],
     title: Annotated[str, Form(min_length=1, max_length=200)],
+    take: Annotated[list[UploadFile] | None, File()] = None,
     publish_id: PublishId = None,
     project_id: ProjectId = None,
 ) -> dict[str, Any]:
+    """Publish a remix: its audio (with the fan's Content Credentials), its recipe and, for
+    each recorded part, the take's FLAC file (``take``, repeated)."""
     if not platform.upload_limiter.allow(f"upload|{user.id}"):
         raise HTTPException(
             429,
@@ -102,6 +107,9 @@ async def upload(
         )
     audio_bytes = await _read(audio, MAX_AUDIO_BYTES, "audio")
     recipe_bytes = await _read(recipe, MAX_DOC_BYTES, "recipe")
+    if len(take or []) > MAX_PARTS:
+        raise HTTPException(413, f"A remix carries at most {MAX_PARTS} recorded takes.")
+    takes = [await _read(part, MAX_TAKE_BYTES, "recorded take") for part in take or []]
     # Verification, the blob write and the commit are blocking work: off the event loop.
     return await run_in_threadpool(
         _verify_and_store,
@@ -113,6 +121,7 @@ async def upload(
         title,
         ProgressRecorder(platform.sessions, user.id, publish_id),
         project_id,
+        takes,
     )
 
 
@@ -135,13 +144,15 @@ def _verify_and_store(
     title: str,
     progress: ProgressRecorder,
     project_id: str | None = None,
+    takes: list[bytes] | None = None,
 ) -> dict[str, Any]:
     """Verify, then publish; ``progress`` keeps the steps for the uploader to read."""
     progress("checking", 0.0)
     try:
         result = _publish(
-            session, platform, user, audio_bytes, recipe_bytes, title, progress, project_id
-        )
+            session, platform, user, audio_bytes, recipe_bytes, title, progress, project_id,
+            takes or [],
+        )  # fmt: skip
     except HTTPException as exc:
         progress("refused" if exc.status_code < 500 else "failed", 1.0)
         raise
@@ -161,6 +172,7 @@ def _publish(
     title: str,
     progress: ProgressRecorder,
     project_id: str | None = None,
+    takes: list[bytes] | None = None,
 ) -> dict[str, Any]:
     platform.warmer.cancel(user.id)  # the re-render stretches the rest, on every core
     derivative_id = new_id("drv")
@@ -175,6 +187,7 @@ def _publish(
             audio=audio_bytes,
             recipe_bytes=recipe_bytes,
             checks=Checks(platform.config, platform.ca.pem, platform.fingerprints),
+            takes=takes or [],
         )
         artist = session.get(User, admitted.track.artist_id)
         artist_name = artist.display_name or artist.name if artist else ""
