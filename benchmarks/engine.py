@@ -339,3 +339,93 @@ def midi_latency(quick: bool) -> list[Figure]:
         Figure("  the worst of them", max(clock.heard) * 1000, "ms", "", None),
         Figure("underruns during that", float(underruns), "count", "0", underruns == 0),
     ]  # fmt: skip
+
+
+@benchmark
+def record_latency(quick: bool) -> list[Figure]:
+    """The record path: takes recorded over a track from PulseAudio's null sink monitor (what
+    the output plays comes back in), each placed by ``studio.recording``. Per take: the round
+    trip (a thread polls every 0.5 ms when the output callback has taken the count-in's first
+    frame, ``done_frames``, and when the input callback has delivered the frame where the
+    count-in was found, ``Capture.frames``: output callback to input callback, so the sound
+    server and both devices' buffers, not the feeder's ring); how far the stream clocks alone
+    would have placed the take; how far the placed take is from the mix (cross-correlation
+    with the render over the same frames), after compensation."""
+    import threading
+
+    from scipy import signal
+
+    from app.core.track import StemInfo, TrackInfo
+    from app.engine.mixer import Mixer
+    from app.engine.offline import render
+    from app.engine.output import OutputUnavailableError, Player
+    from app.studio.recording import TakeRecording
+
+    takes = 4 if quick else 10
+    seconds = 40.0
+    stems = synthetic_stems(seconds)
+    info = TrackInfo(
+        id="bench", version=1, title="Bench", artist="Bench", bpm=120.0, key="C major",
+        time_signature="4/4", sample_rate=SAMPLE_RATE, frames=int(seconds * SAMPLE_RATE),
+        stems=tuple(StemInfo(k) for k in stems),
+    )  # fmt: skip
+    recipe = _recipe(stems)
+    mix = render(stems, SAMPLE_RATE, recipe)
+    trips, clocks, errors = [], [], []
+    clock_error = None
+    for index in range(takes):
+        mixer = Mixer(stems, SAMPLE_RATE, recipe)
+        player = Player(mixer)
+        start = (2 + 3 * index) * SAMPLE_RATE
+        player.seek(start)
+        recording = TakeRecording(info, start, channels=2, clock_error=clock_error)
+        marks: list[tuple[float, int, int]] = []  # (monotonic s, output done, input frames)
+        stop = threading.Event()
+
+        def watch(recording: Any = recording, player: Any = player) -> None:
+            while not stop.is_set():
+                action = player._lead_action
+                done = int(action.done_frames) if action is not None else 0
+                marks.append((time.monotonic(), done, recording.capture.frames))
+                time.sleep(0.0005)
+
+        try:
+            recording.start()
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            player.play(count_in=recording.clicks)
+        except OutputUnavailableError:
+            return [Figure("record path (no audio device here)", 0.0, "ms", "", None)]
+        time.sleep(recording.count_in_s + 2.0)
+        stop.set()
+        watcher.join()
+        audio, alignment = recording.finish(player.count_in_time)
+        player.close()
+        if alignment.clock_error is None:
+            continue  # did not hear its count-in: counted below
+        clock_error = alignment.clock_error
+        found = alignment.entry - recording.clicks.shape[0]
+        out_at = next(t for t, done, _ in marks if done > 0)
+        in_at = next(t for t, _, frames in marks if frames > found)
+        trips.append((in_at - out_at) * 1000)
+        clocks.append(abs(alignment.clock_error) / SAMPLE_RATE * 1000)
+        body = slice(SAMPLE_RATE // 4, audio.shape[0] - SAMPLE_RATE // 4)
+        a, b = audio[body].mean(axis=1), mix[start:][body].mean(axis=1)
+        lag = int(np.argmax(signal.correlate(a, b, method="fft"))) - (len(b) - 1)
+        errors.append(abs(lag) / SAMPLE_RATE * 1000)
+    heard = len(errors)
+    if heard < 3:
+        return [Figure("record path: takes that heard their count-in", float(heard), "count",
+                       f"{takes}", False)]  # fmt: skip
+    worst = max(errors)
+    return [
+        Figure(f"record path round trip, output callback -> input callback (null sink monitor, "
+               f"Low), median of {heard}", median(trips), "ms", "", None),  # fmt: skip
+        Figure("  the worst of them", max(trips), "ms", "", None),
+        Figure("the stream clocks' own placement error, median", median(clocks), "ms", "", None),
+        Figure("  the worst of them", max(clocks), "ms", "", None),
+        Figure("a take's offset from the beat after compensation, worst", worst, "ms", "<= 1",
+               worst <= 1.0),  # fmt: skip
+        Figure("takes that heard their count-in", float(heard), "count", f"{takes}",
+               heard == takes),  # fmt: skip
+    ]

@@ -36,7 +36,7 @@ ORDER = (
     "credentials_cost", "fingerprint_speed", "fingerprint_lookup", "fingerprint_robustness",
     "watermark_costs", "watermark_serving", "watermark_robustness",
     "render_speed", "publish_speed", "feeder_block_time", "control_latency", "midi_latency",
-    "style_speed",
+    "record_latency", "style_speed",
     "style_playback",
     "project_io", "timeline_overview", "app_start", "first_audio", "garden_listen",
     "peak_memory", "soak", "device_floor",

@@ -487,7 +487,6 @@ class OpenTrack:
         except Exception:
             take.capture.stop()
             raise
-        take.note_output(self.player.device_latency_s)
         self._take = take
         return take.count_in_s
 
@@ -511,7 +510,11 @@ class OpenTrack:
             sample_rate=self.info.sample_rate,
             at_frame=take.start_frame,
             aligned_by=alignment.aligned_by,
-            round_trip_ms=alignment.round_trip_ms,
+            clock_error_ms=(
+                None
+                if alignment.clock_error is None
+                else alignment.clock_error * 1000.0 / self.info.sample_rate
+            ),
             peak_db=level_db(audio),
             clipped=take.capture.clipped > 0,
             number=len(self.takes) + 1,

@@ -12,6 +12,7 @@ a count-in measured. The take is then the audio from the track's entry on, kept 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,10 @@ from app.studio.errors import RecordingError
 SEARCH_S = 0.5
 #: A take shorter than this is a slip of the finger, not kept.
 SHORTEST_TAKE_S = 0.25
+#: The input runs this long before the count-in plays: a sound server delivers a new input's
+#: first blocks late, and a count-in played meanwhile would be missed.
+INPUT_SETTLE_S = 0.15
+INPUT_START_TIMEOUT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,8 @@ class Take:
     ``at_frame``: the frame of the track as written that the take's first frame lands on.
     ``aligned_by``: "count-in" (this take heard its count-in: placed to the frame),
     "measured" (the clocks, corrected by an earlier take's count-in) or "clock" (the clocks
-    alone). ``round_trip_ms``: output to input, as this take's count-in measured it.
+    alone). ``clock_error_ms``: how far the stream clocks alone would have placed it off, as
+    its count-in showed (None: it did not hear it).
     """
 
     digest: str
@@ -44,7 +50,7 @@ class Take:
     sample_rate: int
     at_frame: int
     aligned_by: str
-    round_trip_ms: float | None
+    clock_error_ms: float | None
     peak_db: float
     clipped: bool
     number: int = 1
@@ -60,7 +66,6 @@ class Alignment:
 
     entry: int
     aligned_by: str
-    round_trip_ms: float | None
     #: The count-in's offset from where the clocks put it, in frames (for later takes).
     clock_error: int | None
 
@@ -94,19 +99,26 @@ class TakeRecording:
         self.clock_error = clock_error
         longest = self.clicks.shape[0] + (track.frames - start_frame) + 2 * rate
         self.capture = Capture(device, rate, channels, longest)
-        self._output_latency_s = 0.0
 
     @property
     def count_in_s(self) -> float:
         return float(self.clicks.shape[0] / self.track.sample_rate)
 
     def start(self) -> None:
-        """Start capturing (before the output plays the count-in)."""
-        self.capture.start()
+        """Start capturing, and return once the input delivers sound (then play the count-in).
 
-    def note_output(self, latency_s: float) -> None:
-        """The output stream's own latency as PortAudio reports it (for the round trip)."""
-        self._output_latency_s = latency_s
+        Raises:
+            InputUnavailableError: the input would not open.
+            RecordingError: it opened but gave nothing.
+        """
+        self.capture.start()
+        settled = round(INPUT_SETTLE_S * self.track.sample_rate)
+        deadline = time.monotonic() + INPUT_START_TIMEOUT_S
+        while self.capture.frames < settled:
+            if time.monotonic() > deadline:
+                self.capture.stop()
+                raise RecordingError("The input opened but gives no sound; check the device.")
+            time.sleep(0.01)
 
     def finish(self, count_in_time: float) -> tuple[np.ndarray, Alignment]:
         """Stop capturing and place the take: returns the audio from the track's entry on,
@@ -129,12 +141,10 @@ class TakeRecording:
         search = max(0, corrected) + round(SEARCH_S * rate)
         found = count_in.find(captured, self.clicks, search=search)
         if found is not None:
-            heard_at = first_time + found / rate
-            round_trip = (heard_at - (count_in_time - self._output_latency_s)) * 1000.0
-            alignment = Alignment(found, "count-in", round_trip, found - expected)
+            alignment = Alignment(found, "count-in", found - expected)
         else:
             how = "measured" if self.clock_error is not None else "clock"
-            alignment = Alignment(corrected, how, None, None)
+            alignment = Alignment(corrected, how, None)
         entry = alignment.entry + self.clicks.shape[0]
         room = self.track.frames - self.start_frame
         audio = captured[max(0, entry) : max(0, entry) + room]
@@ -179,7 +189,7 @@ def summary(take: Take) -> dict[str, Any]:
         "seconds": round(take.duration_s, 3),
         "at_s": round(take.at_frame / take.sample_rate, 3),
         "aligned_by": take.aligned_by,
-        "round_trip_ms": None if take.round_trip_ms is None else round(take.round_trip_ms, 2),
+        "clock_error_ms": None if take.clock_error_ms is None else round(take.clock_error_ms, 2),
         "peak_db": round(take.peak_db, 1) if take.peak_db > -200 else None,
         "clipped": take.clipped,
     }

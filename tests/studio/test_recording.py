@@ -49,7 +49,7 @@ def test_a_take_that_hears_its_count_in_lands_on_the_beat(studio: Studio) -> Non
     try:
         take = _record(track, 2.5, at_s=20.0)
         assert take.aligned_by == "count-in" and take.at_frame == 20 * RATE
-        assert take.round_trip_ms is not None and 0 < take.round_trip_ms < 500
+        assert take.clock_error_ms is not None
         assert not track.playing and not track.recording_take
         audio = studio.takes.audio(take.digest)
         assert audio.shape == (take.frames, 2) and take.frames > 2 * RATE
