@@ -382,7 +382,9 @@ def record_latency(quick: bool) -> list[Figure]:
         marks: list[tuple[float, int, int]] = []  # (monotonic s, output done, input frames)
         stop = threading.Event()
 
-        def watch(recording: Any = recording, player: Any = player) -> None:
+        def watch(
+            recording: Any = recording, player: Any = player, stop: Any = stop, marks: Any = marks
+        ) -> None:
             while not stop.is_set():
                 action = player._lead_action
                 done = int(action.done_frames) if action is not None else 0
@@ -420,12 +422,12 @@ def record_latency(quick: bool) -> list[Figure]:
     worst = max(errors)
     return [
         Figure(f"record path round trip, output callback -> input callback (null sink monitor, "
-               f"Low), median of {heard}", median(trips), "ms", "", None),  # fmt: skip
+               f"Low), median of {heard}", median(trips), "ms", "", None),
         Figure("  the worst of them", max(trips), "ms", "", None),
         Figure("the stream clocks' own placement error, median", median(clocks), "ms", "", None),
         Figure("  the worst of them", max(clocks), "ms", "", None),
         Figure("a take's offset from the beat after compensation, worst", worst, "ms", "<= 1",
-               worst <= 1.0),  # fmt: skip
+               worst <= 1.0),
         Figure("takes that heard their count-in", float(heard), "count", f"{takes}",
-               heard == takes),  # fmt: skip
-    ]
+               heard == takes),
+    ]  # fmt: skip

@@ -227,9 +227,10 @@ def test_covers_need_the_artists_yes_and_replace_only_the_stems_named() -> None:
         {"stems": {"lead": {"mute": False}}, "own_parts": {"allowed": True, "replaces": ["lead"]}}
     )
     assert evaluate(keeps_lead, cover, publishing=True).allowed
-    assert "the lead stem may not be muted" in evaluate(
-        keeps_lead, _cover(replaces=None, lead=StemMix(mute=True))
-    ).reasons
+    assert (
+        "the lead stem may not be muted"
+        in evaluate(keeps_lead, _cover(replaces=None, lead=StemMix(mute=True))).reasons
+    )
     no_replacing = Policy.from_dict({"own_parts": {"allowed": True}})
     assert evaluate(no_replacing, cover).reasons == (
         "the artist does not allow a recorded part to replace the lead stem",

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from app.core import recipe as recipe_format
-from app.core.errors import RecipeError, RecipeVersionError
 from app.core.automation import make_move
+from app.core.errors import RecipeError, RecipeVersionError
 from app.core.own_part import OwnPart
 from app.core.recipe import MasterMix, Recipe, StemMix
 from app.core.track import StemInfo, TrackInfo
