@@ -106,7 +106,7 @@ def _stem_gains(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Each stem's linear gain at each output frame (fader, mute, solo, moves), and the
     master's: float32 (len(frames),) each."""
-    kinds = list(track.stem_kinds)
+    kinds = list(recipe.stems)
     gains = {kind: np.zeros(len(frames), dtype=np.float32) for kind in kinds}
     master = np.zeros(len(frames), dtype=np.float32)
     states = list(automation.states(recipe.stems, recipe.master, recipe.automation))
@@ -146,7 +146,8 @@ def lanes(
     columns: int,
 ) -> Lanes:
     """The lanes of ``recipe``'s remix from ``start_s`` to ``end_s`` seconds of its output, in
-    ``columns`` columns (``columns`` ≥ 1, ``end_s`` > ``start_s``)."""
+    ``columns`` columns (``columns`` ≥ 1, ``end_s`` > ``start_s``): the track's stems, then
+    the fan's recorded parts (their envelopes in ``peaks`` too)."""
     rate = track.sample_rate
     total = output_frames(recipe, track)
     edges = np.linspace(start_s * rate, end_s * rate, columns + 1)
@@ -161,7 +162,7 @@ def lanes(
     stem_gains, master = _stem_gains(recipe, track, middles)
     out: list[Lane] = []
     mix = np.zeros(columns, dtype=np.float32)
-    for kind in track.stem_kinds:
+    for kind in (*track.stem_kinds, *recipe.parts):
         envelope = peaks[kind]
         lo = sources // envelope.bin_frames
         hi = np.maximum(-(-(sources + spans) // envelope.bin_frames), lo + 1)

@@ -32,15 +32,17 @@ from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
 from app.engine.chunk_store import ChunkStore, chunk_store_budget
 from app.engine.company import CompanyMeter, heard_reasons
+from app.engine.lanes import lanes as lay_out_lanes
 from app.engine.mixer import Mixer, grid_up
 from app.engine.offline import render, render_derivative
 from app.engine.output import Buffering, Player, TransportState
 from app.engine.parts import PlacedPart
+from app.engine.peaks import StemPeaks, measure_array
 from app.engine.stretched import StretchedSource
 from app.engine.switching import sound_key
 from app.platform_client.errors import PlatformError, PlatformUnreachableError
 from app.studio.auditions import Audition, auditions
-from app.studio.errors import PreviewNotPublishedError, RecordingError
+from app.studio.errors import PreviewNotPublishedError
 from app.studio.overview import Lanes, TrackOverview
 from app.studio.permissions import StylePermissions
 from app.studio.publishing import (
@@ -51,7 +53,7 @@ from app.studio.publishing import (
     estimate,
     note_render,
 )
-from app.studio.recording import Take, TakeRecording, level_db
+from app.studio.recorder import Recorder
 from app.studio.services import TrackServices
 from app.studio.status import (
     LicenceNotice,
@@ -166,9 +168,9 @@ class OpenTrack:
         #: Record moves: while playing, strip edits become automation at the block they are
         #: heard, so a render plays them back where they were made.
         self.recording = False
-        #: The takes recorded over this track since it opened, oldest first.
-        self.takes: list[Take] = []
-        self._take: TakeRecording | None = None  # the take being recorded
+        #: Recording takes over the track and using them as parts of the remix.
+        self.recorder = Recorder(self, services.takes)
+        self._parts_peaks: dict[OwnPart, StemPeaks] = {}  # each part's envelope, as placed
         self._closed = threading.Event()
         self._keeper = threading.Thread(
             target=self._keep_licence, name="fanfare-licence", daemon=True
@@ -433,144 +435,6 @@ class OpenTrack:
             self.set_loop(loop)
         if playing:
             self.play()
-
-    # --- recording takes ------------------------------------------------------------------------
-
-    @property
-    def recording_take(self) -> bool:
-        """Whether a take is being recorded."""
-        return self._take is not None
-
-    @property
-    def input_peak(self) -> float:
-        """The input's level while a take is recorded: the last block's peak, linear."""
-        take = self._take
-        return take.capture.peak if take is not None else 0.0
-
-    def record_take(
-        self, device: str | int | None = None, *, channels: int = 1, beats: int | None = None
-    ) -> float:
-        """Start recording a take where the playhead is: a bar of count-in, then the track
-        plays and the input is recorded until :meth:`stop_take`. Returns the count-in's
-        length in seconds.
-
-        Raises:
-            RecordingError: the artist does not allow covers, the remix is not at the track's
-                own tempo, key and order, or a take is being recorded already.
-            InputUnavailableError, OutputUnavailableError: a device would not open.
-        """
-        if self._take is not None:
-            raise RecordingError("A take is being recorded already.")
-        self.licence.check_time(time.time())
-        self.licence.require("remix")
-        if not self.policy.own_parts.allowed:
-            raise RecordingError(
-                f"{self.info.artist} does not allow recording your own parts over this track."
-            )
-        recipe = self.recipe
-        if recipe.tempo_ratio != 1.0 or recipe.key_shift != 0 or recipe.arrangement.sections:
-            raise RecordingError(
-                "Takes are recorded over the track as written: set the tempo to 100 %, the key "
-                "to 0 and the sections back to their order first. Your take then follows every "
-                "change, like the other stems."
-            )
-        self.pause()
-        start = min(self.player.position_frames, self.info.frames - 1)
-        clock_error = self._services.takes.clock_error
-        take = TakeRecording(
-            self.info, start, device=device, channels=channels, clock_error=clock_error,
-            beats=beats,
-        )  # fmt: skip
-        take.start()
-        try:
-            self.player.play(count_in=take.clicks)
-        except Exception:
-            take.capture.stop()
-            raise
-        self._take = take
-        return take.count_in_s
-
-    def stop_take(self) -> Take:
-        """Stop recording: the take is placed on the beat, kept, and added to :attr:`takes`
-        (use it with :meth:`use_take`). Raises RecordingError when nothing usable came in."""
-        take, self._take = self._take, None
-        if take is None:
-            raise RecordingError("No take is being recorded.")
-        count_in_time = self.player.count_in_time
-        self.pause()
-        audio, alignment = take.finish(count_in_time)
-        takes = self._services.takes
-        if alignment.clock_error is not None:
-            takes.clock_error = alignment.clock_error  # for takes that do not hear theirs
-        digest = takes.keep(audio, self.info.sample_rate)
-        kept = Take(
-            digest=digest,
-            frames=audio.shape[0],
-            channels=audio.shape[1],
-            sample_rate=self.info.sample_rate,
-            at_frame=take.start_frame,
-            aligned_by=alignment.aligned_by,
-            clock_error_ms=(
-                None
-                if alignment.clock_error is None
-                else alignment.clock_error * 1000.0 / self.info.sample_rate
-            ),
-            peak_db=level_db(audio),
-            clipped=take.capture.clipped > 0,
-            number=len(self.takes) + 1,
-        )
-        self.takes.append(kept)
-        self.seek(take.start_frame / self.info.sample_rate)
-        return kept
-
-    def use_take(
-        self, take: Take, *, name: str | None = None, role: str = "vocal",
-        replaces: str | None = None,
-    ) -> str:  # fmt: skip
-        """Make ``take`` a recorded part of the remix (one undo step): a stem of its own,
-        named ``name`` (or "my-vocal", "my-instrument", numbered when taken), replacing the
-        track's stem ``replaces`` (muted) if given. Returns the part's stem name.
-
-        Raises:
-            PolicyDenied: the artist does not allow it (covers, or replacing that stem).
-            RecipeError: the name is taken by a stem of the track, or the take does not fit.
-        """
-        if name is None:
-            base = f"my-{role}"
-            name, n = base, 1
-            while name in self.recipe.stems and name not in self.recipe.parts:
-                n += 1
-                name = f"{base}-{n}"
-        part = OwnPart(role, take.digest, 0, take.frames, take.at_frame, replaces)
-        part.check()
-        recipe = self.recipe.with_part(name, part)
-        if replaces is not None:
-            recipe = recipe.with_stem(replaces, mute=True)
-        self.apply(recipe, edit=("part", name))
-        return name
-
-    def trim_part(self, name: str, start_s: float, end_s: float) -> None:
-        """Keep seconds ``[start_s, end_s)`` of the part's take (from the take's start): the
-        kept piece stays where it was in the music (one undo step per drag)."""
-        part = self.recipe.parts[name]
-        take_frames = self._services.takes.audio(part.take).shape[0]
-        rate = self.info.sample_rate
-        first = max(0, min(round(start_s * rate), take_frames - 1))
-        last = max(first + 1, min(round(end_s * rate), take_frames))
-        at = part.at_frame - part.offset + first  # where take frame 0 sits, plus the trim
-        if at < 0:
-            first, at = first - at, 0
-        trimmed = OwnPart(part.role, part.take, first, last - first, at, part.replaces)
-        self.apply(self.recipe.with_part(name, trimmed), edit=(name, "trim"))
-
-    def remove_part(self, name: str) -> None:
-        """Take the part ``name`` out of the remix (its takes stay in :attr:`takes`); a stem
-        it replaced is heard again."""
-        part = self.recipe.parts[name]
-        recipe = self.recipe.with_part(name, None)
-        if part.replaces is not None:
-            recipe = recipe.with_stem(part.replaces, mute=False)
-        self.apply(recipe, edit=("part", name))
 
     def set_stem(self, kind: str, **changes: Any) -> None:
         """Change a channel strip: for the whole remix, or, while recording and playing, as an
@@ -840,7 +704,24 @@ class OpenTrack:
     def lanes(self, start_s: float, end_s: float, columns: int) -> Lanes:
         """The timeline's lanes for seconds ``[start_s, end_s)`` of the remix as it plays now
         (arranged, at its tempo), in ``columns`` columns."""
-        return self.overview.lanes(self.recipe, start_s, end_s, columns)
+        recipe = self.recipe
+        if not recipe.parts:
+            return self.overview.lanes(recipe, start_s, end_s, columns)
+        peaks = dict(self.overview.peaks) | {
+            name: self._part_peaks(part) for name, part in recipe.parts.items()
+        }
+        return lay_out_lanes(recipe, self.info, peaks, start_s, end_s, max(1, columns))
+
+    def _part_peaks(self, part: OwnPart) -> StemPeaks:
+        """A recorded part's envelope, measured once for each way it is placed."""
+        found = self._parts_peaks.get(part)
+        if found is None:
+            placed = PlacedPart(self._services.takes.audio(part.take), part, self.info.frames)
+            found = measure_array(placed[:], StemPeaks(self.info.frames))
+            kept = set(self.recipe.parts.values())
+            self._parts_peaks = {p: v for p, v in self._parts_peaks.items() if p in kept}
+            self._parts_peaks[part] = found
+        return found
 
     # --- render and publish ---------------------------------------------------------------------
 
@@ -1035,9 +916,7 @@ class OpenTrack:
         """Stop playback, stop renewing the licence, and close the stems' sources and the
         cache files they read."""
         self._closed.set()
-        if self._take is not None:
-            self._take.capture.stop()
-            self._take = None
+        self.recorder.close()
         if self._overview is not None:
             self._overview.close()
         if self._player is not None:

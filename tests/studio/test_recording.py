@@ -32,9 +32,9 @@ def _record(track, seconds: float, *, at_s: float) -> object:
     """A take of ``seconds`` of the track from ``at_s``, recorded from the null sink's monitor
     (what the studio plays comes back in, as a microphone beside the speakers hears it)."""
     track.seek(at_s)
-    count_in_s = track.record_take(channels=2)
+    count_in_s = track.recorder.record_take(channels=2)
     time.sleep(count_in_s + seconds)
-    return track.stop_take()
+    return track.recorder.stop_take()
 
 
 def _lag(take: np.ndarray, mix: np.ndarray) -> int:
@@ -50,7 +50,7 @@ def test_a_take_that_hears_its_count_in_lands_on_the_beat(studio: Studio) -> Non
         take = _record(track, 2.5, at_s=20.0)
         assert take.aligned_by == "count-in" and take.at_frame == 20 * RATE
         assert take.clock_error_ms is not None
-        assert not track.playing and not track.recording_take
+        assert not track.playing and not track.recorder.recording
         audio = studio.takes.audio(take.digest)
         assert audio.shape == (take.frames, 2) and take.frames > 2 * RATE
         # What came back in is the mix as played, where it was played: within a millisecond.
@@ -87,8 +87,8 @@ def test_an_artist_who_allows_no_covers_gets_none(studio: Studio) -> None:
     track = studio.open_track("paper-moons")
     try:
         with pytest.raises(RecordingError, match="does not allow recording your own parts"):
-            track.record_take()
-        assert not track.recording_take
+            track.recorder.record_take()
+        assert not track.recorder.recording
     finally:
         track.close()
 
@@ -103,11 +103,18 @@ def test_a_cover_is_published_with_its_take_verified_and_disclosed(
     track = studio.open_track("neon-harbour")
     try:
         take = _record(track, 3.0, at_s=30.0)
-        name = track.use_take(take, role="vocal", replaces="lead")
+        name = track.recorder.use_take(take, role="vocal", replaces="lead")
         assert name == "my-vocal" and track.recipe.stems["lead"].mute
         assert list(track.mixer.names)[-1] == "my-vocal"  # a strip of its own
+        # A lane of its own on the timeline, sounding where it was sung and nowhere else.
+        view = track.lanes(0.0, track.duration_s, 400)
+        lane = next(lane for lane in view.lanes if lane.kind == name)
+        sung = lane.values > 0.05
+        assert sung.any() and lane.known.all()
+        first = int(np.argmax(sung)) * track.duration_s / 400
+        assert 29.5 < first <= 30.5
         track.set_stem(name, gain_db=-3.0)
-        track.trim_part(name, 0.5, 2.5)  # two seconds of it, where they were in the music
+        track.recorder.trim_part(name, 0.5, 2.5)  # two seconds of it, where they were in the music
         part = track.recipe.parts[name]
         assert (part.offset, part.frames, part.at_frame) == (
             RATE // 2,
