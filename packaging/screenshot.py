@@ -16,6 +16,9 @@ FANFARE_SHOT_MENU=1 also grabs the File, Edit and Transport menus (OUT-menu-*.pn
 FANFARE_SHOT_REMIXES=1 saves the remix as a project and grabs My remixes with its draft
 (OUT-remixes.png); FANFARE_SHOT_TIMELINE=1 arranges the remix (the lead muted in the first
 chorus), records a few pad moves, loops the bridge and zooms in (the timeline's lanes);
+FANFARE_SHOT_RECORD=1 records a take over the track (through the sound server's input: the
+null sink's monitor where there is no sound card), makes it a part in place of the lead and
+trims it (the Record panel, the part's strip and lane);
 FANFARE_SHOT_PREFERENCES=1 grabs Edit ▸ Preferences (OUT-preferences.png) and FANFARE_SHOT_MENU
 the View menu too; FANFARE_SHOT_SIZE=1280x800 sizes the window.
 
@@ -134,6 +137,9 @@ def main() -> int:
             view.arrangement_dialog.repeat()
         if os.environ.get("FANFARE_SHOT_TIMELINE"):
             timeline(view)
+        if os.environ.get("FANFARE_SHOT_RECORD"):
+            record(view)
+            return
         if os.environ.get("FANFARE_SHOT_PREFERENCES"):
             window.show_preferences()
         if os.environ.get("FANFARE_SHOT_REMIXES"):
@@ -142,6 +148,24 @@ def main() -> int:
             QTimer.singleShot(4000, grab)
             return
         QTimer.singleShot(1500, grab)
+
+    def record(view: Any) -> None:
+        """A take over the track, used in place of the lead, trimmed: the Record panel."""
+        view.track.pause()
+        view.track.seek(20.0)
+        view.record_take()
+        panel = view.record_panel
+
+        def stop() -> None:
+            view.record_take()
+            panel.replaces.setCurrentIndex(panel.replaces.findData("lead"))
+            panel.use_button.click()
+            panel.trim_start.setValue(0.4)
+            panel.trim_start.editingFinished.emit()
+            view.timeline.canvas.zoom(0.5, 18.0)
+            QTimer.singleShot(1500, grab)
+
+        QTimer.singleShot(6500, stop)  # a bar of count-in, then about four seconds
 
     def timeline(view: Any) -> None:
         """A remix worth a timeline: rearranged with a section mute, moves, a loop, zoomed."""

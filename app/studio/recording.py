@@ -20,7 +20,7 @@ import numpy as np
 
 from app.core.track import TrackInfo
 from app.engine import count_in
-from app.engine.capture import Capture
+from app.engine.capture import Capture, input_devices
 from app.studio.errors import RecordingError
 
 #: How far from where the clocks expect it the count-in is looked for, in seconds.
@@ -92,7 +92,7 @@ class TakeRecording:
         beats: int | None = None,
     ) -> None:
         rate = track.sample_rate
-        bar = _beats_per_bar(track.time_signature)
+        bar = beats_per_bar(track.time_signature)
         self.track = track
         self.start_frame = start_frame
         self.clicks = count_in.clicks(track.bpm or 120.0, beats or bar, rate)
@@ -156,10 +156,15 @@ class TakeRecording:
         return np.ascontiguousarray(audio), alignment
 
 
-def _beats_per_bar(time_signature: str) -> int:
+def beats_per_bar(time_signature: str) -> int:
     """The beats of one bar of ``time_signature`` ("4/4", "6/8"); 4 when it says nothing."""
     head = time_signature.split("/")[0].strip()
     return int(head) if head.isdigit() and 1 <= int(head) <= 16 else 4
+
+
+def input_names() -> list[str]:
+    """The names of the inputs a take may be recorded from (the sound server's first)."""
+    return [device.name for device in input_devices()]
 
 
 def level_db(audio: np.ndarray) -> float:

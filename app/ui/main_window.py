@@ -196,6 +196,10 @@ class MainWindow(QMainWindow):
             "stop": lambda: self._on_view(lambda v: v.stop()),
             "loop": lambda: self._on_view(lambda v: v.toggle_loop()),
             "record": lambda: self._on_view(lambda v: v.toggle_record()),
+            "record_take": lambda: self._on_view(lambda v: v.record_take()),
+            "record_panel": lambda: self._on_view(
+                lambda v: v.show_record_panel(not v.record_toggle.isChecked())
+            ),
             "go_start": lambda: self._on_view(lambda v: v.go_to(0.0)),
             "go_end": lambda: self._on_view(lambda v: v.go_to(v.track.duration_s)),
             "nudge_back": lambda: self._on_view(lambda v: v.nudge(-NUDGE_S)),

@@ -113,6 +113,7 @@ def build_menus(window: QMainWindow, do: dict[str, Callable[[], object]]) -> Men
     lanes = _action(view_menu, "Stem &lanes", do["lanes"], "Ctrl+Shift+L")
     lanes.setCheckable(True)
     lanes.setChecked(True)
+    record_panel = _action(view_menu, "&Record panel", do["record_panel"], "Ctrl+Shift+R")
     zoom_in = _action(view_menu, "Zoom &in", do["zoom_in"], Key.ZoomIn)
     zoom_out = _action(view_menu, "Zoom &out", do["zoom_out"], Key.ZoomOut)
     zoom_fit = _action(view_menu, "Zoom to &fit", do["zoom_fit"], "Ctrl+0")
@@ -125,6 +126,7 @@ def build_menus(window: QMainWindow, do: dict[str, Callable[[], object]]) -> Men
     stop = _action(transport, "&Stop", do["stop"], "Shift+Space")
     loop = _action(transport, "&Loop this section", do["loop"], "L")
     record = _action(transport, "&Record moves", do["record"], "R")
+    take = _action(transport, "Record a &take", do["record_take"], "Shift+R")
     transport.addSeparator()
     start = _action(transport, "Go to s&tart", do["go_start"], "Home")
     end = _action(transport, "Go to &end", do["go_end"], "End")
@@ -139,8 +141,8 @@ def build_menus(window: QMainWindow, do: dict[str, Callable[[], object]]) -> Men
 
     menus = Menus(new, open_, recent, save, save_as, revert, undo, redo, account=account)
     menus.track_actions = [
-        new, publish, arrange, clear_moves, stop, loop, record, start, end, back, forward,
-        zoom_in, zoom_out, zoom_fit,
+        new, publish, arrange, clear_moves, stop, loop, record, take, start, end, back, forward,
+        zoom_in, zoom_out, zoom_fit, record_panel,
     ]  # fmt: skip
     menus.lanes = lanes
     return menus

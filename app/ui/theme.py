@@ -93,6 +93,8 @@ QLabel#clock {{ font-family: monospace; font-size: 14pt; color: {TEXT}; }}
 QProgressBar {{ background: #0f1013; border: none; border-radius: 4px; height: 8px;
     text-align: center; color: transparent; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 4px; }}
+QProgressBar#inputLevel {{ color: {TEXT_DIM}; min-height: 18px; }}
+QProgressBar#inputLevel::chunk {{ background: #2f9e44; }}
 QLineEdit {{ background: #0f1013; border: 1px solid #383c46; border-radius: 5px; padding: 6px; }}
 QDial {{ background: transparent; }}
 QStatusBar {{ background: {SURFACE}; color: {TEXT_DIM}; }}

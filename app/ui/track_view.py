@@ -25,12 +25,14 @@ from app.core.track import Section
 from app.studio.auditions import Audition
 from app.studio.open_track import OpenTrack
 from app.studio.preferences import BUFFERINGS, buffer_choices, buffering_named
+from app.studio.recording import input_names
 from app.studio.status import Notice, PlaybackStatus, StripMix, StyleAdjusted
 from app.studio.style_library import ModelStems
 from app.ui.arrangement_dialog import ArrangementDialog
 from app.ui.effects_dialog import EffectsDialog
 from app.ui.midi_bridge import MidiBridge, control_label, offer_learn
 from app.ui.publish_dialog import PublishDialog
+from app.ui.record_panel import RecordPanel
 from app.ui.style_dialog import StyleDialog, short_name
 from app.ui.widgets.channel_strip import ChannelStrip
 from app.ui.widgets.elided_label import ElidedLabel
@@ -77,7 +79,7 @@ class TrackView(QWidget):
         super().__init__(parent)
         self.track = track
         info = track.info
-        layout = QVBoxLayout(self)
+        self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 18, 24, 14)
         layout.setSpacing(12)
 
@@ -115,21 +117,14 @@ class TrackView(QWidget):
         high = track.policy.gain_db_range[1]
         permissions = track.style_permissions()
         self.strips: dict[str, ChannelStrip] = {}
+        self._strips_row = row
         for kind in info.stem_kinds:
-            strip = ChannelStrip(kind, max_gain_db=high)
+            strip = self._add_strip(kind, high)
             rule = track.policy.rule(kind)
             strip.set_permissions(
                 can_solo=rule.solo, can_mute=rule.mute, reason=f"{info.artist}'s rule for {kind}"
             )
-            strip.gain_changed.connect(lambda k, v: self._edit(k, gain_db=v))
-            strip.pan_changed.connect(lambda k, v: self._edit(k, pan=v))
-            strip.mute_toggled.connect(lambda k, v: self._edit(k, mute=v))
-            strip.solo_toggled.connect(lambda k, v: self._edit(k, solo=v))
-            strip.effects_requested.connect(self.open_effects)
             strip.set_style_permission(permissions.stem_refusal(kind))
-            strip.style_requested.connect(self.open_style)
-            row.addWidget(strip)
-            self.strips[kind] = strip
         row.addStretch()
         self.master = ChannelStrip("master", max_gain_db=6.0, master=True)
         self.master.gain_changed.connect(lambda _, v: self._edit_master(gain_db=max(v, -24.0)))
@@ -209,6 +204,14 @@ class TrackView(QWidget):
         self.arrange_button.setToolTip("Repeat, drop or reorder sections; mute stems per section")
         self.arrange_button.clicked.connect(self.open_arrangement)
         self.transport.add_action(self.arrange_button)
+        #: Record your own part (a cover): the panel opens under the timeline.
+        self.record_panel: RecordPanel | None = None
+        self.record_toggle = QPushButton("Record part")
+        self.record_toggle.setObjectName("transport")
+        self.record_toggle.setCheckable(True)
+        self.record_toggle.setToolTip("Record your own part over the track: a cover (Ctrl+Shift+R)")
+        self.record_toggle.toggled.connect(self.show_record_panel)
+        self.transport.add_action(self.record_toggle)
         #: In a preview, one click plays each transformation the draft allows.
         self.auditions_button: QPushButton | None = None
         if track.preview:
@@ -244,6 +247,58 @@ class TrackView(QWidget):
         self.transport.show_tempo(track.recipe.tempo_ratio, track.recipe.key_shift)
         self.transport.show_recording(track.recording)
         self._tick()
+
+    def _add_strip(self, kind: str, high: float) -> ChannelStrip:
+        """A channel strip for ``kind`` at the end of the stems (before the master)."""
+        strip = ChannelStrip(kind, max_gain_db=high)
+        strip.gain_changed.connect(lambda k, v: self._edit(k, gain_db=v))
+        strip.pan_changed.connect(lambda k, v: self._edit(k, pan=v))
+        strip.mute_toggled.connect(lambda k, v: self._edit(k, mute=v))
+        strip.solo_toggled.connect(lambda k, v: self._edit(k, solo=v))
+        strip.effects_requested.connect(self.open_effects)
+        strip.style_requested.connect(self.open_style)
+        self._strips_row.insertWidget(len(self.strips), strip)
+        self.strips[kind] = strip
+        return strip
+
+    def _show_parts(self) -> None:
+        """A strip and a lane for each recorded part the remix holds, and none for one gone
+        (after Use take, Remove part, undo or redo)."""
+        parts = tuple(self.track.recipe.parts)
+        shown = tuple(k for k in self.strips if k not in self.track.info.stem_kinds)
+        if parts == shown:
+            return
+        for name in shown:
+            strip = self.strips.pop(name)
+            self._strips_row.removeWidget(strip)
+            strip.deleteLater()
+        for name in parts:
+            strip = self._add_strip(name, self.track.policy.gain_db_range[1])
+            strip.setToolTip(f"Your recorded part “{name}”")
+        self.timeline.set_kinds((*self.track.info.stem_kinds, *parts))
+        self._fit_timeline()
+        self._shown_mix = None
+        self.show_recipe()
+
+    # --- recording your own part ------------------------------------------------------------------
+
+    def show_record_panel(self, shown: bool) -> None:
+        """Show or fold the Record panel (made the first time: it asks PortAudio for inputs)."""
+        if shown and self.record_panel is None:
+            self.record_panel = RecordPanel(self.track, input_names())
+            self.record_panel.message.connect(self.message)
+            self.record_panel.parts_changed.connect(self._show_parts)
+            layout = self._layout
+            layout.insertWidget(layout.indexOf(self.splitter) + 1, self.record_panel)
+        if self.record_panel is not None:
+            self.record_panel.setVisible(shown)
+        self.record_toggle.setChecked(shown)
+
+    def record_take(self) -> None:
+        """Start or stop a take (the Record panel opens for it)."""
+        self.show_record_panel(True)
+        assert self.record_panel is not None
+        self.record_panel.toggle()
 
     # --- edits ---------------------------------------------------------------------------------
 
@@ -326,6 +381,7 @@ class TrackView(QWidget):
 
     def show_recipe(self) -> None:
         """Put every control where the current recipe is (after undo or redo)."""
+        self._show_parts()  # a strip for each recorded part, first
         for kind in self.strips:
             self._show_recipe(kind)
         self.master.set_gain_db(self.track.recipe.master.gain_db)
@@ -541,8 +597,14 @@ class TrackView(QWidget):
         if notices:
             self._tell(notices)
         status: PlaybackStatus = self.track.status()
+        if self.record_panel is not None and (
+            self.record_panel.isVisible() or self.track.recorder.recording
+        ):
+            self.record_panel.tick()
+        self._show_parts()
         for kind, peak in status.peaks.items():
-            self.strips[kind].meter.set_peak(peak)
+            if kind in self.strips:
+                self.strips[kind].meter.set_peak(peak)
         self.master.meter.set_peak(status.master_peak)
         if self.transport.duration_s != status.duration_s:  # the arrangement changed
             self.transport.set_duration(status.duration_s)

@@ -106,6 +106,16 @@ class TimelineCanvas(QWidget):
             "ruler to loop, Control and the wheel to zoom."
         )
 
+    def set_kinds(self, kinds: tuple[str, ...]) -> None:
+        """Show a lane for each of ``kinds`` (the track's stems, then the recorded parts)."""
+        if kinds == self.kinds:
+            return
+        self.kinds = kinds
+        self._lanes_key = self._image_key = None
+        self.setMinimumHeight(self._height(LANE_MIN_H))
+        self.updateGeometry()
+        self.update()
+
     def sizeHint(self) -> QSize:
         return QSize(800, self._height(LANE_HINT_H))
 
@@ -462,6 +472,10 @@ class TimelinePanel(QWidget):
         layout.addWidget(self.canvas, 1)
         layout.addLayout(bar)
         self._show_view()
+
+    def set_kinds(self, kinds: tuple[str, ...]) -> None:
+        """A lane for each of ``kinds`` (see ``TimelineCanvas.set_kinds``)."""
+        self.canvas.set_kinds(kinds)
 
     def height_with(self, *, lanes: bool, lane_h: int) -> int:
         """The panel's height with (or without) lanes ``lane_h`` pixels high."""
