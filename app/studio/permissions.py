@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """May a stem be restyled, with which model, and why not: answered here, once.
 
-The artist's policy and the fan's licence both have a say. The session asks which tracks a model
-may go on, the open track asks whether a recipe's styled stems are allowed and which stems each
-offered model may go on, and the window asks why a Style button or a model is greyed out.
+The artist's policy and the fan's licence both have a say. A stem that is not the track's is the
+fan's own recorded part: any model the licence covers may go on it, whatever the artist's rules
+for the track's stems (they protect the artist's audio, and a part is the fan's).
+
+The session asks which tracks a model may go on, the open track asks whether a recipe's styled
+stems are allowed and which stems each offered model may go on, and the window asks why a Style
+button or a model is greyed out.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ class StylePermissions:
         artist, policy = self.artist, self.policy
         if not policy.remix:
             return f"{artist} does not allow remixing this track."
+        if stem not in self.stems:  # the fan's own recorded part
+            covered = bool(self.licence.models)
+            return None if covered else "Your licence for this track covers no style models."
         if not policy.style_families:
             return f"{artist} allows no style models on this track."
         if not policy.rule(stem).restyle:
@@ -60,7 +67,7 @@ class StylePermissions:
         return [
             f"your licence does not allow restyling the {stem} stem"
             for stem in styles_of(recipe)
-            if not self.licenced(stem)
+            if stem in self.stems and not self.licenced(stem)
         ]
 
     # --- models ---------------------------------------------------------------------------------
@@ -88,6 +95,11 @@ class StylePermissions:
     def model_refusal(self, model: OfferedModel, stem: str) -> str | None:
         """Why ``model`` may not go on ``stem``, in the artist's terms where it is the artist's
         rule; None when it may."""
+        if stem not in self.stems:  # the fan's own part: the licence's models
+            if model["ref"] in self.licence.models:
+                return None
+            name = str(model.get("display_name", model["id"]))
+            return f"Your licence for this track does not cover the {name} model."
         allowed, stems = self.model_stems(model)
         if allowed and stem in stems:
             return None

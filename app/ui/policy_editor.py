@@ -115,15 +115,20 @@ class PolicyEditor(QDialog):
         self.min_audible.setValue(min(policy.min_audible_stems, max(1, len(self.kinds))))
         self.min_audible.setSuffix(" stems")
         form.addRow("A published remix keeps at least", self.min_audible)
+        self.covers = QCheckBox("Fans may record their own parts over it (covers)")
+        self.covers.setChecked(policy.own_parts.allowed)
+        form.addRow(self.covers)
         layout.addWidget(basics)
 
         stems = QGroupBox("Each stem")
         grid = QGridLayout(stems)
         for column, text in enumerate(
-            ("", "may be heard alone", "may be muted", "may be restyled")
+            ("", "may be heard alone", "may be muted", "may be restyled", "a cover may replace it")
         ):
             grid.addWidget(QLabel(text), 0, column)
         self.stem_boxes: dict[str, tuple[QCheckBox, QCheckBox, QCheckBox]] = {}
+        #: Which stems a fan's recorded part may stand in for (a cover's lead vocal).
+        self.replace_boxes: dict[str, QCheckBox] = {}
         for row, kind in enumerate(self.kinds, start=1):
             rule = policy.rule(kind)
             boxes = (QCheckBox(), QCheckBox(), QCheckBox())
@@ -133,6 +138,11 @@ class PolicyEditor(QDialog):
             for column, box in enumerate(boxes, start=1):
                 grid.addWidget(box, row, column, Qt.AlignmentFlag.AlignCenter)
             self.stem_boxes[kind] = boxes
+            replace_box = QCheckBox()
+            replace_box.setChecked(kind in policy.own_parts.replaces)
+            replace_box.setAccessibleName(f"A cover may replace {kind}")
+            grid.addWidget(replace_box, row, 4, Qt.AlignmentFlag.AlignCenter)
+            self.replace_boxes[kind] = replace_box
         layout.addWidget(stems)
 
         ranges = QGroupBox("Ranges")
@@ -304,6 +314,10 @@ class PolicyEditor(QDialog):
             "min_security_level": str(self.min_level.currentData()),
             "offline_min_security_level": str(self.offline_level.currentData()),
             "review": "artist" if self.review_by_me.isChecked() else "none",
+            "own_parts": {
+                "allowed": self.covers.isChecked(),
+                "replaces": [k for k, box in self.replace_boxes.items() if box.isChecked()],
+            },
         }
         families = set(doc["style_families"])
         offered = {m: box.isChecked() for m, (box, family) in self.model_boxes.items()
@@ -327,6 +341,8 @@ class PolicyEditor(QDialog):
 
     def refresh(self) -> None:
         """Rebuild the fans' line and the sentence of what is wrong; allow what is allowed."""
+        for replace_box in self.replace_boxes.values():
+            replace_box.setEnabled(self.covers.isChecked())
         for model_box, family in self.model_boxes.values():
             model_box.setEnabled(self.family_boxes[family].isChecked()
                                  if family in self.family_boxes else False)  # fmt: skip

@@ -72,3 +72,15 @@ def test_the_licence_says_which_keys_and_models() -> None:
         "Your licence for this track does not cover the Tape model."
     )
     assert permissions.placeable_refs() == ["timbre.violin@1"]
+
+
+def test_a_recorded_part_takes_any_model_the_licence_covers() -> None:
+    # The artist allows no style models on the track's stems; the fan's own part is theirs.
+    permissions = _permissions(Policy())
+    assert permissions.stem_refusal("lead") == "Nova Lane allows no style models on this track."
+    assert permissions.stem_refusal("my-vocal") is None
+    assert permissions.model_refusal(VIOLIN, "my-vocal") is None
+    narrow = _permissions(Policy(), _licence(models={"character.tape@1": "character"}))
+    assert narrow.model_refusal(VIOLIN, "my-vocal") == (
+        "Your licence for this track does not cover the Violin model."
+    )
