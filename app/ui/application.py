@@ -42,6 +42,13 @@ class Connection:
     shared_accounts: tuple[str, ...] = ()
 
 
+def app_icon() -> QIcon:
+    """Fanfare's icon: the installed theme's where the desktop has one (the package's icons
+    at every size), else the SVG shipped in the package, sharp at any pixel ratio."""
+    shipped = Path(__file__).parent / "icons" / f"{APP_ID}.svg"
+    return QIcon.fromTheme(APP_ID, QIcon(str(shipped)))
+
+
 def connect_studio(connection: Connection) -> Studio:
     """Open the studio on ``connection.url``, signing in with its credentials when needed.
 
@@ -164,7 +171,7 @@ def run_studio(
     app = cast(QApplication, QApplication.instance() or QApplication(program))
     app.setApplicationName(APP_NAME)
     app.setDesktopFileName(APP_ID)
-    app.setWindowIcon(QIcon.fromTheme("audio-x-generic"))
+    app.setWindowIcon(app_icon())
     apply_theme(app)
     window = MainWindow()
     window.open_at_start = project

@@ -109,7 +109,7 @@ def test_a_cover_is_published_with_its_take_verified_and_disclosed(
         # A lane of its own on the timeline, sounding where it was sung and nowhere else.
         view = track.lanes(0.0, track.duration_s, 400)
         lane = next(lane for lane in view.lanes if lane.kind == name)
-        sung = lane.values > 0.05
+        sung = lane.peaks > 0.05
         assert sung.any() and lane.known.all()
         first = int(np.argmax(sung)) * track.duration_s / 400
         assert 29.5 < first <= 30.5
