@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         heading = QLabel("CATALOGUE")
         heading.setObjectName("dim")
         self.catalogue = QListWidget()
+        self.catalogue.setAccessibleName("Catalogue")
         self.catalogue.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.catalogue.setWordWrap(True)
         self.catalogue.itemActivated.connect(self._open_item)
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
         self.listen.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.listen.failed.connect(self.show_error)
         self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Studio and Listen")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.stack, "Studio")
         self.tabs.addTab(self.listen, "Listen")
@@ -737,6 +739,7 @@ class MainWindow(QMainWindow):
         if not self.projects.may_leave("quitting"):
             event.ignore()
             return
+        self._state_timer.stop()  # nothing left to show: the menus go with the window
         if self.midi is not None:
             self.midi.close()
         self.listen.close_listening()

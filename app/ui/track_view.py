@@ -133,6 +133,7 @@ class TrackView(QWidget):
         #: The window's MIDI controllers (``midi_bridge``), once it has them.
         self.midi: MidiBridge | None = None
         self.mixer_scroll = scroll = QScrollArea()
+        scroll.setAccessibleName("Mixer")
         scroll.setWidget(strips_row)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
