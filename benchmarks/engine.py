@@ -337,6 +337,8 @@ def midi_latency(quick: bool) -> list[Figure]:
                f"{len(clock.heard)} (buffer "
                f"{low.label}, other core busy)", p50, "ms", "<= 30", p50 <= 30),
         Figure("  the worst of them", max(clock.heard) * 1000, "ms", "", None),
+        Figure("  of which the controller -> the mixer, median", median(clock.arrived) * 1000,
+               "ms", "", None),
         Figure("underruns during that", float(underruns), "count", "0", underruns == 0),
     ]  # fmt: skip
 

@@ -94,6 +94,8 @@ class ChangeClock:
 
     def __init__(self, player: Any, mixer: Any) -> None:
         self.heard: list[float] = []  # seconds, one per change heard
+        #: Seconds from a ``later`` change's call until it reached the mixer (``applied``).
+        self.arrived: list[float] = []
         self._lock = threading.Lock()
         self._called_at: float | None = None  # the change's call, while one is timed
         self._needs_switch = False
@@ -127,6 +129,7 @@ class ChangeClock:
         with self._lock:
             if self._called_at is not None and self._after is None:
                 self._after = time.perf_counter()
+                self.arrived.append(self._after - self._called_at)
 
     def change(
         self,

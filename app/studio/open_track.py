@@ -537,10 +537,13 @@ class OpenTrack:
         Raises:
             ProjectError: it is a remix of another track, or cannot be moved onto this version.
             PolicyDenied: the artist's policy no longer allows it (the reasons listed).
+            TakeMissingError: a recorded part's take is not on this computer.
         """
         recipe, notes = retarget(project.recipe, self.info)
         recipe.check_fits(self.info)
         self.check(recipe).raise_if_denied()
+        for part in recipe.parts.values():  # every take is here before anything changes
+            self._services.takes.audio(part.take)
         for slot in styles_of(recipe).values():  # fetched and verified before they are heard
             self.style_package(slot.ref).manifest.knob_values(slot.knob_values)
         self._undo.clear()

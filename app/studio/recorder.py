@@ -35,6 +35,7 @@ class Recorder:
         #: The takes recorded over this track since it opened, oldest first.
         self.takes: list[Take] = []
         self._take: TakeRecording | None = None  # the take being recorded
+        self._loop: tuple[float, float] | None = None  # the loop to restore after it
 
     def close(self) -> None:
         """Stop a take being recorded, keeping nothing of it."""
@@ -82,6 +83,9 @@ class Recorder:
                 "change, like the other stems."
             )
         self._track.pause()
+        # A take is one pass over the track: a loop would play the count-in's music again.
+        self._loop = self._track.loop
+        self._track.set_loop(None)
         start = min(self._track.player.position_frames, self._track.info.frames - 1)
         clock_error = self.store.clock_error
         take = TakeRecording(
@@ -105,7 +109,13 @@ class Recorder:
             raise RecordingError("No take is being recorded.")
         count_in_time = self._track.player.count_in_time
         self._track.pause()
-        audio, alignment = take.finish(count_in_time)
+        loop, self._loop = self._loop, None
+        try:
+            audio, alignment = take.finish(count_in_time)
+        finally:
+            self._track.seek(take.start_frame / self._track.info.sample_rate)
+            if loop is not None:
+                self._track.set_loop(loop)
         takes = self.store
         if alignment.clock_error is not None:
             takes.clock_error = alignment.clock_error  # for takes that do not hear theirs
@@ -127,7 +137,6 @@ class Recorder:
             number=len(self.takes) + 1,
         )
         self.takes.append(kept)
-        self._track.seek(take.start_frame / self._track.info.sample_rate)
         return kept
 
     def use_take(
@@ -135,8 +144,9 @@ class Recorder:
         replaces: str | None = None,
     ) -> str:  # fmt: skip
         """Make ``take`` a recorded part of the remix (one undo step): a stem of its own,
-        named ``name`` (or "my-vocal", "my-instrument", numbered when taken), replacing the
-        track's stem ``replaces`` (muted) if given. Returns the part's stem name.
+        named ``name`` (or "my-vocal", "my-instrument"), replacing the track's stem
+        ``replaces`` (muted) if given. A part of that name takes the new take and keeps its
+        strip: choosing another take. Returns the part's stem name.
 
         Raises:
             PolicyDenied: the artist does not allow it (covers, or replacing that stem).

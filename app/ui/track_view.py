@@ -459,6 +459,8 @@ class TrackView(QWidget):
         self.go_to(self.track.position_s + seconds)
 
     def _seek(self, seconds: float) -> None:
+        if self.track.recorder.recording and self.record_panel is not None:
+            self.record_panel.stop()  # a take is one pass: seeking ends it, as in a DAW
         try:
             self.track.seek(seconds)
         except FanfareError as exc:
