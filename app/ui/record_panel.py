@@ -134,6 +134,7 @@ class RecordPanel(QWidget):
         self.note = QLabel("")
         self.note.setObjectName("dim")
         self.note.setWordWrap(True)
+        self.note.hide()  # shown when it has something to say
         layout.addWidget(self.note)
         self._parts_shown: tuple[object, ...] = ()
         for widget in (self.record_button, self.input, self.channels, self.count_in):
@@ -176,6 +177,7 @@ class RecordPanel(QWidget):
     def _add_take(self, take: Take) -> None:
         self.takes.addItem(describe(take), take)
         self.takes.setCurrentIndex(self.takes.count() - 1)
+        self.note.setVisible(take.aligned_by != "count-in")
         if take.aligned_by != "count-in":
             self.note.setText(
                 "This take did not hear its count-in (headphones?), so it was placed by the "

@@ -82,6 +82,7 @@ QPushButton#transport {{ font-size: 13pt; min-width: 30px; padding: 6px 8px; }}
 QPushButton#transport:checked {{ background: {ACCENT}; color: #16120f; }}
 QPushButton#record {{ padding: 5px 12px; }}
 QPushButton#record:checked {{ background: #e03131; color: #fff; border-color: #ff6b6b; }}
+QPushButton#recordPart:checked {{ border-color: #ff6b6b; color: #ff8787; }}
 QToolButton#moves {{ background: transparent; color: {TEXT_DIM}; font-weight: 400; }}
 QToolButton#moves:disabled {{ color: #555a66; background: transparent; }}
 QAbstractSpinBox {{ background: #0f1013; border: 1px solid #383c46; border-radius: 5px;

@@ -208,7 +208,7 @@ class TrackView(QWidget):
         #: Record your own part (a cover): the panel opens under the timeline.
         self.record_panel: RecordPanel | None = None
         self.record_toggle = QPushButton("Record part")
-        self.record_toggle.setObjectName("transport")
+        self.record_toggle.setObjectName("recordPart")
         self.record_toggle.setCheckable(True)
         self.record_toggle.setToolTip("Record your own part over the track: a cover (Ctrl+Shift+R)")
         self.record_toggle.toggled.connect(self.show_record_panel)

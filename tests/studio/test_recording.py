@@ -16,10 +16,11 @@ from scipy import signal
 from app.core import project as project_format
 from app.core.codec import decode_audio
 from app.core.disclosure import describe
+from app.core.style_slot import StyleSlot
 from app.core.track import TrackInfo
 from app.server.verify import VerificationError, placed_parts
 from app.studio.errors import RecordingError
-from app.studio.recording import TakeRecording
+from app.studio.recording import Take, TakeRecording
 from app.studio.session import Studio
 from tests.helpers.garden import published_flac
 from tests.helpers.plaintext import WINDOW, track_windows, windows
@@ -158,3 +159,32 @@ def test_a_cover_is_published_with_its_take_verified_and_disclosed(
     for path in files:
         data = path.read_bytes()
         assert not [w for w in secrets if w in data], f"licensed audio found in {path}"
+
+
+def test_a_sung_part_played_by_a_violin_model_is_published_as_ai_in_vocals(
+    studio: Studio,
+) -> None:
+    """Sing the melody, hear it as a violin: a style model on the fan's own part."""
+    track = studio.open_track("neon-harbour")
+    try:
+        # The fan's take: a sung line (a gliding tone with vibrato, 3 s), kept as takes are.
+        seconds = np.arange(3 * RATE) / RATE
+        pitch = (
+            220.0
+            * 2 ** ((seconds // 0.75) * 2 / 12)
+            * (1 + 0.01 * np.sin(2 * np.pi * 5.5 * seconds))
+        )
+        sung = (0.3 * np.sin(2 * np.pi * np.cumsum(pitch) / RATE)).astype(np.float32)[:, None]
+        digest = studio.takes.keep(sung, RATE)
+        take = Take(digest, len(sung), 1, RATE, 40 * RATE, "count-in", 0.0, -10.5, False)
+        name = track.recorder.use_take(take, replaces="lead")
+        track.set_style(name, StyleSlot("timbre.violin", 1))
+        assert track.recipe.stems[name].style is not None
+        result = track.publish(title="Violin cover")
+        areas = result["disclosure"]["ai"]["areas"]
+        assert areas["vocals"]["stems"] == [name] and areas["vocals"]["models"] == [
+            "timbre.violin@1"
+        ]
+        assert not areas["instrumentation"]["ai"]
+    finally:
+        track.close()
