@@ -421,6 +421,9 @@ def make_engine(url: str) -> Engine:
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # SQLite checks foreign keys only when asked: ask, so the embedded default refuses
+            # what PostgreSQL refuses (a stem before its track, a row naming one that is gone).
+            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
     Base.metadata.create_all(engine)

@@ -218,6 +218,7 @@ def publish_track(
             track = existing
             for name, value in values.items():
                 setattr(track, name, value)
+        session.flush()  # the track's row before the rows that name it (its stems, prints)
         # Its mix and stems, fingerprinted from the audio at hand, in the same commit.
         index_track_version(session, track, stems, DELIVERY_SAMPLE_RATE)
         session.add_all(rows)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.bundle import decrypt_stem, read_header
@@ -286,3 +287,20 @@ def test_a_title_that_collides_with_a_track_is_not_silently_a_new_version(
     with pytest.raises(IngestError, match="pass --track-id neon-harbour"):
         platform.publish([write_stem(tmp_path, "drums.wav")], artist="nova-lane",
                          title="Neon Harbour")  # fmt: skip
+
+
+def test_the_embedded_database_refuses_a_row_naming_a_track_that_is_not_there(
+    tmp_path: Path,
+) -> None:
+    """SQLite checks foreign keys as PostgreSQL does: a stem without its track is refused,
+    and nothing of it is kept."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'platform.db'}")
+    sessions = make_sessions(engine)
+    with sessions() as session:
+        session.add(Stem(track_id="nowhere", version=1, kind="drums", position=0,
+                         blob_name="stems/nowhere/1/drums.ffstem", blob_size=1,
+                         wrapped_key=b"k"))  # fmt: skip
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+            session.commit()
+    with sessions() as session:
+        assert session.scalars(select(Stem)).all() == []
