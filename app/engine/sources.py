@@ -109,10 +109,8 @@ class ChunkedSource:
         return self.frames
 
     def __getitem__(self, key: slice) -> np.ndarray:
-        if not isinstance(key, slice) or key.step not in (None, 1):
-            raise TypeError("a stem source is read by contiguous frame ranges")
-        start, stop, _ = key.indices(self.frames)
-        return self.read(start, max(0, stop - start))
+        start, stop = frame_range(key, self.frames)
+        return self.read(start, stop - start)
 
     def _bridge_for(self, start: int, end: int) -> Bridge | None:
         """The bridge a read of ``[start, end)`` goes through, or None. A read from before a
@@ -398,6 +396,15 @@ class EncodedSource(ChunkedSource):
         count = min(self.chunk_frames, self.frames - start)
         with self._decoding:
             return np.ascontiguousarray(self._decoder.read(start, count))
+
+
+def frame_range(key: slice, frames: int) -> tuple[int, int]:
+    """``[start, stop)`` of a source ``frames`` long that ``source[key]`` reads (stop ≥
+    start); raises TypeError for anything but a contiguous slice."""
+    if not isinstance(key, slice) or key.step not in (None, 1):
+        raise TypeError("a stem source is read by contiguous frame ranges")
+    start, stop, _ = key.indices(frames)
+    return start, max(start, stop)
 
 
 def window(source: Any, start: int, frames: int) -> np.ndarray:

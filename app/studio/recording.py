@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -60,7 +59,7 @@ class Take:
         return self.frames / self.sample_rate
 
 
-@dataclass
+@dataclass(frozen=True)
 class Alignment:
     """What placing a take found: where the track came in, in captured frames, and how."""
 
@@ -140,19 +139,19 @@ class TakeRecording:
         corrected = expected + (self.clock_error or 0)
         search = max(0, corrected) + round(SEARCH_S * rate)
         found = count_in.find(captured, self.clicks, search=search)
+        clicks = self.clicks.shape[0]
         if found is not None:
-            alignment = Alignment(found, "count-in", found - expected)
+            alignment = Alignment(found + clicks, "count-in", found - expected)
         else:
             how = "measured" if self.clock_error is not None else "clock"
-            alignment = Alignment(corrected, how, None)
-        entry = alignment.entry + self.clicks.shape[0]
+            alignment = Alignment(corrected + clicks, how, None)
+        entry = alignment.entry
         room = self.track.frames - self.start_frame
         audio = captured[max(0, entry) : max(0, entry) + room]
         if entry < 0:  # the input started late: what it missed of the start is silence
             audio = np.concatenate([np.zeros((-entry, audio.shape[1]), np.float32), audio])[:room]
         if audio.shape[0] < SHORTEST_TAKE_S * rate:
             raise RecordingError("The take is too short to keep (under a quarter second).")
-        alignment.entry = entry
         return np.ascontiguousarray(audio), alignment
 
 
@@ -185,16 +184,3 @@ def describe(take: Take) -> str:
     return f"Take {take.number} · {minutes}:{seconds:02d} · peak {level} · {how}" + (
         " · clipped" if take.clipped else ""
     )
-
-
-def summary(take: Take) -> dict[str, Any]:
-    """The take as JSON (for the command line and logs)."""
-    return {
-        "digest": take.digest,
-        "seconds": round(take.duration_s, 3),
-        "at_s": round(take.at_frame / take.sample_rate, 3),
-        "aligned_by": take.aligned_by,
-        "clock_error_ms": None if take.clock_error_ms is None else round(take.clock_error_ms, 2),
-        "peak_db": round(take.peak_db, 1) if take.peak_db > -200 else None,
-        "clipped": take.clipped,
-    }

@@ -5,7 +5,6 @@ take and re-rendered by the platform, disclosed as fan-recorded; and what may no
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -95,12 +94,9 @@ def test_an_artist_who_allows_no_covers_gets_none(studio: Studio) -> None:
 
 
 def test_a_cover_is_published_with_its_take_verified_and_disclosed(
-    studio: Studio, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+    studio: Studio, home_holds_all: Path
 ) -> None:
-    tmp = isolated_home / "tmp"
-    tmp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    monkeypatch.setattr(tempfile, "tempdir", None)
+    isolated_home = home_holds_all
     track = studio.open_track("neon-harbour")
     try:
         take = _record(track, 3.0, at_s=30.0)

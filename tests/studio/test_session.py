@@ -4,7 +4,6 @@ walled garden (no decoded audio or decrypted stream in any file the session wrot
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -121,13 +120,9 @@ def test_a_retimed_transposed_automated_remix_is_verified_and_published(studio: 
 
 
 def test_no_decoded_audio_or_decrypted_stream_reaches_the_disk(
-    studio: Studio, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+    studio: Studio, home_holds_all: Path
 ) -> None:
-    # A fresh HOME (the autouse fixture) and TMPDIR: every file the session writes is under it.
-    tmp = isolated_home / "tmp"
-    tmp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    monkeypatch.setattr(tempfile, "tempdir", None)
+    isolated_home = home_holds_all  # every file the session writes is under it
     track = studio.open_track("paper-moons")
     track.set_stem("keys", gain_db=-2.0)
     track.set_stem("bass", mute=True)  # a remix, not the original (the spam gate)
