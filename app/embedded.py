@@ -39,10 +39,11 @@ from app.core.files import atomic_write
 from app.platform_client.client import UNIX_SCHEME
 from app.server.accounts import authenticate, create_user, set_password
 from app.server.api import create_app
-from app.server.blobs import BlobStore
+from app.server.blobs import open_blobs
 from app.server.config import ServerConfig
-from app.server.db import User, make_engine, make_sessions
+from app.server.db import User
 from app.server.demo import ADMIN, DEMO_FAN, demo_accounts, seed_demo
+from app.server.schema import database
 from app.server.vaultkeys import Signer
 
 START_TIMEOUT_S = 20.0
@@ -166,12 +167,11 @@ class EmbeddedPlatform:
         credentials = known or Credentials(password=secrets.token_urlsafe(18))
         admin = credentials.admin if self.with_admin is None else self.with_admin
         credentials = Credentials(credentials.password, admin)
-        sessions = make_sessions(make_engine(self.config.database_url))
-        with sessions() as session:
+        with database(self.config.database_url) as sessions, sessions() as session:
             Signer.load_or_create(session, self.config.master_key)
             seeded = seed_demo(
                 session,
-                BlobStore(self.config.blob_dir),
+                open_blobs(self.config),
                 self.config.master_key,
                 password=credentials.password,
                 admin=admin,

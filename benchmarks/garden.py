@@ -54,10 +54,11 @@ FEED_HIDDEN = 5_000
 def _sessions(folder: Path) -> tuple[Any, Any]:
     """(the platform's configuration, a session factory on its database) for ``folder``."""
     from app.server.config import ServerConfig
-    from app.server.db import make_engine, make_sessions
+    from app.server.db import make_sessions
+    from app.server.schema import connect
 
     config = ServerConfig.load(folder)
-    return config, make_sessions(make_engine(config.database_url))
+    return config, make_sessions(connect(config.database_url))
 
 
 def _templates(session: Any) -> list[dict[str, Any]]:
@@ -220,7 +221,7 @@ def _publish_remix(folder: Path, seconds: float) -> str:
     and stored as publication stores it (``seal_audio``): what a listener streams."""
     from sqlalchemy import select
 
-    from app.server.blobs import BlobStore
+    from app.server.blobs import open_blobs
     from app.server.db import Derivative, User, new_id
     from app.server.garden import seal_audio
     from app.server.reviews import PUBLISHED
@@ -245,7 +246,7 @@ def _publish_remix(folder: Path, seconds: float) -> str:
             )
         )  # fmt: skip
         sealed = seal_audio(
-            BlobStore(config.blob_dir), config.master_key, remix_id, flac,
+            open_blobs(config), config.master_key, remix_id, flac,
             downloadable=False, peaks=peaks,
         )  # fmt: skip
         session.flush()

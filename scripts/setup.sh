@@ -18,8 +18,9 @@ FANFARE_DEBS=(
 )
 # For the tests only: a desktop's services, started on a private bus by the tests that check
 # real-time priority through RealtimeKit and keys kept in a real Secret Service keyring (a
-# desktop runs them already), and a JACK server (dummy backend) for MIDI controllers.
-FANFARE_TEST_DEBS=(dbus-daemon polkitd rtkit gnome-keyring jackd2)
+# desktop runs them already), a JACK server (dummy backend) for MIDI controllers, and
+# PostgreSQL, which the platform tests start a private server of.
+FANFARE_TEST_DEBS=(dbus-daemon polkitd rtkit gnome-keyring jackd2 postgresql)
 
 fanfare_say() { printf 'fanfare: %s\n' "$*" >&2; }
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -17,15 +19,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from app import __version__
-from app.server.blobs import BlobStore
+from app.server.blobs import BlobStoreError, open_blobs
 from app.server.ca import DeviceCA
 from app.server.config import MAX_UPLOAD_BYTES, ServerConfig
-from app.server.db import make_engine, make_sessions
+from app.server.db import make_sessions
 from app.server.deps import Platform, bearer_token, current_user
 from app.server.feed import ensure_listings
 from app.server.fingerprint_index import FingerprintIndex
 from app.server.ratelimit import RateLimiter
 from app.server.routes import api_router
+from app.server.schema import connect
 from app.server.style_models import PackageCache
 from app.server.uploads import CHUNK_BYTES
 from app.server.vaultkeys import Signer
@@ -42,7 +45,7 @@ STEM_PIECE = re.compile(r"^/api/v1/uploads/[A-Za-z0-9_]{1,40}/stems/[a-z][a-z0-9
 
 def create_app(config: ServerConfig) -> FastAPI:
     """Build the platform app over ``config`` (creates tables and a signing key if needed)."""
-    engine = make_engine(config.database_url)
+    engine = connect(config.database_url)
     sessions = make_sessions(engine)
     with sessions() as session:
         signer = Signer.load_or_create(session, config.master_key)
@@ -51,7 +54,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             ensure_listings(session)  # remixes published before the feed existed
         except IntegrityError:  # another worker starting at once listed them
             session.rollback()
-    blobs = BlobStore(config.blob_dir)
+    blobs = open_blobs(config)
     stem_cache, style_cache = StemAudioCache(), PackageCache()
     platform = Platform(
         config=config,
@@ -71,7 +74,14 @@ def create_app(config: ServerConfig) -> FastAPI:
         ),
     )
     docs = config.api_docs
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()  # the database's connections close with the server, not at exit
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Fanfare platform",
         version=__version__,
         docs_url="/docs" if docs else None,
@@ -106,6 +116,13 @@ def create_app(config: ServerConfig) -> FastAPI:
         # Field names only: list positions and the "body" root say nothing to a reader.
         where = ".".join(str(p) for p in first.get("loc", ()) if isinstance(p, str) and p != "body")
         return _error(422, f"Invalid request: {where or 'body'}: {first.get('msg', 'invalid')}.")
+
+    @app.exception_handler(BlobStoreError)
+    async def store_down(_: Request, exc: BlobStoreError) -> JSONResponse:
+        log.error("blob store: %s", exc)
+        return _error(
+            503, "The platform's storage is not answering; nothing was lost, try again shortly."
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -19,7 +19,7 @@ from app.server.api import create_app
 from app.server.config import ServerConfig
 
 DATA_ENV = "FANFARE_PLATFORM_DATA"
-DATABASE_ENV = "FANFARE_DATABASE_URL"
+DATABASE_ENV = "FANFARE_DATABASE_URL"  # as the command line reads it
 
 
 def create() -> FastAPI:

@@ -2,12 +2,15 @@
 """``fanfare-platform``: run and administer a Fanfare platform.
 
     fanfare-platform serve --data DIR [--host 127.0.0.1] [--port N] [--database-url URL]
+    fanfare-platform migrate --data DIR [--database-url URL] [--status]
     fanfare-platform users add NAME --role fan|artist|admin --password P [--data DIR]
     fanfare-platform publish --data DIR --artist NAME --title T --stem KIND=PATH ...
                              [--bpm N] [--key K] [--policy FILE]
     fanfare-platform seed-demo --data DIR
     fanfare-platform trace FILE --data DIR [--json]
 
+Every command reads the data folder from ``$FANFARE_PLATFORM_DATA`` and the database from
+``$FANFARE_DATABASE_URL`` when their options are not given (what ``platform-stack up`` prints).
 Errors are one sentence on stderr and a non-zero exit status.
 """
 
@@ -27,21 +30,23 @@ from sqlalchemy.orm import Session
 from app import __version__
 from app.core.errors import FanfareError
 from app.core.files import read_json_file
-from app.server import cli_moderation
+from app.server import cli_moderation, schema
 from app.server.accounts import AccountError, create_user
-from app.server.blobs import BlobStore
+from app.server.blobs import open_blobs
 from app.server.config import ConfigError, ServerConfig
-from app.server.db import User, make_engine, make_sessions
+from app.server.db import User, make_engine
 from app.server.demo import seed_demo
 from app.server.fingerprint_index import MIN_TRACE_S, FingerprintIndex, Trace, describe, trace
 from app.server.fingerprints import read_audio_file
 from app.server.ingest import SourceStem, publish_track
 from app.server.moderation import ModerationError
+from app.server.schema import SchemaError, database
 from app.server.style_models import listing, register_model
 from app.server.tracing import identify_listener
 from app.server.vaultkeys import Signer, rotate_signing_key
 
 DATA_ENV = "FANFARE_PLATFORM_DATA"
+DATABASE_ENV = "FANFARE_DATABASE_URL"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,7 +62,11 @@ def _parser() -> argparse.ArgumentParser:
             default=os.environ.get(DATA_ENV),
             help=f"the platform's data folder (or ${DATA_ENV})",
         )
-        p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the data folder)")
+        p.add_argument(
+            "--database-url",
+            default=os.environ.get(DATABASE_ENV) or None,
+            help=f"SQLAlchemy URL (or ${DATABASE_ENV}; default: SQLite in the data folder)",
+        )
 
     serve = sub.add_parser("serve", help="run the platform's HTTP API")
     data_arg(serve, True)
@@ -65,7 +74,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8750)
     serve.add_argument("--seed-demo", action="store_true", help="seed an empty platform")
     serve.add_argument(
+        "--blob-store",
+        help="an S3 object store's URL for the blobs (or $FANFARE_BLOB_STORE; "
+        "default: the data folder's blobs/)",
+    )
+    serve.add_argument(
         "--workers", type=int, default=1, help="API worker processes (e.g. one per core)"
+    )
+
+    migrate = sub.add_parser("migrate", help="bring the database's schema to this release's")
+    data_arg(migrate, True)
+    migrate.add_argument(
+        "--status",
+        action="store_true",
+        help="only say where the schema is (exit status 1: it needs migrating)",
     )
 
     users = sub.add_parser("users", help="manage accounts")
@@ -117,7 +139,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
-    return ServerConfig.load(Path(args.data), args.database_url)
+    store = getattr(args, "blob_store", None)
+    extra = {"blob_store": store} if store else {}
+    return ServerConfig.load(Path(args.data), args.database_url, **extra)
 
 
 def _read_json(path: Path | None, what: str) -> object:
@@ -141,6 +165,8 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ[asgi.DATA_ENV] = str(config.data_dir)
         if args.database_url:
             os.environ[asgi.DATABASE_ENV] = args.database_url
+        if config.blob_store:  # each worker's ServerConfig.load reads it
+            os.environ["FANFARE_BLOB_STORE"] = config.blob_store
         uvicorn.run(
             "app.server.asgi:create",
             factory=True,
@@ -163,16 +189,33 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    config = _config(args)
+    engine = make_engine(config.database_url)
+    try:
+        if args.status:
+            at, newest = schema.current(engine), schema.head()
+            print(f"The schema is at revision {at or 'none'}; this release's is {newest}.")
+            return 0 if at == newest else 1
+        before, after = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"The schema is at revision {after} already.")
+    else:
+        print(f"Migrated the schema from revision {before or 'none'} to {after}.")
+    return 0
+
+
 def _seed(config: ServerConfig) -> bool:
-    sessions = make_sessions(make_engine(config.database_url))
-    with sessions() as session:
+    with database(config.database_url) as sessions, sessions() as session:
         Signer.load_or_create(session, config.master_key)
-        return seed_demo(session, BlobStore(config.blob_dir), config.master_key)
+        return seed_demo(session, open_blobs(config), config.master_key)
 
 
 def _users_add(args: argparse.Namespace) -> int:
     config = _config(args)
-    with make_sessions(make_engine(config.database_url))() as session:
+    with database(config.database_url) as sessions, sessions() as session:
         user = create_user(
             session, args.name, args.role, args.password, args.display_name, args.tier
         )
@@ -194,13 +237,13 @@ def _publish(args: argparse.Namespace) -> int:
         raise FanfareError("The policy file must hold a JSON object.")
     if sections is not None and not isinstance(sections, list):
         raise FanfareError("The sections file must hold a JSON array.")
-    with make_sessions(make_engine(config.database_url))() as session:
+    with database(config.database_url) as sessions, sessions() as session:
         artist = session.scalar(select(User).where(User.name == args.artist))
         if artist is None:
             raise FanfareError(f"There is no user '{args.artist}'.")
         track = publish_track(
             session,
-            BlobStore(config.blob_dir),
+            open_blobs(config),
             config.master_key,
             artist=artist,
             title=args.title,
@@ -221,7 +264,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 def _rotate(args: argparse.Namespace) -> int:
     config = _config(args)
-    with make_sessions(make_engine(config.database_url))() as session:
+    with database(config.database_url) as sessions, sessions() as session:
         kid = rotate_signing_key(session, config.master_key)
     print(f"New licences are signed with {kid}; restart the API workers to use it.")
     return 0
@@ -229,10 +272,10 @@ def _rotate(args: argparse.Namespace) -> int:
 
 def _models(args: argparse.Namespace) -> int:
     config = _config(args)
-    with make_sessions(make_engine(config.database_url))() as session:
+    with database(config.database_url) as sessions, sessions() as session:
         if args.models_command == "add":
             signer = Signer.load_or_create(session, config.master_key)
-            row = register_model(session, BlobStore(config.blob_dir), signer, args.folder)
+            row = register_model(session, open_blobs(config), signer, args.folder)
             print(f"Offering {row.ref} ({row.family}); its manifest is signed with {signer.kid}.")
             return 0
         for model in listing(session):
@@ -243,18 +286,18 @@ def _models(args: argparse.Namespace) -> int:
 def _trace(args: argparse.Namespace) -> int:
     config = _config(args)
     audio, rate = read_audio_file(args.file)
-    sessions = make_sessions(make_engine(config.database_url))
-    found = trace(FingerprintIndex(sessions), audio, rate)
-    if found is None:
-        doc: dict[str, object] = {
-            "found": False,
-            "sentence": f"{args.file.name} matches no track or remix on this platform.",
-        }
-    else:
-        with sessions() as session:
-            doc = {"found": True, **describe(session, found)}
-            doc["watermark"] = _watermark(session, config, audio, rate, found)
-        doc["sentence"] = f"{doc['sentence']} {_listeners_sentence(doc['watermark'])}".strip()
+    with database(config.database_url) as sessions:
+        found = trace(FingerprintIndex(sessions), audio, rate)
+        if found is None:
+            doc: dict[str, object] = {
+                "found": False,
+                "sentence": f"{args.file.name} matches no track or remix on this platform.",
+            }
+        else:
+            with sessions() as session:
+                doc = {"found": True, **describe(session, found)}
+                doc["watermark"] = _watermark(session, config, audio, rate, found)
+            doc["sentence"] = f"{doc['sentence']} {_listeners_sentence(doc['watermark'])}".strip()
     print(json.dumps(doc, indent=2) if args.json else doc["sentence"])
     return 0 if found is not None else 1
 
@@ -269,7 +312,7 @@ def _watermark(
     if derivative_id is None:
         return None
     reading = identify_listener(
-        session, BlobStore(config.blob_dir), config.master_key, derivative_id, audio, int(rate)
+        session, open_blobs(config), config.master_key, derivative_id, audio, int(rate)
     )
     return None if reading is None else reading.to_dict()
 
@@ -293,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "migrate":
+            return _migrate(args)
         if args.command == "users":
             return _users_add(args)
         if args.command == "publish":
@@ -308,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         seeded = _seed(_config(args))
         print("Seeded the demo catalogue." if seeded else "The platform already has accounts.")
         return 0
-    except (FanfareError, AccountError, ConfigError, ModerationError) as exc:
+    except (FanfareError, AccountError, ConfigError, ModerationError, SchemaError) as exc:
         print(f"fanfare-platform: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.server.db import User, make_engine, make_sessions
+from app.server.db import User
 from app.server.moderation import ModerationError, moderate, queue
+from app.server.schema import database
 from app.server.spam import metrics
 
 Config = Callable[[argparse.Namespace], Any]
@@ -46,7 +47,7 @@ def add_commands(sub: Any, data_arg: Callable[[argparse.ArgumentParser, bool], N
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run ``moderation`` or ``metrics``; errors are ModerationError sentences."""
-    with make_sessions(make_engine(config(args).database_url))() as session:
+    with database(config(args).database_url) as sessions, sessions() as session:
         if args.command == "metrics":
             found = metrics(session, args.since)
             if args.json:

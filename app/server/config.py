@@ -56,6 +56,7 @@ _ENV_SETTINGS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
     ("uploads_per_day_free", "FANFARE_UPLOADS_PER_DAY_FREE", int, "a whole number"),
     ("uploads_per_day_superfan", "FANFARE_UPLOADS_PER_DAY_SUPERFAN", int, "a whole number"),
     ("warms_per_day", "FANFARE_WARMS_PER_DAY", int, "a whole number"),
+    ("blob_store", "FANFARE_BLOB_STORE", str, "an s3://, s3+http:// or s3+https:// URL"),
 )
 
 
@@ -68,7 +69,8 @@ class ServerConfig:
     """Settings of one platform instance.
 
     Attributes:
-        data_dir: holds the blob folder (and, by default, the SQLite database).
+        data_dir: holds the blob folder (unless ``blob_store`` names an object store), the
+            master key file of a single machine and, by default, the SQLite database.
         database_url: any SQLAlchemy URL; defaults to SQLite in ``data_dir``.
         master_key: 32 bytes that wrap content keys and signing keys (envelope encryption).
     """
@@ -103,6 +105,9 @@ class ServerConfig:
     #: Tempo or key changes a fan's studio may ask the platform to stretch ahead of an upload,
     #: per UTC day (``warming``; each costs up to minutes of one core).
     warms_per_day: int = 40
+    #: Where blobs live when not in the data folder's ``blobs/``: an S3-compatible object
+    #: store's URL (``app.server.blobs.s3``), shared by every machine of a deployment.
+    blob_store: str | None = None
 
     def proxy_settings(self) -> dict[str, Any]:
         """uvicorn's keyword arguments for the forwarded headers (see ``trusted_proxies``)."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -25,6 +26,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 ROLES = ("fan", "artist", "admin")
 TIERS = ("free", "superfan")  # a fan's subscription; a track may require "superfan"
+#: A time in Unix seconds: 64 bits on PostgreSQL, whose INTEGER ends in January 2038 (SQLite's
+#: INTEGER is 64 bits already, and stays spelled as the databases made before it spell it).
+UnixTime = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def new_id(prefix: str) -> str:
@@ -48,7 +52,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     tier: Mapped[str] = mapped_column(String(16), default="free")
     password_hash: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
 
 
 class Token(Base):
@@ -57,8 +61,8 @@ class Token(Base):
     __tablename__ = "tokens"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    expires_at: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+    expires_at: Mapped[int] = mapped_column(UnixTime)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
 
 
 class TokenDevice(Base):
@@ -79,7 +83,7 @@ class Device(Base):
     kem_public_key: Mapped[str] = mapped_column(String(2000))
     certificate_pem: Mapped[str] = mapped_column(String(4000), default="")
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
 
 
 class DeviceSecurity(Base):
@@ -103,7 +107,7 @@ class PlatformKey(Base):
     public_key: Mapped[str] = mapped_column(String(64))
     wrapped_private: Mapped[bytes] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
 
 
 class Track(Base):
@@ -123,7 +127,7 @@ class Track(Base):
     # The artist's opt-in: fans may license the track for remixing only while this is on.
     remix_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
     required_tier: Mapped[str] = mapped_column(String(16), default="free")
-    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
 
 
 class TrackState(Base):
@@ -143,7 +147,7 @@ class TrackAudit(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), index=True)
     actor_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    at: Mapped[int] = mapped_column(Integer, default=now_s)
+    at: Mapped[int] = mapped_column(UnixTime, default=now_s)
     field: Mapped[str] = mapped_column(String(32))
     old: Mapped[Any] = mapped_column(JSON)
     new: Mapped[Any] = mapped_column(JSON)
@@ -157,7 +161,7 @@ class PolicyVersion(Base):
     track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
     actor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
@@ -194,10 +198,10 @@ class Licence(Base):
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
     track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"))
     track_version: Mapped[int] = mapped_column(Integer)
-    issued_at: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[int] = mapped_column(UnixTime)
+    expires_at: Mapped[int] = mapped_column(UnixTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-    revoked_at: Mapped[int] = mapped_column(Integer, default=0)
+    revoked_at: Mapped[int] = mapped_column(UnixTime, default=0)
 
 
 class Derivative(Base):
@@ -217,7 +221,7 @@ class Derivative(Base):
     audio_blob: Mapped[str] = mapped_column(String(200))
     audio_sha256: Mapped[str] = mapped_column(String(64))
     duration_s: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
 
 
 class DerivativeDecision(Base):
@@ -230,7 +234,7 @@ class DerivativeDecision(Base):
     decision: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(500), default="")
     by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    at: Mapped[int] = mapped_column(Integer, default=now_s)
+    at: Mapped[int] = mapped_column(UnixTime, default=now_s)
 
 
 class DerivativeAudio(Base):
@@ -264,7 +268,7 @@ class DerivativeListing(Base):
     )
     derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), primary_key=True)
     plays: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(UnixTime)
     words: Mapped[str] = mapped_column(String(600), default="")
 
 
@@ -276,8 +280,8 @@ class ListenLicenceRow(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
     derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"))
-    issued_at: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[int] = mapped_column(UnixTime)
+    expires_at: Mapped[int] = mapped_column(UnixTime)
 
 
 class Play(Base):
@@ -297,7 +301,7 @@ class Play(Base):
     hour: Mapped[int] = mapped_column(Integer)  # Unix time // 3600 when it was counted
     day: Mapped[int] = mapped_column(Integer)  # Unix time // 86400
     listened_s: Mapped[float] = mapped_column(Float)
-    at: Mapped[int] = mapped_column(Integer, default=now_s)
+    at: Mapped[int] = mapped_column(UnixTime, default=now_s)
 
 
 class LedgerEntry(Base):
@@ -315,7 +319,7 @@ class LedgerEntry(Base):
     party: Mapped[str] = mapped_column(String(40))  # the split's name: artist, fan, platform…
     amount_micro: Mapped[int] = mapped_column(Integer)
     month: Mapped[str] = mapped_column(String(7))  # "2026-12", UTC
-    at: Mapped[int] = mapped_column(Integer, default=now_s)
+    at: Mapped[int] = mapped_column(UnixTime, default=now_s)
 
 
 class UploadAttempt(Base):
@@ -326,7 +330,7 @@ class UploadAttempt(Base):
     __tablename__ = "upload_attempts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    at: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[int] = mapped_column(UnixTime, index=True)
     outcome: Mapped[str] = mapped_column(String(40))
     costly: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -344,6 +348,34 @@ class PublishProgress(Base):
     updated_at: Mapped[float] = mapped_column(Float, index=True)  # Unix seconds
 
 
+class PublishJob(Base):
+    """One remix upload on its way through verification (``app.server.publish_jobs``): what
+    came (its blobs are under ``incoming/<id>/``), where it stands, and how it ended. Jobs run
+    on the job workers (or, on one machine, in the API process); the studio follows one by its
+    id. The derivative's id is chosen here, so that a job run twice publishes it once."""
+
+    __tablename__ = "publish_jobs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # "job_…"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    derivative_id: Mapped[str] = mapped_column(String(40), unique=True)
+    #: The studio's progress id (``publishing``), when it sent one.
+    publish_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    title: Mapped[str] = mapped_column(String(200))
+    project_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    takes: Mapped[int] = mapped_column(Integer, default=0)
+    #: queued, running, then done, refused (the fan's upload) or failed (the platform's error).
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    #: The HTTP status the outcome answers with (201, 4xx, 5xx); 0 until it ends.
+    status_code: Mapped[int] = mapped_column(Integer, default=0)
+    #: The sentence of a refusal or failure.
+    detail: Mapped[str] = mapped_column(String(1000), default="")
+    #: The published derivative's document, once done.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
+    updated_at: Mapped[int] = mapped_column(UnixTime, default=now_s, index=True)
+
+
 class Report(Base):
     """A listener's report of a published remix, for the moderators."""
 
@@ -353,7 +385,7 @@ class Report(Base):
     derivative_id: Mapped[str] = mapped_column(ForeignKey("derivatives.id"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(String(500))
-    at: Mapped[int] = mapped_column(Integer, default=now_s)
+    at: Mapped[int] = mapped_column(UnixTime, default=now_s)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -366,7 +398,7 @@ class Upload(Base):
     artist_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON)
     track_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
 
 
 class Draft(Base):
@@ -380,7 +412,7 @@ class Draft(Base):
     track_version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
-    updated_at: Mapped[int] = mapped_column(Integer, default=now_s, index=True)
+    updated_at: Mapped[int] = mapped_column(UnixTime, default=now_s, index=True)
 
 
 class DraftRemix(Base):
@@ -403,11 +435,40 @@ class StyleModel(Base):
     family: Mapped[str] = mapped_column(String(32))
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
     signed_manifest: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
+
+
+class Fingerprint(Base):
+    """The Chromaprint fingerprint of a track version's mix or stem, or of a derivative."""
+
+    __tablename__ = "fingerprints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(16))  # mix, stem or derivative
+    track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), index=True)
+    track_version: Mapped[int] = mapped_column(Integer)
+    stem: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a stem's kind
+    # Not a foreign key: the upload path may fingerprint a derivative before its row exists.
+    derivative_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    #: Whose recording: the artist for a track's mix and stems, the fan for a derivative.
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    duration_s: Mapped[float] = mapped_column()
+    #: The raw fingerprint: uint32 little-endian, one every ``fingerprints.ITEM_S`` seconds.
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
+
+
+def ours(name: str | None, kind: str, _: object) -> bool:
+    """Whether a database object is one of these tables' (Alembic's ``include_name``): the job
+    queue keeps its own tables beside them (``procrastinate_*``), which our migrations make
+    once and never compare."""
+    return not (kind == "table" and (name or "").startswith("procrastinate_"))
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets settings that suit a threaded web server."""
+    """An engine for ``url``, tables or not (``app.server.schema.connect`` makes them ready);
+    SQLite gets settings that suit a threaded web server, and ``postgresql://`` means
+    psycopg 3 (SQLAlchemy's default driver for it is psycopg2, which we do not install)."""
+    url = normalise_url(url)
     kwargs: dict[str, Any] = {}
     sqlite = url.startswith("sqlite")
     if sqlite:
@@ -426,8 +487,16 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-    Base.metadata.create_all(engine)
     return engine
+
+
+def normalise_url(url: str) -> str:
+    """``url`` with PostgreSQL's plain schemes (``postgresql://``, ``postgres://``, as
+    libpq and operators write them) read as psycopg 3's."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Any]:

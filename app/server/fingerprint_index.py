@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from app.server.db import Base, Derivative, Track, User, now_s
+from app.server.db import Derivative, Fingerprint, Track, User
 from app.server.fingerprints import (
     ITEM_S,
     KEY_SHIFT,
@@ -63,25 +63,6 @@ CONFIDENT_BER = 0.15
 #: The shortest excerpt ``trace`` names a source for, in seconds.
 MIN_TRACE_S = 20.0
 _GOLDEN = np.uint64(0x9E3779B1)  # Knuth's multiplicative hash: spreads the keys before sampling
-
-
-class Fingerprint(Base):
-    """The Chromaprint fingerprint of a track version's mix or stem, or of a derivative."""
-
-    __tablename__ = "fingerprints"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    subject: Mapped[str] = mapped_column(String(16))  # one of SUBJECTS
-    track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), index=True)
-    track_version: Mapped[int] = mapped_column(Integer)
-    stem: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a stem's kind
-    # Not a foreign key: the upload path may fingerprint a derivative before its row exists.
-    derivative_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
-    #: Whose recording: the artist for a track's mix and stems, the fan for a derivative.
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    duration_s: Mapped[float] = mapped_column()
-    #: The raw fingerprint: uint32 little-endian, one every ``ITEM_S`` seconds.
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[int] = mapped_column(Integer, default=now_s)
 
 
 class TraceError(FingerprintError):

@@ -36,7 +36,7 @@ from app.core.errors import PolicyError
 from app.core.keys import KemPublicKey
 from app.core.listen_licence import ListenLicence, sign_listen_licence, sign_stream_licence
 from app.core.policy import Policy
-from app.server.blobs import BlobStore
+from app.server.blobs import BlobMissingError, BlobStore
 from app.server.db import (
     Derivative,
     DerivativeAudio,
@@ -153,10 +153,9 @@ def variants_of(blobs: BlobStore, kept: DerivativeAudio) -> Variants | None:
     Raises:
         VariantsError: the store is damaged.
     """
-    path = blobs.path(variants_blob_name(kept.blob_name))
     try:
-        return read_variants(path, kept.derivative_id, path.stat().st_size)
-    except FileNotFoundError:
+        return read_variants(blobs, variants_blob_name(kept.blob_name), kept.derivative_id)
+    except BlobMissingError:
         return None
 
 
@@ -335,7 +334,7 @@ def listener_stream(
         raise GardenError("This remix streams as one piece; ask for it without a licence.", 409)
     secret = variants.secret(master_key)
     bits = codeword(secret, listener_tag(secret, user.id, held.device_id), variants.segments)
-    return stream_plan(blobs.path(variants_blob_name(kept.blob_name)), variants, bits)
+    return stream_plan(blobs, variants_blob_name(kept.blob_name), variants, bits)
 
 
 def may_download(session: Session, row: Derivative, track: Track) -> bool:

@@ -43,8 +43,12 @@ class IngestError(FanfareError):
 
 @dataclass(frozen=True)
 class SourceStem:
+    """A stem to ingest: its kind, and its file (read from ``path``, or ``data`` when the
+    bytes are at hand already: ``path`` then only names it)."""
+
     kind: str
     path: Path
+    data: bytes | None = None
 
 
 SILENT_PEAK = 1e-4  # -80 dBFS: nothing a listener would hear
@@ -61,7 +65,7 @@ def _read(stem: SourceStem) -> tuple[np.ndarray, int]:
     if not _STEM_KIND.match(stem.kind):
         raise IngestError(f"'{stem.kind}' is not a valid stem name (lower-case letters, digits).")
     try:
-        data = stem.path.read_bytes()
+        data = stem.data if stem.data is not None else stem.path.read_bytes()
     except OSError as exc:
         raise IngestError(
             f"Stem '{stem.kind}': cannot read {stem.path} ({exc.strerror})."

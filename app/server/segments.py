@@ -34,7 +34,6 @@ import struct
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from cryptography.hazmat.primitives import hashes
@@ -46,6 +45,7 @@ from app.core.credentials import strip_store
 from app.core.encoding import b64u, canonical_json, unb64u
 from app.core.errors import AudioFormatError
 from app.core.segmented import StreamHeader, segment_name
+from app.server.blobs import BlobStore
 from app.server.flac_frames import layout
 from app.server.vaultkeys import unwrap, wrap
 from app.server.watermark import RATE, SEGMENT_FRAMES, mark, segment_count
@@ -192,38 +192,41 @@ def _subtype(flac: bytes) -> str:
     return str(sf.info(io.BytesIO(flac)).subtype)
 
 
-def read_variants(path: Path, derivative_id: str, size: int) -> Variants:
-    """Parse a variants store's header (raises FileNotFoundError, VariantsError)."""
-    with path.open("rb") as file:
-        fixed = file.read(_FIXED)
-        if len(fixed) != _FIXED or fixed[:6] != MAGIC or fixed[6] != FORMAT_VERSION:
-            raise VariantsError(f"{path.name} is not a variants store.")
-        (meta_len,) = struct.unpack(">I", fixed[7:])
-        try:
-            meta = json.loads(file.read(meta_len))
-            found = Variants(
-                derivative=str(meta["derivative"]),
-                frames=int(meta["frames"]),
-                segment_frames=int(meta["segment_frames"]),
-                a=tuple(int(n) for n in meta["a"]),
-                b=tuple(int(n) for n in meta["b"]),
-                wrapped_secret=unb64u(str(meta["secret"])),
-                body=_FIXED + meta_len,
-            )
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-            raise VariantsError(f"{path.name} has a malformed header ({exc}).") from None
+def read_variants(blobs: BlobStore, name: str, derivative_id: str) -> Variants:
+    """Parse the header of the variants store in blob ``name`` (raises BlobMissingError,
+    VariantsError)."""
+    size = blobs.size(name)
+    fixed = blobs.read(name, 0, _FIXED)
+    label = name.rsplit("/", 1)[-1]
+    if len(fixed) != _FIXED or fixed[:6] != MAGIC or fixed[6] != FORMAT_VERSION:
+        raise VariantsError(f"{label} is not a variants store.")
+    (meta_len,) = struct.unpack(">I", fixed[7:])
+    try:
+        meta = json.loads(blobs.read(name, _FIXED, meta_len))
+        found = Variants(
+            derivative=str(meta["derivative"]),
+            frames=int(meta["frames"]),
+            segment_frames=int(meta["segment_frames"]),
+            a=tuple(int(n) for n in meta["a"]),
+            b=tuple(int(n) for n in meta["b"]),
+            wrapped_secret=unb64u(str(meta["secret"])),
+            body=_FIXED + meta_len,
+        )
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise VariantsError(f"{label} has a malformed header ({exc}).") from None
     if found.derivative != derivative_id or len(found.a) != len(found.b) or not found.a:
-        raise VariantsError(f"{path.name} is not the variants store of {derivative_id}.")
+        raise VariantsError(f"{label} is not the variants store of {derivative_id}.")
     if found.body + sum(found.a) + sum(found.b) != size:
-        raise VariantsError(f"{path.name} is truncated or has bytes after its variants.")
+        raise VariantsError(f"{label} is truncated or has bytes after its variants.")
     return found
 
 
 @dataclass(frozen=True)
 class StreamPlan:
-    """One listener's stream: its header bytes, then byte ranges of the store, in order."""
+    """One listener's stream: its header bytes, then byte ranges of a blob, in order."""
 
-    path: Path
+    blobs: BlobStore
+    name: str
     header: bytes
     ranges: tuple[tuple[int, int], ...]
 
@@ -231,35 +234,27 @@ class StreamPlan:
     def size(self) -> int:
         return len(self.header) + sum(length for _, length in self.ranges)
 
-    def chunks(
-        self, start: int = 0, end: int | None = None, step: int = 1 << 20
-    ) -> Iterator[bytes]:
-        """The stream's bytes ``[start, end)``, at most ``step`` at a time: the header, then
-        the chosen blobs read from the store (``os.pread``; the file stays open throughout)."""
+    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The stream's bytes ``[start, end)``: the header, then the chosen variants read
+        from the store, each range as one read."""
         end = self.size if end is None else min(end, self.size)
         if start < len(self.header):
             yield self.header[start:end]
         position = len(self.header)
-        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        try:
-            for offset, length in self.ranges:
-                lo, hi = max(start, position), min(end, position + length)
-                while lo < hi:
-                    size = min(step, hi - lo)
-                    data = os.pread(fd, size, offset + lo - position)
-                    if not data:
-                        raise VariantsError(f"{self.path.name} ended early.")
-                    yield data
-                    lo += len(data)
-                position += length
-                if position >= end:
-                    break
-        finally:
-            os.close(fd)
+        for offset, length in self.ranges:
+            lo, hi = max(start, position), min(end, position + length)
+            if lo < hi:
+                yield from self.blobs.chunks(
+                    self.name, offset + lo - position, offset + hi - position
+                )
+            position += length
+            if position >= end:
+                break
 
 
-def stream_plan(path: Path, found: Variants, bits: np.ndarray) -> StreamPlan:
-    """The stream of the listener whose codeword is ``bits`` (``app.core.segmented``)."""
+def stream_plan(blobs: BlobStore, name: str, found: Variants, bits: np.ndarray) -> StreamPlan:
+    """The stream of the listener whose codeword is ``bits`` (``app.core.segmented``), from
+    the variants store in blob ``name``."""
     ranges = found.ranges(bits)
     header = StreamHeader(
         derivative=found.derivative,
@@ -267,7 +262,7 @@ def stream_plan(path: Path, found: Variants, bits: np.ndarray) -> StreamPlan:
         segment_frames=found.segment_frames,
         lengths=tuple(length for _, length in ranges),
     ).to_bytes()
-    return StreamPlan(path, header, tuple(ranges))
+    return StreamPlan(blobs, name, header, tuple(ranges))
 
 
 def listener_keys(secret: bytes, derivative_id: str, bits: np.ndarray) -> bytes:

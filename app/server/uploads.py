@@ -7,12 +7,15 @@ connection or a closed app resumes where the platform's part ends. Finishing che
 stem's bytes against its hash and runs the same ingest as every track (checks, soxr to the
 delivery rate, FLAC, a key per stem, registered at once or not at all). The track starts as a
 draft that only its artist sees.
+
+Each piece is a blob of its own (``uploads/<id>/<kind>/<offset>``), whole or absent after a
+crash, in a folder or an object store alike (S3 objects cannot be appended to).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -80,8 +83,33 @@ def start(session: Session, artist: User, meta: dict[str, Any]) -> Upload:
     return row
 
 
-def _part(blobs: BlobStore, upload: Upload, kind: str) -> Path:
-    return blobs.path(f"uploads/{upload.id}/{kind}.part")
+def _pieces(blobs: BlobStore, upload: Upload, kind: str) -> list[tuple[str, int]]:
+    """The pieces of ``kind`` held, in order, as (blob name, size), up to the first gap (a
+    piece past a gap was sent ahead of one that never arrived: it is sent again)."""
+    folder = f"uploads/{upload.id}/{kind}/"
+    found = {
+        int(name.rsplit("/", 1)[1]): (name, size)
+        for name, size in blobs.sizes(folder).items()
+        if name.rsplit("/", 1)[1].isdigit()
+    }
+    pieces, held = [], 0
+    while held in found and found[held][1] > 0:
+        pieces.append(found[held])
+        held += found[held][1]
+    return pieces
+
+
+def _held(blobs: BlobStore, upload: Upload, kind: str) -> int:
+    return sum(size for _, size in _pieces(blobs, upload, kind))
+
+
+def _assembled(blobs: BlobStore, upload: Upload, kind: str) -> bytes:
+    return b"".join(blobs.get(name) for name, _ in _pieces(blobs, upload, kind))
+
+
+def _drop(blobs: BlobStore, upload: Upload, kind: str) -> None:
+    for name in blobs.sizes(f"uploads/{upload.id}/{kind}/"):
+        blobs.delete(name)
 
 
 def _declared(upload: Upload, kind: str) -> dict[str, Any]:
@@ -93,32 +121,25 @@ def _declared(upload: Upload, kind: str) -> dict[str, Any]:
 
 def received(blobs: BlobStore, upload: Upload) -> dict[str, int]:
     """Bytes the platform holds of each stem: where each one resumes."""
-    sizes = {}
-    for stem in upload.meta["stems"]:
-        path = _part(blobs, upload, stem["kind"])
-        sizes[stem["kind"]] = path.stat().st_size if path.exists() else 0
-    return sizes
+    return {stem["kind"]: _held(blobs, upload, stem["kind"]) for stem in upload.meta["stems"]}
 
 
 def append(blobs: BlobStore, upload: Upload, kind: str, offset: int, data: bytes) -> int:
     """Add ``data`` to ``kind``'s part at ``offset`` (which must be where it ends); returns
-    the bytes held. Written and synced before the answer, so a crash keeps what was answered."""
+    the bytes held. Written whole and durably before the answer, so a crash keeps what was
+    answered; the same piece sent twice (a retry whose answer was lost) is held once."""
     if upload.track_id is not None:
         raise UploadError("This upload is finished.", 409)
     declared = _declared(upload, kind)
-    path = _part(blobs, upload, kind)
-    held = path.stat().st_size if path.exists() else 0
+    held = _held(blobs, upload, kind)
     if offset != held:
         raise UploadError(
             f"Stem '{kind}': the platform holds {held} bytes; resume from there.", 409
         )
     if held + len(data) > declared["size"]:
         raise UploadError(f"Stem '{kind}' is longer than the {declared['size']} bytes declared.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("ab") as part:
-        part.write(data)
-        part.flush()
-        os.fsync(part.fileno())
+    if data:
+        blobs.put(f"uploads/{upload.id}/{kind}/{offset:012d}", data)
     return held + len(data)
 
 
@@ -139,10 +160,10 @@ def finish(session: Session, blobs: BlobStore, master_key: bytes, upload: Upload
                for s in meta["stems"] if held[(k := s["kind"])] != s["size"]]  # fmt: skip
     if missing:
         raise UploadError("Some stems are not all here yet: " + ", ".join(missing) + ".", 409)
+    parts = {stem["kind"]: _assembled(blobs, upload, stem["kind"]) for stem in meta["stems"]}
     for stem in meta["stems"]:
-        path = _part(blobs, upload, stem["kind"])
-        if _sha256(path) != stem["sha256"]:
-            path.unlink(missing_ok=True)
+        if hashlib.sha256(parts[stem["kind"]]).hexdigest() != stem["sha256"]:
+            _drop(blobs, upload, stem["kind"])
             raise UploadError(
                 f"Stem '{stem['kind']}' arrived damaged (its SHA-256 differs); send it again."
             )
@@ -155,7 +176,7 @@ def finish(session: Session, blobs: BlobStore, master_key: bytes, upload: Upload
             master_key,
             artist=artist,
             title=str(meta["title"]).strip(),
-            sources=[SourceStem(s["kind"], _part(blobs, upload, s["kind"])) for s in meta["stems"]],
+            sources=[SourceStem(k, Path(k), parts[k]) for k in parts],
             bpm=float(meta["bpm"]),
             key=str(meta.get("key") or "unknown"),
             time_signature=str(meta.get("time_signature") or "4/4"),
@@ -165,25 +186,25 @@ def finish(session: Session, blobs: BlobStore, master_key: bytes, upload: Upload
         )
     except IngestError as exc:
         raise UploadError(str(exc)) from None
-    notes = notes_for(blobs, upload)
+    notes = notes_for(parts)
     session.add(TrackState(track_id=track.id, state="draft"))
     track.remix_opt_in = False
     upload.track_id = track.id
     upload.meta = dict(upload.meta) | {"notes": notes}
     session.commit()
-    for stem in meta["stems"]:
-        _part(blobs, upload, stem["kind"]).unlink(missing_ok=True)
+    for kind in parts:
+        _drop(blobs, upload, kind)
     return track
 
 
-def notes_for(blobs: BlobStore, upload: Upload) -> list[str]:
-    """What the artist should know of stems that were taken as they are: a mono stem among
-    stereo ones sits in the centre of every mix."""
+def notes_for(parts: dict[str, bytes]) -> list[str]:
+    """What the artist should know of stems (their files' bytes, by kind) that were taken as
+    they are: a mono stem among stereo ones sits in the centre of every mix."""
     channels = {}
-    for stem in upload.meta["stems"]:
+    for kind, data in parts.items():
         try:
-            channels[stem["kind"]] = sf.info(str(_part(blobs, upload, stem["kind"]))).channels
-        except (sf.LibsndfileError, RuntimeError, OSError):
+            channels[kind] = sf.info(io.BytesIO(data)).channels
+        except (sf.LibsndfileError, RuntimeError, OSError, TypeError):
             continue
     if len(set(channels.values())) < 2:
         return []

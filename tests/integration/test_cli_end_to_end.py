@@ -29,20 +29,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def platform_url(platform_dir: Path, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(params=["embedded", "stack"])
+def platform_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """``fanfare-platform serve`` over a fresh copy of the seeded demo platform: on the
+    embedded default (SQLite and a blob folder), and on the stack (PostgreSQL and the S3 object
+    store, both real servers on loopback)."""
     port = _free_port()
     log = tmp_path / "platform.log"
+    if request.param == "embedded":
+        data: Path = request.getfixturevalue("platform_dir")
+        where = ["--data", str(data)]
+    else:
+        data, database, store = request.getfixturevalue("stack_platform")
+        where = ["--data", str(data), "--database-url", database, "--blob-store", store]
     with log.open("wb") as sink:
         server = subprocess.Popen(
-            [
-                str(BIN / "fanfare-platform"),
-                "serve",
-                "--data",
-                str(platform_dir),
-                "--port",
-                str(port),
-            ],
+            [str(BIN / "fanfare-platform"), "serve", *where, "--port", str(port)],
             stdout=sink,
             stderr=subprocess.STDOUT,
         )

@@ -25,7 +25,7 @@ from app.core.recipe import loads
 from app.core.track import TrackInfo
 from app.server import cli
 from app.server.config import ServerConfig
-from app.server.db import Track, User, make_engine, make_sessions
+from app.server.db import Track, User, make_sessions
 from app.server.demo import assets_dir
 from app.server.fingerprint_index import (
     MIN_TRACE_S,
@@ -46,6 +46,7 @@ from app.server.fingerprints import (
     read_audio_file,
 )
 from app.server.ingest import SourceStem, load_stems
+from app.server.schema import connect
 from tests.helpers.platform import copy_platform
 
 RATE = 48_000
@@ -84,7 +85,7 @@ def platform(seeded_platform_template: Path, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="module")
 def index(platform: Path) -> FingerprintIndex:
     """The platform's index, as a platform process builds it from the table."""
-    engine = make_engine(ServerConfig.load(platform).database_url)
+    engine = connect(ServerConfig.load(platform).database_url)
     return FingerprintIndex(make_sessions(engine))
 
 
@@ -160,7 +161,7 @@ def test_a_copy_is_close_and_the_other_tracks_are_not(mix: np.ndarray) -> None:
 
 
 def test_ingest_fingerprints_each_track_versions_mix_and_stems(platform: Path) -> None:
-    engine = make_engine(ServerConfig.load(platform).database_url)
+    engine = connect(ServerConfig.load(platform).database_url)
     with make_sessions(engine)() as session:
         for track in session.scalars(select(Track)):
             stored = track_fingerprints(session, track.id, track.version)
@@ -254,7 +255,7 @@ def test_the_index_finds_the_right_recording_among_many(harbour: dict[str, np.nd
 def test_a_new_row_is_found_by_a_running_index(
     platform_dir: Path, harbour: dict[str, np.ndarray]
 ) -> None:
-    engine = make_engine(ServerConfig.load(platform_dir).database_url)
+    engine = connect(ServerConfig.load(platform_dir).database_url)
     sessions = make_sessions(engine)
     index = FingerprintIndex(sessions)
     remix = (harbour["drums"] + harbour["bass"] * 0.5).astype(np.float32)

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 from app.core.bundle import decrypt_stem, read_header
 from app.core.codec import decode_audio
 from app.core.policy import Policy
-from app.server.blobs import BlobStore
+from app.server.blobs import BlobStore, open_blobs
 from app.server.config import ServerConfig
-from app.server.db import Stem, Track, User, make_engine, make_sessions
+from app.server.db import Stem, Track, User, make_sessions
 from app.server.ingest import IngestError, SourceStem, load_stems, publish_track, stems_of
+from app.server.schema import connect
 from app.server.vaultkeys import stem_key_purpose, unwrap
 from tests.helpers.audio import rms_db, sine
 
@@ -73,9 +74,9 @@ class Platform:
 @pytest.fixture
 def platform(platform_dir: Path) -> Iterator[Platform]:
     config = ServerConfig.load(platform_dir)
-    engine = make_engine(config.database_url)
+    engine = connect(config.database_url)
     with make_sessions(engine)() as session:
-        yield Platform(session, BlobStore(config.blob_dir), config.master_key)
+        yield Platform(session, open_blobs(config), config.master_key)
     engine.dispose()
 
 
@@ -294,7 +295,7 @@ def test_the_embedded_database_refuses_a_row_naming_a_track_that_is_not_there(
 ) -> None:
     """SQLite checks foreign keys as PostgreSQL does: a stem without its track is refused,
     and nothing of it is kept."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'platform.db'}")
+    engine = connect(f"sqlite:///{tmp_path / 'platform.db'}")
     sessions = make_sessions(engine)
     with sessions() as session:
         session.add(Stem(track_id="nowhere", version=1, kind="drums", position=0,

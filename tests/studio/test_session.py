@@ -217,7 +217,8 @@ def test_an_unendorsed_extra_key_is_not_trusted(studio: Studio, monkeypatch) -> 
 
 def test_a_rotated_key_is_trusted_through_its_endorsement(platform_dir: Path) -> None:
     from app.embedded import EmbeddedPlatform
-    from app.server.db import make_engine, make_sessions
+    from app.server.db import make_sessions
+    from app.server.schema import connect
     from app.server.vaultkeys import rotate_signing_key
 
     platform = EmbeddedPlatform(platform_dir)
@@ -227,7 +228,7 @@ def test_a_rotated_key_is_trusted_through_its_endorsement(platform_dir: Path) ->
     studio.login("fan", "fanfare-demo")
     old = set(studio.profile.pinned_keys)
     platform.stop()
-    with make_sessions(make_engine(platform.config.database_url))() as session:
+    with make_sessions(connect(platform.config.database_url))() as session:
         new_kid = rotate_signing_key(session, platform.config.master_key)
     platform = EmbeddedPlatform(platform_dir)
     platform.start(port)

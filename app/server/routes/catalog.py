@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.core.errors import PolicyError
@@ -17,6 +17,7 @@ from app.server.db import Stem, Track, User
 from app.server.deps import PlatformDep, SessionDep, UserDep
 from app.server.licensing import EntitlementError, check_entitlement
 from app.server.policies import current_version, save_policy, versions
+from app.server.routes.ranges import BlobBody, ranged
 from app.server.track_states import (
     TrackStateError,
     audit,
@@ -178,11 +179,12 @@ def stem_blob(
     user: UserDep,
     session: SessionDep,
     platform: PlatformDep,
-) -> FileResponse:
+    request: Request,
+) -> StreamingResponse:
+    """A stem's encrypted blob, whole or from a byte range (a download resumed)."""
     _visible(session, user, track_id)
     stem = session.get(Stem, (track_id, version, kind))
     if stem is None:
         raise HTTPException(404, f"Track '{track_id}' v{version} has no stem '{kind}'.")
-    return FileResponse(
-        platform.blobs.path(stem.blob_name), media_type="application/vnd.fanfare.stem"
-    )
+    body = BlobBody.of(platform.blobs, stem.blob_name, f"The stem '{kind}' is missing.")
+    return ranged(body, request.headers.get("range"), "application/vnd.fanfare.stem")

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.server.db import Derivative
@@ -25,8 +24,8 @@ from app.server.garden import (
     tagged,
 )
 from app.server.routes.derivatives import derivative_doc
+from app.server.routes.ranges import BlobBody, ranged
 from app.server.royalties import MAX_REPORTS, PlayCounter, statement
-from app.server.segments import StreamPlan
 from app.server.track_states import audit
 
 router = APIRouter(tags=["garden"])
@@ -109,59 +108,15 @@ def stream(
     row, _ = _listenable(session, user, derivative_id)
     if licence is None:
         kept = audio_of(session, platform.blobs, platform.config.master_key, row)
-        return FileResponse(
-            platform.blobs.path(kept.blob_name), media_type="application/octet-stream"
-        )
+        body = BlobBody.of(platform.blobs, kept.blob_name, "This remix's audio is missing.")
+        return ranged(body, request.headers.get("range"), "application/octet-stream")
     try:
         plan = listener_stream(
             session, platform.blobs, platform.config.master_key, user, row, licence
         )
     except GardenError as exc:
         raise HTTPException(exc.status, str(exc)) from None
-    return _ranged(plan, request.headers.get("range"))
-
-
-def _ranged(plan: StreamPlan, asked: str | None) -> Response:
-    """``plan`` whole (200), or the one byte range asked for (206; 416 when it lies past the
-    end). Several ranges in one request are answered with the whole stream, as RFC 9110
-    allows."""
-    size = plan.size
-    headers = {"Accept-Ranges": "bytes"}
-    span = _range(asked, size)
-    if span is None:
-        headers["Content-Length"] = str(size)
-        return StreamingResponse(
-            plan.chunks(), media_type="application/octet-stream", headers=headers
-        )
-    start, end = span
-    if start >= size or start >= end:
-        raise HTTPException(416, "That byte range lies past the end of the stream.",
-                            headers={"Content-Range": f"bytes */{size}"})  # fmt: skip
-    headers |= {
-        "Content-Length": str(end - start),
-        "Content-Range": f"bytes {start}-{end - 1}/{size}",
-    }
-    return StreamingResponse(
-        plan.chunks(start, end), status_code=206, media_type="application/octet-stream",
-        headers=headers,
-    )  # fmt: skip
-
-
-def _range(asked: str | None, size: int) -> tuple[int, int] | None:
-    """``bytes=a-b``, ``bytes=a-`` or ``bytes=-n`` as [start, end); None for no range, one
-    that cannot be parsed, or several."""
-    if not asked or not asked.startswith("bytes=") or "," in asked:
-        return None
-    first, _, last = asked[6:].strip().partition("-")
-    try:
-        if not first:
-            suffix = int(last)
-            return max(0, size - suffix), size
-        start = int(first)
-        end = int(last) + 1 if last else size
-    except ValueError:
-        return None
-    return start, min(end, size)
+    return ranged(plan, request.headers.get("range"), "application/octet-stream")
 
 
 @router.get("/derivatives/{derivative_id}/download")

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import StreamingResponse
 
 from app.server.db import StyleModel
 from app.server.deps import PlatformDep, SessionDep, UserDep
+from app.server.routes.ranges import BlobBody, ranged
 from app.server.style_models import blob_name, listing
 
 router = APIRouter(tags=["style models"])
@@ -42,11 +43,12 @@ def model_manifest(model_id: str, version: int, user: UserDep, session: SessionD
 @router.get("/models/{model_id}/{version}/files/{name}")
 def model_file(
     model_id: str, version: int, name: str, user: UserDep, session: SessionDep,
-    platform: PlatformDep,
-) -> FileResponse:  # fmt: skip
+    platform: PlatformDep, request: Request,
+) -> StreamingResponse:  # fmt: skip
     """One of the package's files (the studio checks it against the signed manifest)."""
     row = _model(session, model_id, version)
     if name not in row.manifest.get("files", {}):
         raise HTTPException(404, f"The model {row.ref} has no file '{name}'.")
-    path = platform.blobs.path(blob_name(row.model_id, row.version, name))
-    return FileResponse(path, media_type="application/octet-stream")
+    stored = blob_name(row.model_id, row.version, name)
+    body = BlobBody.of(platform.blobs, stored, f"A file of the model {row.ref} is missing.")
+    return ranged(body, request.headers.get("range"), "application/octet-stream")

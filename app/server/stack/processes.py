@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Running the stack's programs: a free loopback port, and a command whose failure is one
+sentence with the end of its log."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+
+class StackError(Exception):
+    """A piece of the stack could not be started or stopped (the message says why)."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run(command: list[str], *, what: str, log: Path | None = None) -> None:
+    """Run ``command`` to its end; :class:`StackError` ("Could not <what>: …") if it fails."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        return
+    tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+    if log is not None and log.exists():
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:] or tail
+    raise StackError(f"Could not {what}: {' / '.join(tail) or f'exit status {done.returncode}'}")
