@@ -7,6 +7,7 @@ import contextlib
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -37,6 +38,8 @@ PUBLISH_HEADER = "X-Fanfare-Publish"
 PROJECT_HEADER = "X-Fanfare-Project"
 POLL_S = 0.4  # how often that progress is asked for
 POLL_TIMEOUT_S = 5.0
+#: Asks the platform to answer an upload at once with the job that verifies it (RFC 7240).
+ASYNC = {"Prefer": "respond-async"}
 UPLOAD_PIECE_BYTES = 64 * 1024  # the upload is handed to the socket, and counted, in these
 #: Each of the platform's verification steps as a share of the whole: (from, to).
 VERIFY_SHARES = {
@@ -281,10 +284,11 @@ class PlatformClient:
         timeout = httpx.Timeout(self.timeout_s, read=VERIFY_TIMEOUT_S)
         project = {PROJECT_HEADER: project_id} if project_id else {}
         if on_progress is None:
-            doc = self._json(
-                "POST", "/derivatives", files=files, data=data, timeout=timeout, headers=project
-            )
-            return dict(doc)
+            answer = self._request(
+                "POST", "/derivatives", files=files, data=data, timeout=timeout,
+                headers=project | ASYNC,
+            )  # fmt: skip
+            return self._published(answer)
         # httpx builds the multipart body (the same fields, boundary and length); it goes out
         # piece by piece, so that what is sent can be counted.
         form = httpx.Request("POST", self._http.base_url, files=files, data=data)
@@ -310,16 +314,51 @@ class PlatformClient:
             "Content-Length": str(size),
             PUBLISH_HEADER: publish_id,
             **project,
+            **ASYNC,
         }
         try:
-            doc = self._json(
+            answer = self._request(
                 "POST", "/derivatives", content=body(), headers=headers, timeout=timeout
             )
+            doc = self._published(answer)
         except BaseException:
             watch.stop()
             raise
         watch.stop(finished=True)
-        return dict(doc)
+        return doc
+
+    def _published(self, answer: httpx.Response) -> dict[str, Any]:
+        """The published remix from the upload's answer: at once (201), or once the job it
+        queued (202) ends, asked every ``POLL_S``. A platform that is away for a moment (a
+        worker or its database restarting) is asked again until ``VERIFY_TIMEOUT_S``."""
+        try:
+            doc = answer.json()
+        except ValueError:
+            raise PlatformError("The platform sent a reply that is not JSON.") from None
+        if answer.status_code != 202:
+            return dict(doc)
+        path = f"/derivatives/jobs/{_seg(str(doc['job_id']))}"
+        deadline = time.monotonic() + VERIFY_TIMEOUT_S
+        while doc.get("state") not in ("done", "refused", "failed"):
+            if time.monotonic() > deadline:
+                raise PlatformError(
+                    "The platform has not finished verifying this upload; it may still "
+                    "publish it: look in your remixes later."
+                )
+            time.sleep(POLL_S)
+            try:
+                doc = self._json("GET", path, timeout=POLL_TIMEOUT_S)
+            except PlatformUnreachableError:
+                continue
+            except PlatformError as exc:
+                if exc.status >= 500:
+                    continue  # the platform's own trouble, for a moment: ask again
+                raise
+        if doc["state"] != "done":
+            raise _error_for(
+                httpx.Response(int(doc["status_code"]), json={"detail": doc["detail"]})
+            )
+        return dict(doc["derivative"])
 
     def publishing(self, publish_id: str) -> dict[str, Any]:
         """How far the platform is with verifying this account's upload ``publish_id``:

@@ -16,16 +16,20 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from app import __version__
+from app.server import intake
 from app.server.blobs import BlobStoreError, open_blobs
 from app.server.ca import DeviceCA
-from app.server.config import MAX_UPLOAD_BYTES, ServerConfig
-from app.server.db import make_sessions
+from app.server.config import MAX_UPLOAD_BYTES, ConfigError, ServerConfig
+from app.server.db import PublishJob, make_sessions
 from app.server.deps import Platform, bearer_token, current_user
 from app.server.feed import ensure_listings
 from app.server.fingerprint_index import FingerprintIndex
+from app.server.job_queue import JobQueue, ProcrastinateQueue, Runner, ThreadQueue
 from app.server.ratelimit import RateLimiter
 from app.server.routes import api_router
 from app.server.schema import connect
@@ -45,6 +49,17 @@ STEM_PIECE = re.compile(r"^/api/v1/uploads/[A-Za-z0-9_]{1,40}/stems/[a-z][a-z0-9
 
 def create_app(config: ServerConfig) -> FastAPI:
     """Build the platform app over ``config`` (creates tables and a signing key if needed)."""
+    platform, engine = build_platform(config)
+    if isinstance(platform.jobs, ThreadQueue):
+        _resume_jobs(platform, platform.jobs)
+    return _platform_app(config, platform, engine)
+
+
+def build_platform(config: ServerConfig, *, runs_jobs: bool = False) -> tuple[Platform, Engine]:
+    """Everything requests and jobs need, over ``config``, and its database engine.
+
+    ``runs_jobs``: this process is a job worker (``fanfare-platform worker``; PostgreSQL only).
+    """
     engine = connect(config.database_url)
     sessions = make_sessions(engine)
     with sessions() as session:
@@ -72,12 +87,24 @@ def create_app(config: ServerConfig) -> FastAPI:
         warmer=Warmer(
             sessions, blobs, config.master_key, stem_cache, style_cache, config.warms_per_day
         ),
+        jobs=_job_queue(config, engine, runs_jobs, lambda job_id: run(job_id)),
     )
+
+    def run(job_id: str) -> None:
+        # A worker's queue runs a job again only once its first worker is known dead; on one
+        # machine, a job another process left running is taken over once abandoned.
+        intake.run_job(platform, job_id, stalled_ok=runs_jobs)
+
+    return platform, engine
+
+
+def _platform_app(config: ServerConfig, platform: Platform, engine: Engine) -> FastAPI:
     docs = config.api_docs
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        platform.jobs.close()  # the job under way finishes first
         engine.dispose()  # the database's connections close with the server, not at exit
 
     app = FastAPI(
@@ -131,6 +158,29 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     app.include_router(api_router, prefix="/api/v1")
     return app
+
+
+def _job_queue(config: ServerConfig, engine: Engine, runs_jobs: bool, runner: Runner) -> JobQueue:
+    """The job workers' queue on PostgreSQL (an API process only queues; a worker runs);
+    on SQLite (one machine), a thread of this process that runs them."""
+    if engine.dialect.name == "postgresql":
+        return ProcrastinateQueue(config.database_url, runner if runs_jobs else None)
+    if runs_jobs:
+        raise ConfigError(
+            "Job workers need PostgreSQL: a platform on SQLite verifies uploads in its own "
+            "process (give --database-url)."
+        )
+    return ThreadQueue(runner)
+
+
+def _resume_jobs(platform: Platform, queue: ThreadQueue) -> None:
+    """Queue again what a stopped process of this platform left unfinished."""
+    with platform.sessions() as session:
+        pending = session.scalars(
+            select(PublishJob.id).where(PublishJob.state.in_((intake.QUEUED, intake.RUNNING)))
+        ).all()
+    for job_id in pending:
+        queue.run_soon(job_id)
 
 
 def _refuse_signed_out(platform: Platform, request: Request) -> JSONResponse | None:

@@ -3,6 +3,7 @@
 
     fanfare-platform serve --data DIR [--host 127.0.0.1] [--port N] [--database-url URL]
     fanfare-platform migrate --data DIR [--database-url URL] [--status]
+    fanfare-platform worker --data DIR --database-url URL [--blob-store URL] [--concurrency N]
     fanfare-platform users add NAME --role fan|artist|admin --password P [--data DIR]
     fanfare-platform publish --data DIR --artist NAME --title T --stem KIND=PATH ...
                              [--bpm N] [--key K] [--policy FILE]
@@ -80,6 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers", type=int, default=1, help="API worker processes (e.g. one per core)"
+    )
+
+    worker = sub.add_parser(
+        "worker", help="run uploads' verification jobs (a platform on PostgreSQL)"
+    )
+    data_arg(worker, True)
+    worker.add_argument("--blob-store", help="the object store's URL (or $FANFARE_BLOB_STORE)")
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="jobs at once (a re-render uses every core: add processes on other machines)",
     )
 
     migrate = sub.add_parser("migrate", help="bring the database's schema to this release's")
@@ -186,6 +199,21 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="warning",
         **config.proxy_settings(),
     )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from app.server.api import build_platform  # the worker needs the whole platform
+    from app.server.job_queue import ProcrastinateQueue
+
+    config = _config(args)
+    platform, engine = build_platform(config, runs_jobs=True)
+    assert isinstance(platform.jobs, ProcrastinateQueue)
+    print(f"Fanfare job worker on {engine.url.render_as_string()} ({args.concurrency} at once)")
+    try:
+        platform.jobs.run_worker(concurrency=max(1, args.concurrency))
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -338,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "migrate":
             return _migrate(args)
+        if args.command == "worker":
+            return _worker(args)
         if args.command == "users":
             return _users_add(args)
         if args.command == "publish":

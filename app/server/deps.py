@@ -21,6 +21,7 @@ from app.server.ca import DeviceCA
 from app.server.config import ServerConfig
 from app.server.db import Device, User
 from app.server.fingerprint_index import FingerprintIndex
+from app.server.job_queue import JobQueue
 from app.server.ratelimit import RateLimiter
 from app.server.style_models import PackageCache
 from app.server.vaultkeys import Signer
@@ -44,6 +45,8 @@ class Platform:
     licence_limiter: RateLimiter
     upload_limiter: RateLimiter
     warmer: Warmer
+    #: Where uploads' verification jobs run (``job_queue``): a thread here, or the workers.
+    jobs: JobQueue
 
 
 def get_platform(request: Request) -> Platform:

@@ -106,8 +106,8 @@ def test_an_interrupted_upload_resumes_and_arrives_as_a_draft(client: TestClient
 @pytest.mark.parametrize(
     ("stems", "reason"),
     [
-        ({"keys": wav(220.0), "pad": wav(0.0, level=0.0)}, "Stem 'pad' (pad.part) is silent"),
-        ({"keys": wav(220.0), "drums": wav(110.0, level=1.5)}, "Stem 'drums' (drums.part) clips"),
+        ({"keys": wav(220.0), "pad": wav(0.0, level=0.0)}, "Stem 'pad' (pad) is silent"),
+        ({"keys": wav(220.0), "drums": wav(110.0, level=1.5)}, "Stem 'drums' (drums) clips"),
         (
             {"keys": wav(220.0), "bass": wav(55.0, seconds=SECONDS - 3)},
             "The stems have different lengths",

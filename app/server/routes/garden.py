@@ -23,7 +23,7 @@ from app.server.garden import (
     plaintext,
     tagged,
 )
-from app.server.routes.derivatives import derivative_doc
+from app.server.intake import derivative_doc
 from app.server.routes.ranges import BlobBody, ranged
 from app.server.royalties import MAX_REPORTS, PlayCounter, statement
 from app.server.track_states import audit

@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """``platform-stack``: a whole platform on this machine, for trying and testing.
 
-    platform-stack up [--dir DIR] [--api-workers N] [--port P] [--empty]
+    platform-stack up [--dir DIR] [--api-workers N] [--job-workers M] [--port P] [--empty]
     platform-stack down [--dir DIR] [--purge]
     platform-stack status [--dir DIR]
 
-``up`` starts PostgreSQL, SeaweedFS (S3) and N API worker processes on loopback, migrates the
-schema, seeds the demo catalogue into an empty platform, and ends by printing the settings
-an operator exports (``eval "$(platform-stack up)"``), one per line, the last three being
+``up`` starts PostgreSQL, SeaweedFS (S3), N API worker processes and M job worker processes
+(uploads' verification) on loopback, migrates the schema, seeds the demo catalogue into an
+empty platform, and ends by printing the settings an operator exports
+(``eval "$(platform-stack up)"``), one per line, the last three being
 ``FANFARE_PLATFORM_URL``, ``FANFARE_DATABASE_URL`` and ``FANFARE_BLOB_STORE``. Everything
 lives in DIR (default ``$TMPDIR/fanfare-stack-<uid>``); ``up`` again starts what stopped and
 keeps the data; ``down`` stops it all (``--purge`` deletes the data too).
@@ -16,6 +17,7 @@ keeps the data; ``down`` stops it all (``--purge`` deletes the data too).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -52,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name == "up":
             command.add_argument("--api-workers", type=int, default=2, help="API processes")
+            command.add_argument("--job-workers", type=int, default=1, help="job worker processes")
             command.add_argument("--port", type=int, default=0, help="the API's port")
             command.add_argument(
                 "--empty", action="store_true", help="do not seed the demo catalogue"
@@ -80,17 +83,41 @@ class Stack:
         }
 
     def _api_pid(self) -> int | None:
-        path = self.root / API_PID
-        if not path.exists():
-            return None
-        try:
-            pid = int(path.read_text())
-            os.kill(pid, 0)
-        except (ValueError, ProcessLookupError):
-            return None
-        return pid
+        return _alive(self.root / API_PID)
 
-    def up(self, api_workers: int, port: int, seed: bool) -> dict[str, str]:
+    def job_workers(self) -> list[int]:
+        """The indexes of the job workers that run."""
+        return [
+            int(path.stem.split("-")[1])
+            for path in sorted(self.root.glob("job-*.pid"))
+            if _alive(path) is not None
+        ]
+
+    def start_job_worker(self, index: int, env: dict[str, str]) -> None:
+        """Start job worker ``index`` (``job-<index>.pid``) unless it runs."""
+        pid_file = self.root / f"job-{index}.pid"
+        if _alive(pid_file) is not None:
+            return
+        with (self.root / f"job-{index}.log").open("ab") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "app.server.cli", "worker"],
+                env=os.environ | env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        pid_file.write_text(str(worker.pid))
+
+    def stop_job_worker(self, index: int, sig: int = signal.SIGTERM) -> None:
+        """Stop job worker ``index``; SIGKILL cuts it off mid-job, as a crash would."""
+        pid_file = self.root / f"job-{index}.pid"
+        pid = _alive(pid_file)
+        if pid is not None:
+            os.killpg(pid, sig)
+            _wait_gone(pid, 60.0)
+        pid_file.unlink(missing_ok=True)
+
+    def up(self, api_workers: int, job_workers: int, port: int, seed: bool) -> dict[str, str]:
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)  # the postgres account reaches its folder through it
         self.postgres.start()
@@ -116,15 +143,17 @@ class Stack:
                 )
             (self.root / API_PID).write_text(str(api.pid))
             _wait_for_api(env["FANFARE_PLATFORM_URL"], api, self.root / "api.log")
+        for index in range(job_workers):
+            self.start_job_worker(index, env)
         return env
 
     def down(self, purge: bool) -> None:
+        for index in self.job_workers():
+            self.stop_job_worker(index)
         pid = self._api_pid()
         if pid is not None:
             os.killpg(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and self._api_pid() is not None:
-                time.sleep(0.1)
+            _wait_gone(pid)
         (self.root / API_PID).unlink(missing_ok=True)
         self.seaweed.stop()
         self.postgres.stop()
@@ -136,7 +165,30 @@ class Stack:
             f"PostgreSQL: {'running' if self.postgres.running() else 'stopped'}",
             f"SeaweedFS: {'running' if self.seaweed.running() else 'stopped'}",
             f"API workers: {'running' if self._api_pid() is not None else 'stopped'}",
+            f"Job workers: {len(self.job_workers())} running",
         ]
+
+
+def _alive(path: Path) -> int | None:
+    """The process id in ``path`` if that process runs."""
+    try:
+        pid = int(path.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def _wait_gone(pid: int, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our child
+            os.waitpid(pid, os.WNOHANG)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
 
 
 def _run(command: list[str], env: dict[str, str], what: str) -> None:
@@ -165,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(args.dir.expanduser().resolve())
     try:
         if args.command == "up":
-            env = stack.up(args.api_workers, args.port, seed=not args.empty)
+            env = stack.up(args.api_workers, args.job_workers, args.port, seed=not args.empty)
             for name, value in env.items():
                 print(f"{name}={value}")
         elif args.command == "down":
