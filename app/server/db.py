@@ -148,7 +148,7 @@ class TrackAudit(Base):
     track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), index=True)
     actor_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     at: Mapped[int] = mapped_column(UnixTime, default=now_s)
-    field: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str] = mapped_column(String(80))  # "policy", "derivative drv_…", …
     old: Mapped[Any] = mapped_column(JSON)
     new: Mapped[Any] = mapped_column(JSON)
 

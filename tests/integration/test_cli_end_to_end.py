@@ -29,14 +29,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(params=["embedded", "stack"])
+#: Run a test on both: the embedded default, and the stack (each path through the platform's
+#: rows and blobs once more there; the rest of the module runs on the embedded default).
+on_both = pytest.mark.parametrize("platform_url", ["embedded", "stack"], indirect=True)
+
+
+@pytest.fixture
 def platform_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """``fanfare-platform serve`` over a fresh copy of the seeded demo platform: on the
-    embedded default (SQLite and a blob folder), and on the stack (PostgreSQL and the S3 object
-    store, both real servers on loopback)."""
+    embedded default (SQLite and a blob folder), or on the stack (PostgreSQL and the S3 object
+    store, both real servers on loopback, and a job worker)."""
     port = _free_port()
     log = tmp_path / "platform.log"
-    if request.param == "embedded":
+    where_to = getattr(request, "param", "embedded")
+    if where_to == "embedded":
         data: Path = request.getfixturevalue("platform_dir")
         where = ["--data", str(data)]
     else:
@@ -47,6 +53,16 @@ def platform_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             [str(BIN / "fanfare-platform"), "serve", *where, "--port", str(port)],
             stdout=sink,
             stderr=subprocess.STDOUT,
+        )
+        # On PostgreSQL, uploads are verified by a job worker beside the API.
+        worker = (
+            subprocess.Popen(
+                [str(BIN / "fanfare-platform"), "worker", *where],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+            if where_to == "stack"
+            else None
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -60,8 +76,10 @@ def platform_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
                 pytest.fail(f"the platform did not start: {log.read_text()}")
             time.sleep(0.1)
     yield url
-    server.terminate()
-    server.wait(timeout=10)
+    for process in (server, worker):
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def fanfare(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -77,6 +95,7 @@ def fanfare(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
     return result
 
 
+@on_both
 def test_sign_in_render_publish_and_read_back(platform_url: str, tmp_path: Path) -> None:
     fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
     tracks = json.loads(fanfare("tracks", "--json").stdout)
@@ -128,6 +147,7 @@ def verdict(path: Path) -> str:
     return result.stdout
 
 
+@on_both
 def test_the_garden_from_the_command_line(platform_url: str, tmp_path: Path) -> None:
     fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
     made = {}
@@ -343,6 +363,7 @@ def test_an_artist_reads_and_saves_a_policy_from_the_command_line(
     assert "cannot be read" in missing.stderr
 
 
+@on_both
 def test_an_artist_takes_a_fans_remix_down_and_the_fan_reads_why(
     platform_url: str, tmp_path: Path
 ) -> None:
@@ -407,6 +428,7 @@ def test_an_artist_previews_a_fans_recipe_under_a_draft_policy(
     )
 
 
+@on_both
 def test_an_artist_publishes_a_track_from_stem_files_and_opens_it_to_fans(
     platform_url: str, tmp_path: Path
 ) -> None:
@@ -441,6 +463,7 @@ def test_an_artist_publishes_a_track_from_stem_files_and_opens_it_to_fans(
     assert [s["name"] for s in tracks["night-ferry"]["sections"]] == ["a", "b"]
 
 
+@on_both
 def test_projects_from_the_command_line(platform_url: str, tmp_path: Path) -> None:
     fanfare("login", "--platform", platform_url, "--user", "fan", "--password", "fanfare-demo")
     recipe_path = tmp_path / "remix.json"
