@@ -40,6 +40,8 @@ POLL_S = 0.4  # how often that progress is asked for
 POLL_TIMEOUT_S = 5.0
 #: Asks the platform to answer an upload at once with the job that verifies it (RFC 7240).
 ASYNC = {"Prefer": "respond-async"}
+#: How long the platform may hold a question about the job before answering, in seconds.
+JOB_WAIT_S = 10.0
 UPLOAD_PIECE_BYTES = 64 * 1024  # the upload is handed to the socket, and counted, in these
 #: Each of the platform's verification steps as a share of the whole: (from, to).
 VERIFY_SHARES = {
@@ -329,7 +331,8 @@ class PlatformClient:
 
     def _published(self, answer: httpx.Response) -> dict[str, Any]:
         """The published remix from the upload's answer: at once (201), or once the job it
-        queued (202) ends, asked every ``POLL_S``. A platform that is away for a moment (a
+        queued (202) ends (the platform holds each question up to ``JOB_WAIT_S`` and answers
+        as the job ends). A platform that is away for a moment (a
         worker or its database restarting) is asked again until ``VERIFY_TIMEOUT_S``."""
         try:
             doc = answer.json()
@@ -345,15 +348,20 @@ class PlatformClient:
                     "The platform has not finished verifying this upload; it may still "
                     "publish it: look in your remixes later."
                 )
-            time.sleep(POLL_S)
+            asked = time.monotonic()
             try:
-                doc = self._json("GET", path, timeout=POLL_TIMEOUT_S)
+                doc = self._json(
+                    "GET", path, params={"wait": JOB_WAIT_S},
+                    timeout=httpx.Timeout(POLL_TIMEOUT_S, read=JOB_WAIT_S + POLL_TIMEOUT_S),
+                )  # fmt: skip
             except PlatformUnreachableError:
-                continue
+                pass  # away for a moment (restarting): ask again
             except PlatformError as exc:
-                if exc.status >= 500:
-                    continue  # the platform's own trouble, for a moment: ask again
-                raise
+                if exc.status < 500:
+                    raise
+            ended = doc.get("state") in ("done", "refused", "failed")
+            if not ended and time.monotonic() - asked < POLL_S / 4:
+                time.sleep(POLL_S)  # answered at once (not held, or not reached): pace them
         if doc["state"] != "done":
             raise _error_for(
                 httpx.Response(int(doc["status_code"]), json={"detail": doc["detail"]})

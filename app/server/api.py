@@ -25,7 +25,7 @@ from app.server import intake
 from app.server.blobs import BlobStoreError, open_blobs
 from app.server.ca import DeviceCA
 from app.server.config import MAX_UPLOAD_BYTES, ConfigError, ServerConfig
-from app.server.db import PublishJob, make_sessions
+from app.server.db import PublishJob, make_sessions, now_s
 from app.server.deps import Platform, bearer_token, current_user
 from app.server.feed import ensure_listings
 from app.server.fingerprint_index import FingerprintIndex
@@ -60,6 +60,7 @@ def build_platform(config: ServerConfig, *, runs_jobs: bool = False) -> tuple[Pl
 
     ``runs_jobs``: this process is a job worker (``fanfare-platform worker``; PostgreSQL only).
     """
+    started = now_s()
     engine = connect(config.database_url)
     sessions = make_sessions(engine)
     with sessions() as session:
@@ -92,8 +93,8 @@ def build_platform(config: ServerConfig, *, runs_jobs: bool = False) -> tuple[Pl
 
     def run(job_id: str) -> None:
         # A worker's queue runs a job again only once its first worker is known dead; on one
-        # machine, a job another process left running is taken over once abandoned.
-        intake.run_job(platform, job_id, stalled_ok=runs_jobs)
+        # machine, a job left running by a process before this one is taken over.
+        intake.run_job(platform, job_id, stalled_ok=runs_jobs, alive_since=started)
 
     return platform, engine
 

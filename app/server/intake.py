@@ -54,7 +54,7 @@ from app.server.verify import (
 QUEUED, RUNNING, DONE, REFUSED, FAILED = "queued", "running", "done", "refused", "failed"
 ENDS = (DONE, REFUSED, FAILED)
 #: A job another process started this long ago, and never finished, was cut off (one
-#: machine: its API process stopped mid-job), in seconds.
+#: machine, several API processes: one stopped mid-job), in seconds.
 ABANDONED_S = 600
 INTERNAL = "The platform hit an internal error verifying this upload; nothing was published."
 
@@ -129,14 +129,15 @@ def _end(job: PublishJob, state: str, status: int, detail: str, result: Any = No
     job.updated_at = now_s()
 
 
-def _claim(session: Session, job_id: str, *, stalled_ok: bool) -> bool:
+def _claim(session: Session, job_id: str, *, stalled_ok: bool, alive_since: int) -> bool:
     """Take the job for this run (one run at a time): a queued job, or one that is running
-    where its runner is known to be gone (``stalled_ok``: the queue found its worker dead)
-    or was started ``ABANDONED_S`` ago."""
+    where its runner is known to be gone: the queue found its worker dead (``stalled_ok``),
+    it was started before this process was (``alive_since``, Unix seconds: on one machine
+    its runner was a process before this one), or ``ABANDONED_S`` ago."""
     now = now_s()
     running = PublishJob.state == RUNNING
     if not stalled_ok:
-        running = running & (PublishJob.updated_at < now - ABANDONED_S)
+        running = running & (PublishJob.updated_at < max(alive_since, now - ABANDONED_S))
     taken = session.execute(
         update(PublishJob)
         .where(PublishJob.id == job_id, (PublishJob.state == QUEUED) | running)
@@ -146,15 +147,18 @@ def _claim(session: Session, job_id: str, *, stalled_ok: bool) -> bool:
     return bool(getattr(taken, "rowcount", 0))
 
 
-def run_job(platform: Platform, job_id: str, *, stalled_ok: bool = True) -> None:
+def run_job(
+    platform: Platform, job_id: str, *, stalled_ok: bool = True, alive_since: int = 0
+) -> None:
     """Verify and publish the upload of job ``job_id``, or record why not; idempotent.
+    ``stalled_ok`` and ``alive_since``: when a running job may be taken over (``_claim``).
 
     Raises:
         BlobStoreError, OperationalError: the store or the database failed for a moment: the
             job is left queued, for the queue to run again.
     """
     with platform.sessions() as session:
-        if not _claim(session, job_id, stalled_ok=stalled_ok):
+        if not _claim(session, job_id, stalled_ok=stalled_ok, alive_since=alive_since):
             return  # ended already, or another run has it
         job = session.get(PublishJob, job_id)
         user = session.get(User, job.user_id) if job is not None else None
@@ -234,7 +238,7 @@ def wait(platform: Platform, job_id: str, deadline_s: float) -> PublishJob | Non
         if time.monotonic() >= deadline_s:
             return None
         time.sleep(pause)
-        pause = min(0.5, pause * 1.5)
+        pause = min(0.1, pause * 1.5)
 
 
 def derivative_doc(row: Derivative, session: Any) -> dict[str, Any]:

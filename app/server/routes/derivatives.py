@@ -4,10 +4,11 @@ meanwhile), listing, status and listening."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core.own_part import MAX_PARTS
 from app.server import intake
 from app.server.db import Derivative, PublishJob, Track, User
-from app.server.deps import PlatformDep, SessionDep, UserDep
+from app.server.deps import Platform, PlatformDep, SessionDep, UserDep
 from app.server.garden import GardenError, check_listenable, listen_doc
 from app.server.intake import derivative_doc
 from app.server.publishing import PUBLISH_ID_PATTERN, progress_of
@@ -29,6 +30,8 @@ MAX_TAKE_BYTES = 100 * 1024 * 1024  # a 10-minute stereo take at 48 kHz / 24 bit
 #: How long an upload asked without ``Prefer: respond-async`` waits for its verification, in
 #: seconds (a long re-render on a busy platform then answers 202 and is followed).
 WAIT_S = 600.0
+#: How often a held job question looks at the job again, in seconds.
+JOB_POLL_S = 0.05
 #: The studio's random id for one upload, under which the platform keeps its progress.
 PublishId = Annotated[str | None, Header(alias="X-Fanfare-Publish", pattern=PUBLISH_ID_PATTERN)]
 #: The project (``app.core.project``) the remix was made in: *My remixes* lists it under it.
@@ -100,13 +103,29 @@ async def upload(
 
 
 @router.get("/derivatives/jobs/{job_id}")
-def job_status(job_id: str, user: UserDep, session: SessionDep) -> dict[str, Any]:
+async def job_status(
+    job_id: str,
+    user: UserDep,
+    platform: PlatformDep,
+    wait: Annotated[float, Query(ge=0.0, le=30.0)] = 0.0,
+) -> dict[str, Any]:
     """Where the caller's upload ``job_id`` stands: queued, running, then done (with the
-    published remix), refused or failed (with the sentence)."""
-    job = session.get(PublishJob, job_id)
-    if job is None or job.user_id != user.id:
-        raise HTTPException(404, "There is no upload of yours under that id.")
-    return intake.job_doc(job)
+    published remix), refused or failed (with the sentence). ``wait``: seconds to hold the
+    answer while the job has not ended, so that the studio hears of its end at once."""
+    deadline = time.monotonic() + wait
+    while True:
+        doc = await run_in_threadpool(_job_of, platform, user.id, job_id)
+        if doc["state"] in intake.ENDS or time.monotonic() >= deadline:
+            return doc
+        await asyncio.sleep(JOB_POLL_S)
+
+
+def _job_of(platform: Platform, user_id: str, job_id: str) -> dict[str, Any]:
+    with platform.sessions() as session:
+        job = session.get(PublishJob, job_id)
+        if job is None or job.user_id != user_id:
+            raise HTTPException(404, "There is no upload of yours under that id.")
+        return intake.job_doc(job)
 
 
 @router.get("/derivatives/publishing/{publish_id}")
