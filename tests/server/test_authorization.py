@@ -28,6 +28,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from app.core.encoding import b64u
 from app.core.keys import DeviceKeys, sign_in_proof
@@ -37,6 +38,7 @@ from app.core.project import Project, new_project_id
 from app.server import ratelimit
 from app.server.api import create_app
 from app.server.config import ServerConfig
+from app.server.db import PublishJob
 from app.server.routes import derivatives as derivative_routes
 from app.server.style_models import shipped_packages
 from tests.helpers.platform import (
@@ -97,6 +99,7 @@ class World:
     derivative_id: str
     uploads: int = 0  # genuine uploads made: each is a remix of its own (the spam gate)
     publish_id: str = "the-fans-first-upload"  # its progress was kept under this id
+    job_id: str = ""  # the job that verified and published it
 
     @property
     def fan(self) -> Fan:
@@ -149,6 +152,10 @@ def world(
         )
         assert published.status_code == 201, published.text
         built.derivative_id = published.json()["id"]
+        with client.app.state.platform.sessions() as session:  # type: ignore[attr-defined]
+            built.job_id = session.scalars(
+                select(PublishJob.id).where(PublishJob.derivative_id == built.derivative_id)
+            ).one()
         yield built
 
 
@@ -372,6 +379,9 @@ ENDPOINTS: dict[str, Call] = {
     "GET the fan's publishing progress": lambda w, actor: w.request(
         actor, "GET", f"/derivatives/publishing/{w.publish_id}"
     ),
+    "GET the fan's upload job": lambda w, actor: w.request(
+        actor, "GET", f"/derivatives/jobs/{w.job_id}"
+    ),
     "POST warm a tempo of the track (holding a licence)": _warm_licensed,
     "GET the fan's derivative": _fans_derivative(),
     "GET the fan's derivative audio": _fans_derivative("/audio"),
@@ -465,6 +475,7 @@ MATRIX = [
     *row("GET derivatives",                          401, 200, 200, 200, 200, 200),
     # How far an upload's verification is: for its uploader alone.
     *row("GET the fan's publishing progress",        401, 200, 404, 404, 404, 404),
+    *row("GET the fan's upload job",                 401, 200, 404, 404, 404, 404),
     # Anyone holding a licence for the track version says what tempo they work at (without
     # one: 403, in test_warming).
     *row("POST warm a tempo of the track (holding a licence)", 401, 202, 202, 202, 202, 202),
@@ -564,6 +575,7 @@ def test_the_matrix_covers_every_api_route(world: World) -> None:
         ("POST", "/derivatives"),
         ("GET", "/derivatives"),
         ("GET", "/derivatives/publishing/{publish_id}"),
+        ("GET", "/derivatives/jobs/{job_id}"),
         ("GET", "/derivatives/{derivative_id}"),
         ("GET", "/derivatives/{derivative_id}/audio"),
         ("GET", "/feed"),
