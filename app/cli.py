@@ -194,7 +194,7 @@ _EMBEDDED: list[EmbeddedPlatform] = []
 
 
 def _embedded_url(paths: StudioPaths) -> str:
-    from app.embedded import private_socket_path, socket_url
+    from app.embedded_socket import private_socket_path, socket_url
 
     return socket_url(private_socket_path(paths.embedded_platform_dir))
 

@@ -17,26 +17,23 @@ still behind the installation's password.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
-import stat
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.errors import FanfareError
 from app.core.files import atomic_write
-from app.platform_client.client import UNIX_SCHEME
+
+# Where it listens is its own light module, which the command line reads on every command.
+from app.embedded_socket import EmbeddedPlatformError, private_socket_path, socket_url
 from app.server.accounts import authenticate, create_user, set_password
 from app.server.api import create_app
 from app.server.blobs import open_blobs
@@ -48,12 +45,6 @@ from app.server.vaultkeys import Signer
 
 START_TIMEOUT_S = 20.0
 CREDENTIALS_FILE = "credentials.json"
-SOCKET_NAME = "platform.sock"
-_SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
-
-
-class EmbeddedPlatformError(FanfareError):
-    """The embedded platform cannot start safely (the message says why and what to do)."""
 
 
 @dataclass(frozen=True)
@@ -84,41 +75,6 @@ def save_credentials(data_dir: Path, credentials: Credentials) -> None:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     doc = {"password": credentials.password, "admin": credentials.admin}
     atomic_write(data_dir / CREDENTIALS_FILE, json.dumps(doc).encode(), mode=0o600, fsync=True)
-
-
-def private_socket_path(data_dir: Path) -> Path:
-    """Where the window's platform listens: a socket in a folder that only this user may
-    enter (mode 0700, owned by them): ``$XDG_RUNTIME_DIR/fanfare/``, else the platform's data
-    folder, else (a path too long for a socket) ``/tmp/fanfare-<uid>/``."""
-    candidates = []
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and Path(runtime).is_dir():
-        candidates.append(Path(runtime) / "fanfare")
-    candidates += [data_dir, Path(tempfile.gettempdir()) / f"fanfare-{os.getuid()}"]
-    for folder in candidates:
-        path = folder / SOCKET_NAME
-        if len(os.fsencode(path)) <= _SOCKET_PATH_MAX:
-            _private_folder(folder)
-            return path
-    raise EmbeddedPlatformError("No folder here has a path short enough for a socket.")
-
-
-def _private_folder(folder: Path) -> None:
-    """Make ``folder`` this user's alone, or refuse one that someone else could enter."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    info = folder.lstat()
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise EmbeddedPlatformError(
-            f"{folder} is not a folder of yours; Fanfare will not put its platform's socket "
-            "there. Remove it, or set XDG_RUNTIME_DIR."
-        )
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        folder.chmod(0o700)
-
-
-def socket_url(path: Path) -> str:
-    """The platform URL of a Unix socket (what ``PlatformClient`` connects to)."""
-    return UNIX_SCHEME + quote(str(path), safe="")
 
 
 class EmbeddedPlatform:

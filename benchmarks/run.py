@@ -27,12 +27,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
 AREAS = (
-    "decryption", "serving", "garden", "credentials", "fingerprints", "watermark", "engine",
+    "decryption", "serving", "load", "garden", "credentials", "fingerprints", "watermark", "engine",
     "publishing", "styles", "studio", "projects", "machine",
 )  # fmt: skip
 # The order a whole run prints them in: quick and self-contained first, the long soaks last.
 ORDER = (
-    "decrypt", "licence_issue", "ingest_verify", "artist_upload", "garden_feed", "garden_plays",
+    "decrypt", "licence_issue", "ingest_verify", "artist_upload", "stack_licences",
+    "verify_scaling", "platform_load", "garden_feed", "garden_plays",
     "credentials_cost", "fingerprint_speed", "fingerprint_lookup", "fingerprint_robustness",
     "watermark_costs", "watermark_serving", "watermark_robustness",
     "render_speed", "publish_speed", "feeder_block_time", "control_latency", "midi_latency",

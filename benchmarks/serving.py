@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from app.server.stack.processes import wait_for_api
 from benchmarks.table import ROOT, Figure, benchmark, isolated_home, median
 
 # --- seeded platforms -----------------------------------------------------------------------------
@@ -49,30 +50,27 @@ def platform(workers: int = 1, setup: Callable[[Path], None] | None = None) -> I
     port = _free_port()
     limits = ("LICENCE", "LOGIN", "UPLOAD")
     env = dict(os.environ, **{f"FANFARE_{name}_PER_MINUTE": "1e9" for name in limits})
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "fanfare-platform"),
-            "serve",
-            "--data",
-            str(folder),
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    log = folder / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "fanfare-platform"),
+                "serve",
+                "--data",
+                str(folder),
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(f"{url}/api/v1/platform/keys", timeout=1).raise_for_status()
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the benchmark platform did not start within 30 s")
+        wait_for_api(url, process, log, timeout_s=30)
         yield url
     finally:
         process.terminate()

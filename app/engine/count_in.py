@@ -12,7 +12,6 @@ and the last round trip measured.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from app.engine.kernel import CHANNELS
 
@@ -27,6 +26,8 @@ def clicks(bpm: float, beats: int, sample_rate: int) -> np.ndarray:
     """A count-in of ``beats`` beats at ``bpm``: float32 (beats * beat frames, 2)."""
     beat = round(sample_rate * 60.0 / bpm)
     length = round(CLICK_S * sample_rate)
+    from scipy import signal  # here: it takes about 2 s to import, and few sessions record
+
     noise = np.random.default_rng(20261205).standard_normal(length)
     # Band-limited to 1-6 kHz: crisp on small speakers, far from the hum and rumble a
     # microphone picks up; then a fast decay.
@@ -43,6 +44,8 @@ def clicks(bpm: float, beats: int, sample_rate: int) -> np.ndarray:
 def find(recorded: np.ndarray, pattern: np.ndarray, *, search: int) -> int | None:
     """The frame of ``recorded`` (float32 (n, channels)) where ``pattern`` (the count-in as
     played) begins, looked for in its first ``search`` frames; None when it is not there."""
+    from scipy import signal
+
     mono = recorded.mean(axis=1, dtype=np.float64)
     ref = pattern.mean(axis=1, dtype=np.float64)
     span = mono[: search + ref.shape[0]]

@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyloudnorm
 import soxr
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 TARGET_LUFS = -14.0
 TRUE_PEAK_CEILING_DBTP = -1.0
@@ -39,6 +37,10 @@ def measure(audio: np.ndarray, sample_rate: int) -> Loudness:
     """Integrated loudness and true peak of float32 (frames, 2) audio."""
     if audio.shape[0] < int(0.4 * sample_rate):  # shorter than one gating block
         return Loudness(SILENCE_LUFS, true_peak_dbtp(audio, sample_rate))
+    # Imported here: pyloudnorm loads scipy.signal (about 2 s), and every command line and
+    # window start imports this module without measuring anything.
+    import pyloudnorm
+
     lufs = float(pyloudnorm.Meter(sample_rate).integrated_loudness(audio.astype(np.float64)))
     return Loudness(lufs if np.isfinite(lufs) else SILENCE_LUFS, true_peak_dbtp(audio, sample_rate))
 
@@ -75,6 +77,8 @@ def limit_true_peak(audio: np.ndarray, sample_rate: int, ceiling_dbtp: float) ->
     needed = np.minimum(1.0, ceiling / np.maximum(envelope, 1e-12))
     if needed.min() >= 1.0:
         return audio
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d  # 0.4 s to import: when used
+
     window = max(1, int(LIMITER_WINDOW_S * sample_rate))
     held = minimum_filter1d(needed, size=2 * window + 1, mode="nearest")
     gain = uniform_filter1d(held, size=window + 1, mode="nearest")

@@ -42,6 +42,12 @@ POLL_TIMEOUT_S = 5.0
 ASYNC = {"Prefer": "respond-async"}
 #: How long the platform may hold a question about the job before answering, in seconds.
 JOB_WAIT_S = 10.0
+#: How long an upload is sent again while the platform is away, and the pause between tries,
+#: in seconds: long enough for a database or an API process to restart.
+UPLOAD_RETRY_S = 60.0
+UPLOAD_RETRY_PAUSE_S = 1.0
+#: The answers of a platform that is away for a moment, not of one that refuses.
+AWAY = (502, 503, 504)
 UPLOAD_PIECE_BYTES = 64 * 1024  # the upload is handed to the socket, and counted, in these
 #: Each of the platform's verification steps as a share of the whole: (from, to).
 VERIFY_SHARES = {
@@ -276,58 +282,83 @@ class PlatformClient:
         ``POLL_S`` from a second thread while the upload waits for its answer (a failed
         question is skipped; it never fails the upload). Called from this thread and that
         one, never from both at once.
+
+        While the platform is away (unreachable, or answering 502, 503 or 504: restarting, its
+        database or store down) the upload is sent again for up to ``UPLOAD_RETRY_S``, under
+        the same publish id, so that it is kept once; then the last error is raised.
         """
         files = [
             ("audio", ("derivative.flac", audio, "audio/flac")),
             ("recipe", ("recipe.json", recipe, "application/json")),
         ]
         files += [("take", (f"{d}.flac", data, "audio/flac")) for d, data in (takes or {}).items()]
-        data = {"title": title}
+        # One id for every attempt: an upload sent again after a lost answer is the same job.
+        publish_id = secrets.token_urlsafe(16)
+        headers = {PUBLISH_HEADER: publish_id, **ASYNC}
+        if project_id:
+            headers[PROJECT_HEADER] = project_id
+        watch = (
+            _VerificationWatch(self, publish_id, on_progress) if on_progress is not None else None
+        )
+        deadline = time.monotonic() + UPLOAD_RETRY_S
+        try:
+            while True:
+                try:
+                    answer = self._send_upload(files, {"title": title}, headers, watch)
+                    break
+                except PlatformError as exc:
+                    away = isinstance(exc, PlatformUnreachableError) or exc.status in AWAY
+                    if not away or time.monotonic() + UPLOAD_RETRY_PAUSE_S > deadline:
+                        raise
+                    time.sleep(UPLOAD_RETRY_PAUSE_S)  # restarting, or its store is: again
+            doc = self._published(answer)
+        except BaseException:
+            if watch is not None:
+                watch.stop()
+            raise
+        if watch is not None:
+            watch.stop(finished=True)
+        return doc
+
+    def _send_upload(
+        self,
+        files: list[tuple[str, tuple[str, bytes, str]]],
+        data: dict[str, str],
+        headers: dict[str, str],
+        watch: _VerificationWatch | None,
+    ) -> httpx.Response:
+        """POST the upload once; with a ``watch``, its bytes are counted as they go out and the
+        watch starts once all are out."""
         timeout = httpx.Timeout(self.timeout_s, read=VERIFY_TIMEOUT_S)
-        project = {PROJECT_HEADER: project_id} if project_id else {}
-        if on_progress is None:
-            answer = self._request(
-                "POST", "/derivatives", files=files, data=data, timeout=timeout,
-                headers=project | ASYNC,
-            )  # fmt: skip
-            return self._published(answer)
+        if watch is None:
+            return self._request(
+                "POST", "/derivatives", files=files, data=data, timeout=timeout, headers=headers
+            )
         # httpx builds the multipart body (the same fields, boundary and length); it goes out
         # piece by piece, so that what is sent can be counted.
         form = httpx.Request("POST", self._http.base_url, files=files, data=data)
         stream = form.stream
         assert isinstance(stream, httpx.SyncByteStream)
         size = int(form.headers["Content-Length"])
-        publish_id = secrets.token_urlsafe(16)
-        watch = _VerificationWatch(self, publish_id, on_progress)
 
         def body() -> Iterator[bytes]:
             sent = 0
-            on_progress("uploading", 0.0)
+            watch.report("uploading", 0.0)
             for part in stream:
                 for at in range(0, len(part), UPLOAD_PIECE_BYTES):
                     piece = part[at : at + UPLOAD_PIECE_BYTES]
                     yield piece  # returns once the transport has written it and wants more
                     sent += len(piece)
-                    on_progress("uploading", min(1.0, sent / size))
+                    watch.report("uploading", min(1.0, sent / size))
             watch.start()  # every byte is out: the platform verifies before it answers
 
-        headers = {
+        headers = headers | {
             "Content-Type": form.headers["Content-Type"],
             "Content-Length": str(size),
-            PUBLISH_HEADER: publish_id,
-            **project,
-            **ASYNC,
         }
-        try:
-            answer = self._request(
-                "POST", "/derivatives", content=body(), headers=headers, timeout=timeout
-            )
-            doc = self._published(answer)
-        except BaseException:
-            watch.stop()
-            raise
-        watch.stop(finished=True)
-        return doc
+        return self._request(
+            "POST", "/derivatives", content=body(), headers=headers, timeout=timeout
+        )
 
     def _published(self, answer: httpx.Response) -> dict[str, Any]:
         """The published remix from the upload's answer: at once (201), or once the job it
@@ -496,9 +527,17 @@ class _VerificationWatch:
         self._thread: threading.Thread | None = None
         self._reached = 0.0
 
+    def report(self, step: str, fraction: float) -> None:
+        """Report the upload's own progress (``"uploading"``), in turn with the questions'."""
+        with self._lock:
+            self._report(step, fraction)
+
     def start(self) -> None:
+        """Start asking (once: an upload sent again does not start a second thread)."""
         with self._lock:
             self._report("verifying", 0.0)
+        if self._thread is not None:
+            return
         self._thread = threading.Thread(
             target=self._run, name="fanfare-publish-progress", daemon=True
         )

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from app import __version__
 from app.server import intake
@@ -29,7 +29,13 @@ from app.server.db import PublishJob, make_sessions, now_s
 from app.server.deps import Platform, bearer_token, current_user
 from app.server.feed import ensure_listings
 from app.server.fingerprint_index import FingerprintIndex
-from app.server.job_queue import JobQueue, ProcrastinateQueue, Runner, ThreadQueue
+from app.server.job_queue import (
+    JobQueue,
+    ProcrastinateQueue,
+    QueueUnavailableError,
+    Runner,
+    ThreadQueue,
+)
 from app.server.ratelimit import RateLimiter
 from app.server.routes import api_router
 from app.server.schema import connect
@@ -152,6 +158,13 @@ def _platform_app(config: ServerConfig, platform: Platform, engine: Engine) -> F
             503, "The platform's storage is not answering; nothing was lost, try again shortly."
         )
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(QueueUnavailableError)
+    async def database_down(_: Request, exc: Exception) -> JSONResponse:
+        log.error("database: %s", exc)
+        return _error(503, DATABASE_DOWN)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
@@ -194,7 +207,13 @@ def _refuse_signed_out(platform: Platform, request: Request) -> JSONResponse | N
         return JSONResponse(
             {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )
+    except (OperationalError, InterfaceError):
+        return _error(503, DATABASE_DOWN)
     return None
+
+
+#: What a request hears while the database is away (restarting, or its machine lost).
+DATABASE_DOWN = "The platform's database is not answering; nothing was lost, try again shortly."
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -202,19 +202,54 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How long a job worker waits before it tries its database again, in seconds.
+WORKER_RETRY_S = 2.0
+
+
 def _worker(args: argparse.Namespace) -> int:
+    """Run jobs until stopped (SIGTERM, SIGINT). A database that is away (not started yet,
+    restarting, failing over) is waited for, at start and whenever it goes, as a service
+    manager would otherwise restart the worker."""
+    import time
+
+    import psycopg
+    from procrastinate.exceptions import ConnectorException
+    from sqlalchemy.exc import OperationalError
+
     from app.server.api import build_platform  # the worker needs the whole platform
     from app.server.job_queue import ProcrastinateQueue
 
     config = _config(args)
-    platform, engine = build_platform(config, runs_jobs=True)
-    assert isinstance(platform.jobs, ProcrastinateQueue)
-    print(f"Fanfare job worker on {engine.url.render_as_string()} ({args.concurrency} at once)")
-    try:
-        platform.jobs.run_worker(concurrency=max(1, args.concurrency))
-    finally:
-        engine.dispose()
-    return 0
+    while True:
+        try:
+            platform, engine = build_platform(config, runs_jobs=True)
+        except OperationalError as exc:
+            _away(exc, "at start")
+            time.sleep(WORKER_RETRY_S)
+            continue
+        assert isinstance(platform.jobs, ProcrastinateQueue)
+        where = engine.url.render_as_string()
+        print(f"Fanfare job worker on {where} ({args.concurrency} at once)", flush=True)
+        try:
+            if platform.jobs.run_worker(concurrency=max(1, args.concurrency)):
+                return 0  # stopped: the job under way finished first
+            _away(None, "while working")
+        except (ConnectorException, OperationalError, psycopg.OperationalError) as exc:
+            _away(exc, "while working")
+        finally:
+            engine.dispose()
+        time.sleep(WORKER_RETRY_S)
+
+
+def _away(exc: Exception | None, when: str) -> None:
+    said = str(exc or "").strip()
+    first = f" ({said.splitlines()[0]})" if said else ""
+    print(
+        f"fanfare-platform worker: the database is not answering {when}{first}; "
+        f"trying again in {WORKER_RETRY_S:g} s.",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -222,6 +222,16 @@ class Derivative(Base):
     audio_sha256: Mapped[str] = mapped_column(String(64))
     duration_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
+    #: ``Recipe.digest()``: an account publishes a recipe of a track version once, however
+    #: many job workers verify its uploads at the same moment (None: rows from before 0004
+    #: that repeated an earlier one).
+    recipe_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "user_id", "track_id", "track_version", "recipe_sha256", name="one_remix_a_recipe"
+        ),
+    )
 
 
 class DerivativeDecision(Base):
@@ -349,7 +359,7 @@ class PublishProgress(Base):
 
 
 class PublishJob(Base):
-    """One remix upload on its way through verification (``app.server.publish_jobs``): what
+    """One remix upload on its way through verification (``app.server.intake``): what
     came (its blobs are under ``incoming/<id>/``), where it stands, and how it ended. Jobs run
     on the job workers (or, on one machine, in the API process); the studio follows one by its
     id. The derivative's id is chosen here, so that a job run twice publishes it once."""
@@ -374,6 +384,9 @@ class PublishJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[int] = mapped_column(UnixTime, default=now_s)
     updated_at: Mapped[int] = mapped_column(UnixTime, default=now_s, index=True)
+
+    #: An upload sent again under the same id (its answer was lost) is the same job.
+    __table_args__ = (UniqueConstraint("user_id", "publish_id", name="one_job_a_publish_id"),)
 
 
 class Report(Base):
@@ -473,6 +486,10 @@ def make_engine(url: str) -> Engine:
     sqlite = url.startswith("sqlite")
     if sqlite:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        # A pooled connection may have died with a database restart: test it before use
+        # (one round trip), so that the first request after a restart is not a 503.
+        kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if sqlite:
         # WAL lets readers run beside the writer, and NORMAL sync keeps every commit durable

@@ -11,12 +11,13 @@ mid-job): the second run finds the remix published, or starts over with blobs of
 
 from __future__ import annotations
 
+import contextlib
 import time
 from concurrent.futures import Future
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.core.disclosure import disclose, levels_claimed
@@ -41,7 +42,7 @@ from app.server.fingerprint_index import index_derivative
 from app.server.garden import discard_audio, seal_audio
 from app.server.publishing import ProgressRecorder
 from app.server.reviews import AWAITING, PUBLISHED, reason_for
-from app.server.spam import count
+from app.server.spam import GateRefusal, check_recipe_again, count
 from app.server.verify import (
     Admitted,
     Checks,
@@ -83,11 +84,18 @@ def submit(
     publish_id: str | None,
     project_id: str | None,
 ) -> PublishJob:
-    """Keep an upload and queue its verification; committed when this returns.
+    """Keep an upload and queue its verification; committed when this returns. An upload
+    sent again under a ``publish_id`` the account used already (a studio that did not hear
+    the answer: a restart, a lost connection) is the job kept then, even when two API
+    processes take both at once.
 
     Raises:
-        BlobStoreError: the store did not take the upload (nothing was queued).
+        BlobStoreError: the store did not take the upload.
+        OperationalError, QueueUnavailableError: the database is away.
+        In each case nothing was queued and nothing of the upload is kept.
     """
+    if publish_id is not None and (kept := _kept(session, user.id, publish_id)) is not None:
+        return kept
     job = PublishJob(
         id=new_id("job"),
         user_id=user.id,
@@ -98,15 +106,41 @@ def submit(
         takes=len(takes),
         state=QUEUED,
     )
-    platform.blobs.put(_incoming(job.id, "audio.flac"), audio)
-    platform.blobs.put(_incoming(job.id, "recipe.json"), recipe)
-    for index, take in enumerate(takes):
-        platform.blobs.put(_incoming(job.id, f"take-{index}.flac"), take)
-    session.add(job)
-    session.flush()
-    platform.jobs.submit(session, job.id)
-    session.commit()
+    blobs = {_incoming(job.id, "audio.flac"): audio, _incoming(job.id, "recipe.json"): recipe}
+    blobs |= {_incoming(job.id, f"take-{i}.flac"): take for i, take in enumerate(takes)}
+    written = []  # what to forget if this fails (a store that is down took nothing)
+    try:
+        for name, data in blobs.items():
+            platform.blobs.put(name, data)
+            written.append(name)
+        session.add(job)
+        session.flush()
+        platform.jobs.submit(session, job.id)
+        session.commit()
+    except BaseException as exc:
+        with contextlib.suppress(SQLAlchemyError):
+            session.rollback()
+        _forget(platform, written)
+        if isinstance(exc, IntegrityError) and publish_id is not None:
+            kept = _kept(session, user.id, publish_id)
+            if kept is not None:  # the same upload, kept by another process a moment ago
+                return kept
+        raise
     return job
+
+
+def _kept(session: Session, user_id: str, publish_id: str) -> PublishJob | None:
+    return session.scalar(
+        select(PublishJob).where(PublishJob.user_id == user_id, PublishJob.publish_id == publish_id)
+    )
+
+
+def _forget(platform: Platform, names: list[str]) -> None:
+    """Delete these blobs if the store lets us (nothing refers to them; a later sweep of
+    ``incoming/`` finds what it did not)."""
+    for name in names:
+        with contextlib.suppress(BlobStoreError):
+            platform.blobs.delete(name)
 
 
 def job_doc(job: PublishJob) -> dict[str, Any]:
@@ -220,11 +254,8 @@ def _requeue(platform: Platform, job_id: str) -> None:
 
 def _forget_upload(platform: Platform, job_id: str) -> None:
     """The upload's blobs, once its job has ended (the published remix is kept apart)."""
-    try:
-        for name in platform.blobs.sizes(f"incoming/{job_id}/"):
-            platform.blobs.delete(name)
-    except BlobStoreError:
-        pass  # left for a later sweep; nothing refers to them
+    with contextlib.suppress(BlobStoreError):  # else left for a later sweep
+        _forget(platform, list(platform.blobs.sizes(f"incoming/{job_id}/")))
 
 
 def wait(platform: Platform, job_id: str, deadline_s: float) -> PublishJob | None:
@@ -349,6 +380,7 @@ def _publish(
             audio_blob=blob_name,
             audio_sha256=verified.audio_sha256,
             duration_s=verified.duration_s,
+            recipe_sha256=verified.recipe.digest(),
         )
         session.add(row)
         session.flush()  # the derivative before its audio's row refers to it
@@ -368,6 +400,15 @@ def _publish(
         # The job ends in the transaction that publishes: a job run again finds it done.
         _end(job, "done", 201, "", result)
         session.commit()
+    except IntegrityError:
+        session.rollback()
+        discard_audio(platform.blobs, audio_row)
+        try:  # the same recipe, published by another worker while this one verified it
+            check_recipe_again(session, user, verified.recipe)
+        except GateRefusal as exc:
+            count(session, user, exc.reason, costly=False)
+            raise PublishRefused(exc.status, str(exc)) from None
+        raise
     except BaseException:
         session.rollback()
         discard_audio(platform.blobs, audio_row)

@@ -14,8 +14,10 @@ A queue runs ``runner(job_id)``, which the platform gives it; a job may run more
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import threading
+import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,12 +41,20 @@ RECOVER_EVERY_S = 5
 POLL_S = 1.0
 
 
+class QueueUnavailableError(Exception):
+    """The queue's database did not take a job (it is away for a moment)."""
+
+
 class JobQueue(ABC):
     """Runs jobs by id, each at least once."""
 
     @abstractmethod
     def submit(self, session: Session, job_id: str) -> None:
-        """Queue ``job_id`` as part of ``session``'s transaction (it runs once that commits)."""
+        """Queue ``job_id`` as part of ``session``'s transaction (it runs once that commits).
+
+        Raises:
+            QueueUnavailableError: the queue's database did not take it.
+        """
 
     @abstractmethod
     def close(self) -> None:
@@ -58,7 +68,6 @@ class ThreadQueue(JobQueue):
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanfare-job")
-        self._lock = threading.Lock()
 
     def submit(self, session: Session, job_id: str) -> None:
         from sqlalchemy import event  # the session's commit starts it
@@ -68,8 +77,7 @@ class ThreadQueue(JobQueue):
             self.run_soon(job_id)
 
     def run_soon(self, job_id: str) -> None:
-        with self._lock:
-            self._pool.submit(self._run, job_id)
+        self._pool.submit(self._run, job_id)  # the executor takes submissions from any thread
 
     def _run(self, job_id: str) -> None:
         try:
@@ -121,18 +129,48 @@ class ProcrastinateQueue(JobQueue):
 
     def submit(self, session: Session, job_id: str) -> None:
         # The job's row goes in with the caller's transaction, on the same connection.
+        from procrastinate.exceptions import ConnectorException
+
         raw = session.connection().connection.driver_connection
-        self._task.configure(connection=raw, lock=job_id).defer(job_id=job_id)
+        try:
+            self._task.configure(connection=raw, lock=job_id).defer(job_id=job_id)
+        except ConnectorException as exc:
+            raise QueueUnavailableError(str(exc)) from exc
 
     def close(self) -> None:
         pass  # deferring opens no pool of its own: it uses the caller's connection
 
-    def run_worker(self, concurrency: int = 1) -> None:
-        """Run jobs until stopped (SIGINT or SIGTERM: the job under way finishes first)."""
-        self.app.run_worker(
-            queues=[QUEUE],
-            concurrency=concurrency,
-            update_heartbeat_interval=HEARTBEAT_S,
-            stalled_worker_timeout=STALLED_S,
-            fetch_job_polling_interval=POLL_S,
-        )
+    def run_worker(self, concurrency: int = 1) -> bool:
+        """Run jobs until stopped by SIGINT or SIGTERM (the job under way finishes first):
+        True; or until the worker lost its database (procrastinate stops a worker whose
+        heartbeat or listener fails): False, for the caller to start it again."""
+        return asyncio.run(self._work(concurrency))
+
+    async def _work(self, concurrency: int) -> bool:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with self.app.open_async():
+            work = asyncio.create_task(
+                self.app.run_worker_async(
+                    queues=[QUEUE],
+                    concurrency=concurrency,
+                    update_heartbeat_interval=HEARTBEAT_S,
+                    stalled_worker_timeout=STALLED_S,
+                    fetch_job_polling_interval=POLL_S,
+                    # Ours, above: procrastinate's would make a stop and a lost database
+                    # look alike (both end the worker).
+                    install_signal_handlers=False,
+                )
+            )
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if stop.is_set():
+                work.cancel()  # procrastinate's graceful stop: the job under way finishes
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
+                return True
+            stopping.cancel()
+            work.result()  # its error, where it raised one
+            return False

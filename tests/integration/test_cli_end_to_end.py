@@ -14,10 +14,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.core.credentials import strip_store
+from app.server.stack.processes import StackError, wait_for_api
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
@@ -65,16 +65,11 @@ def platform_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             else None
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/api/v1/platform/keys", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"the platform did not start: {log.read_text()}")
-            time.sleep(0.1)
+    try:
+        wait_for_api(url, server, log, timeout_s=60)
+    except StackError as exc:
+        server.kill()
+        pytest.fail(str(exc))
     yield url
     for process in (server, worker):
         if process is not None:

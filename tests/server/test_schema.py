@@ -15,8 +15,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from app.core.bundle import decrypt_stem
+from app.core.encoding import canonical_json, sha256_hex
 from app.server import schema
 from app.server.api import create_app
 from app.server.cli import main
@@ -93,6 +95,14 @@ def test_a_database_of_release_0_1_is_migrated_with_all_its_data(
         assert (count(User), count(Track), count(Stem), count(StyleModel)) == (5, 3, 14, 6)
         remix = session.get(Derivative, "drv_old1")
         assert remix is not None and remix.title == "Harbour lights (old remix)"
+        # Its recipe's digest is filled in, and the same recipe cannot be published twice
+        # (two job workers verifying it at once: the database refuses the second).
+        assert remix.recipe_sha256 == sha256_hex(canonical_json(remix.recipe))
+        copy = {c.name: getattr(remix, c.name) for c in Derivative.__table__.columns}
+        session.add(Derivative(**(copy | {"id": "drv_old2"})))
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()
         listing = session.get(DerivativeListing, "drv_old1")
         assert listing is not None and listing.plays == 1
         assert session.scalar(select(func.sum(LedgerEntry.amount_micro))) == 0

@@ -27,10 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from app.server.stack.postgres import LocalPostgres
-from app.server.stack.processes import StackError, free_port
+from app.server.stack.processes import StackError, free_port, wait_for_api
 from app.server.stack.seaweed import LocalSeaweed
 
 API_PID = "api.pid"
@@ -142,7 +140,7 @@ class Stack:
                     start_new_session=True,
                 )
             (self.root / API_PID).write_text(str(api.pid))
-            _wait_for_api(env["FANFARE_PLATFORM_URL"], api, self.root / "api.log")
+            wait_for_api(env["FANFARE_PLATFORM_URL"], api, self.root / "api.log")
         for index in range(job_workers):
             self.start_job_worker(index, env)
         return env
@@ -195,21 +193,6 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise StackError(f"Could not {what}: {done.stderr.strip() or done.stdout.strip()}")
-
-
-def _wait_for_api(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-            raise StackError(f"The API workers stopped at start: {' / '.join(tail)}")
-        try:
-            if httpx.get(f"{url}/api/v1/platform/keys", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise StackError(f"The API workers did not answer at {url} within 90 s.")
 
 
 def main(argv: list[str] | None = None) -> int:
