@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app import __version__
 from app.server import intake
@@ -164,6 +165,11 @@ def _platform_app(config: ServerConfig, platform: Platform, engine: Engine) -> F
     async def database_down(_: Request, exc: Exception) -> JSONResponse:
         log.error("database: %s", exc)
         return _error(503, DATABASE_DOWN)
+
+    @app.exception_handler(PoolTimeout)
+    async def busy(_: Request, exc: Exception) -> JSONResponse:
+        log.error("database pool: %s", exc)
+        return _error(503, "The platform is busy; try again in a moment.")
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

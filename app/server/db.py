@@ -477,6 +477,12 @@ def ours(name: str | None, kind: str, _: object) -> bool:
     return not (kind == "table" and (name or "").startswith("procrastinate_"))
 
 
+#: Connections an engine keeps, and more it may open at a busy moment (together: the request
+#: threads of one API process). A deployment's PostgreSQL needs ``max_connections`` of at
+#: least their sum times the processes (API and job workers) that share it.
+POOL_SIZE, POOL_OVERFLOW = 10, 30
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``, tables or not (``app.server.schema.connect`` makes them ready);
     SQLite gets settings that suit a threaded web server, and ``postgresql://`` means
@@ -484,6 +490,9 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     kwargs: dict[str, Any] = {}
     sqlite = url.startswith("sqlite")
+    # As many connections as the API process has threads for requests (anyio's 40): a burst of
+    # slow requests (sign-ins hashing passwords) otherwise holds the pool and the rest wait.
+    kwargs |= {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
     if sqlite:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:

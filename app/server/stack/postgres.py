@@ -115,7 +115,9 @@ class LocalPostgres:
             return self.url
         port = port or (int(self._port_file.read_text()) if self._port_file.exists() else 0)
         self._port_file.write_text(str(port or free_port()))
+        # Room for every process's pool (db.POOL_SIZE + POOL_OVERFLOW each) on one machine.
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        options += " -c max_connections=400"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         run(
