@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.serving import _wrk_licences, enrol, platform, sign_in
+from benchmarks.serving import _wrk_licences, device_body, enrol, platform, sign_in
 from benchmarks.table import Figure, benchmark, isolated_home, median
 
 PASSWORD = "fanfare-demo"
@@ -270,18 +270,9 @@ async def fan_session(
 
 
 def _device_bodies(count: int) -> list[dict[str, str]]:
-    from app.core.keys import DeviceKeys, enrolment_proof
+    from app.core.keys import DeviceKeys
 
-    bodies = []
-    for index in range(count):
-        keys = DeviceKeys.generate()
-        bodies.append({
-            "name": f"load {index}",
-            "signing_public_key": keys.signing_public_b64(),
-            "kem_public_key": keys.kem_public().to_b64(),
-            "proof": enrolment_proof(keys),
-        })  # fmt: skip
-    return bodies
+    return [device_body(DeviceKeys.generate(), f"load {index}") for index in range(count)]
 
 
 @dataclass

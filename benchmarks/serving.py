@@ -161,21 +161,28 @@ def sign_in(url: str, name: str = "fan") -> str:
 
 def enrol(url: str, token: str, client: httpx.Client | None = None) -> tuple[str, Any]:
     """Enrol a new device (fresh keys) for the session ``token``: (device id, its keys)."""
-    from app.core.keys import DeviceKeys, enrolment_proof
+    from app.core.keys import DeviceKeys
 
     keys = DeviceKeys.generate()
     answer = (client or httpx).post(
         f"{url}/api/v1/devices",
         headers={"Authorization": f"Bearer {token}"},
-        json={
-            "name": "bench",
-            "signing_public_key": keys.signing_public_b64(),
-            "kem_public_key": keys.kem_public().to_b64(),
-            "proof": enrolment_proof(keys),
-        },
+        json=device_body(keys, "bench"),
     )
     answer.raise_for_status()
     return str(answer.json()["device_id"]), keys
+
+
+def device_body(keys: Any, name: str) -> dict[str, str]:
+    """What ``POST /devices`` takes to enrol ``keys`` (``DeviceKeys``) as ``name``."""
+    from app.core.keys import enrolment_proof
+
+    return {
+        "name": name,
+        "signing_public_key": keys.signing_public_b64(),
+        "kem_public_key": keys.kem_public().to_b64(),
+        "proof": enrolment_proof(keys),
+    }
 
 
 def _enrolled_fan(url: str) -> tuple[str, str]:

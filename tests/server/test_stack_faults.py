@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.core.recipe import Recipe
 from app.platform_client.client import PlatformClient
 from app.server.blobs.s3 import S3Blobs
 from app.server.db import Derivative, PublishJob, make_engine
@@ -103,6 +104,13 @@ def deployment(stack_platform: tuple[Path, str, str], tmp_path: Path) -> Iterato
     running.stop()
 
 
+def signed_upload(http: httpx.Client, studio: Studio) -> tuple[Fan, Recipe, bytes]:
+    """The demo fan signed in through ``http``, and a small honest remix signed for upload."""
+    fan = Fan.sign_in(http, "fan")  # type: ignore[arg-type]
+    recipe = drums_down(studio)
+    return fan, recipe, fan.signed(recipe, studio.flac(recipe), fan.licence())
+
+
 def wait_for(what: str, check: object, timeout_s: float) -> object:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -118,9 +126,7 @@ def test_a_worker_killed_mid_verification_is_replaced_and_the_remix_published_on
 ) -> None:
     deployment.worker("worker-1")
     with httpx.Client(base_url=deployment.url, timeout=30) as client:
-        fan = Fan.sign_in(client, "fan")  # type: ignore[arg-type]
-        recipe = drums_down(studio)
-        signed = fan.signed(recipe, studio.flac(recipe), fan.licence())
+        fan, recipe, signed = signed_upload(client, studio)
         publish_id = secrets.token_urlsafe(16)
         started = time.monotonic()
         answer = fan.post_parts(
@@ -194,9 +200,7 @@ def test_postgresql_restarted_mid_upload_the_studio_sends_it_again_and_it_is_kep
     store = S3Blobs.from_url(deployment.env["FANFARE_BLOB_STORE"])
     before = set(store.sizes("incoming/"))
     with httpx.Client(base_url=deployment.url, timeout=30) as http:
-        fan = Fan.sign_in(http, "fan")  # type: ignore[arg-type]
-        recipe = drums_down(studio)
-        signed = fan.signed(recipe, studio.flac(recipe), fan.licence())
+        fan, recipe, signed = signed_upload(http, studio)
     stopped = threading.Event()
     restart = threading.Thread(target=lambda: (stopped.wait(60), time.sleep(3), postgres.start()))
     restart.start()
@@ -231,9 +235,7 @@ def test_the_object_store_down_during_an_upload_keeps_nothing_and_it_goes_throug
     assert isinstance(seaweed, LocalSeaweed)
     deployment.worker("worker-1")
     with httpx.Client(base_url=deployment.url, timeout=60) as http:
-        fan = Fan.sign_in(http, "fan")  # type: ignore[arg-type]
-        recipe = drums_down(studio)
-        signed = fan.signed(recipe, studio.flac(recipe), fan.licence())
+        fan, recipe, signed = signed_upload(http, studio)
         parts = {"audio": signed, "recipe": recipe.to_json().encode()}
         seaweed.stop()
         try:
@@ -269,9 +271,7 @@ def test_two_api_processes_racing_on_one_upload_or_one_recipe_publish_it_once(
     deployment.worker("worker-1")
     deployment.worker("worker-2")
     with httpx.Client(base_url=deployment.url, timeout=60) as http:
-        fan = Fan.sign_in(http, "fan")  # type: ignore[arg-type]
-        recipe = drums_down(studio)
-        signed = fan.signed(recipe, studio.flac(recipe), fan.licence())
+        fan, recipe, signed = signed_upload(http, studio)
         form = {"audio": signed, "recipe": recipe.to_json().encode()}
 
     def post(url: str, publish_id: str) -> httpx.Response:
